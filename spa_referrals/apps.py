@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SpaReferralsConfig(AppConfig):
+    name = "spa_referrals"
+    verbose_name = "Spa Referrals"

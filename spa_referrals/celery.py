@@ -1,0 +1,29 @@
+"""The Celery app. Redis is the broker when REDIS_URL is set, kombu's filesystem transport otherwise."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spa_referrals.settings.local")
+
+app = Celery("spa_referrals")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The periodic schedule lives in code. Every job here is idempotent: a second
+# beat process or a redelivered message does no extra work.
+app.conf.beat_schedule = {
+    "outbox-sweep": {
+        "task": "spas.tasks.outbox_sweep_task",
+        "schedule": 60.0,
+    },
+}
+
+
+@app.on_after_configure.connect
+def _create_broker_folders(sender, **kwargs):
+    # The filesystem transport needs its folders before the first message.
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            os.makedirs(options[key], exist_ok=True)

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from spas import views as spa_views
+
+from .health import healthz
+
+# Everything a spa's staff sees lives under /s/<spa_slug>/; spas.tenancy
+# resolves the spa and checks membership for every one of these URLs.
+workspace_patterns = [
+    path("", include("spas.urls")),
+]
+
+urlpatterns = [
+    path("", spa_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("spas/", spa_views.spa_choose, name="spa_choose"),
+    path("spas/new/", spa_views.spa_create, name="spa_create"),
+    path("invitations/<str:token>/", spa_views.invitation_accept, name="invitation_accept"),
+    path("brand/<uuid:public_id>/logo", spa_views.spa_logo, name="spa_logo"),
+    path("s/<slug:spa_slug>/", include(workspace_patterns)),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "spa_referrals.errors.page_not_found"
+handler500 = "spa_referrals.errors.server_error"
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

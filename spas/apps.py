@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SpasConfig(AppConfig):
+    name = "spas"
+    verbose_name = "Spas"

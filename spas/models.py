@@ -1,0 +1,282 @@
+"""The tenant (Spa), its people, and the infrastructure rows every app writes: audit events and outgoing email."""
+
+import secrets
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+LOGO_EXTENSIONS = ["png", "jpg", "jpeg", "webp", "gif"]
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in. Keyed by email; there are no usernames."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    @property
+    def display_name(self):
+        return self.full_name or self.email.split("@")[0]
+
+
+def validate_timezone(value):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone “%(value)s”."), params={"value": value})
+
+
+def validate_logo_size(file):
+    if file and file.size > LOGO_MAX_BYTES:
+        raise ValidationError(_("The logo must be 2 MB or smaller."))
+
+
+def logo_upload_to(spa, filename):
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return f"logos/{spa.public_id}/{secrets.token_hex(8)}.{extension}"
+
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour like #2a7a78."))
+slug_format = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$", _("Use lowercase letters, digits and single hyphens, like serenity-spa.")
+)
+
+
+class Spa(models.Model):
+    """The tenant: one spa, salon or medical spa and everything it owns."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(
+        _("web address"),
+        max_length=50,
+        unique=True,
+        validators=[slug_format],
+        help_text=_("Used in your workspace links: /s/<web address>/"),
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    booking_url = models.URLField(_("booking link"), blank=True)
+    referral_email = models.EmailField(_("referral email"), blank=True, help_text=_("Dedicated intake address."))
+    referral_phone = models.CharField(_("referral phone"), max_length=30, blank=True)
+    brand_colour = models.CharField(_("brand colour"), max_length=7, default="#2a7a78", validators=[hex_colour])
+    logo = models.ImageField(
+        _("logo"),
+        upload_to=logo_upload_to,
+        blank=True,
+        validators=[FileExtensionValidator(LOGO_EXTENSIONS), validate_logo_size],
+        help_text=_("PNG, JPEG, WebP or GIF, at most 2 MB."),
+    )
+    require_owner_mfa = models.BooleanField(
+        _("require two-factor authentication for owners"),
+        default=False,
+        help_text=_("Owners must set up an authenticator app before they can open the workspace."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    STAFF = "staff", _("Staff")
+
+
+ROLE_RANK = {Role.STAFF: 1, Role.MANAGER: 2, Role.OWNER: 3}
+
+
+class Membership(models.Model):
+    """A user's seat in a spa, with a role."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["spa", "user"], name="membership_unique_user_per_spa")]
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.user} @ {self.spa} ({self.role})"
+
+    def has_role(self, minimum_role):
+        return ROLE_RANK[self.role] >= ROLE_RANK[minimum_role]
+
+
+def invitation_token():
+    return secrets.token_urlsafe(32)
+
+
+def invitation_expiry():
+    return timezone.now() + timezone.timedelta(days=7)
+
+
+class Invitation(models.Model):
+    """An owner's invitation for someone to join the spa with a role."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STAFF)
+    token = models.CharField(max_length=64, unique=True, default=invitation_token, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation for {self.email} to {self.spa}"
+
+    @property
+    def is_pending(self):
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def state(self):
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what to which object, when and from where."""
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=255, blank=True, help_text="Who acted when it was not a user (API key, patient, system)."
+    )
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["spa", "object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events are append-only.")
+
+
+class OutgoingEmail(models.Model):
+    """One email in the outbox, written in the same transaction as the change that causes it.
+
+    ``spa`` is empty only for account emails (sign-up verification, password
+    reset, login codes) that belong to no tenant.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, null=True, blank=True, related_name="outgoing_emails")
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    template = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self):
+        return f"{self.subject} → {self.to} ({self.status})"

@@ -1,0 +1,27 @@
+"""Reads for spas and teams."""
+
+from django_scopes import scopes_disabled
+
+from .models import Invitation, Membership
+
+
+def memberships_for_user(user):
+    """Every spa the user belongs to, for the switcher. Crosses tenants on purpose: it is the user's own list."""
+    if not user.is_authenticated:
+        return []
+    with scopes_disabled():
+        return list(Membership.objects.filter(user=user).select_related("spa").order_by("spa__name"))
+
+
+def team_members(*, spa):
+    return Membership.objects.filter(spa=spa).select_related("user").order_by("user__email")
+
+
+def pending_invitations(*, spa):
+    return [
+        invitation
+        for invitation in Invitation.objects.filter(spa=spa, accepted_at=None, revoked_at=None).select_related(
+            "invited_by"
+        )
+        if invitation.is_pending
+    ]
