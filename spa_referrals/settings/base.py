@@ -265,3 +265,7 @@ LOGGING = {
 }
 
 FORM_RENDERER = "spa_referrals.forms.BootstrapFormRenderer"
+FORMS_URLFIELD_ASSUME_HTTPS = True
+# Serve straight from the finders (node_modules, static/) until collectstatic has run.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=False)

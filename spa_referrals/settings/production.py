@@ -18,6 +18,7 @@ DEBUG = False
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters.")
 
+WHITENOISE_USE_FINDERS = False
 STORAGES = {  # noqa: F405 - replaces the base value
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
