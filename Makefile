@@ -9,7 +9,7 @@ CELERY := $(VENV)/bin/celery
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve worker beat test test-fast lint format migrate seed bench clean
+.PHONY: install run serve worker beat test test-fast lint format migrate seed clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -48,11 +48,11 @@ beat: install
 	$(CELERY) -A spa_referrals beat --loglevel=INFO
 
 test: install
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # Everything but the browser journeys.
 test-fast: install
-	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto -m "not browser" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,10 @@
 import zoneinfo
 
 from django import forms
+from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import Role, Spa
+from .models import LOGO_EXTENSIONS, Role, Spa
 
 COMMON_TIMEZONES = sorted(
     zone
@@ -41,6 +42,12 @@ class SpaForm(forms.ModelForm):
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django's ImageField accepts any extension Pillow knows (tiff, pdf, …) and lists them all in
+        # its error; check ours here so the message beside the field names the formats we take.
+        self.fields["logo"].validators = [FileExtensionValidator(LOGO_EXTENSIONS)]
+
     def clean_slug(self):
         slug = self.cleaned_data["slug"].lower()
         if slug in RESERVED_SLUGS:
@@ -60,3 +67,15 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class SignupExtraFields(forms.Form):
+    """Added to allauth's sign-up form (ACCOUNT_SIGNUP_FORM_CLASS)."""
+
+    full_name = forms.CharField(
+        label=_("Your name"), max_length=150, required=False, help_text=_("How your teammates will see you.")
+    )
+
+    def signup(self, request, user):
+        user.full_name = self.cleaned_data.get("full_name", "").strip()
+        user.save(update_fields=["full_name"])

@@ -7,7 +7,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, RegexValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -210,6 +210,16 @@ class Invitation(models.Model):
         return "pending"
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Audit rows are written once: bulk updates and deletes are refused too."""
+
+    def update(self, **kwargs):
+        raise ValidationError("Audit events are append-only.")
+
+    def delete(self):
+        raise ValidationError("Audit events are append-only.")
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what to which object, when and from where."""
 
@@ -227,7 +237,7 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = ScopedManager(spa="spa")
+    objects = ScopedManager(_manager_class=models.Manager.from_queryset(AppendOnlyQuerySet), spa="spa")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -280,3 +290,171 @@ class OutgoingEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {self.to} ({self.status})"
+
+
+# --- Specialties and the service catalog -------------------------------------------------
+# Specialties live here, in the lowest app, because the catalog (services, offers,
+# equipment) says which specialties' patients each item suits, and partners import them.
+
+
+class Specialty(models.TextChoices):
+    DERMATOLOGY = "dermatology", _("Dermatology")
+    OB_GYN = "ob_gyn", _("OB-GYN")
+    PHYSICAL_THERAPY = "physical_therapy", _("Physical therapy")
+    CHIROPRACTIC = "chiropractic", _("Chiropractic")
+    PLASTIC_SURGERY = "plastic_surgery", _("Plastic surgery")
+    ONCOLOGY = "oncology", _("Oncology")
+    PRIMARY_CARE = "primary_care", _("Primary care")
+    SPORTS_MEDICINE = "sports_medicine", _("Sports medicine")
+    OTHER = "other", _("Other")
+
+
+def validate_specialty_list(value):
+    if not isinstance(value, list) or any(code not in Specialty.values for code in value):
+        raise ValidationError(_("Choose specialties from the list."))
+
+
+class SpecialtyTalkingPoints(models.Model):
+    """What one specialty's patients need that this spa provides; seeded with defaults, edited per spa."""
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="talking_points")
+    specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty.choices)
+    talking_points = models.TextField(_("talking points"), max_length=4000, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["spa", "specialty"], name="talking_points_unique_specialty")]
+        ordering = ["specialty"]
+
+    def __str__(self):
+        return self.get_specialty_display()
+
+
+class CatalogItem(models.Model):
+    """Fields every catalog entry shares: the owning spa, a public id, archiving and the specialties it suits."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    specialties = models.JSONField(_("specialties"), default=list, blank=True, validators=[validate_specialty_list])
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self):
+        return self.archived_at is not None
+
+    def suits(self, specialty):
+        return specialty in self.specialties
+
+    def specialty_labels(self):
+        labels = dict(Specialty.choices)
+        return [labels[code] for code in self.specialties if code in labels]
+
+
+class Service(CatalogItem):
+    class Category(models.TextChoices):
+        MASSAGE = "massage", _("Massage")
+        FACIAL = "facial", _("Facial")
+        BODY = "body", _("Body treatment")
+        SKIN = "skin", _("Skin care")
+        NAILS = "nails", _("Nails")
+        WELLNESS = "wellness", _("Wellness")
+
+    name = models.CharField(_("name"), max_length=120)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(600)]
+    )
+    price = models.DecimalField(_("price"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)])
+    pregnancy_safe = models.BooleanField(_("pregnancy-safe"), default=False)
+    precautions = models.TextField(_("precautions / contraindications"), max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["category", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Offer(CatalogItem):
+    """An offer for referred patients, e.g. 15% off a first prenatal massage."""
+
+    title = models.CharField(_("title"), max_length=120)
+    terms = models.TextField(_("terms"), max_length=2000, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-valid_from", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": _("The offer must end after it starts.")})
+
+    def is_current(self, on_date=None):
+        on_date = on_date or timezone.localdate()
+        return (
+            not self.is_archived
+            and (self.valid_from is None or self.valid_from <= on_date)
+            and (self.valid_until is None or on_date <= self.valid_until)
+        )
+
+
+class Credential(CatalogItem):
+    """A practitioner's credential, e.g. "Certified prenatal massage therapist"."""
+
+    person = models.CharField(_("practitioner"), max_length=120)
+    credential = models.CharField(_("credential"), max_length=160)
+    issuer = models.CharField(_("issued by"), max_length=160, blank=True)
+    number = models.CharField(_("licence / certificate number"), max_length=60, blank=True)
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    # One reminder per threshold: claimed with a conditional update so a second beat sends nothing.
+    reminded_60_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_30_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["person", "credential"]
+
+    def __str__(self):
+        return f"{self.person} — {self.credential}"
+
+    def is_current(self, on_date=None):
+        on_date = on_date or timezone.localdate()
+        return not self.is_archived and (self.expires_on is None or self.expires_on >= on_date)
+
+
+class Equipment(CatalogItem):
+    name = models.CharField(_("name"), max_length=120)
+    brand = models.CharField(_("brand"), max_length=120, blank=True)
+    purpose = models.TextField(_("what it is for"), max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = _("equipment")
+
+    def __str__(self):
+        return self.name
+
+
+class ProductLine(CatalogItem):
+    name = models.CharField(_("name"), max_length=120)
+    brand = models.CharField(_("brand"), max_length=120, blank=True)
+    purpose = models.TextField(_("what it is for"), max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -11,6 +11,7 @@ import logging
 import smtplib
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -29,6 +30,8 @@ BACKOFF_CAP_SECONDS = 6 * 3600
 SWEEP_BATCH = 200
 
 # Failures worth another try: the server was unreachable, busy or hung up.
+# Every smtplib exception is an OSError, so SMTP replies are sorted by code in
+# _is_transient before this tuple is consulted.
 TRANSIENT_ERRORS = (
     smtplib.SMTPServerDisconnected,
     smtplib.SMTPConnectError,
@@ -36,6 +39,19 @@ TRANSIENT_ERRORS = (
     OSError,
     TimeoutError,
 )
+
+
+def _is_transient(error):
+    """4xx replies and lost connections are worth another try; a 5xx reply about this message is final."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(code < 500 for code, _message in error.recipients.values())
+    if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPAuthenticationError):
+        # The server or our credentials, not this message: retry so that the backlog
+        # goes out once the server or the configuration is fixed.
+        return True
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code < 500
+    return isinstance(error, TRANSIENT_ERRORS)
 
 
 def render_email(template_name, context):
@@ -112,10 +128,12 @@ def deliver(email_id):
     email.attempts += 1
     try:
         message.send(fail_silently=False)
-    except TRANSIENT_ERRORS as error:
+    except SoftTimeLimitExceeded as error:
+        # A hung mail server is a transient failure; the task's time is up, so stop here.
         _record_failure(email, error, transient=True)
-    except Exception as error:  # noqa: BLE001 - a permanent failure is recorded, never raised
-        _record_failure(email, error, transient=False)
+        raise
+    except Exception as error:  # noqa: BLE001 - a failure is recorded, never raised
+        _record_failure(email, error, transient=_is_transient(error))
     else:
         email.status = OutgoingEmail.Status.SENT
         email.sent_at = timezone.now()

@@ -8,12 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
+from spa_referrals.client_ip import client_ip
+
 from .models import AuditEvent, Invitation, Membership, Role, Spa
 from .outbox import email_enqueue
-
-
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 def audit_record(
@@ -70,9 +68,10 @@ def invitation_create(*, spa, email, role, invited_by, request=None):
     if role not in Role.values:
         raise ValidationError({"role": _("Choose a valid role.")})
     # A fresh invitation replaces any pending one for the same address.
-    Invitation.objects.filter(spa=spa, email__iexact=email, accepted_at=None, revoked_at=None).update(
-        revoked_at=timezone.now()
-    )
+    for replaced in Invitation.objects.filter(spa=spa, email__iexact=email, accepted_at=None, revoked_at=None):
+        replaced.revoked_at = timezone.now()
+        replaced.save(update_fields=["revoked_at"])
+        audit_record(spa=spa, action="invitation.replaced", actor=invited_by, obj=replaced, request=request)
     invitation = Invitation(spa=spa, email=email, role=role, invited_by=invited_by)
     invitation.full_clean()
     invitation.save()
@@ -151,6 +150,8 @@ def membership_change_role(*, membership, role, actor, request=None):
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.spa) <= 1:
         raise ValidationError(_("A spa needs at least one owner. Make someone else an owner first."))
     previous = membership.role
+    if previous == role:
+        return membership
     membership.role = role
     membership.save(update_fields=["role"])
     audit_record(

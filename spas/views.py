@@ -9,19 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from spa_referrals.forms import apply_validation_error
+
 from . import selectors, services
 from .forms import InvitationForm, RoleForm, SpaForm, SpaSettingsForm
 from .models import Invitation, Membership, Role, Spa
 from .tenancy import requires_role
-
-
-def _apply_validation_error(form, error):
-    """Show a service's ValidationError beside the field it names, or above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def home(request):
@@ -60,7 +53,7 @@ def spa_create(request):
                 **data,
             )
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            apply_validation_error(form, error)
         else:
             messages.success(request, _("Welcome to %(spa)s. You are its owner.") % {"spa": spa.name})
             return redirect("spas:home", spa_slug=spa.slug)
@@ -89,11 +82,14 @@ def spa_settings(request, spa_slug):
     if request.method == "POST":
         if form.is_valid():
             changed = {name: form.cleaned_data[name] for name in form.changed_data}
+            if changed.get("logo") is False:
+                # "Clear" on a file input arrives as False; the model stores "no file" as "".
+                changed["logo"] = ""
             try:
                 if changed:
                     services.spa_update(spa=Spa.objects.get(pk=spa.pk), actor=request.user, request=request, **changed)
             except ValidationError as error:
-                _apply_validation_error(form, error)
+                apply_validation_error(form, error)
             else:
                 messages.success(request, _("Settings saved."))
                 return redirect("spas:settings", spa_slug=spa.slug)
@@ -128,7 +124,7 @@ def team_invite(request, spa_slug):
                 request=request,
             )
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            apply_validation_error(form, error)
         else:
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
             return redirect("spas:team", spa_slug=spa_slug)
@@ -144,7 +140,8 @@ def member_role(request, spa_slug, member_id):
         messages.error(request, _("Choose a valid role."))
         return redirect("spas:team", spa_slug=spa_slug)
     try:
-        services.membership_change_role(
+        # The service works on a freshly locked copy; report the role it saved, not the one we read.
+        membership = services.membership_change_role(
             membership=membership, role=form.cleaned_data["role"], actor=request.user, request=request
         )
     except ValidationError as error:

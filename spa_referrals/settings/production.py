@@ -1,7 +1,9 @@
 """Production: everything comes from the environment, and missing essentials stop start-up."""
 
 import os
+from urllib.parse import urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 REQUIRED_VARIABLES = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
@@ -10,6 +12,11 @@ if _missing:
     raise ImproperlyConfigured(
         "Production settings need these environment variables: " + ", ".join(_missing) + " (see .env.example)."
     )
+# A malformed URL would otherwise surface as a KeyError deep in base.py, or only at the first task.
+if urlsplit(os.environ["DATABASE_URL"]).scheme not in environ.Env.DB_SCHEMES:
+    raise ImproperlyConfigured("DATABASE_URL must be a database URL such as postgres://user:password@host:5432/name.")
+if urlsplit(os.environ["REDIS_URL"]).scheme not in ("redis", "rediss"):
+    raise ImproperlyConfigured("REDIS_URL must be a Redis URL such as redis://host:6379/0.")
 
 from .base import *  # noqa: E402, F403
 from .base import env  # noqa: E402

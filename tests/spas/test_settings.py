@@ -1,0 +1,116 @@
+"""Production settings: deploy checks clean, and a missing or malformed variable stops start-up by name."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+PROJECT_DIR = Path(settings.BASE_DIR)
+REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+
+
+def _production_env(**overrides):
+    # DJANGO_ALLOW_ASYNC_UNSAFE (set for the browser tests) is itself a deploy-check error.
+    leave_out = {*REQUIRED, "EMAIL_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {name: value for name, value in os.environ.items() if name not in leave_out}
+    env.update(
+        DJANGO_SETTINGS_MODULE="spa_referrals.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(45),  # 60 random characters
+        ALLOWED_HOSTS="referrals.example.com",
+        DATABASE_URL="postgres://spa:secret@db.internal:5432/spa_referrals",
+        REDIS_URL="redis://redis.internal:6379/0",
+    )
+    env.update(overrides)
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def _manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _configuration_error(result):
+    """The ImproperlyConfigured line a failed start-up printed."""
+    assert result.returncode != 0
+    lines = [
+        line for line in result.stderr.splitlines() if line.startswith("django.core.exceptions.ImproperlyConfigured")
+    ]
+    assert lines, result.stderr
+    return lines[-1]
+
+
+def test_production_settings_pass_the_deploy_checks_without_a_warning():
+    env = _production_env()
+    assert len(env["SECRET_KEY"]) == 60
+
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_settings_take_every_service_from_the_environment():
+    code = (
+        "import json\n"
+        "from django.conf import settings as s\n"
+        "print(json.dumps({'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS, 'db': s.DATABASES['default']['HOST'],\n"
+        "    'engine': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL,\n"
+        "    'cache': s.CACHES['default']['LOCATION'], 'eager': s.CELERY_TASK_ALWAYS_EAGER,\n"
+        "    'secure_cookies': s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=_production_env(), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert values == {
+        "debug": False,
+        "hosts": ["referrals.example.com"],
+        "db": "db.internal",
+        "engine": "django.db.backends.postgresql",
+        "broker": "redis://redis.internal:6379/0",
+        "cache": "redis://redis.internal:6379/0",
+        "eager": False,
+        "secure_cookies": True,
+    }
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_production_start_up_fails_naming_a_missing_variable(missing):
+    result = _manage("check", env=_production_env(**{missing: None}))
+
+    error = _configuration_error(result)
+    assert missing in error
+    for present in set(REQUIRED) - {missing}:
+        assert present not in error
+
+
+def test_production_start_up_fails_when_a_variable_is_set_but_empty():
+    # docker-compose turns `ALLOWED_HOSTS=` (no value) into an empty string, not a missing variable.
+    result = _manage("check", env=_production_env(ALLOWED_HOSTS=""))
+
+    assert "ALLOWED_HOSTS" in _configuration_error(result)
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad_value"),
+    [
+        ("SECRET_KEY", "too-short-to-sign-anything"),
+        ("SECRET_KEY", "insecure-local-development-key-do-not-use-in-production-at-all"),
+        ("DATABASE_URL", "db.internal:5432/spa_referrals"),
+        ("REDIS_URL", "redis.internal:6379"),
+    ],
+    ids=["short-secret", "development-secret", "database-url-without-scheme", "redis-url-without-scheme"],
+)
+def test_production_start_up_fails_naming_a_malformed_variable(variable, bad_value):
+    result = _manage("check", env=_production_env(**{variable: bad_value}))
+
+    assert variable in _configuration_error(result)
