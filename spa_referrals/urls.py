@@ -10,6 +10,8 @@ from .health import healthz
 # resolves the spa and checks membership for every one of these URLs.
 workspace_patterns = [
     path("", include("spas.urls")),
+    path("catalog/", include("spas.catalog_urls")),
+    path("partners/", include("partners.urls")),
 ]
 
 urlpatterns = [

@@ -50,3 +50,37 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     spa = factory.SubFactory(SpaFactory)
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")
     role = Role.STAFF
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "partners.Practice"
+
+    spa = factory.SubFactory(SpaFactory)
+    name = factory.Sequence(lambda n: f"Practice {n} Dermatology")
+    specialty = "dermatology"
+    city = "Brookline"
+    phone = factory.Sequence(lambda n: f"(617) 555-{n % 10000:04d}")
+
+
+class ClinicianFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "partners.Clinician"
+
+    practice = factory.SubFactory(PracticeFactory)
+    spa = factory.SelfAttribute("practice.spa")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    credentials = "MD"
+    specialty = factory.SelfAttribute("practice.specialty")
+
+
+class OfficeContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "partners.OfficeContact"
+
+    practice = factory.SubFactory(PracticeFactory)
+    spa = factory.SelfAttribute("practice.spa")
+    name = factory.Faker("name")
+    role = "front_desk"
+    email = factory.Sequence(lambda n: f"contact{n}@practice.example")

@@ -7,7 +7,15 @@ walk fails loudly until it exists, so no view escapes the check.
 
 from django_scopes import scope
 
-from tests.factories import InvitationFactory, MembershipFactory
+from partners.models import Practice, PracticeImport
+from spas.models import Service
+from tests.factories import (
+    ClinicianFactory,
+    InvitationFactory,
+    MembershipFactory,
+    OfficeContactFactory,
+    PracticeFactory,
+)
 
 
 def _member_id(spa):
@@ -19,10 +27,45 @@ def _invitation_id(spa):
     return InvitationFactory(spa=spa, email="walk-invitee@example.com").public_id
 
 
+def _practice(spa):
+    with scope(spa=spa):
+        practice = Practice.objects.filter(spa=spa, name="Walk Sample Dermatology").first()
+        return practice or PracticeFactory(spa=spa, name="Walk Sample Dermatology")
+
+
+def _clinician_id(spa):
+    with scope(spa=spa):
+        return ClinicianFactory(spa=spa, practice=_practice(spa), last_name="Walksample").public_id
+
+
+def _contact_id(spa):
+    with scope(spa=spa):
+        return OfficeContactFactory(spa=spa, practice=_practice(spa), name="Walk Sample Contact").public_id
+
+
+def _import_id(spa):
+    return PracticeImport.objects.create(
+        spa=spa, filename="walk.csv", content="name,specialty\nX,dermatology\n"
+    ).public_id
+
+
+def _service_id(spa):
+    return Service.objects.create(
+        spa=spa, name="Walk sample facial", category="facial", duration_minutes=30, price=50
+    ).public_id
+
+
 SAMPLE_BUILDERS = {
     "spa_slug": lambda spa: spa.slug,
     "member_id": _member_id,
     "invitation_id": _invitation_id,
+    "practice_id": lambda spa: _practice(spa).public_id,
+    "clinician_id": _clinician_id,
+    "contact_id": _contact_id,
+    "import_id": _import_id,
+    "kind": lambda spa: "services",
+    "item_id": _service_id,
+    "specialty": lambda spa: "dermatology",
 }
 
 
@@ -32,4 +75,12 @@ def sample_values(spa):
 
 def secrets_of(spa):
     """Strings that must never appear in a page shown to someone outside ``spa``."""
-    return [spa.name, spa.slug, spa.referral_email]
+    return [
+        spa.name,
+        spa.slug,
+        spa.referral_email,
+        "Walk Sample Dermatology",
+        "Walksample",
+        "Walk Sample Contact",
+        "Walk sample facial",
+    ]

@@ -1,10 +1,13 @@
-"""manage.py seed_demo — idempotent demo data, then every demo login printed."""
+"""manage.py seed_demo — idempotent demo data for every app, then every demo login printed.
+
+It lives in the project package because it reads every app (spas ← partners ← referrals ← outreach)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from spas.demo import seed_spas
+from partners.demo import seed_partners
+from spas.demo import seed_catalog, seed_spas
 
 
 class Command(BaseCommand):
@@ -25,5 +28,10 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
     def _seed_later_apps(self, seeded):
-        """Each app past spas adds its demo data here (partners, referrals, outreach) and returns lines to print."""
-        return []
+        """Each app past spas adds its demo data here, in dependency order, and returns lines to print."""
+        spas = {spa.slug: spa for spa, _logins in seeded}
+        lines = []
+        for spa in spas.values():
+            seed_catalog(spa)
+        lines += seed_partners(spas)
+        return lines

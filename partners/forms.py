@@ -1,0 +1,157 @@
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
+
+from spas.models import Specialty, User
+
+from .models import Clinician, OfficeContact, Practice, Stage
+from .services import parse_tags
+
+
+class PracticeForm(forms.ModelForm):
+    tags = forms.CharField(
+        label=_("Tags"), required=False, max_length=400, help_text=_("Separate tags with commas, e.g. lunch done, VIP.")
+    )
+    confirm_not_duplicate = forms.BooleanField(
+        label=_("Yes, this is a different practice — save it anyway"), required=False, widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = Practice
+        fields = [
+            "name",
+            "specialty",
+            "address",
+            "city",
+            "phone",
+            "fax",
+            "website",
+            "npi",
+            "size",
+            "source",
+            "introduced_by",
+            "owner",
+            "philosophy",
+            "published_articles",
+            "community_involvement",
+        ]
+        widgets = {
+            "philosophy": forms.Textarea(attrs={"rows": 3}),
+            "published_articles": forms.Textarea(attrs={"rows": 3}),
+            "community_involvement": forms.Textarea(attrs={"rows": 3}),
+            "npi": forms.TextInput(attrs={"inputmode": "numeric", "pattern": "[0-9]{10}", "maxlength": 10}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "fax": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, spa, show_duplicate_confirmation=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(memberships__spa=spa).order_by("email")
+        self.fields["owner"].label_from_instance = lambda user: user.display_name
+        if not show_duplicate_confirmation:
+            del self.fields["confirm_not_duplicate"]
+        if self.instance.pk and not self.is_bound:
+            self.initial["tags"] = ", ".join(link.tag.name for link in self.instance.practice_tags.all())
+
+    def clean_tags(self):
+        return parse_tags(self.cleaned_data.get("tags"))
+
+    def practice_fields(self):
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class StageMoveForm(forms.Form):
+    stage = forms.ChoiceField(label=_("Move to"), choices=Stage.choices)
+    reason = forms.CharField(label=_("Reason (needed when declined)"), required=False, max_length=255)
+
+
+class ClinicianForm(forms.ModelForm):
+    class Meta:
+        model = Clinician
+        fields = ["first_name", "last_name", "credentials", "specialty", "email", "phone", "npi"]
+        widgets = {"npi": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 10})}
+
+
+class OfficeContactForm(forms.ModelForm):
+    class Meta:
+        model = OfficeContact
+        fields = ["name", "role", "email", "phone", "preferred_contact_method"]
+
+
+class MergeForm(forms.Form):
+    other = forms.UUIDField(label=_("Practice to merge into this one"))
+
+
+# django-scopes: a FilterSet on a scoped model must be declared with scopes disabled,
+# because declaring it evaluates querysets at import time. The view passes a spa-filtered queryset.
+with scopes_disabled():
+
+    class PracticeFilter(django_filters.FilterSet):
+        q = django_filters.CharFilter(label=_("Search"), method="filter_search")
+        specialty = django_filters.ChoiceFilter(label=_("Specialty"), choices=Specialty.choices)
+        stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
+        owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
+        tag = django_filters.CharFilter(label=_("Tag"), field_name="practice_tags__tag__name", distinct=True)
+        city = django_filters.CharFilter(label=_("City"), field_name="city", lookup_expr="iexact")
+
+        class Meta:
+            model = Practice
+            fields = ["q", "specialty", "stage", "owner", "tag", "city"]
+
+        def __init__(self, *args, spa, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.filters["owner"].queryset = User.objects.filter(memberships__spa=spa).order_by("email")
+
+        def filter_search(self, queryset, name, value):
+            from .selectors import practice_search
+
+            return practice_search(queryset, value)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "One practice per row (repeat the practice on more rows to add several clinicians). UTF-8 or "
+            "Windows encoding, comma or semicolon separated, at most 10 MB."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise forms.ValidationError(_("Upload a .csv file (in your spreadsheet: File → Save as → CSV)."))
+        return upload
+
+
+class ImportMappingForm(forms.Form):
+    """One select per target field: which column of the file holds it."""
+
+    skip_duplicates = forms.BooleanField(label=_("Skip rows that look like practices you already have"), required=False)
+
+    def __init__(self, *args, header, mapping, skip_duplicates, **kwargs):
+        from .csv_import import TARGETS
+
+        super().__init__(*args, **kwargs)
+        column_choices = [("", _("— not in this file —"))] + [
+            (str(i), title or f"#{i + 1}") for i, title in enumerate(header)
+        ]
+        self.targets = TARGETS
+        for name, label, required in TARGETS:
+            self.fields[f"map_{name}"] = forms.ChoiceField(
+                label=f"{label}{' *' if required else ''}",
+                choices=column_choices,
+                required=False,
+                initial=str(mapping[name]) if name in mapping else "",
+            )
+        self.fields["skip_duplicates"].initial = skip_duplicates
+        self.order_fields([f"map_{name}" for name, _label, _required in TARGETS] + ["skip_duplicates"])
+
+    def mapping(self):
+        return {
+            name: int(self.cleaned_data[f"map_{name}"])
+            for name, _l, _r in self.targets
+            if self.cleaned_data.get(f"map_{name}") not in (None, "")
+        }

@@ -1,0 +1,86 @@
+"""Reads for practices: the filtered list, the board, one practice's page."""
+
+import re
+
+from django.db.models import Count, F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
+
+from .models import Clinician, Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag
+
+BOARD_CARDS_PER_STAGE = 40
+
+
+def _with_list_data(queryset):
+    return (
+        queryset.select_related("owner")
+        .prefetch_related(
+            Prefetch("practice_tags", queryset=PracticeTag.objects.select_related("tag").order_by("tag__name")),
+            Prefetch("referral_codes", queryset=ReferralCode.objects.filter(clinician=None), to_attr="practice_codes"),
+        )
+        .annotate(clinician_count=Count("clinicians", distinct=True))
+    )
+
+
+def practice_search(queryset, text):
+    """Match the practice name, a clinician's name, or a phone number (digits compared)."""
+    text = (text or "").strip()[:100]
+    if not text:
+        return queryset
+    condition = Q(name__icontains=text)
+    for word in text.split()[:4]:
+        condition |= Q(clinicians__first_name__icontains=word) | Q(clinicians__last_name__icontains=word)
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 4:
+        condition |= Q(phone_normalized__contains=digits[-10:])
+    matching_ids = queryset.filter(condition).values("pk")
+    return queryset.filter(pk__in=matching_ids)
+
+
+def practice_list(*, spa, queryset=None):
+    """Practices of the spa with owner, tags, code and clinician count loaded for the list page."""
+    queryset = queryset if queryset is not None else Practice.objects.filter(spa=spa)
+    return _with_list_data(queryset.filter(spa=spa)).order_by("name", "pk")
+
+
+def practice_board(*, spa, queryset=None):
+    """Columns per stage: [(stage value, label, count, first cards)]. A fixed number of queries."""
+    queryset = queryset if queryset is not None else Practice.objects.filter(spa=spa)
+    counts = dict(queryset.values_list("stage").annotate(n=Count("pk")).values_list("stage", "n"))
+    cards_by_stage = {stage: [] for stage in Stage.values}
+    # One query: rank cards within each stage, newest moves first, cap each column.
+    ranked = (
+        queryset.annotate(
+            rank=Window(RowNumber(), partition_by=[F("stage")], order_by=[F("stage_changed_at").desc(), F("pk")])
+        )
+        .filter(rank__lte=BOARD_CARDS_PER_STAGE)
+        .select_related("owner")
+        .order_by("stage", "rank")
+    )
+    for practice in ranked:
+        cards_by_stage[practice.stage].append(practice)
+    return [(value, label, counts.get(value, 0), cards_by_stage[value]) for value, label in Stage.choices]
+
+
+def practice_detail(*, spa, public_id):
+    return (
+        Practice.objects.filter(spa=spa, public_id=public_id)
+        .select_related("owner")
+        .prefetch_related(
+            Prefetch("clinicians", queryset=Clinician.objects.prefetch_related("referral_codes")),
+            "contacts",
+            Prefetch("practice_tags", queryset=PracticeTag.objects.select_related("tag").order_by("tag__name")),
+            Prefetch("referral_codes", queryset=ReferralCode.objects.filter(clinician=None), to_attr="practice_codes"),
+            Prefetch("stage_changes", queryset=StageChange.objects.select_related("changed_by")),
+        )
+        .first()
+    )
+
+
+def spa_tags(*, spa):
+    return Tag.objects.filter(spa=spa).order_by("name")
+
+
+def spa_cities(*, spa):
+    return list(
+        Practice.objects.filter(spa=spa).exclude(city="").values_list("city", flat=True).distinct().order_by("city")
+    )

@@ -1,0 +1,290 @@
+"""Writes for practices, clinicians, contacts, the pipeline, codes and merges."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from spas.models import Membership
+from spas.services import audit_record
+
+from .models import (
+    Clinician,
+    OfficeContact,
+    Practice,
+    PracticeTag,
+    ReferralCode,
+    Stage,
+    StageChange,
+    Tag,
+    generate_referral_code,
+)
+
+PRACTICE_FIELDS = [
+    "name",
+    "specialty",
+    "address",
+    "city",
+    "phone",
+    "fax",
+    "website",
+    "npi",
+    "size",
+    "source",
+    "introduced_by",
+    "owner",
+    "philosophy",
+    "published_articles",
+    "community_involvement",
+]
+CLINICIAN_FIELDS = ["first_name", "last_name", "credentials", "specialty", "email", "phone", "npi"]
+CONTACT_FIELDS = ["name", "role", "email", "phone", "preferred_contact_method"]
+
+
+def parse_tags(text):
+    """ "Lunch done, VIP , vip" → ["lunch done", "vip"]: trimmed, lower-cased, de-duplicated, in order."""
+    seen = []
+    for raw in (text or "").split(","):
+        name = " ".join(raw.split()).lower()[:40]
+        if name and name not in seen:
+            seen.append(name)
+    return seen
+
+
+def _check_owner(spa, owner):
+    if owner is not None and not Membership.objects.filter(spa=spa, user=owner).exists():
+        raise ValidationError({"owner": _("The owner must be a member of this spa.")})
+
+
+def referral_code_issue(*, spa, practice, clinician=None):
+    """Give the practice (or one clinician) a new unique short code."""
+    for _attempt in range(10):
+        code = generate_referral_code()
+        try:
+            with transaction.atomic():
+                return ReferralCode.objects.create(spa=spa, practice=practice, clinician=clinician, code=code)
+        except IntegrityError:
+            continue  # collided with another spa's code; draw again
+    raise RuntimeError("Could not draw a unique referral code.")
+
+
+def practice_set_tags(*, practice, tag_names):
+    spa = practice.spa
+    wanted = set(tag_names)
+    existing = {tag.name: tag for tag in Tag.objects.filter(spa=spa, name__in=wanted)}
+    for name in wanted - set(existing):
+        existing[name] = Tag.objects.create(spa=spa, name=name)
+    PracticeTag.objects.filter(practice=practice).exclude(tag__name__in=wanted).delete()
+    linked = set(PracticeTag.objects.filter(practice=practice).values_list("tag__name", flat=True))
+    PracticeTag.objects.bulk_create(
+        [PracticeTag(spa=spa, practice=practice, tag=existing[name]) for name in wanted - linked]
+    )
+
+
+@transaction.atomic
+def practice_create(*, spa, actor, fields, tag_names=(), request=None):
+    """Create a practice at its initial stage, with a referral code and its first stage-history row."""
+    practice = Practice(spa=spa, **{name: value for name, value in fields.items() if name in PRACTICE_FIELDS})
+    if "stage" in fields:
+        practice.stage = fields["stage"]
+        practice.declined_reason = fields.get("declined_reason", "")
+    _check_owner(spa, practice.owner)
+    practice.full_clean()
+    practice.save()
+    referral_code_issue(spa=spa, practice=practice)
+    practice_set_tags(practice=practice, tag_names=tag_names)
+    StageChange.objects.create(spa=spa, practice=practice, from_stage="", to_stage=practice.stage, changed_by=actor)
+    audit_record(spa=spa, action="practice.created", actor=actor, obj=practice, request=request)
+    return practice
+
+
+@transaction.atomic
+def practice_update(*, practice, actor, fields, tag_names=None, request=None):
+    changed = []
+    for name, value in fields.items():
+        if name in PRACTICE_FIELDS and getattr(practice, name) != value:
+            setattr(practice, name, value)
+            changed.append(name)
+    _check_owner(practice.spa, practice.owner)
+    practice.full_clean()
+    if changed:
+        practice.save(update_fields=[*changed, "phone_normalized", "updated_at"])
+    if tag_names is not None:
+        practice_set_tags(practice=practice, tag_names=tag_names)
+    audit_record(
+        spa=practice.spa,
+        action="practice.updated",
+        actor=actor,
+        obj=practice,
+        request=request,
+        detail={"fields": changed},
+    )
+    return practice
+
+
+@transaction.atomic
+def practice_move_stage(*, practice, to_stage, actor, reason="", request=None):
+    """Move a practice in the pipeline and record the move. Declining needs a reason."""
+    if to_stage not in Stage.values:
+        raise ValidationError({"stage": _("Choose a valid stage.")})
+    practice = Practice.objects.select_for_update().get(pk=practice.pk)
+    if practice.stage == to_stage:
+        return practice
+    reason = (reason or "").strip()[:255]
+    if to_stage == Stage.DECLINED and not reason:
+        raise ValidationError({"reason": _("Say why the practice declined.")})
+    previous = practice.stage
+    practice.stage = to_stage
+    practice.stage_changed_at = timezone.now()
+    practice.declined_reason = reason if to_stage == Stage.DECLINED else ""
+    practice.save(update_fields=["stage", "stage_changed_at", "declined_reason", "updated_at"])
+    StageChange.objects.create(
+        spa=practice.spa, practice=practice, from_stage=previous, to_stage=to_stage, reason=reason, changed_by=actor
+    )
+    audit_record(
+        spa=practice.spa,
+        action="practice.stage_changed",
+        actor=actor,
+        obj=practice,
+        request=request,
+        detail={"from": previous, "to": to_stage},
+    )
+    return practice
+
+
+@transaction.atomic
+def clinician_save(*, practice, actor, fields, clinician=None, request=None):
+    """Create (clinician=None) or update a clinician. New clinicians get their own referral code."""
+    creating = clinician is None
+    clinician = clinician or Clinician(spa=practice.spa, practice=practice)
+    for name in CLINICIAN_FIELDS:
+        if name in fields:
+            setattr(clinician, name, fields[name])
+    if creating and not clinician.specialty:
+        clinician.specialty = practice.specialty
+    clinician.full_clean()
+    clinician.save()
+    if creating:
+        referral_code_issue(spa=practice.spa, practice=practice, clinician=clinician)
+    audit_record(
+        spa=practice.spa,
+        action="clinician.created" if creating else "clinician.updated",
+        actor=actor,
+        obj=clinician,
+        request=request,
+    )
+    return clinician
+
+
+@transaction.atomic
+def clinician_delete(*, clinician, actor, request=None):
+    audit_record(
+        spa=clinician.spa,
+        action="clinician.deleted",
+        actor=actor,
+        obj=clinician,
+        request=request,
+        detail={"name": clinician.display_name},
+    )
+    clinician.delete()
+
+
+@transaction.atomic
+def contact_save(*, practice, actor, fields, contact=None, request=None):
+    creating = contact is None
+    contact = contact or OfficeContact(spa=practice.spa, practice=practice)
+    for name in CONTACT_FIELDS:
+        if name in fields:
+            setattr(contact, name, fields[name])
+    contact.full_clean()
+    contact.save()
+    audit_record(
+        spa=practice.spa,
+        action="contact.created" if creating else "contact.updated",
+        actor=actor,
+        obj=contact,
+        request=request,
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact, actor, request=None):
+    audit_record(
+        spa=contact.spa,
+        action="contact.deleted",
+        actor=actor,
+        obj=contact,
+        request=request,
+        detail={"name": contact.name},
+    )
+    contact.delete()
+
+
+def _repoint_references(*, merged, survivor):
+    """Point every row that references ``merged`` at ``survivor``, whichever app owns it.
+
+    Walking the model graph keeps this app ignorant of the apps built on top of it
+    (referrals, outreach): their rows move too, without partners importing them.
+    """
+    moved = {}
+    for relation in merged._meta.related_objects:
+        if not (relation.one_to_many or relation.one_to_one):
+            continue
+        related_model = relation.related_model
+        if related_model is PracticeTag:
+            continue  # handled separately: a tag may be on both practices
+        manager = related_model._base_manager
+        count = manager.filter(**{relation.field.name: merged}).update(**{relation.field.name: survivor})
+        if count:
+            moved[related_model._meta.label_lower] = count
+    return moved
+
+
+@transaction.atomic
+def practice_merge(*, survivor, merged, actor, request=None):
+    """Fold ``merged`` into ``survivor``: clinicians, contacts, codes, history, tags and every later
+    record move over; empty profile fields are filled from the merged practice; then it is deleted."""
+    if survivor.pk == merged.pk:
+        raise ValidationError(_("Choose two different practices to merge."))
+    if survivor.spa_id != merged.spa_id:
+        raise ValidationError(_("Practices of different spas cannot be merged."))
+    survivor = Practice.objects.select_for_update().get(pk=survivor.pk)
+    merged = Practice.objects.select_for_update().get(pk=merged.pk)
+    survivor_tags = set(PracticeTag.objects.filter(practice=survivor).values_list("tag_id", flat=True))
+    PracticeTag.objects.filter(practice=merged, tag_id__in=survivor_tags).delete()
+    PracticeTag.objects.filter(practice=merged).update(practice=survivor)
+    moved = _repoint_references(merged=merged, survivor=survivor)
+    filled = []
+    for name in [
+        "address",
+        "city",
+        "phone",
+        "fax",
+        "website",
+        "npi",
+        "size",
+        "source",
+        "introduced_by",
+        "philosophy",
+        "published_articles",
+        "community_involvement",
+    ]:
+        if not getattr(survivor, name) and getattr(merged, name):
+            setattr(survivor, name, getattr(merged, name))
+            filled.append(name)
+    if survivor.owner_id is None and merged.owner_id is not None:
+        survivor.owner_id = merged.owner_id
+        filled.append("owner")
+    survivor.full_clean()
+    survivor.save()
+    audit_record(
+        spa=survivor.spa,
+        action="practice.merged",
+        actor=actor,
+        obj=survivor,
+        request=request,
+        detail={"merged_id": str(merged.public_id), "merged_name": merged.name, "moved": moved, "filled": filled},
+    )
+    merged.delete()
+    return survivor

@@ -1,0 +1,276 @@
+"""Practice pages: the pipeline list and board, one practice's page, its clinicians and contacts, merges."""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from spa_referrals.forms import apply_validation_error
+from spas.catalog import talking_points_for
+from spas.models import Role
+from spas.tenancy import requires_role
+
+from . import selectors, services
+from .duplicates import practice_duplicates
+from .forms import ClinicianForm, MergeForm, OfficeContactForm, PracticeFilter, PracticeForm, StageMoveForm
+from .models import Clinician, OfficeContact, Practice, Stage
+
+PAGE_SIZE = 50
+
+
+def _duplicates_of(practice):
+    fields = {name: getattr(practice, name) for name in ("name", "city", "npi", "phone", "website")}
+    return practice_duplicates(spa=practice.spa, fields=fields, exclude=practice)
+
+
+def _practice_or_404(request, practice_id):
+    return get_object_or_404(Practice.objects.select_related("owner"), spa=request.spa, public_id=practice_id)
+
+
+def practice_list(request, spa_slug):
+    spa = request.spa
+    practice_filter = PracticeFilter(request.GET or None, queryset=selectors.practice_list(spa=spa), spa=spa)
+    page = Paginator(practice_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": practice_filter,
+        "page": page,
+        "query_string": query.urlencode(),
+        "is_filtered": any(value for key, value in request.GET.items() if key != "page"),
+        "tags": selectors.spa_tags(spa=spa),
+        "total": page.paginator.count,
+    }
+    template = "partners/partials/practice_table.html" if request.htmx else "partners/practice_list.html"
+    return render(request, template, context)
+
+
+def practice_board(request, spa_slug):
+    spa = request.spa
+    practice_filter = PracticeFilter(request.GET or None, queryset=Practice.objects.filter(spa=spa), spa=spa)
+    columns = selectors.practice_board(spa=spa, queryset=practice_filter.qs)
+    context = {
+        "columns": columns,
+        "filter": practice_filter,
+        "stage_choices": Stage.choices,
+        "cards_per_stage": selectors.BOARD_CARDS_PER_STAGE,
+    }
+    template = "partners/partials/board.html" if request.htmx else "partners/board.html"
+    return render(request, template, context)
+
+
+def practice_create(request, spa_slug):
+    spa = request.spa
+    form = PracticeForm(request.POST or None, spa=spa, show_duplicate_confirmation=request.method == "POST")
+    duplicates = []
+    if request.method == "POST" and form.is_valid():
+        duplicates = practice_duplicates(spa=spa, fields=form.cleaned_data)
+        if duplicates and not form.cleaned_data.get("confirm_not_duplicate"):
+            messages.warning(request, _("This looks like a practice you already have. Check the matches below."))
+        else:
+            try:
+                practice = services.practice_create(
+                    spa=spa,
+                    actor=request.user,
+                    fields=form.practice_fields(),
+                    tag_names=form.cleaned_data["tags"],
+                    request=request,
+                )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, _("%(name)s added to your pipeline.") % {"name": practice.name})
+                return redirect("partners:detail", spa_slug=spa.slug, practice_id=practice.public_id)
+    if not duplicates and "confirm_not_duplicate" in form.fields:
+        del form.fields["confirm_not_duplicate"]
+    status = 400 if form.errors else 200
+    return render(request, "partners/practice_form.html", {"form": form, "duplicates": duplicates}, status=status)
+
+
+def practice_edit(request, spa_slug, practice_id):
+    practice = _practice_or_404(request, practice_id)
+    form = PracticeForm(request.POST or None, instance=practice, spa=request.spa)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.practice_update(
+                    practice=practice,
+                    actor=request.user,
+                    fields=form.practice_fields(),
+                    tag_names=form.cleaned_data["tags"],
+                    request=request,
+                )
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
+        practice.refresh_from_db()
+    duplicates = _duplicates_of(practice)
+    return render(
+        request,
+        "partners/practice_form.html",
+        {"form": form, "practice": practice, "duplicates": duplicates},
+        status=400 if form.errors else 200,
+    )
+
+
+def practice_detail(request, spa_slug, practice_id):
+    practice = selectors.practice_detail(spa=request.spa, public_id=practice_id)
+    if practice is None:
+        raise Http404("No such practice.")
+    talking_points = next(
+        (row.talking_points for row in talking_points_for(spa=request.spa) if row.specialty == practice.specialty), ""
+    )
+    context = {
+        "practice": practice,
+        "stage_form": StageMoveForm(initial={"stage": practice.stage}),
+        "talking_points": talking_points,
+        "duplicates": _duplicates_of(practice),
+        "clinician_form": ClinicianForm(),
+        "contact_form": OfficeContactForm(),
+    }
+    return render(request, "partners/practice_detail.html", context)
+
+
+@require_POST
+def practice_move_stage(request, spa_slug, practice_id):
+    """Move a card. htmx callers get the updated board (or stage panel) back; others a redirect."""
+    practice = _practice_or_404(request, practice_id)
+    form = StageMoveForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.practice_move_stage(
+                practice=practice,
+                to_stage=form.cleaned_data["stage"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as validation_error:
+            error = " ".join(validation_error.messages)
+    else:
+        error = _("Choose a valid stage.")
+    if request.htmx and request.POST.get("from") == "board":
+        response = practice_board(request, spa_slug)
+        if error:
+            response["HX-Trigger"] = json.dumps({"showMessage": error})
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        practice.refresh_from_db()
+        messages.success(
+            request, _("%(name)s moved to %(stage)s.") % {"name": practice.name, "stage": practice.get_stage_display()}
+        )
+    if request.POST.get("from") == "board":
+        return redirect("partners:board", spa_slug=spa_slug)
+    return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
+
+
+def _child_form_view(request, *, practice, form_class, instance, save, template, label):
+    form = form_class(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, _("%(label)s saved.") % {"label": label})
+            return redirect("partners:detail", spa_slug=request.spa.slug, practice_id=practice.public_id)
+    if instance is not None and form.errors:
+        instance.refresh_from_db()
+    context = {"form": form, "practice": practice, "instance": instance, "label": label}
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+def clinician_form(request, spa_slug, practice_id, clinician_id=None):
+    practice = _practice_or_404(request, practice_id)
+    clinician = None
+    if clinician_id is not None:
+        clinician = get_object_or_404(Clinician, spa=request.spa, practice=practice, public_id=clinician_id)
+
+    def save(data):
+        services.clinician_save(
+            practice=practice, clinician=clinician, fields=data, actor=request.user, request=request
+        )
+
+    return _child_form_view(
+        request,
+        practice=practice,
+        form_class=ClinicianForm,
+        instance=clinician,
+        save=save,
+        template="partners/child_form.html",
+        label=_("Clinician"),
+    )
+
+
+@require_POST
+def clinician_delete(request, spa_slug, practice_id, clinician_id):
+    practice = _practice_or_404(request, practice_id)
+    clinician = get_object_or_404(Clinician, spa=request.spa, practice=practice, public_id=clinician_id)
+    services.clinician_delete(clinician=clinician, actor=request.user, request=request)
+    messages.success(request, _("%(name)s removed.") % {"name": clinician.display_name})
+    return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
+
+
+def contact_form(request, spa_slug, practice_id, contact_id=None):
+    practice = _practice_or_404(request, practice_id)
+    contact = None
+    if contact_id is not None:
+        contact = get_object_or_404(OfficeContact, spa=request.spa, practice=practice, public_id=contact_id)
+
+    def save(data):
+        services.contact_save(practice=practice, contact=contact, fields=data, actor=request.user, request=request)
+
+    return _child_form_view(
+        request,
+        practice=practice,
+        form_class=OfficeContactForm,
+        instance=contact,
+        save=save,
+        template="partners/child_form.html",
+        label=_("Office contact"),
+    )
+
+
+@require_POST
+def contact_delete(request, spa_slug, practice_id, contact_id):
+    practice = _practice_or_404(request, practice_id)
+    contact = get_object_or_404(OfficeContact, spa=request.spa, practice=practice, public_id=contact_id)
+    services.contact_delete(contact=contact, actor=request.user, request=request)
+    messages.success(request, _("%(name)s removed.") % {"name": contact.name})
+    return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
+
+
+@requires_role(Role.MANAGER)
+def practice_merge(request, spa_slug, practice_id):
+    """Merge another practice (a duplicate) into this one, which survives."""
+    survivor = _practice_or_404(request, practice_id)
+    form = MergeForm(request.POST or request.GET or None)
+    other = None
+    if form.is_bound and form.is_valid():
+        other = Practice.objects.filter(spa=request.spa, public_id=form.cleaned_data["other"]).first()
+        if other is None or other.pk == survivor.pk:
+            form.add_error("other", _("Choose another practice of this spa."))
+            other = None
+    if request.method == "POST" and other is not None:
+        try:
+            services.practice_merge(survivor=survivor, merged=other, actor=request.user, request=request)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request, _("%(other)s was merged into %(name)s.") % {"other": other.name, "name": survivor.name}
+            )
+            return redirect("partners:detail", spa_slug=spa_slug, practice_id=survivor.public_id)
+    candidates = _duplicates_of(survivor)
+    context = {"practice": survivor, "other": other, "form": form, "candidates": candidates}
+    return render(request, "partners/merge.html", context, status=400 if form.errors else 200)
