@@ -12,6 +12,7 @@ workspace_patterns = [
     path("", include("spas.urls")),
     path("catalog/", include("spas.catalog_urls")),
     path("partners/", include("partners.urls")),
+    path("referrals/", include("referrals.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,9 @@ urlpatterns = [
     path("invitations/<str:token>/", spa_views.invitation_accept, name="invitation_accept"),
     path("brand/<uuid:public_id>/logo", spa_views.spa_logo, name="spa_logo"),
     path("s/<slug:spa_slug>/", include(workspace_patterns)),
+    path("portal/<slug:spa_slug>/", include("referrals.portal_urls")),
+    path("api/", include("referrals.api_urls")),
+    path("", include("referrals.public_urls")),
     path("admin/", admin.site.urls),
 ]
 

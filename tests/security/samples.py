@@ -55,6 +55,22 @@ def _service_id(spa):
     ).public_id
 
 
+def _referral_id(spa):
+    from referrals.services import referral_create
+
+    with scope(spa=spa):
+        referral = referral_create(
+            spa=spa,
+            practice=_practice(spa),
+            channel="phone",
+            consent_method="verbal",
+            consent_captured_by="Walk sample staff",
+            notify=False,
+            patient={"patient_first_name": "Wanda", "patient_last_name": "Walkpatient", "patient_phone": "555-0100"},
+        )
+        return referral.public_id
+
+
 SAMPLE_BUILDERS = {
     "spa_slug": lambda spa: spa.slug,
     "member_id": _member_id,
@@ -66,6 +82,7 @@ SAMPLE_BUILDERS = {
     "kind": lambda spa: "services",
     "item_id": _service_id,
     "specialty": lambda spa: "dermatology",
+    "referral_id": _referral_id,
 }
 
 

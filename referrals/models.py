@@ -1,0 +1,424 @@
+"""Referrals from every channel, their lifecycle and response clock, the partner portal's people, API keys."""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from partners.models import Clinician, Practice
+from spas.models import Service, Spa, Specialty
+
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "webp", "gif", "heic"]
+
+# Reasons for referral, per specialty; every specialty also has "other".
+REASONS_BY_SPECIALTY = {
+    Specialty.DERMATOLOGY: [
+        ("post_procedure_skin_care", _("Post-procedure skin care")),
+        ("sensitive_skin", _("Sensitive or reactive skin")),
+        ("acne_support", _("Acne support treatments")),
+    ],
+    Specialty.OB_GYN: [
+        ("prenatal_comfort", _("Prenatal comfort")),
+        ("postpartum_recovery", _("Postpartum recovery")),
+    ],
+    Specialty.PHYSICAL_THERAPY: [
+        ("muscle_tension_recovery", _("Muscle tension and recovery")),
+        ("rehab_complement", _("Soft-tissue work between rehab visits")),
+    ],
+    Specialty.CHIROPRACTIC: [("pre_adjustment_relaxation", _("Muscle relaxation around adjustments"))],
+    Specialty.PLASTIC_SURGERY: [("post_operative_care", _("Post-operative skin and comfort care"))],
+    Specialty.ONCOLOGY: [("comfort_during_treatment", _("Comfort during or after treatment"))],
+    Specialty.PRIMARY_CARE: [("stress_relief", _("Stress relief and relaxation"))],
+    Specialty.SPORTS_MEDICINE: [("sports_recovery", _("Sports recovery and flexibility"))],
+    Specialty.OTHER: [],
+}
+OTHER_REASON = ("other", _("Other"))
+
+
+def reason_choices(specialty=None):
+    """Reasons for one specialty (plus "other"), or all of them."""
+    if specialty:
+        return [*REASONS_BY_SPECIALTY.get(specialty, []), OTHER_REASON]
+    seen = {}
+    for reasons in REASONS_BY_SPECIALTY.values():
+        for value, label in reasons:
+            seen[value] = label
+    return [*seen.items(), OTHER_REASON]
+
+
+class Channel(models.TextChoices):
+    PORTAL = "portal", _("Partner portal")
+    LANDING = "landing", _("Patient landing page")
+    API = "api", _("API")
+    PHONE = "phone", _("Phone")
+    FAX = "fax", _("Fax")
+    EMAIL = "email", _("Email")
+    WALK_IN = "walk_in", _("Walk-in")
+
+
+MANUAL_CHANNELS = [Channel.PHONE, Channel.FAX, Channel.EMAIL, Channel.WALK_IN]
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    CONTACTED = "contacted", _("Contacted")
+    SCHEDULED = "scheduled", _("Scheduled")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("No-show")
+    CANCELLED = "cancelled", _("Cancelled")
+    UNREACHABLE = "unreachable", _("Unreachable")
+
+
+# The legal moves. Logging a contact attempt moves accepted → contacted (reached) or,
+# after the spa's number of failed attempts, → unreachable; that is checked in services.
+TRANSITIONS = {
+    Status.RECEIVED: {Status.ACCEPTED, Status.DECLINED},
+    Status.ACCEPTED: {Status.CONTACTED, Status.UNREACHABLE, Status.CANCELLED},
+    Status.CONTACTED: {Status.SCHEDULED, Status.CANCELLED},
+    Status.SCHEDULED: {Status.SCHEDULED, Status.COMPLETED, Status.NO_SHOW, Status.CANCELLED},
+    Status.NO_SHOW: {Status.SCHEDULED, Status.CANCELLED},
+    Status.UNREACHABLE: {Status.CONTACTED, Status.CANCELLED},
+    Status.DECLINED: set(),
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+}
+OPEN_STATUSES = [
+    Status.RECEIVED,
+    Status.ACCEPTED,
+    Status.CONTACTED,
+    Status.SCHEDULED,
+    Status.NO_SHOW,
+    Status.UNREACHABLE,
+]
+CLOSED_STATUSES = [Status.DECLINED, Status.COMPLETED, Status.CANCELLED]
+AWAITING_FIRST_CONTACT = [Status.RECEIVED, Status.ACCEPTED]
+
+
+class ContactMethod(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    TEXT = "text", _("Text message")
+    EMAIL = "email", _("Email")
+
+
+class ConsentMethod(models.TextChoices):
+    PATIENT_ONLINE = "patient_online", _("Patient submitted the online form")
+    CLINIC_ATTESTATION = "clinic_attestation", _("Referring office attests the patient agreed")
+    VERBAL = "verbal", _("Patient agreed verbally (recorded by spa staff)")
+    WRITTEN = "written", _("Patient signed a written form")
+
+
+class Urgency(models.TextChoices):
+    ROUTINE = "routine", _("Routine")
+    SOON = "soon", _("Within a week")
+    URGENT = "urgent", _("Urgent (within 2 days)")
+
+
+def attachment_upload_to(referral, filename):
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"private/referrals/{referral.spa.public_id}/{secrets.token_hex(16)}.{extension}"
+
+
+class Referral(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="referrals")
+    clinician = models.ForeignKey(Clinician, on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    # Patient (health information: scrubbed by the retention purge and on erasure requests).
+    patient_first_name = models.CharField(_("first name"), max_length=80)
+    patient_last_name = models.CharField(_("last name"), max_length=80)
+    patient_phone = models.CharField(_("phone"), max_length=30, blank=True)
+    patient_email = models.EmailField(_("email"), blank=True)
+    preferred_contact_method = models.CharField(
+        _("preferred contact method"), max_length=8, choices=ContactMethod.choices, default=ContactMethod.PHONE
+    )
+    preferred_contact_time = models.CharField(_("best time to reach"), max_length=80, blank=True)
+    patient_date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    reason_category = models.CharField(_("reason"), max_length=40, default="other")
+    reason_text = models.TextField(_("details"), max_length=2000, blank=True)
+    precautions = models.TextField(_("precautions / contraindications"), max_length=2000, blank=True)
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.ROUTINE)
+    attachment = models.FileField(
+        _("attachment"),
+        upload_to=attachment_upload_to,
+        blank=True,
+        validators=[FileExtensionValidator(ATTACHMENT_EXTENSIONS)],
+    )
+    attachment_name = models.CharField(max_length=120, blank=True)
+    # Consent to be contacted: required on every channel.
+    consent_to_contact = models.BooleanField(_("the patient agreed to be contacted by the spa"), default=False)
+    consent_method = models.CharField(_("how consent was given"), max_length=20, choices=ConsentMethod.choices)
+    consent_captured_by = models.CharField(_("consent recorded by"), max_length=255)
+    consent_captured_at = models.DateTimeField(default=timezone.now)
+    # Lifecycle.
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    received_at = models.DateTimeField(default=timezone.now)
+    first_contact_due_at = models.DateTimeField()
+    first_contact_attempt_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    decline_reason = models.CharField(max_length=255, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    scheduled_service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    internal_notes = models.TextField(_("internal notes (never shown to the practice)"), max_length=4000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=255, blank=True)
+    health_fields_purged_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking: a save based on a stale copy is refused instead of overwriting.
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["spa", "status", "received_at"], name="referral_inbox_idx"),
+            models.Index(fields=["spa", "received_at"], name="referral_received_idx"),
+            models.Index(fields=["spa", "practice", "received_at"], name="referral_practice_idx"),
+            models.Index(fields=["status", "first_contact_due_at"], name="referral_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"Referral {str(self.public_id)[:8]}"
+
+    @property
+    def patient_name(self):
+        return f"{self.patient_first_name} {self.patient_last_name}".strip()
+
+    @property
+    def is_overdue(self):
+        return (
+            self.status in AWAITING_FIRST_CONTACT
+            and self.first_contact_attempt_at is None
+            and self.first_contact_due_at < timezone.now()
+        )
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    def allowed_moves(self):
+        return TRANSITIONS.get(self.status, set())
+
+    def reason_label(self):
+        return dict(reason_choices()).get(self.reason_category, self.reason_category)
+
+
+class ReferralService(models.Model):
+    """A catalog service recommended for a referral (the spa is on the row, like every tenant table)."""
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="recommended")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["referral", "service"], name="referral_service_unique")]
+
+    def __str__(self):
+        return f"{self.referral_id}:{self.service_id}"
+
+
+class ReferralEvent(models.Model):
+    """One line of a referral's timeline: a status change, a contact attempt, an assignment or a note."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        STATUS = "status", _("Status change")
+        ATTEMPT = "attempt", _("Contact attempt")
+        ASSIGNED = "assigned", _("Assigned")
+        NOTE = "note", _("Note")
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached the patient")
+        VOICEMAIL = "voicemail", _("Left a voicemail")
+        NO_ANSWER = "no_answer", _("No answer")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        MESSAGE_SENT = "message_sent", _("Sent a text or email")
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
+    outcome = models.CharField(max_length=14, choices=Outcome.choices, blank=True)
+    note = models.TextField(max_length=2000, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor_label = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.to_status or self.outcome}"
+
+    @property
+    def visible_to_practice(self):
+        """The portal shows status changes only: no notes, attempts or assignments."""
+        return self.kind in (self.Kind.RECEIVED, self.Kind.STATUS)
+
+    @property
+    def who(self):
+        return self.actor.display_name if self.actor else self.actor_label
+
+
+# --- Partner portal ------------------------------------------------------------------------
+
+
+class PortalAccess(models.Model):
+    """Lets one person from a practice use the spa's partner portal for that practice only."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="portal_accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_accesses")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["spa", "user"], name="portal_access_one_practice_per_spa")]
+
+    def __str__(self):
+        return f"{self.user} → {self.practice}"
+
+
+def portal_invitation_expiry():
+    return timezone.now() + timezone.timedelta(days=14)
+
+
+class PortalInvitation(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="portal_invitations")
+    email = models.EmailField(_("email"))
+    token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=portal_invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Portal invitation for {self.email}"
+
+    @property
+    def state(self):
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+# --- API keys and idempotency -------------------------------------------------------------
+
+API_KEY_PREFIX = "sk_"
+
+
+def hash_api_key(raw_key):
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A practice's credential for the REST API. Only a hash is stored; the key is shown once."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an API create with a given Idempotency-Key, replayed for repeats."""
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique_key")]
+
+    def __str__(self):
+        return self.key
+
+
+class ReferralSettings(models.Model):
+    """A spa's referral rules: how fast first contact is due and when a patient counts as unreachable."""
+
+    spa = models.OneToOneField(Spa, on_delete=models.CASCADE, related_name="referral_settings")
+    first_contact_business_days = models.PositiveSmallIntegerField(
+        _("first contact due within (business days)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    unreachable_after_attempts = models.PositiveSmallIntegerField(
+        _("unreachable after this many failed attempts"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        verbose_name_plural = _("referral settings")
+
+    def __str__(self):
+        return f"Referral settings of {self.spa}"
+
+
+def referral_settings_for(spa):
+    settings_row, _created = ReferralSettings.objects.get_or_create(spa=spa)
+    return settings_row

@@ -1,0 +1,317 @@
+"""Writes for referrals: intake from every channel, the lifecycle, contact attempts, assignment.
+
+Every change writes one timeline event and one audit event in the same transaction; every
+read of a referral's details writes one audit event (referral_record_view).
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from spas.models import Membership, Role
+from spas.outbox import email_enqueue
+from spas.services import audit_record
+
+from .clock import add_business_days
+from .models import (
+    TRANSITIONS,
+    Referral,
+    ReferralEvent,
+    ReferralService,
+    Status,
+    reason_choices,
+    referral_settings_for,
+)
+
+PATIENT_FIELDS = [
+    "patient_first_name",
+    "patient_last_name",
+    "patient_phone",
+    "patient_email",
+    "preferred_contact_method",
+    "preferred_contact_time",
+    "patient_date_of_birth",
+]
+DETAIL_FIELDS = ["reason_category", "reason_text", "precautions", "urgency"]
+
+
+def first_contact_business_days(spa):
+    return referral_settings_for(spa).first_contact_business_days
+
+
+def unreachable_after_attempts(spa):
+    return referral_settings_for(spa).unreachable_after_attempts
+
+
+def _check_reason(referral):
+    allowed = dict(reason_choices(referral.practice.specialty))
+    if referral.reason_category not in allowed:
+        raise ValidationError({"reason_category": _("Choose a reason from the list.")})
+
+
+def _check_clinician(referral):
+    if referral.clinician_id and referral.clinician.practice_id != referral.practice_id:
+        raise ValidationError({"clinician": _("This clinician is not at the referring practice.")})
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    spa,
+    practice,
+    channel,
+    patient,
+    consent_method,
+    consent_captured_by,
+    details=None,
+    clinician=None,
+    services=(),
+    attachment=None,
+    created_by=None,
+    created_by_label="",
+    consent_to_contact=True,
+    request=None,
+    notify=True,
+):
+    """Receive a referral from any channel. The patient's consent to be contacted is required."""
+    if practice.spa_id != spa.pk:
+        raise ValidationError({"practice": _("Unknown practice.")})
+    if not consent_to_contact:
+        raise ValidationError({"consent_to_contact": _("The patient must agree to be contacted by the spa.")})
+    now = timezone.now()
+    referral = Referral(
+        spa=spa,
+        practice=practice,
+        clinician=clinician,
+        channel=channel,
+        consent_to_contact=True,
+        consent_method=consent_method,
+        consent_captured_by=consent_captured_by[:255],
+        consent_captured_at=now,
+        received_at=now,
+        first_contact_due_at=add_business_days(now, first_contact_business_days(spa), spa.timezone),
+        created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+        created_by_label=created_by_label[:255],
+        **{name: value for name, value in patient.items() if name in PATIENT_FIELDS},
+        **{name: value for name, value in (details or {}).items() if name in DETAIL_FIELDS},
+    )
+    if not (referral.patient_phone or referral.patient_email):
+        raise ValidationError({"patient_phone": _("Give a phone number or an email so the spa can reach the patient.")})
+    if attachment is not None:
+        referral.attachment_name = attachment.name[-120:]
+        referral.attachment = attachment
+    _check_reason(referral)
+    _check_clinician(referral)
+    referral.full_clean()
+    referral.save()
+    service_ids = {service.pk for service in services if service.spa_id == spa.pk}
+    ReferralService.objects.bulk_create(
+        [ReferralService(spa=spa, referral=referral, service_id=service_id) for service_id in sorted(service_ids)]
+    )
+    ReferralEvent.objects.create(
+        spa=spa,
+        referral=referral,
+        kind=ReferralEvent.Kind.RECEIVED,
+        to_status=Status.RECEIVED,
+        actor=referral.created_by,
+        actor_label=created_by_label[:255] or str(referral.get_channel_display()),
+        created_at=now,
+    )
+    audit_record(
+        spa=spa,
+        action="referral.created",
+        actor=referral.created_by,
+        actor_label=created_by_label,
+        obj=referral,
+        request=request,
+        detail={"channel": channel, "practice": str(practice.public_id)},
+    )
+    if notify:
+        _notify_new_referral(referral)
+    return referral
+
+
+def _staff_recipients(referral):
+    """The assignee if there is one, otherwise the spa's owners."""
+    if referral.assignee_id:
+        return [referral.assignee.email]
+    owners = Membership.objects.filter(spa=referral.spa, role=Role.OWNER).select_related("user")
+    return [membership.user.email for membership in owners]
+
+
+def _notify_new_referral(referral):
+    # No health information in the email: the practice name and a link, nothing about the patient.
+    url = settings.SITE_URL + reverse("referrals:detail", args=[referral.spa.slug, referral.public_id])
+    for address in _staff_recipients(referral):
+        email_enqueue(
+            spa=referral.spa,
+            to=address,
+            template_name="referral-new",
+            context={
+                "spa": referral.spa,
+                "practice": referral.practice,
+                "channel": referral.get_channel_display(),
+                "url": url,
+                "due": referral.first_contact_due_at,
+            },
+        )
+
+
+def _locked(referral, expected_version):
+    """Re-read the referral under a row lock; refuse if someone changed it since the caller read it."""
+    current = Referral.objects.select_for_update().select_related("spa", "practice").get(pk=referral.pk)
+    if expected_version is not None and int(expected_version) != current.version:
+        raise ValidationError(
+            _("Someone else changed this referral while you were looking at it. Reload to see the latest.")
+        )
+    return current
+
+
+def _save(referral, fields):
+    referral.version += 1
+    referral.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _event(referral, actor, **fields):
+    return ReferralEvent.objects.create(
+        spa=referral.spa,
+        referral=referral,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        **fields,
+    )
+
+
+@transaction.atomic
+def referral_transition(
+    *, referral, to_status, actor, expected_version=None, reason="", scheduled_for=None, service=None, request=None
+):
+    """Move a referral to ``to_status`` if that is a legal move from where it is now."""
+    referral = _locked(referral, expected_version)
+    if to_status not in Status.values:
+        raise ValidationError(_("Unknown status."))
+    if to_status not in TRANSITIONS[referral.status]:
+        raise ValidationError(
+            _("A referral that is %(current)s cannot be marked %(target)s.")
+            % {"current": referral.get_status_display().lower(), "target": Status(to_status).label.lower()}
+        )
+    changed = ["status"]
+    reason = (reason or "").strip()[:255]
+    if to_status == Status.DECLINED:
+        if not reason:
+            raise ValidationError({"reason": _("Say why the referral is declined.")})
+        referral.decline_reason = reason
+        changed.append("decline_reason")
+    if to_status == Status.SCHEDULED:
+        if scheduled_for is None:
+            raise ValidationError({"scheduled_for": _("Choose the appointment date and time.")})
+        if service is not None and service.spa_id != referral.spa_id:
+            raise ValidationError({"service": _("Choose a service from your catalog.")})
+        referral.scheduled_for = scheduled_for
+        referral.scheduled_service = service
+        changed += ["scheduled_for", "scheduled_service"]
+    if to_status in (Status.DECLINED, Status.COMPLETED, Status.CANCELLED):
+        referral.closed_at = timezone.now()
+        changed.append("closed_at")
+    previous = referral.status
+    referral.status = to_status
+    _save(referral, changed)
+    _event(referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=to_status, note=reason)
+    audit_record(
+        spa=referral.spa,
+        action="referral.status_changed",
+        actor=actor,
+        obj=referral,
+        request=request,
+        detail={"from": previous, "to": to_status},
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=None, request=None):
+    """Log one attempt to reach the patient. Reaching them moves the referral to contacted; after the
+    spa's number of failed attempts it becomes unreachable."""
+    referral = _locked(referral, expected_version)
+    if outcome not in ReferralEvent.Outcome.values:
+        raise ValidationError({"outcome": _("Choose what happened.")})
+    if referral.status == Status.RECEIVED:
+        raise ValidationError(_("Accept the referral before contacting the patient."))
+    if referral.status not in (Status.ACCEPTED, Status.UNREACHABLE, Status.CONTACTED):
+        raise ValidationError(
+            _("Contact attempts are logged before the appointment is booked; this referral is %(status)s.")
+            % {"status": referral.get_status_display().lower()}
+        )
+    now = timezone.now()
+    changed = []
+    if referral.first_contact_attempt_at is None:
+        referral.first_contact_attempt_at = now
+        changed.append("first_contact_attempt_at")
+    previous = referral.status
+    if outcome == ReferralEvent.Outcome.REACHED:
+        referral.status = Status.CONTACTED
+    elif referral.status != Status.CONTACTED:
+        referral.failed_attempts += 1
+        changed.append("failed_attempts")
+        if referral.failed_attempts >= unreachable_after_attempts(referral.spa):
+            referral.status = Status.UNREACHABLE
+    if referral.status != previous:
+        changed.append("status")
+    _save(referral, changed)
+    _event(referral, actor, kind=ReferralEvent.Kind.ATTEMPT, outcome=outcome, note=(note or "")[:2000])
+    if referral.status != previous:
+        _event(referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=referral.status)
+    audit_record(
+        spa=referral.spa,
+        action="referral.contact_attempted",
+        actor=actor,
+        obj=referral,
+        request=request,
+        detail={"outcome": outcome, "status": referral.status},
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_assign(*, referral, assignee, actor, expected_version=None, request=None):
+    referral = _locked(referral, expected_version)
+    if assignee is not None and not Membership.objects.filter(spa=referral.spa, user=assignee).exists():
+        raise ValidationError({"assignee": _("Assign the referral to a member of this spa.")})
+    referral.assignee = assignee
+    _save(referral, ["assignee"])
+    label = assignee.display_name if assignee else _("nobody")
+    _event(referral, actor, kind=ReferralEvent.Kind.ASSIGNED, note=str(label))
+    audit_record(
+        spa=referral.spa,
+        action="referral.assigned",
+        actor=actor,
+        obj=referral,
+        request=request,
+        detail={"assignee": assignee.email if assignee else None},
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_add_note(*, referral, note, actor, request=None):
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Write the note first.")})
+    event = _event(referral, actor, kind=ReferralEvent.Kind.NOTE, note=note[:2000])
+    audit_record(spa=referral.spa, action="referral.note_added", actor=actor, obj=referral, request=request)
+    return event
+
+
+def referral_record_view(*, referral, request=None, actor=None, actor_label="", channel="spa"):
+    """Exactly one audit event per read of a referral's details (spa page, portal page, API)."""
+    return audit_record(
+        spa=referral.spa,
+        action="referral.viewed",
+        actor=actor,
+        actor_label=actor_label,
+        obj=referral,
+        request=request,
+        detail={"via": channel},
+    )

@@ -1,0 +1,66 @@
+"""Scheduled referral work: tell people about referrals whose first contact is overdue."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from spas.models import Membership, Role, Spa
+from spas.outbox import email_enqueue
+
+from .models import AWAITING_FIRST_CONTACT, Referral
+from .services import _staff_recipients
+
+
+def owner_emails(spa):
+    return [m.user.email for m in Membership.objects.filter(spa=spa, role=Role.OWNER).select_related("user")]
+
+
+def overdue_referrals_notify(*, spa, now=None):
+    """Email the assignee (or the owners) once per newly overdue referral of ``spa``. Returns how many."""
+    now = now or timezone.now()
+    due = Referral.objects.filter(
+        spa=spa,
+        status__in=AWAITING_FIRST_CONTACT,
+        first_contact_attempt_at=None,
+        first_contact_due_at__lt=now,
+        overdue_notified_at=None,
+    ).select_related("practice", "assignee")
+    notified = 0
+    for referral in due:
+        with transaction.atomic():
+            # The claim makes a second run (or a second beat) send nothing.
+            if not Referral.objects.filter(pk=referral.pk, overdue_notified_at=None).update(overdue_notified_at=now):
+                continue
+            url = settings.SITE_URL + reverse("referrals:detail", args=[spa.slug, referral.public_id])
+            # The assignee and the owners: an overdue referral is the owners' business too.
+            recipients = set(_staff_recipients(referral)) | set(owner_emails(spa))
+            for address in sorted(recipients):
+                email_enqueue(
+                    spa=spa,
+                    to=address,
+                    template_name="referral-overdue",
+                    context={
+                        "spa": spa,
+                        "practice": referral.practice,
+                        "url": url,
+                        "due": referral.first_contact_due_at,
+                    },
+                )
+            notified += 1
+    return notified
+
+
+@shared_task(name="referrals.tasks.overdue_referrals_notify_task", soft_time_limit=240, time_limit=300)
+def overdue_referrals_notify_task():
+    """Hourly, over all spas, spa by spa inside each spa's scope."""
+    with scopes_disabled():
+        spa_ids = list(Spa.objects.values_list("pk", flat=True))
+    total = 0
+    for spa_id in spa_ids:
+        spa = Spa.objects.get(pk=spa_id)
+        with scope(spa=spa):
+            total += overdue_referrals_notify(spa=spa)
+    return total
