@@ -5,6 +5,7 @@ practice (same name and city) become one practice with several clinicians. Nothi
 until every row is valid; the commit re-checks everything inside one transaction.
 """
 
+import codecs
 import csv
 import io
 import re
@@ -36,7 +37,9 @@ from .services import parse_tags
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
+MAX_COLUMNS = 200
 MAX_ERRORS_SHOWN = 500
+CODE_LOOKUP_CHUNK = 900
 
 # (target, label, required). The order is the order of the mapping form.
 TARGETS = [
@@ -138,11 +141,35 @@ class ImportFileError(Exception):
     """The upload cannot be read as a CSV at all."""
 
 
-def read_csv(raw_bytes):
-    """Decode an upload and split it into (header, rows). Raises ImportFileError with a readable reason."""
-    if len(raw_bytes) > MAX_UPLOAD_BYTES:
-        raise ImportFileError(_("The file is larger than 10 MB. Split it and import the parts."))
-    for encoding in ("utf-8-sig", "cp1252"):
+# Files people upload by mistake, recognised by their first bytes.
+BINARY_SIGNATURES = [
+    (
+        b"PK\x03\x04",
+        gettext_lazy(
+            "This is an Excel workbook (or another zip file), not a CSV. In Excel choose File → Save as → CSV."
+        ),
+    ),
+    (
+        b"\xd0\xcf\x11\xe0",
+        gettext_lazy("This is an old Excel workbook (.xls), not a CSV. In Excel choose File → Save as → CSV."),
+    ),
+    (b"%PDF", gettext_lazy("This is a PDF, not a CSV. Export the list from your spreadsheet as CSV.")),
+]
+DELIMITERS = ",;\t"
+# The defensive quote our own export puts before = + - @ tab CR: dropped on import so a file round-trips.
+EXPORT_QUOTED_CELL = re.compile(r"^'(?=[=+\-@\t\r])")
+DATA_LOOKING_CELL = re.compile(r"@|^https?://|^www\.|^[\d\s()+./-]{5,}$", re.IGNORECASE)
+
+
+def _decode(raw_bytes):
+    for signature, message in BINARY_SIGNATURES:
+        if raw_bytes.startswith(signature):
+            raise ImportFileError(str(message))
+    if raw_bytes.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)  # Excel's "Unicode text"
+    else:
+        encodings = ("utf-8-sig", "cp1252")
+    for encoding in encodings:
         try:
             text = raw_bytes.decode(encoding)
             break
@@ -152,30 +179,97 @@ def read_csv(raw_bytes):
         raise ImportFileError(_("The file is not text. Save it from your spreadsheet as CSV."))
     if "\x00" in text:
         raise ImportFileError(_("The file is not a CSV. Save it from your spreadsheet as CSV."))
-    header, rows = parse_csv_text(text)
-    if not header or not any(cell.strip() for cell in header):
+    return text
+
+
+def read_csv(raw_bytes):
+    """Decode an upload and check it is a CSV we can map: returns (text, header).
+
+    Raises ImportFileError with a reason a person can act on.
+    """
+    if len(raw_bytes) > MAX_UPLOAD_BYTES:
+        raise ImportFileError(_("The file is larger than 10 MB. Split it and import the parts."))
+    text = _decode(raw_bytes)
+    header, records = parse_csv_records(text)
+    if not header or not any(header):
         raise ImportFileError(_("The file is empty or has no header row."))
-    if not rows:
+    if len(header) < 2:
+        raise ImportFileError(
+            _(
+                "We found only one column. Separate the columns with commas, semicolons or tabs "
+                "(in your spreadsheet: File → Save as → CSV)."
+            )
+        )
+    if len(header) > MAX_COLUMNS:
+        raise ImportFileError(
+            _("The file has %(count)s columns; we read at most %(max)s. Remove the columns you do not need.")
+            % {"count": len(header), "max": MAX_COLUMNS}
+        )
+    if not guess_mapping(header) and any(DATA_LOOKING_CELL.search(title) or _is_choice(title) for title in header):
+        raise ImportFileError(
+            _(
+                "The first row should hold the column names (Practice name, Specialty, …), "
+                "but it looks like a practice. Add a header row."
+            )
+        )
+    if not records:
         raise ImportFileError(_("The file has a header row but no practices."))
-    if len(rows) > MAX_ROWS:
+    if len(records) > MAX_ROWS:
         raise ImportFileError(
             _("The file has more than %(max)s rows. Split it and import the parts.") % {"max": MAX_ROWS}
         )
     return text, header
 
 
-def parse_csv_text(text):
+def _is_choice(title):
+    return bool(_key(title)) and _key(title) in CHOICE_LOOKUPS["specialty"]
+
+
+def parse_csv_records(text):
+    """(header, [(line number, cells)]) with blank rows left out.
+
+    The line number is the row number a spreadsheet shows (blank rows counted), so the errors
+    point at the right row even when a cell holds a line break.
+    """
+    delimiter = _delimiter(text)
+    header = None
+    records = []
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        all_rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in row)]
+        for line_number, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+            cells = [EXPORT_QUOTED_CELL.sub("", cell) for cell in row]
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in cells]
+            else:
+                records.append((line_number, cells))
     except csv.Error as error:
         raise ImportFileError(_("The file could not be read as CSV: %(error)s") % {"error": error}) from error
-    if not all_rows:
-        return [], []
-    return [cell.strip() for cell in all_rows[0]], all_rows[1:]
+    return header or [], records
+
+
+def _delimiter(text):
+    """The delimiter that splits the header row into the most columns.
+
+    Only the delimiter is guessed: csv.Sniffer also guesses the quote character and takes the
+    apostrophe for one in files like our own export ('=…), which scrambles every row.
+    """
+    sample = text[:65536]
+    best, best_columns = ",", 0
+    for delimiter in DELIMITERS:
+        try:
+            first = next((row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if any(row)), [])
+        except csv.Error:
+            continue
+        if len(first) > best_columns:
+            best, best_columns = delimiter, len(first)
+    return best
+
+
+def parse_csv_text(text):
+    """(header, rows) of the file, blank rows left out."""
+    header, records = parse_csv_records(text)
+    return header, [cells for _line_number, cells in records]
 
 
 def guess_mapping(header):
@@ -238,8 +332,8 @@ def _field_label(name):
 
 def check_import(*, spa, text, mapping, skip_duplicates=True):
     """Validate every row against the mapping. Returns an ImportCheck listing each bad row's errors."""
-    header, rows = parse_csv_text(text)
-    check = ImportCheck(header=header, row_count=len(rows))
+    header, records = parse_csv_records(text)
+    check = ImportCheck(header=header, row_count=len(records))
     for name, label, required in TARGETS:
         if required and name not in mapping:
             check.errors.append((0, _("Choose the column that holds “%(field)s”.") % {"field": label}))
@@ -251,14 +345,23 @@ def check_import(*, spa, text, mapping, skip_duplicates=True):
     }
     existing = DuplicateIndex.for_spa(spa)
     drafts_by_key = {}
-    for offset, row in enumerate(rows):
-        row_number = offset + 2  # the header is line 1
+    for row_number, row in records:
         row_errors = []
+        if any(cell.strip() for cell in row[len(header) :]):
+            row_errors.append(
+                _(
+                    "This row has %(cells)s cells but the header has %(columns)s. "
+                    "Is there a comma in a value without quotes around it?"
+                )
+                % {"cells": len(row), "columns": len(header)}
+            )
         values = {target: _cell(row, mapping, target) for target in TARGET_NAMES}
+        unknown_choices = []  # already reported; full_clean would add "cannot be blank"
         for target, lookup in CHOICE_LOOKUPS.items():
             if values[target]:
                 resolved = lookup.get(_key(values[target]))
                 if resolved is None:
+                    unknown_choices.append(target)
                     row_errors.append(
                         _("%(field)s: “%(value)s” is not one of the choices.")
                         % {"field": _field_label(target), "value": values[target][:60]}
@@ -280,7 +383,7 @@ def check_import(*, spa, text, mapping, skip_duplicates=True):
             if practice.stage == Stage.DECLINED:
                 practice.declined_reason = _("Imported as declined")
             try:
-                practice.full_clean(exclude=["spa", "owner"], validate_unique=False)
+                practice.full_clean(exclude=["spa", "owner", *unknown_choices], validate_unique=False)
             except ValidationError as error:
                 row_errors.extend(_validation_messages(error))
             draft = PracticeDraft(row_number, fields, practice.stage, parse_tags(values["tags"]), owner_id)
@@ -317,10 +420,14 @@ def _fresh_codes(count):
     """``count`` referral codes that no spa uses yet."""
     codes = set()
     while len(codes) < count:
-        batch = {generate_referral_code() for _ in range(count - len(codes) + 16)} - codes
-        with scopes_disabled():  # uniqueness is global: codes resolve without a spa in the URL
-            taken = set(ReferralCode.objects.filter(code__in=batch).values_list("code", flat=True))
-        codes |= batch - taken
+        batch = list({generate_referral_code() for _ in range(count - len(codes) + 16)} - codes)
+        taken = set()
+        # Chunked: SQLite caps the number of parameters in one query.
+        for start in range(0, len(batch), CODE_LOOKUP_CHUNK):
+            with scopes_disabled():  # uniqueness is global: codes resolve without a spa in the URL
+                chunk = batch[start : start + CODE_LOOKUP_CHUNK]
+                taken.update(ReferralCode.objects.filter(code__in=chunk).values_list("code", flat=True))
+        codes.update(set(batch) - taken)
     return list(codes)[:count]
 
 

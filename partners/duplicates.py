@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import Practice, normalize_phone, website_domain
@@ -90,12 +91,30 @@ class DuplicateIndex:
         return list(found.values())
 
 
+def _candidates(spa, *, city, npi, phone, website):
+    """Only the practices that could match: same city (for the name rule), NPI, phone or domain.
+
+    A practice page checks one practice; loading the whole spa for it would grow with the spa.
+    """
+    condition = Q(city__iexact=" ".join((city or "").split()))
+    if npi:
+        condition |= Q(npi=npi)
+    phone = normalize_phone(phone)
+    if len(phone) == 10:
+        condition |= Q(phone_normalized=phone)
+    domain = website_domain(website)
+    if domain:
+        condition |= Q(website__icontains=domain)
+    return Practice.objects.filter(spa=spa).filter(condition)
+
+
 def practice_duplicates(*, spa, fields, exclude=None):
     """Existing practices of ``spa`` that the given practice fields resemble."""
-    return DuplicateIndex.for_spa(spa, exclude=exclude).matches(
-        name=fields.get("name", ""),
-        city=fields.get("city", ""),
-        npi=fields.get("npi", ""),
-        phone=fields.get("phone", ""),
-        website=fields.get("website", ""),
+    wanted = {name: fields.get(name) or "" for name in ("name", "city", "npi", "phone", "website")}
+    candidates = _candidates(
+        spa, city=wanted["city"], npi=wanted["npi"], phone=wanted["phone"], website=wanted["website"]
     )
+    candidates = candidates.only("id", "public_id", "name", "city", "npi", "phone", "website")
+    if exclude is not None:
+        candidates = candidates.exclude(pk=exclude.pk)
+    return DuplicateIndex(candidates).matches(**wanted)

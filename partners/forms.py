@@ -9,6 +9,11 @@ from .models import Clinician, OfficeContact, Practice, Stage
 from .services import parse_tags
 
 
+def _name_empty_choice(field, label):
+    """Say what an empty select means instead of Django's "---------"."""
+    field.choices = [("", label), *[(value, text) for value, text in field.choices if value != ""]]
+
+
 class PracticeForm(forms.ModelForm):
     tags = forms.CharField(
         label=_("Tags"), required=False, max_length=400, help_text=_("Separate tags with commas, e.g. lunch done, VIP.")
@@ -49,10 +54,15 @@ class PracticeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.filter(memberships__spa=spa).order_by("email")
         self.fields["owner"].label_from_instance = lambda user: user.display_name
+        self.fields["owner"].empty_label = _("Nobody yet")
+        _name_empty_choice(self.fields["specialty"], _("Choose a specialty"))
+        _name_empty_choice(self.fields["size"], _("Not known"))
+        _name_empty_choice(self.fields["source"], _("Not known"))
         if not show_duplicate_confirmation:
             del self.fields["confirm_not_duplicate"]
         if self.instance.pk and not self.is_bound:
-            self.initial["tags"] = ", ".join(link.tag.name for link in self.instance.practice_tags.all())
+            links = self.instance.practice_tags.select_related("tag").order_by("tag__name")
+            self.initial["tags"] = ", ".join(link.tag.name for link in links)
 
     def clean_tags(self):
         return parse_tags(self.cleaned_data.get("tags"))
@@ -72,6 +82,10 @@ class ClinicianForm(forms.ModelForm):
         fields = ["first_name", "last_name", "credentials", "specialty", "email", "phone", "npi"]
         widgets = {"npi": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 10})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _name_empty_choice(self.fields["specialty"], _("Same as the practice"))
+
 
 class OfficeContactForm(forms.ModelForm):
     class Meta:
@@ -83,25 +97,49 @@ class MergeForm(forms.Form):
     other = forms.UUIDField(label=_("Practice to merge into this one"))
 
 
+def _once(read):
+    """A choices callable that reads its rows the first time only."""
+    rows = []
+
+    def choices():
+        if not rows:
+            rows.append(read())
+        return rows[0]
+
+    return choices
+
+
 # django-scopes: a FilterSet on a scoped model must be declared with scopes disabled,
 # because declaring it evaluates querysets at import time. The view passes a spa-filtered queryset.
 with scopes_disabled():
 
     class PracticeFilter(django_filters.FilterSet):
         q = django_filters.CharFilter(label=_("Search"), method="filter_search")
-        specialty = django_filters.ChoiceFilter(label=_("Specialty"), choices=Specialty.choices)
-        stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
-        owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
-        tag = django_filters.CharFilter(label=_("Tag"), field_name="practice_tags__tag__name", distinct=True)
-        city = django_filters.CharFilter(label=_("City"), field_name="city", lookup_expr="iexact")
+        specialty = django_filters.ChoiceFilter(label=_("Specialty"), choices=Specialty.choices, empty_label=_("Any"))
+        stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices, empty_label=_("Any"))
+        owner = django_filters.ModelChoiceFilter(
+            label=_("Owner"), queryset=User.objects.none(), empty_label=_("Anyone"), null_label=_("Nobody")
+        )
+        tag = django_filters.ChoiceFilter(
+            label=_("Tag"), field_name="practice_tags__tag__name", distinct=True, choices=(), empty_label=_("Any")
+        )
+        city = django_filters.ChoiceFilter(
+            label=_("City"), field_name="city", lookup_expr="iexact", choices=(), empty_label=_("Any")
+        )
 
         class Meta:
             model = Practice
             fields = ["q", "specialty", "stage", "owner", "tag", "city"]
 
         def __init__(self, *args, spa, **kwargs):
+            from .selectors import spa_cities, spa_tags
+
             super().__init__(*args, **kwargs)
             self.filters["owner"].queryset = User.objects.filter(memberships__spa=spa).order_by("email")
+            # Read when the form is first validated or drawn, then kept: one query each, however used.
+            self.filters["tag"].extra["choices"] = _once(lambda: [(tag.name, tag.name) for tag in spa_tags(spa=spa)])
+            self.filters["city"].extra["choices"] = _once(lambda: [(city, city) for city in spa_cities(spa=spa)])
+            self.form.fields["owner"].label_from_instance = lambda user: user.display_name
 
         def filter_search(self, queryset, name, value):
             from .selectors import practice_search
@@ -114,7 +152,7 @@ class ImportUploadForm(forms.Form):
         label=_("CSV file"),
         help_text=_(
             "One practice per row (repeat the practice on more rows to add several clinicians). UTF-8 or "
-            "Windows encoding, comma or semicolon separated, at most 10 MB."
+            "Windows encoding, comma, semicolon or tab separated, at most 10 MB."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -141,9 +179,13 @@ class ImportMappingForm(forms.Form):
         self.targets = TARGETS
         for name, label, required in TARGETS:
             self.fields[f"map_{name}"] = forms.ChoiceField(
-                label=f"{label}{' *' if required else ''}",
+                label=label,  # the field template marks required ones with *
                 choices=column_choices,
-                required=False,
+                required=required,
+                error_messages={
+                    "required": _("Choose the column that holds “%(field)s”.") % {"field": label},
+                    "invalid_choice": _("Choose one of the file's columns."),
+                },
                 initial=str(mapping[name]) if name in mapping else "",
             )
         self.fields["skip_duplicates"].initial = skip_duplicates

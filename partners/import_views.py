@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -12,14 +13,16 @@ from spas.tenancy import requires_role
 
 from . import csv_import
 from .forms import ImportMappingForm, ImportUploadForm
-from .models import Clinician, Practice, PracticeImport
+from .models import Clinician, Practice, PracticeImport, PracticeTag
 
 PREVIEW_ROWS = 20
 
 
 @requires_role(Role.MANAGER)
 def import_upload(request, spa_slug):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    # Bound on every POST, even an empty one, so a missing file is an error rather than a blank form.
+    posted = request.method == "POST"
+    form = ImportUploadForm(request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -45,12 +48,15 @@ def import_review(request, spa_slug, import_id):
     header, rows = csv_import.parse_csv_text(practice_import.content)
     committed = practice_import.status == PracticeImport.Status.COMMITTED
     form = ImportMappingForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         header=header,
         mapping=practice_import.mapping,
         skip_duplicates=practice_import.skip_duplicates,
     )
-    if request.method == "POST" and not committed and form.is_valid():
+    if request.method == "POST" and committed:
+        messages.error(request, _("This file was already imported."))
+        return redirect("partners:import_review", spa_slug=spa_slug, import_id=practice_import.public_id)
+    if request.method == "POST" and form.is_valid():
         practice_import.mapping = form.mapping()
         practice_import.skip_duplicates = form.cleaned_data["skip_duplicates"]
         practice_import.save(update_fields=["mapping", "skip_duplicates"])
@@ -113,7 +119,10 @@ def export_practices(request, spa_slug):
         Practice.objects.filter(spa=request.spa)
         .select_related("owner")
         .order_by("name", "pk")
-        .prefetch_related("practice_tags__tag", "referral_codes")
+        .prefetch_related(
+            Prefetch("practice_tags", queryset=PracticeTag.objects.select_related("tag").order_by("tag__name")),
+            "referral_codes",
+        )
     )
     audit_record(spa=request.spa, action="practice.exported", request=request)
 
@@ -175,7 +184,8 @@ def export_clinicians(request, spa_slug):
                 clinician.first_name,
                 clinician.last_name,
                 clinician.credentials,
-                clinician.get_specialty_display(),
+                # The import reads this column as the practice's specialty, so a blank one would not round-trip.
+                clinician.get_specialty_display() or clinician.practice.get_specialty_display(),
                 clinician.email,
                 clinician.phone,
                 clinician.npi,

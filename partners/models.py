@@ -14,7 +14,7 @@ from django_scopes import ScopedManager
 from spas.models import Spa, Specialty
 
 # Referral codes are read aloud and typed from paper: no 0/O, 1/I/L, 5/S, 8/B.
-REFERRAL_CODE_ALPHABET = "2345679ACDEFGHJKMNPQRTUVWXYZ"
+REFERRAL_CODE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
 REFERRAL_CODE_LENGTH = 6
 
 
@@ -24,7 +24,7 @@ def generate_referral_code():
 
 def npi_is_valid(npi):
     """NPI check digit: Luhn over the 9 base digits prefixed with the 80840 issuer prefix."""
-    if not re.fullmatch(r"\d{10}", npi or ""):
+    if not re.fullmatch(r"[0-9]{10}", npi or ""):  # ASCII only: \d would accept "١٢٣…"
         return False
     digits = [int(d) for d in "80840" + npi[:9]]
     total = 0
@@ -44,7 +44,7 @@ def validate_npi(value):
 
 def normalize_phone(value):
     """The last ten digits, so "(617) 555-0142" and "+1 617.555.0142" compare equal."""
-    digits = re.sub(r"\D", "", value or "")
+    digits = re.sub(r"[^0-9]", "", value or "")
     return digits[-10:] if len(digits) >= 10 else digits
 
 

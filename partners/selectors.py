@@ -29,7 +29,7 @@ def practice_search(queryset, text):
     condition = Q(name__icontains=text)
     for word in text.split()[:4]:
         condition |= Q(clinicians__first_name__icontains=word) | Q(clinicians__last_name__icontains=word)
-    digits = re.sub(r"\D", "", text)
+    digits = re.sub(r"[^0-9]", "", text)
     if len(digits) >= 4:
         condition |= Q(phone_normalized__contains=digits[-10:])
     matching_ids = queryset.filter(condition).values("pk")

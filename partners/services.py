@@ -100,11 +100,16 @@ def practice_create(*, spa, actor, fields, tag_names=(), request=None):
 
 @transaction.atomic
 def practice_update(*, practice, actor, fields, tag_names=None, request=None):
+    """Change a practice's profile (and tags); the audit event lists the fields that changed."""
+    # Compare with the stored row, not with ``practice``: a ModelForm has already copied its
+    # cleaned data onto the instance it was given, so comparing with that would find no change.
+    stored = Practice.objects.select_for_update().get(pk=practice.pk)
     changed = []
     for name, value in fields.items():
-        if name in PRACTICE_FIELDS and getattr(practice, name) != value:
-            setattr(practice, name, value)
+        if name in PRACTICE_FIELDS and getattr(stored, name) != value:
+            setattr(stored, name, value)
             changed.append(name)
+    practice = stored
     _check_owner(practice.spa, practice.owner)
     practice.full_clean()
     if changed:
@@ -160,8 +165,8 @@ def clinician_save(*, practice, actor, fields, clinician=None, request=None):
     for name in CLINICIAN_FIELDS:
         if name in fields:
             setattr(clinician, name, fields[name])
-    if creating and not clinician.specialty:
-        clinician.specialty = practice.specialty
+    if not clinician.specialty:
+        clinician.specialty = practice.specialty  # the form offers empty as "same as the practice"
     clinician.full_clean()
     clinician.save()
     if creating:
@@ -221,6 +226,15 @@ def contact_delete(*, contact, actor, request=None):
     contact.delete()
 
 
+def _references_to_practice():
+    """Every foreign key that points at Practice, in any app, hidden ones (related_name="+") included."""
+    return [
+        relation
+        for relation in Practice._meta.get_fields(include_hidden=True)
+        if relation.auto_created and not relation.concrete and (relation.one_to_many or relation.one_to_one)
+    ]
+
+
 def _repoint_references(*, merged, survivor):
     """Point every row that references ``merged`` at ``survivor``, whichever app owns it.
 
@@ -228,14 +242,31 @@ def _repoint_references(*, merged, survivor):
     (referrals, outreach): their rows move too, without partners importing them.
     """
     moved = {}
-    for relation in merged._meta.related_objects:
-        if not (relation.one_to_many or relation.one_to_one):
-            continue
+    for relation in _references_to_practice():
         related_model = relation.related_model
         if related_model is PracticeTag:
             continue  # handled separately: a tag may be on both practices
-        manager = related_model._base_manager
-        count = manager.filter(**{relation.field.name: merged}).update(**{relation.field.name: survivor})
+        field_name = relation.field.name
+        rows = related_model._base_manager.filter(**{field_name: merged})
+        if related_model._meta.auto_created:
+            # A many-to-many link table: drop the links the survivor already has, or they would collide.
+            others = [
+                field.attname
+                for field in related_model._meta.concrete_fields
+                if field.is_relation and field.name != field_name
+            ]
+            existing = set(related_model._base_manager.filter(**{field_name: survivor}).values_list(*others))
+            for row_pk, *values in rows.values_list("pk", *others):
+                if tuple(values) in existing:
+                    related_model._base_manager.filter(pk=row_pk).delete()
+        try:
+            with transaction.atomic():
+                count = rows.update(**{field_name: survivor})
+        except IntegrityError as error:
+            raise ValidationError(
+                _("Both practices have %(records)s that cannot be combined; resolve them first.")
+                % {"records": related_model._meta.verbose_name_plural}
+            ) from error
         if count:
             moved[related_model._meta.label_lower] = count
     return moved

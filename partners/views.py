@@ -1,12 +1,14 @@
 """Practice pages: the pipeline list and board, one practice's page, its clinicians and contacts, merges."""
 
 import json
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,9 +25,9 @@ from .models import Clinician, OfficeContact, Practice, Stage
 PAGE_SIZE = 50
 
 
-def _duplicates_of(practice):
+def _duplicates_of(spa, practice):
     fields = {name: getattr(practice, name) for name in ("name", "city", "npi", "phone", "website")}
-    return practice_duplicates(spa=practice.spa, fields=fields, exclude=practice)
+    return practice_duplicates(spa=spa, fields=fields, exclude=practice)
 
 
 def _practice_or_404(request, practice_id):
@@ -50,18 +52,23 @@ def practice_list(request, spa_slug):
     return render(request, template, context)
 
 
-def practice_board(request, spa_slug):
+def _render_board(request, filter_data, *, partial):
     spa = request.spa
-    practice_filter = PracticeFilter(request.GET or None, queryset=Practice.objects.filter(spa=spa), spa=spa)
+    practice_filter = PracticeFilter(filter_data or None, queryset=Practice.objects.filter(spa=spa), spa=spa)
     columns = selectors.practice_board(spa=spa, queryset=practice_filter.qs)
     context = {
         "columns": columns,
         "filter": practice_filter,
-        "stage_choices": Stage.choices,
+        # Plain strings: each of up to 320 cards draws this menu, and lazy labels translate on every use.
+        "stage_choices": [(value, str(label)) for value, label in Stage.choices],
         "cards_per_stage": selectors.BOARD_CARDS_PER_STAGE,
     }
-    template = "partners/partials/board.html" if request.htmx else "partners/board.html"
+    template = "partners/partials/board.html" if partial else "partners/board.html"
     return render(request, template, context)
+
+
+def practice_board(request, spa_slug):
+    return _render_board(request, request.GET, partial=bool(request.htmx))
 
 
 def practice_create(request, spa_slug):
@@ -111,7 +118,7 @@ def practice_edit(request, spa_slug, practice_id):
                 messages.success(request, _("Saved."))
                 return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
         practice.refresh_from_db()
-    duplicates = _duplicates_of(practice)
+    duplicates = _duplicates_of(request.spa, practice)
     return render(
         request,
         "partners/practice_form.html",
@@ -131,7 +138,7 @@ def practice_detail(request, spa_slug, practice_id):
         "practice": practice,
         "stage_form": StageMoveForm(initial={"stage": practice.stage}),
         "talking_points": talking_points,
-        "duplicates": _duplicates_of(practice),
+        "duplicates": _duplicates_of(request.spa, practice),
         "clinician_form": ClinicianForm(),
         "contact_form": OfficeContactForm(),
     }
@@ -155,10 +162,15 @@ def practice_move_stage(request, spa_slug, practice_id):
             )
         except ValidationError as validation_error:
             error = " ".join(validation_error.messages)
-    else:
+    elif "stage" in form.errors:
         error = _("Choose a valid stage.")
+    else:
+        error = " ".join(message for messages_ in form.errors.values() for message in messages_)
     if request.htmx and request.POST.get("from") == "board":
-        response = practice_board(request, spa_slug)
+        # Redraw the board as the user was looking at it: same filters as the page's address.
+        # (Filter values are validated like any query string; a foreign header can only filter this board.)
+        filters = QueryDict(urlsplit(request.htmx.current_url or "").query)
+        response = _render_board(request, filters, partial=True)
         if error:
             response["HX-Trigger"] = json.dumps({"showMessage": error})
         return response
@@ -174,7 +186,7 @@ def practice_move_stage(request, spa_slug, practice_id):
     return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
 
 
-def _child_form_view(request, *, practice, form_class, instance, save, template, label):
+def _child_form_view(request, *, practice, form_class, instance, save, template, label, delete_url_name):
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
@@ -186,7 +198,10 @@ def _child_form_view(request, *, practice, form_class, instance, save, template,
             return redirect("partners:detail", spa_slug=request.spa.slug, practice_id=practice.public_id)
     if instance is not None and form.errors:
         instance.refresh_from_db()
-    context = {"form": form, "practice": practice, "instance": instance, "label": label}
+    delete_url = None
+    if instance is not None:
+        delete_url = reverse(delete_url_name, args=[request.spa.slug, practice.public_id, instance.public_id])
+    context = {"form": form, "practice": practice, "instance": instance, "label": label, "delete_url": delete_url}
     return render(request, template, context, status=400 if form.errors else 200)
 
 
@@ -209,6 +224,7 @@ def clinician_form(request, spa_slug, practice_id, clinician_id=None):
         save=save,
         template="partners/child_form.html",
         label=_("Clinician"),
+        delete_url_name="partners:clinician_delete",
     )
 
 
@@ -238,6 +254,7 @@ def contact_form(request, spa_slug, practice_id, contact_id=None):
         save=save,
         template="partners/child_form.html",
         label=_("Office contact"),
+        delete_url_name="partners:contact_delete",
     )
 
 
@@ -271,6 +288,6 @@ def practice_merge(request, spa_slug, practice_id):
                 request, _("%(other)s was merged into %(name)s.") % {"other": other.name, "name": survivor.name}
             )
             return redirect("partners:detail", spa_slug=spa_slug, practice_id=survivor.public_id)
-    candidates = _duplicates_of(survivor)
+    candidates = _duplicates_of(request.spa, survivor)
     context = {"practice": survivor, "other": other, "form": form, "candidates": candidates}
     return render(request, "partners/merge.html", context, status=400 if form.errors else 200)

@@ -101,6 +101,8 @@ OPEN_STATUSES = [
 ]
 CLOSED_STATUSES = [Status.DECLINED, Status.COMPLETED, Status.CANCELLED]
 AWAITING_FIRST_CONTACT = [Status.RECEIVED, Status.ACCEPTED]
+# Where contact attempts can be logged: after accepting, until the appointment is booked.
+ATTEMPT_STATUSES = [Status.ACCEPTED, Status.CONTACTED, Status.UNREACHABLE]
 
 
 class ContactMethod(models.TextChoices):
@@ -215,6 +217,10 @@ class Referral(models.Model):
 
     def allowed_moves(self):
         return TRANSITIONS.get(self.status, set())
+
+    @property
+    def can_log_attempt(self):
+        return self.status in ATTEMPT_STATUSES
 
     def reason_label(self):
         return dict(reason_choices()).get(self.reason_category, self.reason_category)

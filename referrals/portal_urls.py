@@ -1,5 +1,14 @@
 """Partner portal URLs, mounted under /portal/<spa_slug>/ (clinic staff of one practice)."""
 
+from django.urls import path
+
+from . import portal_views
+
 app_name = "portal"
 
-urlpatterns = []
+urlpatterns = [
+    path("", portal_views.portal_home, name="home"),
+    path("referrals/new/", portal_views.portal_referral_new, name="referral_new"),
+    path("referrals/sent/", portal_views.portal_referral_sent, name="sent"),
+    path("referrals/<uuid:referral_id>/", portal_views.portal_referral, name="referral"),
+]

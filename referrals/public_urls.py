@@ -1,5 +1,14 @@
 """Public URLs: the patient landing page /r/<code> and portal invitation links."""
 
+from django.urls import path
+
+from . import public_views
+
 app_name = "public"
 
-urlpatterns = []
+urlpatterns = [
+    path("r/<str:code>", public_views.landing, name="landing"),
+    path("r/<str:code>/", public_views.landing),
+    path("r/<str:code>/thanks", public_views.landing_thanks, name="landing_thanks"),
+    path("portal-invitations/<str:token>/", public_views.portal_invitation, name="portal_invitation"),
+]

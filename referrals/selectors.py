@@ -3,7 +3,7 @@
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from .models import AWAITING_FIRST_CONTACT, Referral, ReferralEvent, ReferralService, Status
+from .models import AWAITING_FIRST_CONTACT, OPEN_STATUSES, Referral, ReferralEvent, ReferralService, Status
 
 
 def overdue_condition(now=None):
@@ -22,8 +22,9 @@ def referral_inbox(*, spa):
 
 
 def inbox_counts(*, queryset):
-    """{status: count} plus "overdue" and "all", in one query over the (filtered) inbox."""
+    """{status: count} plus "open", "overdue" and "all", in one query over the (filtered) inbox."""
     aggregates = {value: Count("pk", filter=Q(status=value)) for value in Status.values}
+    aggregates["open"] = Count("pk", filter=Q(status__in=OPEN_STATUSES))
     aggregates["overdue"] = Count("pk", filter=overdue_condition())
     aggregates["all"] = Count("pk")
     return queryset.order_by().aggregate(**aggregates)
@@ -32,7 +33,7 @@ def inbox_counts(*, queryset):
 def referral_detail(*, spa, public_id):
     return (
         Referral.objects.filter(spa=spa, public_id=public_id)
-        .select_related("practice", "clinician", "assignee", "scheduled_service", "created_by")
+        .select_related("spa", "practice", "clinician", "assignee", "scheduled_service", "created_by")
         .prefetch_related(
             Prefetch("events", queryset=ReferralEvent.objects.select_related("actor")),
             Prefetch("recommended", queryset=ReferralService.objects.select_related("service")),
@@ -46,3 +47,8 @@ def portal_referrals(*, spa, practice):
     return (
         Referral.objects.filter(spa=spa, practice=practice).select_related("clinician").order_by("-received_at", "-id")
     )
+
+
+def overdue_count(*, spa):
+    """How many of the spa's referrals are past their first-contact time: one query, for the navigation badge."""
+    return Referral.objects.filter(overdue_condition(), spa=spa).count()

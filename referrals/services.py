@@ -17,6 +17,7 @@ from spas.services import audit_record
 
 from .clock import add_business_days
 from .models import (
+    ATTEMPT_STATUSES,
     TRANSITIONS,
     Referral,
     ReferralEvent,
@@ -212,6 +213,10 @@ def referral_transition(
         referral.scheduled_for = scheduled_for
         referral.scheduled_service = service
         changed += ["scheduled_for", "scheduled_service"]
+    if to_status in (Status.CONTACTED, Status.UNREACHABLE) and referral.first_contact_attempt_at is None:
+        # Marked contacted without a logged attempt: the clock still stops (and time to first contact counts).
+        referral.first_contact_attempt_at = timezone.now()
+        changed.append("first_contact_attempt_at")
     if to_status in (Status.DECLINED, Status.COMPLETED, Status.CANCELLED):
         referral.closed_at = timezone.now()
         changed.append("closed_at")
@@ -239,7 +244,7 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
         raise ValidationError({"outcome": _("Choose what happened.")})
     if referral.status == Status.RECEIVED:
         raise ValidationError(_("Accept the referral before contacting the patient."))
-    if referral.status not in (Status.ACCEPTED, Status.UNREACHABLE, Status.CONTACTED):
+    if referral.status not in ATTEMPT_STATUSES:
         raise ValidationError(
             _("Contact attempts are logged before the appointment is booked; this referral is %(status)s.")
             % {"status": referral.get_status_display().lower()}
@@ -304,6 +309,13 @@ def referral_add_note(*, referral, note, actor, request=None):
     return event
 
 
+def referral_record_attachment_download(*, referral, request=None, actor=None):
+    """One audit event per download of a referral's attachment."""
+    return audit_record(
+        spa=referral.spa, action="referral.attachment_downloaded", actor=actor, obj=referral, request=request
+    )
+
+
 def referral_record_view(*, referral, request=None, actor=None, actor_label="", channel="spa"):
     """Exactly one audit event per read of a referral's details (spa page, portal page, API)."""
     return audit_record(
@@ -315,3 +327,25 @@ def referral_record_view(*, referral, request=None, actor=None, actor_label="", 
         request=request,
         detail={"via": channel},
     )
+
+
+@transaction.atomic
+def referral_settings_update(*, spa, actor, fields, request=None):
+    """Change a spa's referral rules (they apply to referrals received from now on)."""
+    settings_row = referral_settings_for(spa)
+    changed = sorted(name for name, value in fields.items() if getattr(settings_row, name) != value)
+    if not changed:
+        return settings_row
+    for name in changed:
+        setattr(settings_row, name, fields[name])
+    settings_row.full_clean()
+    settings_row.save(update_fields=changed)
+    audit_record(
+        spa=spa,
+        action="referral_settings.updated",
+        actor=actor,
+        obj=settings_row,
+        request=request,
+        detail={name: fields[name] for name in changed},
+    )
+    return settings_row

@@ -1,5 +1,7 @@
 """Scheduled referral work: tell people about referrals whose first contact is overdue."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
@@ -10,7 +12,7 @@ from django_scopes import scope, scopes_disabled
 from spas.models import Membership, Role, Spa
 from spas.outbox import email_enqueue
 
-from .models import AWAITING_FIRST_CONTACT, Referral
+from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .services import _staff_recipients
 
 
@@ -64,3 +66,19 @@ def overdue_referrals_notify_task():
         with scope(spa=spa):
             total += overdue_referrals_notify(spa=spa)
     return total
+
+
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+
+
+@shared_task(name="referrals.tasks.idempotency_records_purge_task", soft_time_limit=240, time_limit=300)
+def idempotency_records_purge_task():
+    """Forget Idempotency-Keys after 24 hours (a client retries within minutes). Over all spas, spa by spa."""
+    cutoff = timezone.now() - IDEMPOTENCY_KEY_LIFETIME
+    with scopes_disabled():
+        spa_ids = list(Spa.objects.values_list("pk", flat=True))
+    deleted = 0
+    for spa_id in spa_ids:
+        with scope(spa=Spa.objects.get(pk=spa_id)):
+            deleted += IdempotencyRecord.objects.filter(spa_id=spa_id, created_at__lt=cutoff).delete()[0]
+    return deleted

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spa_referrals.settings.local")
 
@@ -16,6 +17,21 @@ app.conf.beat_schedule = {
     "outbox-sweep": {
         "task": "spas.tasks.outbox_sweep_task",
         "schedule": 60.0,
+    },
+    # Reminders go out on the spa's calendar day; a beat that misses a day catches up the next,
+    # because every credential inside the 60/30-day window is still unreminded.
+    "credential-reminders": {
+        "task": "spas.tasks.credential_reminders_task",
+        "schedule": 24 * 60 * 60.0,
+    },
+    # Hourly, five past: referrals whose first contact became overdue; each is announced once.
+    "referral-overdue-notify": {
+        "task": "referrals.tasks.overdue_referrals_notify_task",
+        "schedule": crontab(minute=5),
+    },
+    "idempotency-records-purge": {
+        "task": "referrals.tasks.idempotency_records_purge_task",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 

@@ -1,10 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from spas import views as spa_views
 
 from .health import healthz
+from .home import home
 
 # Everything a spa's staff sees lives under /s/<spa_slug>/; spas.tenancy
 # resolves the spa and checks membership for every one of these URLs.
@@ -12,11 +12,13 @@ workspace_patterns = [
     path("", include("spas.urls")),
     path("catalog/", include("spas.catalog_urls")),
     path("partners/", include("partners.urls")),
+    path("partners/<uuid:practice_id>/portal/", include("referrals.portal_admin_urls")),
     path("referrals/", include("referrals.urls")),
+    path("api-keys/", include("referrals.api_key_urls")),
 ]
 
 urlpatterns = [
-    path("", spa_views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("spas/", spa_views.spa_choose, name="spa_choose"),
@@ -33,7 +35,5 @@ urlpatterns = [
 handler404 = "spa_referrals.errors.page_not_found"
 handler500 = "spa_referrals.errors.server_error"
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served as a folder, not even in DEBUG: it holds private referral
+# attachments. Logos go through spas.views.spa_logo, attachments through a scoped, audited view.

@@ -1,6 +1,7 @@
 """The spa's service catalog (services, offers, credentials, equipment, product lines) and its
 per-specialty talking points: the writes, the reads, and the defaults a new spa starts with."""
 
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -87,6 +88,7 @@ def talking_points_for(*, spa):
 
 @transaction.atomic
 def talking_points_update(*, spa, specialty, text, actor, request=None):
+    """Replace one specialty's talking points for the spa."""
     row = next(row for row in talking_points_for(spa=spa) if row.specialty == specialty)
     row.talking_points = text
     row.full_clean()
@@ -95,15 +97,30 @@ def talking_points_update(*, spa, specialty, text, actor, request=None):
     return row
 
 
+# Written only by their own services: a stale edit form must not undo an archive, and the spa never moves.
+_KEPT_ON_EDIT = {"spa", "created_at", "archived_at"}
+
+
 @transaction.atomic
 def catalog_item_save(*, spa, item, actor, request=None):
     """Validate and save a catalog item (new or edited) of ``spa``."""
     creating = item.pk is None
     item.spa = spa
-    if isinstance(item, Credential) and not creating:
-        _reset_reminders_if_renewed(item)
+    renewed = isinstance(item, Credential) and not creating and _reset_reminders_if_renewed(item)
     item.full_clean()
-    item.save()
+    if creating:
+        item.save()
+    else:
+        # Only the fields a form edits: the reminder claims the daily job writes meanwhile survive an edit.
+        update_fields = [
+            field.name
+            for field in item._meta.concrete_fields
+            if field.editable and not field.primary_key and field.name not in _KEPT_ON_EDIT
+        ]
+        update_fields.append("updated_at")
+        if renewed:
+            update_fields += ["reminded_60_at", "reminded_30_at"]
+        item.save(update_fields=update_fields)
     audit_record(
         spa=spa,
         action=f"{item._meta.model_name}.{'created' if creating else 'updated'}",
@@ -115,14 +132,18 @@ def catalog_item_save(*, spa, item, actor, request=None):
 
 
 def _reset_reminders_if_renewed(credential):
+    """A new expiry date starts the 60- and 30-day reminders over. Returns whether it changed."""
     previous = Credential.objects.filter(pk=credential.pk).values_list("expires_on", flat=True).first()
-    if previous != credential.expires_on:
-        credential.reminded_60_at = None
-        credential.reminded_30_at = None
+    if previous == credential.expires_on:
+        return False
+    credential.reminded_60_at = None
+    credential.reminded_30_at = None
+    return True
 
 
 @transaction.atomic
 def catalog_item_set_archived(*, item, archived, actor, request=None):
+    """Archive (hide from lists, documents and landing pages) or restore a catalog item."""
     item.archived_at = timezone.now() if archived else None
     item.save(update_fields=["archived_at", "updated_at"])
     audit_record(
@@ -138,8 +159,26 @@ def catalog_item_set_archived(*, item, archived, actor, request=None):
 # --- Reads --------------------------------------------------------------------------------
 
 
+def spa_today(spa):
+    """Today's date where the spa is: offers start and credentials expire on the spa's calendar."""
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(spa.timezone))
+
+
 def active_items(model, *, spa):
+    """The spa's items of one kind that are not archived."""
     return model.objects.filter(spa=spa, archived_at=None)
+
+
+def catalog_items(model, *, spa, archived=False, specialty=None):
+    """The spa's items of one kind, active or archived, optionally only those suiting ``specialty``.
+
+    An offer naming no specialty is for every referred patient, so it suits every specialty.
+    """
+    items = model.objects.filter(spa=spa, archived_at__isnull=not archived)
+    if not specialty:
+        return items
+    # Catalogs are small and SQLite has no JSON "contains": the list is filtered here.
+    return [item for item in items if item.suits(specialty) or (model is Offer and not item.specialties)]
 
 
 def services_for_specialty(*, spa, specialty):
@@ -148,6 +187,8 @@ def services_for_specialty(*, spa, specialty):
 
 
 def current_offers(*, spa, specialty=None, on_date=None):
+    """Active offers valid on ``on_date`` (default: the spa's today); offers with no specialty suit all."""
+    on_date = on_date or spa_today(spa)
     offers = [offer for offer in active_items(Offer, spa=spa) if offer.is_current(on_date)]
     if specialty:
         offers = [offer for offer in offers if not offer.specialties or offer.suits(specialty)]
@@ -155,6 +196,8 @@ def current_offers(*, spa, specialty=None, on_date=None):
 
 
 def current_credentials(*, spa, on_date=None):
+    """Active credentials not expired on ``on_date`` (default: the spa's today)."""
+    on_date = on_date or spa_today(spa)
     return [credential for credential in active_items(Credential, spa=spa) if credential.is_current(on_date)]
 
 
@@ -168,9 +211,9 @@ def credential_reminders_send(*, spa, today=None):
 
     Each reminder is claimed with a conditional update, so a second run (or a second beat) sends nothing.
     """
-    today = today or timezone.localdate()
+    today = today or spa_today(spa)
     sent = 0
-    owners = list(Membership.objects.filter(spa=spa, role=Role.OWNER).select_related("user"))
+    owners = list(Membership.objects.filter(spa=spa, role=Role.OWNER, user__is_active=True).select_related("user"))
     for days, field in REMINDER_THRESHOLDS:
         due = Credential.objects.filter(
             spa=spa,

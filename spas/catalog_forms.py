@@ -13,6 +13,10 @@ class SpecialtiesField(forms.MultipleChoiceField):
         kwargs.setdefault("label", _("Suits patients of"))
         super().__init__(**kwargs)
 
+    def clean(self, value):
+        # A code ticked twice (a crafted POST) is stored once.
+        return list(dict.fromkeys(super().clean(value)))
+
 
 class CatalogItemForm(forms.ModelForm):
     specialties = SpecialtiesField()

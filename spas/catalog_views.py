@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,6 +15,8 @@ from . import catalog
 from .catalog_forms import CATALOG_FORMS, TalkingPointsForm
 from .models import Role, Specialty
 from .tenancy import requires_role
+
+PAGE_SIZE = 50
 
 KIND_LABELS = {
     "services": (gettext_lazy("Services"), gettext_lazy("service"), "bi-flower2"),
@@ -45,11 +48,21 @@ def catalog_index(request, spa_slug):
 def catalog_list(request, spa_slug, kind):
     model, meta = _kind_or_404(kind)
     show_archived = request.GET.get("archived") == "1"
-    items = model.objects.filter(spa=request.spa, archived_at__isnull=not show_archived)
+    specialty = request.GET.get("specialty", "")
+    if specialty not in Specialty.values:
+        specialty = ""
+    items = catalog.catalog_items(model, spa=request.spa, archived=show_archived, specialty=specialty)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         **meta,
-        "items": items,
+        "page": page,
+        "items": page.object_list,
+        "query_string": query.urlencode(),
         "show_archived": show_archived,
+        "specialty": specialty,
+        "specialty_choices": Specialty.choices,
         "can_edit": request.membership.has_role(Role.MANAGER),
     }
     return render(request, f"spas/catalog/{kind}.html", context)
@@ -61,7 +74,8 @@ def catalog_form(request, spa_slug, kind, item_id=None):
     item = None
     if item_id is not None:
         item = get_object_or_404(model, spa=request.spa, public_id=item_id)
-    form = CATALOG_FORMS[kind](request.POST or None, instance=item)
+    # An empty POST is still a submission: it must show "required" errors, not a blank form.
+    form = CATALOG_FORMS[kind](request.POST if request.method == "POST" else None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:
             catalog.catalog_item_save(spa=request.spa, item=form.instance, actor=request.user, request=request)
@@ -104,7 +118,7 @@ def talking_points_edit(request, spa_slug, specialty):
     if specialty not in Specialty.values:
         raise Http404("No such specialty.")
     row = next(row for row in catalog.talking_points_for(spa=request.spa) if row.specialty == specialty)
-    form = TalkingPointsForm(request.POST or None, instance=row)
+    form = TalkingPointsForm(request.POST if request.method == "POST" else None, instance=row)
     if request.method == "POST" and form.is_valid():
         catalog.talking_points_update(
             spa=request.spa,

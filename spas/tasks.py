@@ -1,8 +1,15 @@
-"""Celery tasks of the spas app: outbox delivery and housekeeping."""
+"""Celery tasks of the spas app: outbox delivery, credential reminders and housekeeping."""
+
+import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django_scopes import scope, scopes_disabled
 
-from . import outbox
+from . import catalog, outbox
+from .models import Spa
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="spas.tasks.outbox_send_task", soft_time_limit=60, time_limit=90)
@@ -18,4 +25,30 @@ def outbox_sweep_task():
     for email_id in outbox.due_email_ids():
         if outbox.deliver(email_id) is not None:
             sent += 1
+    return sent
+
+
+@shared_task(name="spas.tasks.credential_reminders_task", soft_time_limit=540, time_limit=600)
+def credential_reminders_task():
+    """Daily, over every spa: email owners about credentials 60 and 30 days from expiry.
+
+    Idempotent: each reminder is claimed once per credential and expiry date, so a second run,
+    a second beat or a redelivered message sends nothing new.
+    """
+    # A fan-out job over all tenants: list them without a scope, then work spa by spa inside its own.
+    with scopes_disabled():
+        spa_ids = list(Spa.objects.order_by("pk").values_list("pk", flat=True))
+    sent = 0
+    for spa_id in spa_ids:
+        spa = Spa.objects.filter(pk=spa_id).first()
+        if spa is None:  # deleted since the list was read
+            continue
+        with scope(spa=spa):
+            try:
+                sent += catalog.credential_reminders_send(spa=spa, today=catalog.spa_today(spa))
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                # One spa's bad data must not cost every later spa its reminders; tomorrow's run retries it.
+                logger.exception("Credential reminders failed for spa %s", spa_id)
     return sent

@@ -91,7 +91,8 @@ class TenancyMiddleware:
 
         request.spa = membership.spa
         request.membership = membership
-        request.session["last_spa_slug"] = membership.spa.slug
+        if request.session.get("last_spa_slug") != membership.spa.slug:
+            request.session["last_spa_slug"] = membership.spa.slug  # only written when it changes
         with scope(spa=membership.spa):
             response = self.get_response(request)
             # Lazy template responses must render while the scope is active.

@@ -17,22 +17,6 @@ from .models import Invitation, Membership, Role, Spa
 from .tenancy import requires_role
 
 
-def home(request):
-    """Send people where they most likely want to be."""
-    if not request.user.is_authenticated:
-        return redirect("account_login")
-    memberships = selectors.memberships_for_user(request.user)
-    if not memberships:
-        return redirect("spa_create")
-    last_slug = request.session.get("last_spa_slug")
-    for membership in memberships:
-        if membership.spa.slug == last_slug:
-            return redirect("spas:home", spa_slug=last_slug)
-    if len(memberships) == 1:
-        return redirect("spas:home", spa_slug=memberships[0].spa.slug)
-    return render(request, "spas/choose.html", {"memberships": memberships})
-
-
 @login_required
 def spa_choose(request):
     return render(request, "spas/choose.html", {"memberships": selectors.memberships_for_user(request.user)})

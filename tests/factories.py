@@ -1,7 +1,10 @@
 """factory_boy factories shared by every test suite. Later apps add theirs below."""
 
+import datetime
+
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from spas.models import Invitation, Membership, Role, Spa, User
 
@@ -84,3 +87,113 @@ class OfficeContactFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     role = "front_desk"
     email = factory.Sequence(lambda n: f"contact{n}@practice.example")
+
+
+# --- the service catalog (spas/catalog.py) ---------------------------------------------------
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "spas.Service"
+
+    spa = factory.SubFactory(SpaFactory)
+    name = factory.Sequence(lambda n: f"Calming facial {n}")
+    category = "facial"
+    duration_minutes = 50
+    price = "95.00"
+    specialties = factory.LazyFunction(lambda: ["dermatology"])
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "spas.Offer"
+
+    spa = factory.SubFactory(SpaFactory)
+    title = factory.Sequence(lambda n: f"15% off a first visit ({n})")
+    terms = "First visit only."
+    specialties = factory.LazyFunction(list)
+
+
+class CredentialFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "spas.Credential"
+
+    spa = factory.SubFactory(SpaFactory)
+    person = factory.Sequence(lambda n: f"Therapist {n}")
+    credential = "Licensed massage therapist"
+    issuer = "State board of massage therapy"
+    number = factory.Sequence(lambda n: f"LMT-{n:05d}")
+
+
+class EquipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "spas.Equipment"
+
+    spa = factory.SubFactory(SpaFactory)
+    name = factory.Sequence(lambda n: f"Prenatal table {n}")
+    brand = "Earthlite"
+    purpose = "Side-lying support with a belly cut-out."
+
+
+class ProductLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "spas.ProductLine"
+
+    spa = factory.SubFactory(SpaFactory)
+    name = factory.Sequence(lambda n: f"Fragrance-free line {n}")
+    brand = "Avène"
+    purpose = "Sensitive and post-procedure skin."
+
+
+# --- referrals (referrals/models.py) ---------------------------------------------------------------
+# Rows written directly, for tests that need many referrals or one in a given state; tests of intake
+# itself go through referrals.services.referral_create.
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "referrals.Referral"
+
+    practice = factory.SubFactory(PracticeFactory)
+    spa = factory.SelfAttribute("practice.spa")
+    channel = "phone"
+    patient_first_name = factory.Faker("first_name")
+    patient_last_name = factory.Faker("last_name")
+    patient_phone = factory.Sequence(lambda n: f"(617) 555-{n % 10000:04d}")
+    reason_category = "other"
+    consent_to_contact = True
+    consent_method = "verbal"
+    consent_captured_by = "Front desk"
+    received_at = factory.LazyFunction(timezone.now)
+    first_contact_due_at = factory.LazyAttribute(lambda referral: referral.received_at + datetime.timedelta(days=2))
+
+
+# --- the partner portal and referral codes (referrals.portal_services, partners.ReferralCode) ---------
+
+
+class ReferralCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "partners.ReferralCode"
+
+    practice = factory.SubFactory(PracticeFactory)
+    spa = factory.SelfAttribute("practice.spa")
+    clinician = None
+    code = factory.Sequence(lambda n: f"TC{n:04d}")
+
+
+class PortalAccessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "referrals.PortalAccess"
+
+    practice = factory.SubFactory(PracticeFactory)
+    spa = factory.SelfAttribute("practice.spa")
+    user = factory.SubFactory(UserFactory)
+
+
+class PortalInvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "referrals.PortalInvitation"
+
+    practice = factory.SubFactory(PracticeFactory)
+    spa = factory.SelfAttribute("practice.spa")
+    email = factory.Sequence(lambda n: f"frontdesk{n}@clinic.example")

@@ -17,12 +17,14 @@
     var reason = form.querySelector && form.querySelector("input[name=reason][type=hidden]");
     if (stage && reason && stage.value === "declined" && !reason.value) {
       var answer = window.prompt(form.dataset.declinePrompt || "Why did the practice decline?");
-      if (!answer) {
+      if (!answer || !answer.trim()) {
         event.preventDefault();
         event.stopImmediatePropagation();
+        // A cancelled drop leaves the card where it was: put its menu back too.
+        if (form.dataset.currentStage) stage.value = form.dataset.currentStage;
         return;
       }
-      reason.value = answer;
+      reason.value = answer.trim();
     }
   }, true);
 })();
@@ -38,6 +40,12 @@
     dragged = card;
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", card.dataset.practice);
+  });
+  document.addEventListener("dragend", function () {
+    dragged = null;
+    document.querySelectorAll(".board-dropzone.drag-over").forEach(function (zone) {
+      zone.classList.remove("drag-over");
+    });
   });
   document.addEventListener("dragover", function (event) {
     var zone = event.target.closest && event.target.closest(".board-dropzone");
@@ -76,3 +84,14 @@
     host.prepend(alert);
   });
 })();
+
+// htmx forms that answer a refused post with 400 and the form showing its errors (the referral
+// panel, marked data-swap-errors): swap that answer in instead of dropping it as an error.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var status = event.detail.xhr.status;
+  var target = event.detail.target;
+  if ((status === 400 || status === 409) && target && target.closest && target.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

@@ -8,7 +8,7 @@ walk fails loudly until it exists, so no view escapes the check.
 from django_scopes import scope
 
 from partners.models import Practice, PracticeImport
-from spas.models import Service
+from spas.models import Role, Service
 from tests.factories import (
     ClinicianFactory,
     InvitationFactory,
@@ -71,6 +71,15 @@ def _referral_id(spa):
         return referral.public_id
 
 
+def _api_key_id(spa):
+    from referrals.api_keys import api_key_create
+
+    with scope(spa=spa):
+        owner = MembershipFactory(spa=spa, role=Role.OWNER).user
+        api_key, _raw_key = api_key_create(spa=spa, practice=_practice(spa), name="Walk sample key", actor=owner)
+        return api_key.public_id
+
+
 SAMPLE_BUILDERS = {
     "spa_slug": lambda spa: spa.slug,
     "member_id": _member_id,
@@ -83,6 +92,7 @@ SAMPLE_BUILDERS = {
     "item_id": _service_id,
     "specialty": lambda spa: "dermatology",
     "referral_id": _referral_id,
+    "key_id": _api_key_id,
 }
 
 
@@ -100,4 +110,6 @@ def secrets_of(spa):
         "Walksample",
         "Walk Sample Contact",
         "Walk sample facial",
+        "Walkpatient",  # the sample referral's patient
+        "Walk sample key",
     ]

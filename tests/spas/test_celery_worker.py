@@ -137,7 +137,9 @@ def test_the_beat_schedule_runs_the_outbox_sweep_and_a_worker_knows_the_task(tmp
         "import json\n"
         "from spa_referrals.celery import app\n"
         "app.loader.import_default_modules()\n"
-        "schedule = {name: {'task': entry['task'], 'seconds': float(entry['schedule'])}\n"
+        "def seconds(s):\n"
+        "    return s if isinstance(s, (int, float)) else s.remaining_estimate(s.now()).total_seconds()\n"
+        "schedule = {name: {'task': entry['task'], 'seconds': seconds(entry['schedule'])}\n"
         "            for name, entry in app.conf.beat_schedule.items()}\n"
         "print(json.dumps({'schedule': schedule, 'registered': sorted(app.tasks)}))\n"
     )

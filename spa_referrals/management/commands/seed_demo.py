@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from partners.demo import seed_partners
+from referrals.demo import seed_referrals
 from spas.demo import seed_catalog, seed_spas
 
 
@@ -34,4 +35,5 @@ class Command(BaseCommand):
         for spa in spas.values():
             seed_catalog(spa)
         lines += seed_partners(spas)
+        lines += seed_referrals(spas)
         return lines

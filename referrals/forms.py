@@ -1,0 +1,398 @@
+"""Spa-side referral forms: the inbox filters, manual entry, the lifecycle actions, the referral settings."""
+
+import datetime
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
+
+from partners.models import Clinician, Practice
+from spas.catalog import active_items
+from spas.models import Service, Specialty, User
+
+from .attachments import attachment_check
+from .models import (
+    ATTACHMENT_EXTENSIONS,
+    MANUAL_CHANNELS,
+    OPEN_STATUSES,
+    OTHER_REASON,
+    REASONS_BY_SPECIALTY,
+    Channel,
+    ConsentMethod,
+    Referral,
+    ReferralEvent,
+    ReferralSettings,
+    Status,
+    reason_choices,
+)
+
+OPEN = "open"
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+
+
+def _members_of(spa):
+    return User.objects.filter(memberships__spa=spa).order_by("full_name", "email")
+
+
+# django-scopes: a FilterSet on a scoped model must be declared with scopes disabled,
+# because declaring it evaluates querysets at import time. The view passes a spa-filtered queryset.
+with scopes_disabled():
+
+    class ReferralFilter(django_filters.FilterSet):
+        status = django_filters.ChoiceFilter(
+            label=_("Status"),
+            choices=[(OPEN, _("Open")), *Status.choices],
+            empty_label=_("Any"),
+            method="filter_status",
+        )
+        practice = django_filters.ModelChoiceFilter(
+            label=_("Practice"), queryset=Practice.objects.none(), to_field_name="public_id", empty_label=_("Any")
+        )
+        specialty = django_filters.ChoiceFilter(
+            label=_("Specialty"), field_name="practice__specialty", choices=Specialty.choices, empty_label=_("Any")
+        )
+        channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any"))
+        overdue = django_filters.BooleanFilter(
+            label=_("First contact"),
+            method="filter_overdue",
+            widget=forms.Select(choices=[("", _("Any")), ("true", _("Overdue")), ("false", _("Not overdue"))]),
+        )
+        assignee = django_filters.ModelChoiceFilter(
+            label=_("Assignee"), queryset=User.objects.none(), empty_label=_("Any"), null_label=_("Nobody")
+        )
+
+        class Meta:
+            model = Referral
+            fields = ["status", "practice", "specialty", "channel", "overdue", "assignee"]
+
+        def __init__(self, *args, spa, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.filters["practice"].queryset = Practice.objects.filter(spa=spa).order_by("name", "pk")
+            self.filters["assignee"].queryset = _members_of(spa)
+            self.form.fields["assignee"].label_from_instance = lambda user: user.display_name
+
+        def filter_status(self, queryset, name, value):
+            if value == OPEN:
+                return queryset.filter(status__in=OPEN_STATUSES)
+            return queryset.filter(status=value)
+
+        def filter_overdue(self, queryset, name, value):
+            from .selectors import overdue_condition
+
+            if value is None:
+                return queryset
+            return queryset.filter(overdue_condition()) if value else queryset.exclude(overdue_condition())
+
+        def queryset_without(self, *names):
+            """The inbox filtered by everything except ``names`` (the status tabs count across statuses)."""
+            queryset = self.queryset.all()
+            if not self.is_bound or not self.form.is_valid():
+                return queryset
+            for name, value in self.form.cleaned_data.items():
+                if name not in names:
+                    queryset = self.filters[name].filter(queryset, value)
+            return queryset
+
+
+def grouped_reason_choices():
+    """Reasons grouped by specialty (what the form offers before a practice is chosen), "Other" last."""
+    labels = dict(Specialty.choices)
+    groups = [(labels[specialty], reasons) for specialty, reasons in REASONS_BY_SPECIALTY.items() if reasons]
+    return [("", _("Choose a reason")), *groups, OTHER_REASON]
+
+
+def _model_field(name, **kwargs):
+    return Referral._meta.get_field(name).formfield(**kwargs)
+
+
+class ManualReferralForm(forms.Form):
+    """A referral taken by phone, fax, email or at the front desk, typed in by the spa's staff.
+
+    The reason list narrows to the chosen practice's specialty and the clinician list to its
+    clinicians; whether the pair really belongs together is checked again by the service.
+    """
+
+    channel = forms.ChoiceField(
+        label=_("Arrived by"),
+        choices=[(channel.value, channel.label) for channel in MANUAL_CHANNELS],
+        initial=Channel.PHONE,
+    )
+    practice = forms.ModelChoiceField(
+        label=_("Referring practice"), queryset=Practice.objects.none(), to_field_name="public_id"
+    )
+    clinician = forms.ModelChoiceField(
+        label=_("Referring clinician"),
+        queryset=Clinician.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        empty_label=_("Not named"),
+    )
+    patient_first_name = _model_field("patient_first_name", label=_("Patient's first name"))
+    patient_last_name = _model_field("patient_last_name", label=_("Patient's last name"))
+    patient_phone = _model_field(
+        "patient_phone",
+        label=_("Phone"),
+        help_text=_("A phone number or an email is needed."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    patient_email = _model_field(
+        "patient_email", label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    preferred_contact_method = _model_field("preferred_contact_method", label=_("Preferred contact method"))
+    preferred_contact_time = _model_field("preferred_contact_time", label=_("Best time to reach them"))
+    patient_date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    reason_category = forms.ChoiceField(label=_("Reason for referral"), choices=grouped_reason_choices)
+    reason_text = _model_field("reason_text", label=_("Details"), widget=forms.Textarea(attrs={"rows": 3}))
+    services = forms.ModelMultipleChoiceField(
+        label=_("Recommended services"),
+        queryset=Service.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    precautions = _model_field(
+        "precautions", label=_("Precautions / contraindications"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    urgency = _model_field("urgency", label=_("Urgency"))
+    attachment = forms.FileField(
+        label=_("Attachment (optional)"),
+        required=False,
+        help_text=_("The referral form or a letter: a PDF or an image, at most 10 MB."),
+        widget=forms.FileInput(
+            attrs={"accept": ",".join([*(f".{extension}" for extension in ATTACHMENT_EXTENSIONS), "application/pdf"])}
+        ),
+    )
+    consent_to_contact = forms.BooleanField(
+        label=_("The patient agreed to be contacted by the spa"),
+        error_messages={"required": _("Record the patient's consent to be contacted before saving the referral.")},
+    )
+    consent_method = forms.ChoiceField(
+        label=_("How consent was given"),
+        choices=[
+            (method.value, method.label)
+            for method in (ConsentMethod.VERBAL, ConsentMethod.WRITTEN, ConsentMethod.CLINIC_ATTESTATION)
+        ],
+        initial=ConsentMethod.VERBAL,
+    )
+
+    PATIENT_FIELDS = [
+        "patient_first_name",
+        "patient_last_name",
+        "patient_phone",
+        "patient_email",
+        "preferred_contact_method",
+        "preferred_contact_time",
+        "patient_date_of_birth",
+    ]
+    DETAIL_FIELDS = ["reason_category", "reason_text", "precautions", "urgency"]
+
+    def __init__(self, *args, spa, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spa = spa
+        self.fields["practice"].queryset = Practice.objects.filter(spa=spa).order_by("name", "pk")
+        # Choosing a practice redraws the clinician and reason menus for it (htmx); without JS the
+        # grouped menus still work.
+        self.fields["practice"].widget.attrs.update(
+            {
+                "hx-get": reverse("referrals:create_options", args=[spa.slug]),
+                "hx-trigger": "change",
+                "hx-target": "#practice-fields",
+                "hx-swap": "outerHTML",
+            }
+        )
+        self.fields["clinician"].queryset = Clinician.objects.filter(spa=spa).select_related("practice")
+        self.fields["services"].queryset = active_items(Service, spa=spa).order_by("name", "pk")
+        self.selected_practice = self._selected_practice()
+        self._narrow_choices()
+
+    def _selected_practice(self):
+        value = self.data.get("practice") if self.is_bound else self.initial.get("practice")
+        if isinstance(value, Practice):
+            return value
+        try:
+            return self.fields["practice"].clean(value) if value else None
+        except ValidationError:
+            return None
+
+    def _narrow_choices(self):
+        """Offer what fits the chosen practice; the fields still accept any of the spa's values, so a
+        mismatch reaches the service and is refused with its own message beside the field."""
+        practice = self.selected_practice
+        clinician_widget = self.fields["clinician"].widget
+        reason_widget = self.fields["reason_category"].widget
+        if practice is None:
+            clinician_widget.choices = self._clinicians_by_practice()
+            return
+        clinician_widget.choices = [("", _("Not named"))] + [
+            (str(clinician.public_id), clinician.display_name)
+            for clinician in Clinician.objects.filter(spa=self.spa, practice=practice)
+        ]
+        reason_widget.choices = [("", _("Choose a reason")), *reason_choices(practice.specialty)]
+
+    def _clinicians_by_practice(self):
+        groups = {}
+        for clinician in self.fields["clinician"].queryset.order_by("practice__name", "last_name", "first_name"):
+            groups.setdefault(clinician.practice.name, []).append((str(clinician.public_id), clinician.display_name))
+        return [("", _("Not named")), *groups.items()]
+
+    def clean_patient_date_of_birth(self):
+        born = self.cleaned_data.get("patient_date_of_birth")
+        if born is None:
+            return None
+        if born > timezone.localdate():
+            raise ValidationError(_("The date of birth cannot be in the future."))
+        if born < EARLIEST_BIRTH_DATE:
+            raise ValidationError(_("Check the year of birth."))
+        return born
+
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        return attachment_check(upload) if upload else None
+
+    def patient(self):
+        return {name: self.cleaned_data[name] for name in self.PATIENT_FIELDS}
+
+    def details(self):
+        return {name: self.cleaned_data[name] for name in self.DETAIL_FIELDS}
+
+
+# --- lifecycle actions ------------------------------------------------------------------------------
+
+
+class ReferralActionForm(forms.Form):
+    """Every action posts the version the user was looking at; the service refuses a stale one."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, referral=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.referral = referral
+
+
+class TransitionForm(ReferralActionForm):
+    to_status = None
+
+    def transition_kwargs(self):
+        return {"to_status": self.to_status, "expected_version": self.cleaned_data["version"]}
+
+
+class AcceptForm(TransitionForm):
+    to_status = Status.ACCEPTED
+
+
+class DeclineForm(TransitionForm):
+    to_status = Status.DECLINED
+    # Required by the service, which says why; the browser hint avoids a round trip.
+    reason = forms.CharField(
+        label=_("Why is it declined?"), max_length=255, required=False, widget=forms.TextInput(attrs={"required": True})
+    )
+
+    def transition_kwargs(self):
+        return {**super().transition_kwargs(), "reason": self.cleaned_data["reason"]}
+
+
+class ScheduleForm(TransitionForm):
+    to_status = Status.SCHEDULED
+    scheduled_for = forms.DateTimeField(
+        label=_("Appointment (date and time)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "required": True}, format="%Y-%m-%dT%H:%M"),
+    )
+    service = forms.ModelChoiceField(
+        label=_("Service"),
+        queryset=Service.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        empty_label=_("Not decided yet"),
+    )
+
+    def __init__(self, *args, referral=None, **kwargs):
+        super().__init__(*args, referral=referral, **kwargs)
+        if referral is not None:
+            self.fields["service"].queryset = active_items(Service, spa=referral.spa).order_by("name", "pk")
+            if not self.is_bound and referral.scheduled_for:
+                # Rescheduling starts from the current booking.
+                self.initial.setdefault("scheduled_for", referral.scheduled_for)
+                self.initial.setdefault("service", referral.scheduled_service)
+
+    def transition_kwargs(self):
+        return {
+            **super().transition_kwargs(),
+            "scheduled_for": self.cleaned_data["scheduled_for"],
+            "service": self.cleaned_data["service"],
+        }
+
+
+class CompleteForm(TransitionForm):
+    to_status = Status.COMPLETED
+
+
+class NoShowForm(TransitionForm):
+    to_status = Status.NO_SHOW
+
+
+class CancelForm(TransitionForm):
+    to_status = Status.CANCELLED
+    reason = forms.CharField(label=_("Reason (optional)"), max_length=255, required=False)
+
+    def transition_kwargs(self):
+        return {**super().transition_kwargs(), "reason": self.cleaned_data["reason"]}
+
+
+class AttemptForm(ReferralActionForm):
+    outcome = forms.ChoiceField(
+        label=_("What happened?"), choices=[("", _("Choose…")), *ReferralEvent.Outcome.choices], required=False
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class AssignForm(ReferralActionForm):
+    assignee = forms.ModelChoiceField(
+        label=_("Assigned to"), queryset=User.objects.none(), required=False, empty_label=_("Nobody")
+    )
+
+    def __init__(self, *args, referral=None, **kwargs):
+        super().__init__(*args, referral=referral, **kwargs)
+        if referral is not None:
+            self.fields["assignee"].queryset = _members_of(referral.spa)
+            self.fields["assignee"].label_from_instance = lambda user: user.display_name
+            if not self.is_bound:
+                self.initial.setdefault("assignee", referral.assignee_id)
+
+
+class NoteForm(forms.Form):
+    """Notes only add to the timeline and change nothing else, so they need no version check."""
+
+    note = forms.CharField(
+        label=_("Internal note"),
+        max_length=2000,
+        required=False,
+        help_text=_("Seen by your team only, never by the referring practice."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, referral=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.referral = referral
+
+
+class ReferralSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ReferralSettings
+        fields = ["first_contact_business_days", "unreachable_after_attempts"]
+        help_texts = {
+            "first_contact_business_days": _("Applies to referrals received from now on."),
+            "unreachable_after_attempts": _(
+                "Failed attempts (no answer, voicemail…) before a referral is marked unreachable."
+            ),
+        }

@@ -1,0 +1,161 @@
+"""Forms for the partner portal (the quick referral form), the spa's portal panel and the patient landing page.
+
+Field names match the Referral model's, so a service's ValidationError lands beside the right field.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from partners.models import Clinician
+from spas.catalog import active_items
+from spas.models import Service
+
+from .models import ContactMethod, Referral, reason_choices
+
+
+def _model_field(name, **kwargs):
+    return Referral._meta.get_field(name).formfield(**kwargs)
+
+
+class PortalInvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email of the clinic staff member"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class PortalReferralForm(forms.Form):
+    """What a clinic's front desk fills in: only the essentials are required."""
+
+    patient_first_name = _model_field("patient_first_name", label=_("Patient's first name"))
+    patient_last_name = _model_field("patient_last_name", label=_("Patient's last name"))
+    patient_phone = _model_field(
+        "patient_phone",
+        label=_("Patient's phone"),
+        help_text=_("A phone number or an email is needed."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
+    patient_email = _model_field(
+        "patient_email", label=_("Patient's email"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    preferred_contact_time = _model_field(
+        "preferred_contact_time",
+        label=_("Best time to reach them"),
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. weekday mornings")}),
+    )
+    reason_category = forms.ChoiceField(label=_("Reason for referral"))
+    reason_text = _model_field(
+        "reason_text", label=_("Anything the spa should know"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    services = forms.ModelMultipleChoiceField(
+        label=_("Services you recommend"),
+        queryset=Service.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    precautions = _model_field(
+        "precautions", label=_("Precautions / contraindications"), widget=forms.Textarea(attrs={"rows": 2})
+    )
+    clinician = forms.ModelChoiceField(
+        label=_("Referring clinician"),
+        queryset=Clinician.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        empty_label=_("Not named"),
+    )
+    patient_agreed = forms.BooleanField(
+        error_messages={"required": _("Confirm that the patient agreed to be contacted before sending.")},
+    )
+
+    PATIENT_FIELDS = [
+        "patient_first_name",
+        "patient_last_name",
+        "patient_phone",
+        "patient_email",
+        "preferred_contact_time",
+    ]
+    DETAIL_FIELDS = ["reason_category", "reason_text", "precautions"]
+
+    def __init__(self, *args, spa, practice, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason_category"].choices = [("", _("Choose a reason")), *reason_choices(practice.specialty)]
+        self.fields["services"].queryset = active_items(Service, spa=spa).filter(
+            pk__in=[service.pk for service in services]
+        )
+        self.fields["clinician"].queryset = Clinician.objects.filter(spa=spa, practice=practice)
+        self.fields["clinician"].label_from_instance = lambda clinician: clinician.display_name
+        self.fields["patient_agreed"].label = _("The patient agreed to be contacted by %(spa)s") % {"spa": spa.name}
+        self.service_options = services
+
+    def patient(self):
+        data = {name: self.cleaned_data[name] for name in self.PATIENT_FIELDS}
+        data["preferred_contact_method"] = ContactMethod.PHONE if data["patient_phone"] else ContactMethod.EMAIL
+        return data
+
+    def details(self):
+        return {name: self.cleaned_data[name] for name in self.DETAIL_FIELDS}
+
+
+class LandingForm(forms.Form):
+    """The patient's own short form on the landing page. ``homepage`` is a honeypot: people never see it."""
+
+    patient_first_name = _model_field("patient_first_name", label=_("First name"))
+    patient_last_name = _model_field("patient_last_name", label=_("Last name"))
+    patient_phone = _model_field(
+        "patient_phone",
+        label=_("Phone"),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+    patient_email = _model_field(
+        "patient_email", label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    preferred_contact_method = forms.ChoiceField(
+        label=_("How should we contact you?"),
+        choices=ContactMethod.choices,
+        initial=ContactMethod.PHONE,
+        widget=forms.RadioSelect,
+        help_text=_("We use the phone number or email you gave above."),
+    )
+    preferred_contact_time = _model_field(
+        "preferred_contact_time",
+        label=_("Best time to reach you"),
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. weekday evenings")}),
+    )
+    reason_category = forms.ChoiceField(label=_("What would you like help with? (optional)"), required=False)
+    consent_to_contact = forms.BooleanField(
+        error_messages={"required": _("Tick the box so we may contact you about your referral.")},
+    )
+    homepage = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    PATIENT_FIELDS = [
+        "patient_first_name",
+        "patient_last_name",
+        "patient_phone",
+        "patient_email",
+        "preferred_contact_method",
+        "preferred_contact_time",
+    ]
+
+    def __init__(self, *args, spa, practice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason_category"].choices = [("", _("Choose if you like")), *reason_choices(practice.specialty)]
+        self.fields["consent_to_contact"].label = _(
+            "I agree that %(spa)s may contact me about this referral by the phone or email I gave."
+        ) % {"spa": spa.name}
+
+    @property
+    def is_spam(self):
+        """A bot filled in the field people cannot see."""
+        return bool((self.data.get("homepage") or "").strip())
+
+    def patient(self):
+        return {name: self.cleaned_data[name] for name in self.PATIENT_FIELDS}
+
+    def details(self):
+        return {"reason_category": self.cleaned_data["reason_category"] or "other"}

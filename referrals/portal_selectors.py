@@ -1,0 +1,46 @@
+"""Reads for the partner portal (one practice's own referrals) and for the spa's portal panel."""
+
+from django.db.models import Prefetch
+
+from .models import PortalAccess, PortalInvitation, Referral, ReferralEvent, ReferralService
+
+# The practice sees when its referral arrived and how its status moved: never notes, attempts or assignments.
+PRACTICE_VISIBLE_EVENT_KINDS = [ReferralEvent.Kind.RECEIVED, ReferralEvent.Kind.STATUS]
+
+
+def portal_referral_detail(*, spa, practice, public_id):
+    """One of the practice's referrals with its status timeline and recommended services, or None."""
+    return (
+        Referral.objects.filter(spa=spa, practice=practice, public_id=public_id)
+        .select_related("clinician")
+        .prefetch_related(
+            Prefetch(
+                "events",
+                queryset=ReferralEvent.objects.filter(kind__in=PRACTICE_VISIBLE_EVENT_KINDS).order_by(
+                    "created_at", "id"
+                ),
+                to_attr="practice_timeline",
+            ),
+            Prefetch("recommended", queryset=ReferralService.objects.select_related("service")),
+        )
+        .first()
+    )
+
+
+def practice_portal_accesses(*, spa, practice):
+    """Who may use the portal for this practice (active first), with their accounts loaded."""
+    return (
+        PortalAccess.objects.filter(spa=spa, practice=practice, revoked_at=None)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def practice_pending_portal_invitations(*, spa, practice):
+    return [
+        invitation
+        for invitation in PortalInvitation.objects.filter(
+            spa=spa, practice=practice, accepted_at=None, revoked_at=None
+        ).select_related("invited_by")
+        if invitation.state == "pending"
+    ]

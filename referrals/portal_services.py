@@ -1,0 +1,190 @@
+"""Writes for the partner portal's people: inviting clinic staff, accepting, revoking. Keyword-only, atomic."""
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from spas.models import Membership, Role
+from spas.outbox import email_enqueue
+from spas.services import audit_record
+
+from .models import Channel, ConsentMethod, PortalAccess, PortalInvitation
+from .services import referral_create
+
+
+def _check_can_manage(spa, actor):
+    membership = Membership.objects.filter(spa=spa, user=actor).first() if actor.is_authenticated else None
+    if membership is None or not membership.has_role(Role.MANAGER):
+        raise ValidationError(_("Only the spa's owners and managers can manage portal access."))
+
+
+def _invitee_account(email):
+    """The account the invited person signs in with, created (without a password) if they have none.
+
+    Clinic staff sign in with a one-time code emailed to the invited address; allauth only sends codes to
+    addresses that have an account, so the account exists from the invitation on. Entering the code
+    verifies the address. They may set a password later.
+    """
+    user_model = get_user_model()
+    user = user_model.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = user_model.objects.create_user(email=email, password=None)
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    return user
+
+
+@transaction.atomic
+def portal_invitation_create(*, spa, practice, email, invited_by, request=None):
+    """Invite ``email`` to the spa's partner portal for ``practice`` and email them the link (through the outbox)."""
+    _check_can_manage(spa, invited_by)
+    if practice.spa_id != spa.pk:
+        raise ValidationError(_("Unknown practice."))
+    email = (email or "").strip().lower()
+    if PortalAccess.objects.filter(spa=spa, practice=practice, user__email__iexact=email, revoked_at=None).exists():
+        raise ValidationError({"email": _("This person can already use the portal for this practice.")})
+    # A fresh invitation replaces any pending one for the same address in this spa.
+    now = timezone.now()
+    for replaced in PortalInvitation.objects.filter(spa=spa, email__iexact=email, accepted_at=None, revoked_at=None):
+        replaced.revoked_at = now
+        replaced.save(update_fields=["revoked_at"])
+        audit_record(spa=spa, action="portal_invitation.replaced", actor=invited_by, obj=replaced, request=request)
+    invitation = PortalInvitation(spa=spa, practice=practice, email=email, invited_by=invited_by)
+    invitation.full_clean()
+    invitation.save()
+    _invitee_account(email)
+    email_enqueue(
+        spa=spa,
+        to=email,
+        template_name="portal-invitation",
+        context={
+            "spa": spa,
+            "practice": practice,
+            "inviter": invited_by,
+            "accept_url": settings.SITE_URL + reverse("public:portal_invitation", args=[invitation.token]),
+            "expires_at": invitation.expires_at,
+        },
+    )
+    audit_record(
+        spa=spa,
+        action="portal_invitation.created",
+        actor=invited_by,
+        obj=invitation,
+        request=request,
+        detail={"email": email, "practice": str(practice.public_id)},
+    )
+    return invitation
+
+
+def portal_invitation_by_token(token):
+    """The invitation behind a link, whatever spa it belongs to (the token is the secret)."""
+    with scopes_disabled():
+        return (
+            PortalInvitation.objects.select_related("spa", "practice", "invited_by").filter(token=token or "").first()
+        )
+
+
+@transaction.atomic
+def portal_invitation_accept(*, invitation, user, request=None):
+    """Give the signed-in user portal access for the invited practice. Their email must be the invited address.
+
+    A person has one practice per spa: accepting an invitation for another practice of the same spa
+    moves their access there (the spa chose to invite them), and a revoked access comes back.
+    """
+    with scopes_disabled():
+        invitation = (
+            PortalInvitation.objects.select_for_update().select_related("spa", "practice").get(pk=invitation.pk)
+        )
+    if invitation.state != "pending":
+        raise ValidationError(_("This invitation is %(state)s.") % {"state": invitation.state})
+    if not user.is_authenticated or user.email.lower() != invitation.email.lower():
+        raise ValidationError(
+            _("This invitation was sent to %(email)s. Sign in with that address to accept it.")
+            % {"email": invitation.email}
+        )
+    spa = invitation.spa
+    with scope(spa=spa):
+        access = PortalAccess.objects.select_for_update().filter(spa=spa, user=user).first()
+        previous_practice = None
+        if access is None:
+            access = PortalAccess(spa=spa, practice=invitation.practice, user=user)
+            access.full_clean()
+            access.save()
+        else:
+            if access.revoked_at is None and access.practice_id != invitation.practice_id:
+                previous_practice = str(access.practice.public_id)
+            access.practice = invitation.practice
+            access.revoked_at = None
+            access.save(update_fields=["practice", "revoked_at"])
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        detail = {"practice": str(invitation.practice.public_id)}
+        if previous_practice:
+            detail["moved_from_practice"] = previous_practice
+        audit_record(
+            spa=spa, action="portal_invitation.accepted", actor=user, obj=invitation, request=request, detail=detail
+        )
+    return access
+
+
+@transaction.atomic
+def portal_invitation_revoke(*, invitation, actor, request=None):
+    """Withdraw a pending portal invitation; its link stops working."""
+    _check_can_manage(invitation.spa, actor)
+    if invitation.state != "pending":
+        raise ValidationError(_("This invitation is no longer pending."))
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(spa=invitation.spa, action="portal_invitation.revoked", actor=actor, obj=invitation, request=request)
+    return invitation
+
+
+@transaction.atomic
+def portal_access_revoke(*, access, actor, request=None):
+    """End a person's portal access; their next portal request answers 404."""
+    _check_can_manage(access.spa, actor)
+    access = PortalAccess.objects.select_for_update().select_related("user").get(pk=access.pk)
+    if access.revoked_at is not None:
+        raise ValidationError(_("This access was already revoked."))
+    access.revoked_at = timezone.now()
+    access.save(update_fields=["revoked_at"])
+    audit_record(
+        spa=access.spa,
+        action="portal_access.revoked",
+        actor=actor,
+        obj=access,
+        request=request,
+        detail={"user": access.user.email, "practice": str(access.practice.public_id)},
+    )
+    return access
+
+
+def portal_referral_create(*, access, patient, details, services=(), clinician=None, patient_agreed, request=None):
+    """A referral sent by clinic staff through the portal, with their attestation that the patient agreed.
+
+    The attestation names who made it and for which practice, so the spa can show where consent came from.
+    """
+    if not patient_agreed:
+        raise ValidationError({"patient_agreed": _("Confirm that the patient agreed to be contacted before sending.")})
+    user = access.user
+    practice = access.practice
+    staff_label = f"{user.display_name} <{user.email}>, {practice.name}"
+    return referral_create(
+        spa=access.spa,
+        practice=practice,
+        clinician=clinician,
+        channel=Channel.PORTAL,
+        patient=patient,
+        details=details,
+        services=services,
+        consent_method=ConsentMethod.CLINIC_ATTESTATION,
+        consent_captured_by=f"Attested in the partner portal by {staff_label}",
+        created_by=user,
+        created_by_label=staff_label,
+        request=request,
+    )

@@ -1,0 +1,103 @@
+"""The partner portal: clinic staff of one practice follow their referrals and send new ones.
+
+Every view is wrapped in ``portal_view``: it has already checked the person's access, set
+``request.spa`` / ``request.practice`` and activated the spa's scope.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from spa_referrals.forms import apply_validation_error
+from spas.catalog import services_for_specialty
+
+from .models import CLOSED_STATUSES, OPEN_STATUSES
+from .portal import portal_view
+from .portal_forms import PortalReferralForm
+from .portal_selectors import portal_referral_detail
+from .portal_services import portal_referral_create
+from .selectors import portal_referrals
+from .services import first_contact_business_days, referral_record_view
+
+PAGE_SIZE = 20
+LAST_SENT_SESSION_KEY = "portal_last_referral"
+STATUS_FILTERS = {
+    "open": (_("Open"), OPEN_STATUSES),
+    "closed": (_("Closed"), CLOSED_STATUSES),
+    "all": (_("All"), None),
+}
+
+
+def _context(request, **extra):
+    return {"spa": request.spa, "practice": request.practice, "portal_access": request.portal_access, **extra}
+
+
+@portal_view
+@require_GET
+def portal_home(request, spa_slug):
+    show = request.GET.get("show", "all")
+    if show not in STATUS_FILTERS:
+        show = "all"
+    referrals = portal_referrals(spa=request.spa, practice=request.practice)
+    statuses = STATUS_FILTERS[show][1]
+    if statuses is not None:
+        referrals = referrals.filter(status__in=statuses)
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = [(key, label) for key, (label, _statuses) in STATUS_FILTERS.items()]
+    return render(request, "portal/home.html", _context(request, page=page, show=show, filters=filters))
+
+
+@portal_view
+@require_GET
+def portal_referral(request, spa_slug, referral_id):
+    """One referral's status page. Every view is audited, like every read of a referral."""
+    referral = portal_referral_detail(spa=request.spa, practice=request.practice, public_id=referral_id)
+    if referral is None:
+        raise Http404("No such referral.")
+    referral_record_view(referral=referral, request=request, actor=request.user, channel="portal")
+    return render(request, "portal/referral.html", _context(request, referral=referral))
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def portal_referral_new(request, spa_slug):
+    services = services_for_specialty(spa=request.spa, specialty=request.practice.specialty)
+    form = PortalReferralForm(request.POST or None, spa=request.spa, practice=request.practice, services=services)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = portal_referral_create(
+                access=request.portal_access,
+                patient=form.patient(),
+                details=form.details(),
+                services=form.cleaned_data["services"],
+                clinician=form.cleaned_data["clinician"],
+                patient_agreed=form.cleaned_data["patient_agreed"],
+                request=request,
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            # The confirmation page links to the status page without reading the referral (nor putting
+            # anything about the patient in its address).
+            request.session[LAST_SENT_SESSION_KEY] = str(referral.public_id)
+            return redirect("portal:sent", spa_slug=spa_slug)
+    return render(
+        request, "portal/referral_form.html", _context(request, form=form), status=400 if form.errors else 200
+    )
+
+
+@portal_view
+@require_GET
+def portal_referral_sent(request, spa_slug):
+    return render(
+        request,
+        "portal/sent.html",
+        _context(
+            request,
+            referral_id=request.session.get(LAST_SENT_SESSION_KEY),
+            business_days=first_contact_business_days(request.spa),
+        ),
+    )

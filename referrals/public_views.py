@@ -1,0 +1,116 @@
+"""Public pages: the patient landing page behind a referral pad's code, and portal invitation links."""
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_scopes import scope
+
+from spa_referrals.forms import apply_validation_error
+from spas.catalog import current_offers, services_for_specialty
+
+from .landing import (
+    RATE_WINDOW_SECONDS,
+    landing_rate_count,
+    landing_rate_limited,
+    landing_referral_create,
+    referral_code_resolve,
+)
+from .portal_forms import LandingForm
+from .portal_services import portal_invitation_accept as accept_invitation
+from .portal_services import portal_invitation_by_token
+from .services import first_contact_business_days
+
+
+def _not_found(request):
+    # Same page for every unknown code: whether a code ever existed is nobody's business.
+    return render(request, "landing/not_found.html", status=404)
+
+
+@require_http_methods(["GET", "POST"])
+def landing(request, code):
+    referral_code = referral_code_resolve(code)
+    if referral_code is None:
+        return _not_found(request)
+    spa, practice = referral_code.spa, referral_code.practice
+    with scope(spa=spa):
+        if request.method == "POST":
+            if landing_rate_limited(request):
+                response = render(request, "landing/rate_limited.html", {"spa": spa}, status=429)
+                response["Retry-After"] = str(RATE_WINDOW_SECONDS)
+                return response
+            form = LandingForm(request.POST, spa=spa, practice=practice)
+            if form.is_spam:
+                # Look exactly like success so the bot learns nothing; nothing is stored.
+                landing_rate_count(request)
+                return redirect("public:landing_thanks", code=referral_code.code)
+            if form.is_valid():
+                try:
+                    landing_referral_create(
+                        referral_code=referral_code, patient=form.patient(), details=form.details(), request=request
+                    )
+                except ValidationError as error:
+                    apply_validation_error(form, error)
+                else:
+                    landing_rate_count(request)
+                    return redirect("public:landing_thanks", code=referral_code.code)
+        else:
+            form = LandingForm(spa=spa, practice=practice)
+        context = {
+            "spa": spa,
+            "practice": practice,
+            "clinician": referral_code.clinician,
+            "code": referral_code.code,
+            "offers": current_offers(spa=spa, specialty=practice.specialty),
+            "services": services_for_specialty(spa=spa, specialty=practice.specialty),
+            "form": form,
+        }
+        return render(request, "landing/landing.html", context, status=400 if form.errors else 200)
+
+
+def landing_thanks(request, code):
+    """The confirmation: nothing about the patient, only what happens next."""
+    referral_code = referral_code_resolve(code)
+    if referral_code is None:
+        return _not_found(request)
+    spa = referral_code.spa
+    with scope(spa=spa):
+        business_days = first_contact_business_days(spa)
+    return render(
+        request,
+        "landing/thanks.html",
+        {"spa": spa, "practice": referral_code.practice, "business_days": business_days},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def portal_invitation(request, token):
+    """The link in a portal invitation email. Anyone may look; only the invited address may accept."""
+    invitation = portal_invitation_by_token(token)
+    if invitation is None:
+        raise Http404("No such invitation.")
+    error = None
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.path)
+        try:
+            accept_invitation(invitation=invitation, user=request.user, request=request)
+        except ValidationError as validation_error:
+            error = " ".join(validation_error.messages)
+        else:
+            messages.success(
+                request,
+                _("Welcome to the %(spa)s partner portal for %(practice)s.")
+                % {"spa": invitation.spa.name, "practice": invitation.practice.name},
+            )
+            return redirect("portal:home", spa_slug=invitation.spa.slug)
+    email_matches = request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
+    return render(
+        request,
+        "portal/invitation.html",
+        {"invitation": invitation, "spa": invitation.spa, "error": error, "email_matches": email_matches},
+        status=400 if error else 200,
+    )

@@ -1,0 +1,313 @@
+"""The spa's referral pages: the inbox, one referral with its timeline and actions, manual entry, settings.
+
+Dates are read and shown in the spa's time zone. Every GET of a referral's page writes one
+"referral.viewed" audit event; the htmx answers to its actions show the refreshed panel and write
+only the change's own event.
+"""
+
+import functools
+import zoneinfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from spa_referrals.forms import apply_validation_error
+from spas.models import Role
+from spas.tenancy import requires_role
+
+from . import selectors, services
+from .attachments import attachment_response
+from .forms import (
+    AcceptForm,
+    AssignForm,
+    AttemptForm,
+    CancelForm,
+    CompleteForm,
+    DeclineForm,
+    ManualReferralForm,
+    NoShowForm,
+    NoteForm,
+    ReferralFilter,
+    ReferralSettingsForm,
+    ScheduleForm,
+)
+from .models import Status, referral_settings_for
+
+PAGE_SIZE = 50
+INBOX_TABS = [
+    Status.RECEIVED,
+    Status.ACCEPTED,
+    Status.CONTACTED,
+    Status.SCHEDULED,
+    Status.UNREACHABLE,
+    Status.NO_SHOW,
+    Status.COMPLETED,
+    Status.DECLINED,
+    Status.CANCELLED,
+]
+
+# The actions on a referral's page, in the order the panel shows them.
+ACTION_FORMS = {
+    "accept": AcceptForm,
+    "decline": DeclineForm,
+    "attempt": AttemptForm,
+    "schedule": ScheduleForm,
+    "complete": CompleteForm,
+    "no_show": NoShowForm,
+    "cancel": CancelForm,
+    "assign": AssignForm,
+    "note": NoteForm,
+}
+ACTION_DONE = {
+    "accept": gettext_lazy("Referral accepted."),
+    "decline": gettext_lazy("Referral declined."),
+    "attempt": gettext_lazy("Contact attempt logged."),
+    "schedule": gettext_lazy("Appointment saved."),
+    "complete": gettext_lazy("Marked completed."),
+    "no_show": gettext_lazy("Marked as a no-show."),
+    "cancel": gettext_lazy("Referral cancelled."),
+    "assign": gettext_lazy("Assignment saved."),
+    "note": gettext_lazy("Note added."),
+}
+
+
+def in_spa_timezone(view):
+    """Read and show dates and times as the spa's staff see them on the wall clock."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with timezone.override(zoneinfo.ZoneInfo(request.spa.timezone)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _referral_or_404(request, referral_id):
+    referral = selectors.referral_detail(spa=request.spa, public_id=referral_id)
+    if referral is None:
+        raise Http404("No such referral.")
+    return referral
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+def _query_without(request, *names):
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@in_spa_timezone
+def referral_inbox(request, spa_slug):
+    spa = request.spa
+    referral_filter = ReferralFilter(request.GET or None, queryset=selectors.referral_inbox(spa=spa), spa=spa)
+    page = Paginator(referral_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The tabs count across statuses within the other filters (practice, channel, assignee…).
+    counts = selectors.inbox_counts(queryset=referral_filter.queryset_without("status", "overdue"))
+    status_value = referral_filter.form.cleaned_data.get("status") if referral_filter.is_bound else ""
+    overdue_value = referral_filter.form.cleaned_data.get("overdue") if referral_filter.is_bound else None
+    tab_query = _query_without(request, "status", "overdue", "page")
+    context = {
+        "filter": referral_filter,
+        "page": page,
+        "query_string": _query_without(request, "page"),
+        "tab_query": tab_query,
+        "is_filtered": any(value for key, value in request.GET.items() if key != "page"),
+        "counts": counts,
+        "tabs": [(status.value, status.label, counts[status.value]) for status in INBOX_TABS],
+        "active_status": status_value or "",
+        "overdue_only": overdue_value is True,
+        "total": page.paginator.count,
+    }
+    template = "referrals/partials/inbox_results.html" if request.htmx else "referrals/inbox.html"
+    return render(request, template, context)
+
+
+# --- manual entry ---------------------------------------------------------------------------------
+
+
+@in_spa_timezone
+def referral_create(request, spa_slug):
+    """A referral that arrived by phone, fax, email or in person, typed in by the spa's staff."""
+    spa = request.spa
+    form = ManualReferralForm(request.POST or None, request.FILES or None, spa=spa)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            referral = services.referral_create(
+                spa=spa,
+                practice=data["practice"],
+                clinician=data["clinician"],
+                channel=data["channel"],
+                patient=form.patient(),
+                details=form.details(),
+                services=data["services"],
+                attachment=data["attachment"],
+                consent_to_contact=data["consent_to_contact"],
+                consent_method=data["consent_method"],
+                consent_captured_by=f"{request.user.display_name} <{request.user.email}>",
+                created_by=request.user,
+                created_by_label=request.user.display_name,
+                request=request,
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, _("Referral saved. First contact is due by %(due)s") % {"due": _due(referral)})
+            return redirect("referrals:detail", spa_slug=spa.slug, referral_id=referral.public_id)
+    status = 400 if form.errors else 200
+    return render(request, "referrals/create.html", {"form": form}, status=status)
+
+
+def _due(referral):
+    return date_format(timezone.localtime(referral.first_contact_due_at), "D N j, P")
+
+
+@in_spa_timezone
+def referral_create_options(request, spa_slug):
+    """htmx: the clinician and reason menus for the practice just chosen on the manual-entry form."""
+    form = ManualReferralForm(initial={"practice": request.GET.get("practice") or None}, spa=request.spa)
+    return render(request, "referrals/partials/practice_fields.html", {"form": form})
+
+
+# --- one referral ---------------------------------------------------------------------------------
+
+
+def _action_forms(referral, bound=None):
+    """One form per action the referral's state allows, plus assignment and notes; ``bound`` keeps a
+    refused form with its errors."""
+    allowed = referral.allowed_moves()
+    offered = {
+        "accept": Status.ACCEPTED in allowed,
+        "decline": Status.DECLINED in allowed,
+        "attempt": referral.can_log_attempt,
+        "schedule": Status.SCHEDULED in allowed,
+        "complete": Status.COMPLETED in allowed,
+        "no_show": Status.NO_SHOW in allowed,
+        "cancel": Status.CANCELLED in allowed,
+        "assign": True,
+        "note": True,
+    }
+    forms = {}
+    for name, form_class in ACTION_FORMS.items():
+        if not offered[name]:
+            continue
+        if bound is not None and bound[0] == name:
+            forms[name] = bound[1]
+        else:
+            forms[name] = form_class(initial={"version": referral.version}, referral=referral, auto_id=f"{name}_%s")
+    return forms
+
+
+def _refusals(form):
+    messages = list(form.non_field_errors())
+    if any(field.errors for field in form.hidden_fields()):
+        # No version posted (a tampered or truncated form): nothing to say beside a field.
+        messages.append(_("This form is out of date. Reload the page and try again."))
+    return messages
+
+
+def _detail_context(referral, *, bound=None, notice=""):
+    attempts_allowed = referral_settings_for(referral.spa).unreachable_after_attempts
+    return {
+        "referral": referral,
+        "actions": _action_forms(referral, bound),
+        "open_action": bound[0] if bound else "",
+        # Refusals that belong to no field (an illegal move, a stale page) show at the top of the panel.
+        "refused": _refusals(bound[1]) if bound else [],
+        "notice": notice,
+        "attempts_allowed": attempts_allowed,
+        "events": referral.events.all(),
+    }
+
+
+@in_spa_timezone
+def referral_detail(request, spa_slug, referral_id):
+    referral = _referral_or_404(request, referral_id)
+    services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
+    return render(request, "referrals/detail.html", _detail_context(referral))
+
+
+def _run_action(request, referral, name, form):
+    data = form.cleaned_data
+    common = {"referral": referral, "actor": request.user, "request": request}
+    if name == "attempt":
+        services.referral_log_attempt(
+            outcome=data["outcome"], note=data["note"], expected_version=data["version"], **common
+        )
+    elif name == "assign":
+        services.referral_assign(assignee=data["assignee"], expected_version=data["version"], **common)
+    elif name == "note":
+        services.referral_add_note(note=data["note"], **common)
+    else:
+        services.referral_transition(**form.transition_kwargs(), **common)
+
+
+@require_POST
+@in_spa_timezone
+def referral_action(request, spa_slug, referral_id, action):
+    """Run one action. htmx gets the refreshed panel (and timeline) back; a plain form post is redirected."""
+    referral = _referral_or_404(request, referral_id)
+    form = ACTION_FORMS[action](request.POST, referral=referral, auto_id=f"{action}_%s")
+    if form.is_valid():
+        try:
+            _run_action(request, referral, action, form)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+    if form.errors:
+        if request.htmx:
+            context = _detail_context(referral, bound=(action, form))
+            return render(request, "referrals/partials/panel_response.html", context, status=400)
+        # Without htmx the whole page is drawn again, with the refused form open: that is a view too.
+        services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
+        return render(request, "referrals/detail.html", _detail_context(referral, bound=(action, form)), status=400)
+    if request.htmx:
+        referral = _referral_or_404(request, referral_id)
+        context = _detail_context(referral, notice=ACTION_DONE[action])
+        return render(request, "referrals/partials/panel_response.html", context)
+    messages.success(request, ACTION_DONE[action])
+    return redirect("referrals:detail", spa_slug=spa_slug, referral_id=referral.public_id)
+
+
+def referral_attachment(request, spa_slug, referral_id):
+    """The attachment as a download, for members of the referral's spa only; every download is audited."""
+    referral = _referral_or_404(request, referral_id)
+    if not referral.attachment:
+        raise Http404("No attachment.")
+    response = attachment_response(referral)
+    services.referral_record_attachment_download(referral=referral, request=request, actor=request.user)
+    return response
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+@requires_role(Role.OWNER)
+def referral_settings(request, spa_slug):
+    spa = request.spa
+    current = referral_settings_for(spa)
+    form = ReferralSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.referral_settings_update(
+                spa=spa,
+                actor=request.user,
+                fields={name: form.cleaned_data[name] for name in ReferralSettingsForm.Meta.fields},
+                request=request,
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, _("Referral settings saved."))
+            return redirect("referrals:settings", spa_slug=spa.slug)
+    return render(request, "referrals/settings.html", {"form": form}, status=400 if form.errors else 200)

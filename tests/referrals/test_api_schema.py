@@ -1,0 +1,84 @@
+"""The OpenAPI document (/api/schema/) is valid OpenAPI 3 and describes the API; the docs page is self-hosted."""
+
+import os
+import re
+import subprocess
+import sys
+
+import yaml
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from drf_spectacular.validation import validate_schema
+
+
+def _schema(client):
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_is_valid_openapi_3(client):
+    schema = _schema(client)
+
+    validate_schema(schema)  # raises on an invalid document
+    assert schema["openapi"].startswith("3.")
+
+
+def test_the_schema_describes_every_endpoint_and_the_bearer_key(client):
+    schema = _schema(client)
+
+    assert set(schema["paths"]) == {"/api/v1/referrals/", "/api/v1/referrals/{referral_id}/", "/api/v1/services/"}
+    assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "API key (sk_…)",
+        "description": "A practice's API key, created by the spa's owner under Settings → API keys.",
+    }
+    create = schema["paths"]["/api/v1/referrals/"]["post"]
+    assert create["security"] == [{"ApiKeyAuth": []}]
+    assert {parameter["name"] for parameter in create["parameters"]} == {"Idempotency-Key"}
+    assert {"201", "400", "401", "413", "415", "422"} <= set(create["responses"])
+    created = schema["components"]["schemas"]["ReferralCreateInput"]
+    assert "patient_consented_to_contact" in created["required"]
+    assert created["properties"]["patient_consented_to_contact"]["type"] == "boolean"
+    assert created["properties"]["patient_first_name"]["maxLength"] == 80
+
+
+def test_the_schema_is_also_served_as_yaml(client):
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert yaml.safe_load(response.content)["info"]["title"] == "Spa Referrals API"
+
+
+def test_generating_the_schema_gives_no_warnings(tmp_path):
+    output = tmp_path / "schema.yaml"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "spa_referrals.settings.test"}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(output)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr
+    assert output.read_text().startswith("openapi: 3")
+
+
+def test_the_docs_page_loads_its_assets_from_this_site_only(client):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "swagger-ui-bundle.js" in page
+    external = re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page, flags=re.IGNORECASE)
+    assert external == []
+    assert '"validatorUrl": null' in page
+    for asset in re.findall(r'(?:src|href)="/static/([^"]+)"', page):
+        assert finders.find(asset), asset
+    assert len(re.findall(r'(?:src|href)="/static/', page)) >= 3
