@@ -17,7 +17,9 @@ from spas.demo import demo_user
 from spas.models import Membership, Role, Service
 
 from . import services
+from .clock import add_business_days
 from .models import ApiKey, PortalAccess, Referral, ReferralEvent, Status, hash_api_key
+from .services import first_contact_business_days
 
 PORTAL_LOGIN = ("frontdesk@glowderm.example", "glowderm-demo", "Rosa Alvarez")
 DEMO_API_KEY = "sk_demo_glowderm_0c6f1d2e9a7b4c58b3e2"  # noqa: S105 - published demo credential
@@ -136,8 +138,16 @@ def _seed_referrals(spa, owner):
         _play(referral, steps, owner)
         # Move the story back in time so the inbox and the clock look lived-in.
         shift = timedelta(days=days_ago, hours=days_ago % 5)
+        referral.refresh_from_db()
+        received_at = referral.received_at - shift
         Referral.objects.filter(pk=referral.pk).update(
-            received_at=referral.received_at - shift, first_contact_due_at=referral.first_contact_due_at - shift
+            received_at=received_at,
+            first_contact_due_at=add_business_days(received_at, first_contact_business_days(spa), spa.timezone),
+            **{
+                name: F(name) - shift
+                for name in ("first_contact_attempt_at", "closed_at", "scheduled_for", "consent_captured_at")
+                if getattr(referral, name) is not None
+            },
         )
         ReferralEvent.objects.filter(referral=referral).update(created_at=F("created_at") - shift)
     return len(STORIES)

@@ -21,7 +21,7 @@ def owner_emails(spa):
 
 
 def overdue_referrals_notify(*, spa, now=None):
-    """Email the assignee (or the owners) once per newly overdue referral of ``spa``. Returns how many."""
+    """Email the assignee and the owners once per newly overdue referral of ``spa``. Returns how many."""
     now = now or timezone.now()
     due = Referral.objects.filter(
         spa=spa,

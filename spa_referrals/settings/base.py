@@ -246,6 +246,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 # audit events and rate limits are read from X-Forwarded-For accordingly.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Patient landing page: accepted submissions per client IP per hour (a clinic's shared Wi-Fi
+# may need more).
+LANDING_SUBMISSIONS_PER_HOUR = env.int("LANDING_SUBMISSIONS_PER_HOUR", default=5)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the cookie
 X_FRAME_OPTIONS = "DENY"
