@@ -29,6 +29,10 @@ app.conf.beat_schedule = {
         "task": "referrals.tasks.overdue_referrals_notify_task",
         "schedule": crontab(minute=5),
     },
+    "documents-sweep": {
+        "task": "spas.tasks.documents_sweep_task",
+        "schedule": 120.0,
+    },
     "idempotency-records-purge": {
         "task": "referrals.tasks.idempotency_records_purge_task",
         "schedule": crontab(hour=3, minute=30),

@@ -11,6 +11,7 @@ from .home import home
 workspace_patterns = [
     path("", include("spas.urls")),
     path("catalog/", include("spas.catalog_urls")),
+    path("documents/", include("spas.document_urls")),
     path("partners/", include("partners.urls")),
     path("partners/<uuid:practice_id>/portal/", include("referrals.portal_admin_urls")),
     path("referrals/", include("referrals.urls")),

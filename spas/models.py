@@ -458,3 +458,65 @@ class ProductLine(CatalogItem):
 
     def __str__(self):
         return self.name
+
+
+def document_upload_to(document, filename):
+    return f"private/documents/{document.spa.public_id}/{document.public_id}.pdf"
+
+
+def thumbnail_upload_to(document, filename):
+    return f"private/documents/{document.spa.public_id}/{document.public_id}.png"
+
+
+class GeneratedDocument(models.Model):
+    """A PDF the product rendered for a spa (referral pad, leave-behind, letter, batch…).
+
+    ``source_type``/``source_id`` name what it was made from without a foreign key, so any app can
+    register document kinds (spas.documents) without this lower app importing it. ``source_version``
+    changes when the source is edited: an older document is then stale, and asking again renders anew.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RENDERING = "rendering", _("Rendering")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    source_type = models.CharField(max_length=60)
+    source_id = models.CharField(max_length=64)
+    source_version = models.CharField(max_length=64)
+    options = models.JSONField(default=dict, blank=True)
+    options_key = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    failure_reason = models.TextField(blank=True)
+    file = models.FileField(upload_to=document_upload_to, blank=True)
+    thumbnail = models.FileField(upload_to=thumbnail_upload_to, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    checksum = models.CharField(max_length=64, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    batch = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="parts")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["spa", "kind", "source_type", "source_id", "source_version", "options_key"],
+                condition=models.Q(batch__isnull=True),
+                name="document_unique_per_source_version",
+            )
+        ]
+        indexes = [models.Index(fields=["spa", "source_type", "source_id"], name="document_source_idx")]
+
+    def __str__(self):
+        return self.title

@@ -8,6 +8,7 @@ from django_scopes import scope, scopes_disabled
 
 from . import catalog, outbox
 from .models import Spa
+from .tenancy import SpaTask
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +53,22 @@ def credential_reminders_task():
                 # One spa's bad data must not cost every later spa its reminders; tomorrow's run retries it.
                 logger.exception("Credential reminders failed for spa %s", spa_id)
     return sent
+
+
+@shared_task(base=SpaTask, name="spas.tasks.document_render_task", soft_time_limit=120, time_limit=150, acks_late=True)
+def document_render_task(spa_id, document_id):
+    """Render one generated document inside its spa's scope. A second delivery does nothing."""
+    from .documents import document_render
+
+    return document_render(document_id)
+
+
+@shared_task(name="spas.tasks.documents_sweep_task", soft_time_limit=60, time_limit=90)
+def documents_sweep_task():
+    """Re-enqueue documents whose enqueue was lost (broker outage) or whose worker died."""
+    from .documents import documents_due_for_rendering
+
+    due = documents_due_for_rendering()
+    for spa_id, document_id in due:
+        document_render_task.delay(spa_id, document_id)
+    return len(due)

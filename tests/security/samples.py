@@ -80,6 +80,21 @@ def _api_key_id(spa):
         return api_key.public_id
 
 
+def _document_id(spa):
+    from spas.models import GeneratedDocument
+
+    return GeneratedDocument.objects.create(
+        spa=spa,
+        kind="sample",
+        title="Walk sample document",
+        source_type="partners.Practice",
+        source_id="x",
+        source_version="1",
+        options_key="k",
+        status="ready",
+    ).public_id
+
+
 SAMPLE_BUILDERS = {
     "spa_slug": lambda spa: spa.slug,
     "member_id": _member_id,
@@ -92,6 +107,7 @@ SAMPLE_BUILDERS = {
     "item_id": _service_id,
     "specialty": lambda spa: "dermatology",
     "referral_id": _referral_id,
+    "document_id": _document_id,
     "key_id": _api_key_id,
 }
 
@@ -112,4 +128,5 @@ def secrets_of(spa):
         "Walk sample facial",
         "Walkpatient",  # the sample referral's patient
         "Walk sample key",
+        "Walk sample document",
     ]

@@ -1,0 +1,120 @@
+"""Safe PDF rendering with WeasyPrint. Domain-free: any app may import it.
+
+What a document may load is decided here, not by the HTML:
+- ``data:`` URIs (QR codes, logos inlined by the caller), and
+- ``asset:<name>`` for an exact allowlist of the project's own static files, read from disk.
+Everything else — ``file://``, ``http(s)://`` (including 127.0.0.1 and 169.254.169.254),
+``/dev/urandom``, ``@import`` of anything else, ``<link rel=attachment>`` — is refused
+without being opened, and recorded on the fetcher so tests can prove nothing was fetched.
+There is no network access and no redirect handling at all.
+
+Spa-entered text must reach the template as context variables (Django escapes them); it is
+never compiled as a template. A render has a time limit (SIGALRM where available).
+"""
+
+import base64
+import mimetypes
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from weasyprint import CSS, HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+ASSET_SCHEME = "asset:"
+DEFAULT_TIME_LIMIT_SECONDS = 30
+MAX_DATA_URI_BYTES = 5 * 1024 * 1024
+
+
+def asset_allowlist():
+    """Exact files a document may load, by asset name → path on disk."""
+    static = Path(settings.BASE_DIR) / "static" / "documents"
+    return {
+        "documents/document.css": static / "document.css",
+    }
+
+
+class RenderTimeout(Exception):
+    """The render took longer than its time limit."""
+
+
+class SafeURLFetcher(URLFetcher):
+    """Serves data: URIs and allowlisted assets; refuses and records everything else."""
+
+    def __init__(self, allowlist=None):
+        super().__init__(timeout=1, allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=False)
+        self.allowlist = asset_allowlist() if allowlist is None else allowlist
+        self.refused = []
+        self.served = []
+
+    def fetch(self, url, headers=None):
+        if url.startswith("data:"):
+            return self._data(url)
+        if url.startswith(ASSET_SCHEME):
+            name = url[len(ASSET_SCHEME) :]
+            path = self.allowlist.get(name)
+            if path is not None:
+                self.served.append(url)
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
+        self.refused.append(url[:200])
+        raise ValueError("This document may not load external resources.")
+
+    def _data(self, url):
+        header, _, payload = url.partition(",")
+        if len(payload) > MAX_DATA_URI_BYTES * 4 // 3 + 4:
+            self.refused.append(url[:60])
+            raise ValueError("Embedded data is too large.")
+        media_type = header[5:].split(";")[0] or "text/plain"
+        body = base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
+        self.served.append("data:" + media_type)
+        return URLFetcherResponse("data:", body=body, headers={"Content-Type": media_type})
+
+
+@dataclass
+class RenderedPdf:
+    content: bytes
+    page_count: int
+    refused: list
+
+
+@contextmanager
+def _time_limit(seconds):
+    # SIGALRM works only in the main thread (Celery's prefork children and test runs);
+    # elsewhere the task's own time limit is the backstop.
+    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def _expired(signum, frame):
+        raise RenderTimeout(f"Rendering took longer than {seconds} seconds.")
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def render_html_to_pdf(html, *, time_limit=DEFAULT_TIME_LIMIT_SECONDS, stylesheets=(), fetcher=None):
+    """Render an HTML string to PDF bytes with the safe fetcher. Raises RenderTimeout past the limit."""
+    fetcher = fetcher or SafeURLFetcher()
+    with _time_limit(time_limit):
+        document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher).render(
+            stylesheets=[CSS(string=css, url_fetcher=fetcher) for css in stylesheets]
+        )
+        # Attachments declared in the HTML (<link rel=attachment>) are never embedded.
+        document.metadata.attachments = []
+        content = document.write_pdf()
+    return RenderedPdf(content=content, page_count=len(document.pages), refused=fetcher.refused)
+
+
+def render_template_to_pdf(template_name, context, **options):
+    """Render a Django template (context values are escaped by the template engine) to PDF."""
+    return render_html_to_pdf(render_to_string(template_name, context), **options)
