@@ -9,7 +9,7 @@ CELERY := $(VENV)/bin/celery
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve worker beat test test-fast lint format migrate seed clean
+.PHONY: install run serve worker beat test test-fast lint format migrate seed clean bench
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -61,6 +61,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Safe PDF renderer vs bare WeasyPrint on the same referral pad (BENCH_RUNS, default 30); fails past 1.2×.
+bench: install
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-spa_referrals.settings.test} $(PY) -m bench.pdf
 
 clean:
 	rm -rf var/broker var/cache var/email

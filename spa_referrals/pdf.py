@@ -19,6 +19,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -40,6 +41,15 @@ def asset_allowlist():
 
 class RenderTimeout(Exception):
     """The render took longer than its time limit."""
+
+
+class RenderError(ValueError):
+    """WeasyPrint could not render this HTML (absurd CSS values and the like): a clean, catchable failure."""
+
+
+class _Expired(BaseException):
+    """Raised by the alarm inside WeasyPrint. A BaseException, so WeasyPrint's own ``except Exception``
+    (every fetch is wrapped in one) cannot swallow it and carry on past the limit."""
 
 
 class SafeURLFetcher(URLFetcher):
@@ -70,7 +80,8 @@ class SafeURLFetcher(URLFetcher):
             self.refused.append(url[:60])
             raise ValueError("Embedded data is too large.")
         media_type = header[5:].split(";")[0] or "text/plain"
-        body = base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
+        # RFC 2397: a non-base64 payload is percent-encoded (inline SVG, CSS).
+        body = base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
         self.served.append("data:" + media_type)
         return URLFetcherResponse("data:", body=body, headers={"Content-Type": media_type})
 
@@ -91,27 +102,41 @@ def _time_limit(seconds):
         return
 
     def _expired(signum, frame):
-        raise RenderTimeout(f"Rendering took longer than {seconds} seconds.")
+        raise _Expired
 
     previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Expired:
+        raise RenderTimeout(f"Rendering took longer than {seconds} seconds.") from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
 def render_html_to_pdf(html, *, time_limit=DEFAULT_TIME_LIMIT_SECONDS, stylesheets=(), fetcher=None):
-    """Render an HTML string to PDF bytes with the safe fetcher. Raises RenderTimeout past the limit."""
+    """Render an HTML string to PDF bytes with the safe fetcher.
+
+    Raises RenderTimeout past the time limit, RenderError (a ValueError) when WeasyPrint cannot lay it out.
+    """
     fetcher = fetcher or SafeURLFetcher()
     with _time_limit(time_limit):
-        document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher).render(
-            stylesheets=[CSS(string=css, url_fetcher=fetcher) for css in stylesheets]
-        )
-        # Attachments declared in the HTML (<link rel=attachment>) are never embedded.
-        document.metadata.attachments = []
-        content = document.write_pdf()
+        try:
+            document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher).render(
+                stylesheets=[CSS(string=css, url_fetcher=fetcher) for css in stylesheets]
+            )
+            # Attachments declared in the HTML are never embedded: <link rel=attachment> lives in
+            # the metadata, <a rel=attachment> becomes a file annotation on its page.
+            document.metadata.attachments = []
+            for page in document.pages:
+                page.links = [link for link in page.links if link[0] != "attachment"]
+            content = document.write_pdf()
+        except (ArithmeticError, RecursionError, ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+            # WeasyPrint trips over absurd input (font-size: 99999999px divides by zero): fail cleanly.
+            raise RenderError(f"The document could not be rendered ({type(error).__name__}: {error}).") from error
     return RenderedPdf(content=content, page_count=len(document.pages), refused=fetcher.refused)
 
 

@@ -14,8 +14,10 @@ workspace_patterns = [
     path("documents/", include("spas.document_urls")),
     path("partners/", include("partners.urls")),
     path("partners/<uuid:practice_id>/portal/", include("referrals.portal_admin_urls")),
+    path("partners/<uuid:practice_id>/pads/", include("referrals.pad_urls")),
     path("referrals/", include("referrals.urls")),
     path("api-keys/", include("referrals.api_key_urls")),
+    path("outreach/", include("outreach.urls")),
 ]
 
 urlpatterns = [

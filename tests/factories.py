@@ -197,3 +197,19 @@ class PortalInvitationFactory(factory.django.DjangoModelFactory):
     practice = factory.SubFactory(PracticeFactory)
     spa = factory.SelfAttribute("practice.spa")
     email = factory.Sequence(lambda n: f"frontdesk{n}@clinic.example")
+
+
+# --- outreach: letter templates (outreach/models.py) ------------------------------------------------
+
+
+class LetterTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "outreach.LetterTemplate"
+
+    spa = factory.SubFactory(SpaFactory)
+    name = factory.Sequence(lambda n: f"Introduction letter {n}")
+    body = (
+        "Dear {clinician_title_name},\n\n"
+        "{spa_name} would love to care for the patients of {practice_name}.\n\n"
+        "{owner_name}"
+    )

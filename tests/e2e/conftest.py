@@ -41,7 +41,9 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-DEFAULT_TIMEOUT_MS = 10_000
+DEFAULT_TIMEOUT_MS = 20_000
+# CI runs the browser beside a busy test suite on two cores: give expectations room too.
+expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 E2E_DIR = Path(__file__).resolve().parent
 # A verification or sign-in code as allauth formats it: "ABCD-EFGH" (or undashed / numeric).
 CODE_LINE = re.compile(r"^\s*([A-Z0-9]{3,9}(?:-[A-Z0-9]{3,9}){0,2})\s*$", re.MULTILINE)

@@ -95,6 +95,36 @@ def _document_id(spa):
     ).public_id
 
 
+def _letter_template(spa):
+    from outreach.models import LetterTemplate
+
+    with scope(spa=spa):
+        template = LetterTemplate.objects.filter(spa=spa, name="Walk sample letter").first()
+        return template or LetterTemplate.objects.create(
+            spa=spa, name="Walk sample letter", body="Dear {practice_name}"
+        )
+
+
+def _letter_batch(spa):
+    from outreach.models import LetterBatch
+    from outreach.services import letter_batch_create
+
+    with scope(spa=spa):
+        batch = LetterBatch.objects.filter(spa=spa).first()
+        if batch is None:
+            batch = letter_batch_create(
+                spa=spa, template=_letter_template(spa), practices=[_practice(spa)], requested_by=None
+            )
+        return batch
+
+
+def _letter_part_id(spa):
+    from spas.models import GeneratedDocument
+
+    with scope(spa=spa):
+        return GeneratedDocument.objects.filter(spa=spa, batch=_letter_batch(spa).document).first().public_id
+
+
 SAMPLE_BUILDERS = {
     "spa_slug": lambda spa: spa.slug,
     "member_id": _member_id,
@@ -109,6 +139,9 @@ SAMPLE_BUILDERS = {
     "referral_id": _referral_id,
     "document_id": _document_id,
     "key_id": _api_key_id,
+    "template_id": lambda spa: _letter_template(spa).public_id,
+    "batch_id": lambda spa: _letter_batch(spa).public_id,
+    "part_id": _letter_part_id,
 }
 
 
@@ -129,4 +162,5 @@ def secrets_of(spa):
         "Walkpatient",  # the sample referral's patient
         "Walk sample key",
         "Walk sample document",
+        "Walk sample letter",
     ]

@@ -1,0 +1,421 @@
+"""Outreach documents: the one-page leave-behind and personalized letters (registered in apps.ready).
+
+Kinds
+- ``leave_behind`` (source: the spa's LeaveBehind row for a specialty; no options) and
+  ``leave_behind_practice`` (source: a Practice; options ``{"specialty": code}``): the same page, the
+  second one personalized ("Prepared for <practice>", the practice's own referral code and QR). Two
+  kinds because a kind's version is computed from its source alone: personalizing by source lets a
+  practice edit make its leave-behind out of date.
+- ``letter`` (source: a Practice; options ``{"template": uuid, "signature_name": str}``) and
+  ``letter_batch`` (source: an outreach LetterBatch): one letter, or all of a batch's letters in one
+  PDF. A batch normally renders part by part in ``outreach.tasks.letter_batch_render_task`` and is
+  combined with pypdf; the ``letter_batch`` kind renders the combined PDF in one go and serves the
+  documents page's "Regenerate" and the documents sweep when a batch worker died.
+
+The one-page rule for leave-behinds
+-----------------------------------
+A leave-behind is always exactly one page. The build step renders the page and, while it has more
+than one page, applies the next level of ``TRIM_LEVELS`` and renders again. Each level keeps every
+section and cuts, in this order:
+
+0. at most 24 services, 16 credentials, 12 equipment and 12 product lines (a page never holds more);
+   descriptions cut to 160 characters;
+1. descriptions cut to 80 characters, talking points to 600;
+2. no descriptions; 12 services, 8 credentials, 6 equipment, 6 product lines; talking points 400;
+3. 8 services, 5 credentials, 4 equipment, 4 product lines; offer terms 200; talking points 300;
+4. 5 services, 3 credentials, 2 equipment, 2 product lines; offer terms 120; talking points 200;
+5. 3 services, 2 credentials, 1 equipment, 1 product line; offer terms 80; talking points 120.
+
+Lists keep the catalog's own order (services by category then name, credentials by practitioner,
+equipment and product lines by name) and say "+ N more" for what was cut. Every text on the page
+has a bounded length, so the last level always fits; if it did not, the render fails rather than
+print two pages.
+"""
+
+import hashlib
+import json
+import re
+
+from django.conf import settings
+from django.db.models import Max
+from django.urls import reverse
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from partners.models import Practice
+from referrals.documents import landing_url, logo_data_uri, qr_svg_data_uri
+from spa_referrals.pdf import render_template_to_pdf
+from spas import catalog
+from spas.documents import DocumentKind, register
+from spas.models import Equipment, Membership, ProductLine, Role, Specialty
+
+from . import letters
+from .models import LeaveBehind, LetterTemplate
+
+LEAVE_BEHIND_TEMPLATE = "documents/leave_behind.html"
+LETTER_TEMPLATE = "documents/letter.html"
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+DEFAULT_COLOUR = "#2a7a78"
+
+TRIM_LEVELS = [
+    {
+        "services": 24,
+        "credentials": 16,
+        "equipment": 12,
+        "product_lines": 12,
+        "description": 160,
+        "points": 4000,
+        "terms": 400,
+    },
+    {
+        "services": 24,
+        "credentials": 16,
+        "equipment": 12,
+        "product_lines": 12,
+        "description": 80,
+        "points": 600,
+        "terms": 400,
+    },
+    {
+        "services": 12,
+        "credentials": 8,
+        "equipment": 6,
+        "product_lines": 6,
+        "description": 0,
+        "points": 400,
+        "terms": 400,
+    },
+    {
+        "services": 8,
+        "credentials": 5,
+        "equipment": 4,
+        "product_lines": 4,
+        "description": 0,
+        "points": 300,
+        "terms": 200,
+    },
+    {
+        "services": 5,
+        "credentials": 3,
+        "equipment": 2,
+        "product_lines": 2,
+        "description": 0,
+        "points": 200,
+        "terms": 120,
+    },
+    {"services": 3, "credentials": 2, "equipment": 1, "product_lines": 1, "description": 0, "points": 120, "terms": 80},
+]
+
+
+class LeaveBehindTooLong(Exception):
+    """Even the last trimming level does not fit on one page."""
+
+
+def brand_colour(spa):
+    """The spa's colour for print, only if it is a plain #rrggbb (it lands inside a style element)."""
+    colour = spa.brand_colour or ""
+    return colour if HEX_COLOUR.fullmatch(colour) else DEFAULT_COLOUR
+
+
+def _digest(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:64]
+
+
+def _spa_profile(spa):
+    return [
+        spa.name,
+        spa.address,
+        spa.phone,
+        spa.email,
+        spa.website,
+        spa.booking_url,
+        spa.referral_email,
+        spa.referral_phone,
+        spa.brand_colour,
+        spa.logo.name if spa.logo else "",
+    ]
+
+
+def _rows(items):
+    return [(item.pk, item.updated_at) for item in items]
+
+
+def _catalog_state(spa):
+    """What a leave-behind prints from the catalog: any edit, archive or expiry changes it."""
+    today = catalog.spa_today(spa)
+    return {
+        "profile": _spa_profile(spa),
+        "services": _rows(catalog.active_items(catalog.CATALOG_MODELS["services"], spa=spa)),
+        "offers": _rows(catalog.current_offers(spa=spa, on_date=today)),
+        "credentials": _rows(catalog.current_credentials(spa=spa, on_date=today)),
+        "equipment": _rows(catalog.active_items(Equipment, spa=spa)),
+        "product_lines": _rows(catalog.active_items(ProductLine, spa=spa)),
+        "points": [(row.specialty, row.updated_at) for row in catalog.talking_points_for(spa=spa)],
+    }
+
+
+def _practice_state(practice):
+    return [practice.name, practice.city, practice.address, practice.updated_at, practice.referral_code]
+
+
+def leave_behind_version(leave_behind):
+    return _digest(_catalog_state(leave_behind.spa))
+
+
+def leave_behind_practice_version(practice):
+    return _digest({"catalog": _catalog_state(practice.spa), "practice": _practice_state(practice)})
+
+
+def _specialty_of(source, options):
+    return source.specialty if isinstance(source, LeaveBehind) else options.get("specialty", "")
+
+
+def _specialty_label(specialty):
+    return dict(Specialty.choices).get(specialty, _("Other"))
+
+
+def leave_behind_title(source, options):
+    if isinstance(source, Practice):
+        return _("Leave-behind: %(specialty)s, for %(practice)s") % {
+            "specialty": _specialty_label(_specialty_of(source, options)),
+            "practice": source.name,
+        }
+    return _("Leave-behind: %(specialty)s") % {"specialty": _specialty_label(_specialty_of(source, options))}
+
+
+def _cut(items, limit):
+    return items[:limit], max(len(items) - limit, 0)
+
+
+def _short(text, length):
+    return Truncator(text or "").chars(length) if length else ""
+
+
+def leave_behind_context(spa, *, specialty, practice=None, level=0):
+    """Everything the leave-behind prints, trimmed to ``TRIM_LEVELS[level]``."""
+    limits = TRIM_LEVELS[level]
+    today = catalog.spa_today(spa)
+    services, more_services = _cut(catalog.services_for_specialty(spa=spa, specialty=specialty), limits["services"])
+    credentials, more_credentials = _cut(catalog.current_credentials(spa=spa, on_date=today), limits["credentials"])
+    equipment = [item for item in catalog.active_items(Equipment, spa=spa) if item.suits(specialty)]
+    equipment, more_equipment = _cut(equipment, limits["equipment"])
+    product_lines = [item for item in catalog.active_items(ProductLine, spa=spa) if item.suits(specialty)]
+    product_lines, more_product_lines = _cut(product_lines, limits["product_lines"])
+    offers = catalog.current_offers(spa=spa, specialty=specialty, on_date=today)
+    points = next((row.talking_points for row in catalog.talking_points_for(spa=spa) if row.specialty == specialty), "")
+    code = practice.referral_code if practice is not None else ""
+    return {
+        "spa": spa,
+        "brand_colour": brand_colour(spa),
+        "logo_data_uri": logo_data_uri(spa),
+        "specialty_label": dict(Specialty.choices).get(specialty, _("Other")),
+        "practice": practice,
+        "talking_points": _short(points, limits["points"]),
+        "services": [
+            {
+                "name": service.name,
+                "category": service.get_category_display(),
+                "duration": service.duration_minutes,
+                "pregnancy_safe": service.pregnancy_safe,
+                "description": _short(service.description, limits["description"]),
+            }
+            for service in services
+        ],
+        "more_services": more_services,
+        "credentials": credentials,
+        "more_credentials": more_credentials,
+        "equipment": [
+            {"name": item.name, "brand": item.brand, "purpose": _short(item.purpose, limits["description"])}
+            for item in equipment
+        ],
+        "more_equipment": more_equipment,
+        "product_lines": [
+            {"name": item.name, "brand": item.brand, "purpose": _short(item.purpose, limits["description"])}
+            for item in product_lines
+        ],
+        "more_product_lines": more_product_lines,
+        "offer": offers[0] if offers else None,
+        "offer_terms": _short(offers[0].terms, limits["terms"]) if offers else "",
+        "portal_url": settings.SITE_URL + reverse("portal:home", args=[spa.slug]),
+        "referral_code": code,
+        "landing_url": landing_url(code) if code else "",
+        "qr_data_uri": qr_svg_data_uri(landing_url(code)) if code else "",
+        "referral_phone": spa.referral_phone or spa.phone,
+        "referral_email": spa.referral_email or spa.email,
+        "trim_level": level,
+    }
+
+
+def leave_behind_fit(spa, *, specialty, practice=None):
+    """(context, rendered) of the least-trimmed level that fits on one page (the one-page rule)."""
+    for level in range(len(TRIM_LEVELS)):
+        context = leave_behind_context(spa, specialty=specialty, practice=practice, level=level)
+        rendered = render_template_to_pdf(LEAVE_BEHIND_TEMPLATE, context)
+        if rendered.page_count == 1:
+            return context, rendered
+    raise LeaveBehindTooLong(_("The leave-behind does not fit on one page even with the shortest catalog."))
+
+
+def build_leave_behind(spa, source, options):
+    practice = source if isinstance(source, Practice) else None
+    context, _rendered = leave_behind_fit(spa, specialty=_specialty_of(source, options), practice=practice)
+    return LEAVE_BEHIND_TEMPLATE, context
+
+
+# --- Letters --------------------------------------------------------------------------------
+
+
+def owner_name(spa):
+    membership = (
+        Membership.objects.filter(spa=spa, role=Role.OWNER, user__is_active=True)
+        .select_related("user")
+        .order_by("created_at", "id")
+        .first()
+    )
+    return membership.user.display_name if membership else ""
+
+
+def _templates_version(spa):
+    return LetterTemplate.objects.filter(spa=spa).aggregate(latest=Max("updated_at"))["latest"]
+
+
+def letter_version(practice):
+    """Changes with the practice, its clinicians, the spa's profile and offers, and any letter template edit.
+
+    A kind's version sees only its source, not the chosen template, so every template's latest
+    ``updated_at`` counts: editing one template marks the spa's letters out of date.
+    """
+    spa = practice.spa
+    return _digest(
+        {
+            "practice": _practice_state(practice),
+            "clinicians": [(c.pk, c.first_name, c.last_name, c.credentials) for c in practice.clinicians.all()],
+            "profile": _spa_profile(spa),
+            "offers": _rows(catalog.current_offers(spa=spa)),
+            "owner": owner_name(spa),
+            "templates": _templates_version(spa),
+        }
+    )
+
+
+def letter_title(practice, options):
+    return _("Letter to %(practice)s") % {"practice": practice.name}
+
+
+def letter_for(spa, practice, template, *, signature_name, today, owner):
+    """One letter's printable pieces: recipient block and paragraphs with placeholders substituted."""
+    offers = catalog.current_offers(spa=spa, specialty=practice.specialty, on_date=today)
+    values = letters.letter_values(
+        spa=spa,
+        practice=practice,
+        owner_name=owner,
+        signature_name=signature_name or owner,
+        today=today,
+        offer_title=offers[0].title if offers else "",
+    )
+    return {
+        "practice": practice,
+        "addressee": values["clinician_title_name"],
+        "paragraphs": letters.paragraphs(letters.substitute(template.body, values)),
+    }
+
+
+def letters_context(spa, practices, template, *, signature_name):
+    today = catalog.spa_today(spa)
+    owner = owner_name(spa)
+    return {
+        "spa": spa,
+        "brand_colour": brand_colour(spa),
+        "logo_data_uri": logo_data_uri(spa),
+        "letters": [
+            letter_for(spa, practice, template, signature_name=signature_name, today=today, owner=owner)
+            for practice in practices
+        ],
+    }
+
+
+def _template_of(spa, options):
+    template = LetterTemplate.objects.filter(spa=spa, public_id=options.get("template")).first()
+    if template is None:
+        raise ValueError(_("The letter template no longer exists."))
+    return template
+
+
+def build_letter(spa, practice, options):
+    template = _template_of(spa, options)
+    return LETTER_TEMPLATE, letters_context(spa, [practice], template, signature_name=options.get("signature_name", ""))
+
+
+def batch_practices(batch):
+    """The batch's practices that still exist, in the batch's order."""
+    by_id = {
+        str(practice.public_id): practice
+        for practice in Practice.objects.filter(spa=batch.spa, public_id__in=batch.practice_ids).prefetch_related(
+            "clinicians"
+        )
+    }
+    return [by_id[public_id] for public_id in batch.practice_ids if public_id in by_id]
+
+
+def letter_batch_version(batch):
+    return _digest({"template": batch.template.updated_at, "practices": batch.practice_ids})
+
+
+def letter_batch_title(batch, options):
+    return _("Letters: %(template)s (%(count)s practices)") % {
+        "template": batch.template.name,
+        "count": len(batch.practice_ids),
+    }
+
+
+def build_letter_batch(spa, batch, options):
+    return LETTER_TEMPLATE, letters_context(
+        spa, batch_practices(batch), batch.template, signature_name=options.get("signature_name", "")
+    )
+
+
+def register_kinds():
+    register(
+        DocumentKind(
+            kind="leave_behind",
+            label=gettext_lazy("Leave-behind"),
+            source_model="outreach.LeaveBehind",
+            build=build_leave_behind,
+            version=leave_behind_version,
+            title=leave_behind_title,
+            time_limit=60,
+        )
+    )
+    register(
+        DocumentKind(
+            kind="leave_behind_practice",
+            label=gettext_lazy("Leave-behind for a practice"),
+            source_model="partners.Practice",
+            build=build_leave_behind,
+            version=leave_behind_practice_version,
+            title=leave_behind_title,
+            time_limit=60,
+        )
+    )
+    register(
+        DocumentKind(
+            kind="letter",
+            label=gettext_lazy("Letter"),
+            source_model="partners.Practice",
+            build=build_letter,
+            version=letter_version,
+            title=letter_title,
+        )
+    )
+    register(
+        DocumentKind(
+            kind="letter_batch",
+            label=gettext_lazy("Letters (batch)"),
+            source_model="outreach.LetterBatch",
+            build=build_letter_batch,
+            version=letter_batch_version,
+            title=letter_batch_title,
+            time_limit=110,
+        )
+    )

@@ -1,0 +1,181 @@
+"""Referral pads: tear-off slips a practice hands to patients, with a QR code to the landing page.
+
+Registered as the "referral_pad" document kind (spas.documents) from ReferralsConfig.ready(). The
+source is the practice; options are {"paper": "letter"|"a4", "pages": 1–20, "clinician": public_id|None}.
+Every piece of spa-entered text reaches the template as a context variable, so it is escaped.
+"""
+
+import base64
+import hashlib
+import io
+import json
+import mimetypes
+import re
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from partners.models import Clinician, ReferralCode
+from partners.services import referral_code_issue
+from spas import documents
+from spas.catalog import current_offers, services_for_specialty
+
+KIND = "referral_pad"
+PAPER_SIZES = {"letter": "letter", "a4": "A4"}
+MIN_PAGES = 1
+MAX_PAGES = 20
+SLIPS_PER_PAGE = 4  # 2 columns × 2 rows
+# A slip has room for this many tick-boxes (two columns of four); the rest become "+ N more".
+MAX_SERVICES_ON_SLIP = 8
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+DEFAULT_COLOUR = "#2a7a78"
+
+
+def landing_url(code):
+    """The absolute address a pad's QR code encodes: SITE_URL + /r/<code>."""
+    return settings.SITE_URL + reverse("public:landing", args=[code])
+
+
+def qr_svg_data_uri(text):
+    """An SVG QR code (vector, so it stays sharp at any print size) as a data: URI."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    qr.add_data(text)
+    qr.make(fit=True)
+    image = qr.make_image(image_factory=qrcode.image.svg.SvgPathFillImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def logo_data_uri(spa):
+    """The spa's logo inlined as a data: URI, or "" when there is none or it cannot be read."""
+    if not spa.logo:
+        return ""
+    try:
+        with spa.logo.open("rb") as logo:
+            content = logo.read()
+    except OSError:
+        return ""
+    media_type = mimetypes.guess_type(spa.logo.name)[0] or "image/png"
+    return f"data:{media_type};base64," + base64.b64encode(content).decode("ascii")
+
+
+def _clinician_codes(practice):
+    """Each clinician's oldest code (the one already printed), by clinician id."""
+    codes = {}
+    for code in ReferralCode.objects.filter(spa=practice.spa, practice=practice, clinician__isnull=False).order_by(
+        "created_at", "id"
+    ):
+        codes.setdefault(code.clinician_id, code.code)
+    return codes
+
+
+def _clinician_of(practice, public_id):
+    if not public_id:
+        return None
+    return Clinician.objects.filter(spa=practice.spa, practice=practice, public_id=public_id).first()
+
+
+def _offer(spa, specialty):
+    offers = current_offers(spa=spa, specialty=specialty)
+    return offers[0] if offers else None
+
+
+def pad_version(practice):
+    """A hash of everything that appears on any pad of this practice; a change makes old pads stale."""
+    spa = practice.spa
+    offer = _offer(spa, practice.specialty)
+    clinician_codes = _clinician_codes(practice)
+    content = {
+        "site": settings.SITE_URL,
+        "practice": [practice.name, practice.specialty, practice.updated_at.isoformat()],
+        "code": practice.referral_code,
+        "clinicians": [
+            [str(clinician.public_id), clinician.display_name, clinician_codes.get(clinician.pk, "")]
+            for clinician in Clinician.objects.filter(spa=spa, practice=practice).order_by("pk")
+        ],
+        "spa": [spa.name, spa.brand_colour, spa.logo.name or "", spa.referral_phone, spa.referral_email],
+        "services": [
+            [str(service.public_id), service.name, service.updated_at.isoformat()]
+            for service in services_for_specialty(spa=spa, specialty=practice.specialty)
+        ],
+        "offer": [str(offer.public_id), offer.title, offer.updated_at.isoformat()] if offer else None,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def pad_title(practice, options):
+    clinician = _clinician_of(practice, options.get("clinician"))
+    paper = "A4" if options.get("paper") == "a4" else "Letter"
+    who = f"{practice.name} — {clinician.display_name}" if clinician else practice.name
+    pages = options.get("pages", MIN_PAGES)
+    return ngettext(
+        "Referral pad: %(who)s (%(paper)s, %(pages)s page)",
+        "Referral pad: %(who)s (%(paper)s, %(pages)s pages)",
+        pages,
+    ) % {"who": who, "paper": paper, "pages": pages}
+
+
+def pad_build(spa, practice, options):
+    """The template and context of a pad: the same slip repeated SLIPS_PER_PAGE times on each page."""
+    clinician = _clinician_of(practice, options.get("clinician"))
+    if options.get("clinician") and clinician is None:
+        raise ValueError(_("The clinician of this pad no longer works at the practice."))
+    code = (_clinician_codes(practice).get(clinician.pk) if clinician else None) or practice.referral_code
+    if not code:
+        raise ValueError(_("This practice has no referral code yet."))
+    pages = min(max(int(options.get("pages") or MIN_PAGES), MIN_PAGES), MAX_PAGES)
+    services = services_for_specialty(spa=spa, specialty=practice.specialty)
+    shown = services[:MAX_SERVICES_ON_SLIP]
+    url = landing_url(code)
+    context = {
+        "spa": spa,
+        "practice": practice,
+        "clinician": clinician,
+        "specialty": practice.get_specialty_display(),
+        "paper": "a4" if options.get("paper") == "a4" else "letter",
+        "page_size": PAPER_SIZES.get(options.get("paper"), "letter"),
+        "pages": range(pages),
+        "slips": range(SLIPS_PER_PAGE),
+        "service_rows": [shown[index : index + 2] for index in range(0, len(shown), 2)],
+        "more_services": max(len(services) - MAX_SERVICES_ON_SLIP, 0),
+        "offer": _offer(spa, practice.specialty),
+        "code": code,
+        "landing_url": url,
+        "landing_display": url.split("://", 1)[-1],
+        "qr_data_uri": qr_svg_data_uri(url),
+        "logo_data_uri": logo_data_uri(spa),
+        # Goes into a <style> block: only a validated hex colour, whatever the database holds.
+        "brand_colour": spa.brand_colour if HEX_COLOUR.fullmatch(spa.brand_colour or "") else DEFAULT_COLOUR,
+    }
+    return "documents/referral_pad.html", context
+
+
+@transaction.atomic
+def referral_pad_request(*, spa, practice, requested_by, paper, pages, clinician=None, request=None):
+    """Queue (or reuse) a referral pad for the practice or one of its clinicians, issuing a missing code first."""
+    if clinician is not None and not _clinician_codes(practice).get(clinician.pk):
+        referral_code_issue(spa=spa, practice=practice, clinician=clinician)
+    elif clinician is None and not practice.referral_code:
+        referral_code_issue(spa=spa, practice=practice)
+    options = {"paper": paper, "pages": pages, "clinician": str(clinician.public_id) if clinician else None}
+    return documents.document_request(
+        spa=spa, kind=KIND, source=practice, requested_by=requested_by, options=options, request=request
+    )
+
+
+documents.register(
+    documents.DocumentKind(
+        kind=KIND,
+        label=gettext_lazy("Referral pad"),
+        source_model="partners.Practice",
+        build=pad_build,
+        version=pad_version,
+        title=pad_title,
+    )
+)
