@@ -428,3 +428,103 @@ class ReferralSettings(models.Model):
 def referral_settings_for(spa):
     settings_row, _created = ReferralSettings.objects.get_or_create(spa=spa)
     return settings_row
+
+
+# --- Consent: authorizations to share outcome information (45 CFR 164.508(c)) -------------------
+
+
+class ConsentTemplate(models.Model):
+    """The spa's authorization wording, versioned: a new save is a new version; old ones stay as signed."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveIntegerField()
+    body = models.TextField(_("authorization text"), max_length=20000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["spa", "version"], name="consent_template_unique_version")]
+
+    def __str__(self):
+        return f"Consent wording v{self.version}"
+
+
+def authorization_upload_to(authorization, filename):
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"private/authorizations/{authorization.spa.public_id}/{secrets.token_hex(16)}.{extension}"
+
+
+class Authorization(models.Model):
+    """A patient's authorization for one referral, holding every core element of 45 CFR 164.508(c).
+
+    ``text_signed`` is the exact wording the patient agreed to (the template rendered with this
+    referral's specifics), so later edits of the template never change what was signed.
+    """
+
+    class SignatureMethod(models.TextChoices):
+        TYPED = "typed", _("Signed online by the patient (typed name)")
+        CLINIC_ATTESTATION = "clinic_attestation", _("Referring office attests, with the signed form uploaded")
+        PAPER = "paper", _("Signed on paper at the spa, scan uploaded")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="authorizations")
+    # Scope.
+    allows_contact = models.BooleanField(_("the spa may contact the patient"), default=True)
+    allows_outcome_sharing = models.BooleanField(_("the spa may share outcome information"), default=False)
+    # 164.508(c)(1): what, by whom, to whom, purpose, expiry, signature and date.
+    information_disclosed = models.TextField(max_length=2000)
+    discloser = models.CharField(max_length=255)
+    recipient_practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    recipient_clinician = models.ForeignKey(
+        Clinician, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recipient_label = models.CharField(max_length=255)
+    purpose = models.CharField(max_length=500)
+    expires_at = models.DateTimeField()
+    signature_method = models.CharField(max_length=20, choices=SignatureMethod.choices)
+    signer_name = models.CharField(_("full name of the signer"), max_length=160)
+    signed_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    signed_form = models.FileField(upload_to=authorization_upload_to, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_by_label = models.CharField(max_length=255, blank=True)
+    # 164.508(c)(2): the statements, kept verbatim in the signed text.
+    template = models.ForeignKey(ConsentTemplate, on_delete=models.PROTECT, related_name="+")
+    text_signed = models.TextField()
+    # Revocation.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revocation_channel = models.CharField(max_length=20, blank=True)
+    revocation_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    revocation_token_expires_at = models.DateTimeField(null=True, blank=True)
+    expired_marked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+
+    def __str__(self):
+        return f"Authorization {str(self.public_id)[:8]}"
+
+    def is_valid(self, at=None):
+        at = at or timezone.now()
+        return self.revoked_at is None and self.expires_at > at
+
+    def covers_outcome_sharing_with(self, practice, clinician=None, at=None):
+        """True while this authorization lets the spa share outcomes with that practice (and clinician)."""
+        if not (self.allows_outcome_sharing and self.is_valid(at)):
+            return False
+        if self.recipient_practice_id != practice.pk:
+            return False
+        return clinician is None or self.recipient_clinician_id in (None, clinician.pk)

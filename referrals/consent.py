@@ -1,0 +1,237 @@
+"""Patient authorizations (45 CFR 164.508(c)): the versioned wording, signing, revoking, and the check
+that decides whether outcome information may be shared with a referring office right now.
+
+The wording is filled in by plain substitution of a fixed set of {placeholders} — never a template
+language — and the exact text is stored with each authorization.
+"""
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from spa_referrals.client_ip import client_ip
+from spas.services import audit_record
+
+from .models import Authorization, ConsentTemplate
+
+DEFAULT_VALIDITY = timedelta(days=365)
+REVOCATION_LINK_VALIDITY = timedelta(days=365)
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+PLACEHOLDERS = {
+    "patient_name": "the patient's full name",
+    "spa_name": "the spa (who discloses)",
+    "recipient": "the referring practice and clinician (who receives)",
+    "information": "what is disclosed",
+    "purpose": "why",
+    "expiry_date": "when the authorization ends",
+    "spa_contact": "how to revoke: the spa's email and phone",
+}
+DEFAULT_INFORMATION = (
+    "Whether I attended, the services provided, the number of sessions, the practitioner's observations, "
+    "recommendations and next steps, and any comfort or symptom measures I reported."
+)
+DEFAULT_PURPOSE = "To keep my referring provider informed about the care I received at my request."
+
+DEFAULT_TEXT = """AUTHORIZATION TO SHARE INFORMATION
+
+I, {patient_name}, authorize {spa_name} to disclose the following information about my visits:
+{information}
+
+It will be disclosed to {recipient}, for this purpose: {purpose}
+
+This authorization ends on {expiry_date}, unless I revoke it earlier.
+
+My right to revoke: I may revoke this authorization at any time by using the link in my confirmation \
+email or by writing to {spa_contact}. Revoking does not undo disclosures already made in reliance on it.
+
+Treatment not conditioned: {spa_name} will not condition my treatment, payment or eligibility for \
+services on whether I sign this authorization.
+
+Redisclosure: information disclosed under this authorization may be redisclosed by the recipient \
+and may no longer be protected by federal privacy rules.
+
+By signing I confirm that I have read this authorization and agree to it."""
+
+
+def unknown_placeholders(text):
+    return sorted({name for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS})
+
+
+def fill(text, values):
+    """One pass over {name} tokens; values are never substituted again."""
+    return PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), text)
+
+
+def consent_template_current(*, spa):
+    """The spa's current wording, creating version 1 from the default the first time."""
+    template = ConsentTemplate.objects.filter(spa=spa).order_by("-version").first()
+    if template is None:
+        template = ConsentTemplate.objects.create(spa=spa, version=1, body=DEFAULT_TEXT)
+    return template
+
+
+@transaction.atomic
+def consent_template_save(*, spa, body, actor, request=None):
+    """Save new wording as the next version; signed authorizations keep the text they were signed with."""
+    unknown = unknown_placeholders(body)
+    if unknown:
+        raise ValidationError({"body": _("Unknown placeholders: %(names)s.") % {"names": ", ".join(unknown)}})
+    current = consent_template_current(spa=spa)
+    template = ConsentTemplate(spa=spa, version=current.version + 1, body=body, created_by=actor)
+    template.full_clean()
+    template.save()
+    audit_record(spa=spa, action="consent_template.saved", actor=actor, obj=template, request=request)
+    return template
+
+
+def _recipient_label(practice, clinician):
+    return f"{clinician.display_name}, {practice.name}" if clinician else practice.name
+
+
+def _hash_token(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def authorization_create(
+    *,
+    referral,
+    signature_method,
+    signer_name,
+    allows_outcome_sharing=True,
+    expires_at=None,
+    recipient_clinician=None,
+    signed_form=None,
+    recorded_by=None,
+    recorded_by_label="",
+    request=None,
+):
+    """Record an authorization for ``referral``. Returns (authorization, raw revocation token)."""
+    spa = referral.spa
+    if signature_method != Authorization.SignatureMethod.TYPED and signed_form is None:
+        raise ValidationError({"signed_form": _("Upload the signed authorization form.")})
+    if not (signer_name or "").strip():
+        raise ValidationError({"signer_name": _("Type the signer's full name.")})
+    now = timezone.now()
+    expires_at = expires_at or now + DEFAULT_VALIDITY
+    if expires_at <= now:
+        raise ValidationError({"expires_at": _("The authorization must end in the future.")})
+    clinician = recipient_clinician if recipient_clinician is not None else referral.clinician
+    template = consent_template_current(spa=spa)
+    text = fill(
+        template.body,
+        {
+            "patient_name": signer_name.strip(),
+            "spa_name": spa.name,
+            "recipient": _recipient_label(referral.practice, clinician),
+            "information": DEFAULT_INFORMATION,
+            "purpose": DEFAULT_PURPOSE,
+            "expiry_date": timezone.localtime(expires_at).date().isoformat(),
+            "spa_contact": " / ".join(filter(None, [spa.referral_email or spa.email, spa.referral_phone or spa.phone]))
+            or spa.name,
+        },
+    )
+    raw_token = secrets.token_urlsafe(32)
+    authorization = Authorization(
+        spa=spa,
+        referral=referral,
+        allows_contact=True,
+        allows_outcome_sharing=allows_outcome_sharing,
+        information_disclosed=DEFAULT_INFORMATION,
+        discloser=spa.name,
+        recipient_practice=referral.practice,
+        recipient_clinician=clinician,
+        recipient_label=_recipient_label(referral.practice, clinician),
+        purpose=DEFAULT_PURPOSE,
+        expires_at=expires_at,
+        signature_method=signature_method,
+        signer_name=signer_name.strip(),
+        signed_at=now,
+        ip_address=client_ip(request),
+        user_agent=(request.META.get("HTTP_USER_AGENT", "") if request else "")[:400],
+        recorded_by=recorded_by if recorded_by is not None and recorded_by.is_authenticated else None,
+        recorded_by_label=recorded_by_label[:255],
+        template=template,
+        text_signed=text,
+        revocation_token_hash=_hash_token(raw_token),
+        revocation_token_expires_at=now + REVOCATION_LINK_VALIDITY,
+    )
+    if signed_form is not None:
+        authorization.signed_form = signed_form
+    authorization.full_clean()
+    authorization.save()
+    audit_record(
+        spa=spa,
+        action="authorization.created",
+        actor=authorization.recorded_by,
+        actor_label=recorded_by_label,
+        obj=authorization,
+        request=request,
+        detail={"method": signature_method, "sharing": allows_outcome_sharing},
+    )
+    return authorization, raw_token
+
+
+@transaction.atomic
+def authorization_revoke(*, authorization, channel, actor=None, request=None):
+    """Revoke at once. Revoking twice changes nothing."""
+    authorization = Authorization.objects.select_for_update().get(pk=authorization.pk)
+    if authorization.revoked_at is not None:
+        return authorization
+    authorization.revoked_at = timezone.now()
+    authorization.revoked_by = actor if actor is not None and actor.is_authenticated else None
+    authorization.revocation_channel = channel
+    authorization.save(update_fields=["revoked_at", "revoked_by", "revocation_channel"])
+    audit_record(
+        spa=authorization.spa,
+        action="authorization.revoked",
+        actor=authorization.revoked_by,
+        actor_label="" if authorization.revoked_by else "patient",
+        obj=authorization,
+        request=request,
+        detail={"channel": channel},
+    )
+    return authorization
+
+
+def authorization_by_revocation_token(raw_token):
+    """The authorization behind a patient's revocation link, if the link is genuine and unexpired."""
+    with scopes_disabled():
+        authorization = (
+            Authorization.objects.select_related("spa")
+            .filter(revocation_token_hash=_hash_token(raw_token or ""))
+            .first()
+        )
+    if authorization is None or authorization.revocation_token_expires_at <= timezone.now():
+        return None
+    return authorization
+
+
+def sharing_authorization_for(*, referral, at=None, lock=False):
+    """A valid, unexpired, unrevoked authorization covering outcome sharing with the referring office."""
+    queryset = Authorization.objects.filter(spa=referral.spa, referral=referral, allows_outcome_sharing=True)
+    if lock:
+        queryset = queryset.select_for_update()
+    for authorization in queryset.order_by("-signed_at"):
+        if authorization.covers_outcome_sharing_with(referral.practice, referral.clinician, at=at):
+            return authorization
+    return None
+
+
+def authorizations_mark_expired(*, spa, now=None):
+    """Mark authorizations that ran out (once each). Returns the referrals they covered."""
+    now = now or timezone.now()
+    expired = list(
+        Authorization.objects.filter(
+            spa=spa, revoked_at=None, expires_at__lte=now, expired_marked_at=None
+        ).select_related("referral")
+    )
+    Authorization.objects.filter(pk__in=[a.pk for a in expired], expired_marked_at=None).update(expired_marked_at=now)
+    return [authorization.referral for authorization in expired]
