@@ -10,13 +10,16 @@ import re
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from spa_referrals.client_ip import client_ip
+from spas.outbox import email_enqueue
 from spas.services import audit_record
 
 from .models import Authorization, ConsentTemplate
@@ -134,8 +137,7 @@ def authorization_create(
             "information": DEFAULT_INFORMATION,
             "purpose": DEFAULT_PURPOSE,
             "expiry_date": timezone.localtime(expires_at).date().isoformat(),
-            "spa_contact": " / ".join(filter(None, [spa.referral_email or spa.email, spa.referral_phone or spa.phone]))
-            or spa.name,
+            "spa_contact": _spa_contact(spa),
         },
     )
     raw_token = secrets.token_urlsafe(32)
@@ -235,3 +237,39 @@ def authorizations_mark_expired(*, spa, now=None):
     )
     Authorization.objects.filter(pk__in=[a.pk for a in expired], expired_marked_at=None).update(expired_marked_at=now)
     return [authorization.referral for authorization in expired]
+
+
+def consent_preview(*, spa, practice, clinician=None, patient_name=""):
+    """The current wording as the patient would sign it today, for showing before they tick the box."""
+    template = consent_template_current(spa=spa)
+    expires_at = timezone.now() + DEFAULT_VALIDITY
+    return fill(
+        template.body,
+        {
+            "patient_name": patient_name or _("[your full name]"),
+            "spa_name": spa.name,
+            "recipient": _recipient_label(practice, clinician),
+            "information": DEFAULT_INFORMATION,
+            "purpose": DEFAULT_PURPOSE,
+            "expiry_date": timezone.localtime(expires_at).date().isoformat(),
+            "spa_contact": _spa_contact(spa),
+        },
+    )
+
+
+def _spa_contact(spa):
+    return " / ".join(filter(None, [spa.referral_email or spa.email, spa.referral_phone or spa.phone])) or spa.name
+
+
+def authorization_confirmation_send(*, authorization, raw_token, to):
+    """Email the signer their revocation link (through the outbox). Nothing about their health is in it."""
+    email_enqueue(
+        spa=authorization.spa,
+        to=to,
+        template_name="referral-confirmation",
+        context={
+            "spa": authorization.spa,
+            "revoke_url": settings.SITE_URL + reverse("public:consent_revoke", args=[raw_token]),
+            "link_expires_at": authorization.revocation_token_expires_at,
+        },
+    )

@@ -4,13 +4,15 @@ submission limit, and the patient's self-referral."""
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from partners.models import ReferralCode
 from spa_referrals.client_ip import client_ip
 
-from .models import Channel, ConsentMethod, ContactMethod
+from .consent import authorization_confirmation_send, authorization_create
+from .models import Authorization, Channel, ConsentMethod, ContactMethod
 from .services import referral_create
 
 # Accepted submissions per client IP per hour. Patients at a clinic's front desk may share its Wi-Fi (one
@@ -56,18 +58,20 @@ def landing_rate_count(request):
         cache.set(key, 1, timeout=RATE_WINDOW_SECONDS)
 
 
-def landing_referral_create(*, referral_code, patient, details, request=None):
+@transaction.atomic
+def landing_referral_create(*, referral_code, patient, details, sharing_signer_name="", request=None):
     """The patient's self-referral from the landing page, attributed to the code's practice (and clinician).
 
     The patient gave consent themselves by ticking the box; the way they want to be reached must be one
-    they gave us.
+    they gave us. With ``sharing_signer_name`` they also signed the authorization to share outcomes with
+    the referring office; if they gave an email, it brings them the link that revokes it.
     """
     method = patient.get("preferred_contact_method")
     if method == ContactMethod.EMAIL and not patient.get("patient_email"):
         raise ValidationError({"patient_email": _("Give your email so we can write to you.")})
     if method in (ContactMethod.PHONE, ContactMethod.TEXT) and not patient.get("patient_phone"):
         raise ValidationError({"patient_phone": _("Give your phone number so we can reach you.")})
-    return referral_create(
+    referral = referral_create(
         spa=referral_code.spa,
         practice=referral_code.practice,
         clinician=referral_code.clinician,
@@ -79,3 +83,17 @@ def landing_referral_create(*, referral_code, patient, details, request=None):
         created_by_label=PATIENT_LABEL,
         request=request,
     )
+    if sharing_signer_name:
+        authorization, raw_token = authorization_create(
+            referral=referral,
+            signature_method=Authorization.SignatureMethod.TYPED,
+            signer_name=sharing_signer_name,
+            allows_outcome_sharing=True,
+            recorded_by_label=PATIENT_LABEL,
+            request=request,
+        )
+        if patient.get("patient_email"):
+            authorization_confirmation_send(
+                authorization=authorization, raw_token=raw_token, to=patient["patient_email"]
+            )
+    return referral

@@ -528,3 +528,75 @@ class Authorization(models.Model):
         if self.recipient_practice_id != practice.pk:
             return False
         return clinician is None or self.recipient_clinician_id in (None, clinician.pk)
+
+
+# --- Outcome reports ------------------------------------------------------------------------
+
+
+class OutcomeReport(models.Model):
+    """What the spa did for a referred patient, shared with the referring office only under an authorization.
+
+    One report per referral; each share of a newer ``version`` (an interim update) is a new delivery.
+    ``measures`` holds the patient-reported measures of the practice's specialty (referrals.outcomes).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SHARED = "shared", _("Shared")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="outcome_report")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    services = models.JSONField(default=list, blank=True)  # public ids of catalog services, as strings
+    sessions = models.PositiveSmallIntegerField(
+        _("number of sessions"), default=1, validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
+    observations = models.TextField(_("observations"), max_length=4000, blank=True)
+    recommendations = models.TextField(_("recommendations and next steps"), max_length=4000, blank=True)
+    measures = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(default=1)
+    shared_version = models.PositiveIntegerField(null=True, blank=True)
+    shared_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self):
+        return f"Outcome report {str(self.public_id)[:8]} v{self.version}"
+
+
+class OutcomeDelivery(models.Model):
+    """One attempt to deliver one version of a report; ``content`` is exactly what the practice may read."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        DELIVERED = "delivered", _("Delivered")
+        REFUSED = "refused", _("Not delivered")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    report = models.ForeignKey(OutcomeReport, on_delete=models.CASCADE, related_name="deliveries")
+    report_version = models.PositiveIntegerField()
+    content = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.CharField(max_length=500, blank=True)
+    authorization = models.ForeignKey(
+        Authorization, on_delete=models.SET_NULL, null=True, blank=True, related_name="outcome_deliveries"
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Delivery of {self.report} ({self.status})"

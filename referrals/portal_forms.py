@@ -10,7 +10,8 @@ from partners.models import Clinician
 from spas.catalog import active_items
 from spas.models import Service
 
-from .models import ContactMethod, Referral, reason_choices
+from .attachments import attachment_check
+from .models import ATTACHMENT_EXTENSIONS, ContactMethod, Referral, reason_choices
 
 
 def _model_field(name, **kwargs):
@@ -68,6 +69,18 @@ class PortalReferralForm(forms.Form):
     patient_agreed = forms.BooleanField(
         error_messages={"required": _("Confirm that the patient agreed to be contacted before sending.")},
     )
+    sharing_signed = forms.BooleanField(
+        label=_("The patient signed our authorization to share outcomes (optional)"), required=False
+    )
+    sharing_signer_name = forms.CharField(label=_("Patient's name as signed"), max_length=160, required=False)
+    signed_form = forms.FileField(
+        label=_("Signed authorization form"),
+        required=False,
+        help_text=_("A PDF or an image, at most 10 MB."),
+        widget=forms.FileInput(
+            attrs={"accept": ",".join([*(f".{extension}" for extension in ATTACHMENT_EXTENSIONS), "application/pdf"])}
+        ),
+    )
 
     PATIENT_FIELDS = [
         "patient_first_name",
@@ -88,6 +101,25 @@ class PortalReferralForm(forms.Form):
         self.fields["clinician"].label_from_instance = lambda clinician: clinician.display_name
         self.fields["patient_agreed"].label = _("The patient agreed to be contacted by %(spa)s") % {"spa": spa.name}
         self.service_options = services
+
+    def clean_signed_form(self):
+        upload = self.cleaned_data.get("signed_form")
+        return attachment_check(upload) if upload else None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sharing_signed") and "signed_form" not in self.errors and not cleaned.get("signed_form"):
+            self.add_error("signed_form", _("Upload the signed authorization form."))
+        return cleaned
+
+    def sharing_authorization(self):
+        """(signer name, signed form) when the clinic attests the patient signed the authorization, else None."""
+        if not self.cleaned_data.get("sharing_signed"):
+            return None
+        signer = (self.cleaned_data.get("sharing_signer_name") or "").strip()
+        if not signer:
+            signer = f"{self.cleaned_data['patient_first_name']} {self.cleaned_data['patient_last_name']}".strip()
+        return signer, self.cleaned_data["signed_form"]
 
     def patient(self):
         data = {name: self.cleaned_data[name] for name in self.PATIENT_FIELDS}
@@ -127,6 +159,16 @@ class LandingForm(forms.Form):
     consent_to_contact = forms.BooleanField(
         error_messages={"required": _("Tick the box so we may contact you about your referral.")},
     )
+    share_outcomes = forms.BooleanField(
+        label=_("I sign the authorization above: the spa may tell my referring provider how my visits went."),
+        required=False,
+    )
+    sharing_signer_name = forms.CharField(
+        label=_("Your full name, as your signature"),
+        max_length=160,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
     homepage = forms.CharField(
         label=_("Leave this field empty"),
         required=False,
@@ -154,8 +196,20 @@ class LandingForm(forms.Form):
         """A bot filled in the field people cannot see."""
         return bool((self.data.get("homepage") or "").strip())
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("share_outcomes") and not (cleaned.get("sharing_signer_name") or "").strip():
+            self.add_error("sharing_signer_name", _("Type your full name to sign the authorization."))
+        return cleaned
+
     def patient(self):
         return {name: self.cleaned_data[name] for name in self.PATIENT_FIELDS}
 
     def details(self):
         return {"reason_category": self.cleaned_data["reason_category"] or "other"}
+
+    def sharing_signature(self):
+        """The typed signature when the patient signed the authorization to share outcomes, else ""."""
+        if not self.cleaned_data.get("share_outcomes"):
+            return ""
+        return self.cleaned_data["sharing_signer_name"].strip()

@@ -14,7 +14,8 @@ from spas.models import Membership, Role
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .models import Channel, ConsentMethod, PortalAccess, PortalInvitation
+from .consent import authorization_create
+from .models import Authorization, Channel, ConsentMethod, PortalAccess, PortalInvitation
 from .services import referral_create
 
 
@@ -164,17 +165,30 @@ def portal_access_revoke(*, access, actor, request=None):
     return access
 
 
-def portal_referral_create(*, access, patient, details, services=(), clinician=None, patient_agreed, request=None):
+@transaction.atomic
+def portal_referral_create(
+    *,
+    access,
+    patient,
+    details,
+    services=(),
+    clinician=None,
+    patient_agreed,
+    sharing_authorization=None,
+    request=None,
+):
     """A referral sent by clinic staff through the portal, with their attestation that the patient agreed.
 
     The attestation names who made it and for which practice, so the spa can show where consent came from.
+    ``sharing_authorization`` is (signer name, uploaded signed form) when the clinic attests that the patient
+    also signed the authorization to share outcomes.
     """
     if not patient_agreed:
         raise ValidationError({"patient_agreed": _("Confirm that the patient agreed to be contacted before sending.")})
     user = access.user
     practice = access.practice
     staff_label = f"{user.display_name} <{user.email}>, {practice.name}"
-    return referral_create(
+    referral = referral_create(
         spa=access.spa,
         practice=practice,
         clinician=clinician,
@@ -188,3 +202,16 @@ def portal_referral_create(*, access, patient, details, services=(), clinician=N
         created_by_label=staff_label,
         request=request,
     )
+    if sharing_authorization is not None:
+        signer_name, signed_form = sharing_authorization
+        authorization_create(
+            referral=referral,
+            signature_method=Authorization.SignatureMethod.CLINIC_ATTESTATION,
+            signer_name=signer_name,
+            allows_outcome_sharing=True,
+            signed_form=signed_form,
+            recorded_by=user,
+            recorded_by_label=f"Attested in the partner portal by {staff_label}",
+            request=request,
+        )
+    return referral

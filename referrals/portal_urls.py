@@ -11,4 +11,7 @@ urlpatterns = [
     path("referrals/new/", portal_views.portal_referral_new, name="referral_new"),
     path("referrals/sent/", portal_views.portal_referral_sent, name="sent"),
     path("referrals/<uuid:referral_id>/", portal_views.portal_referral, name="referral"),
+    path("outcomes/", portal_views.portal_outcome_list, name="outcomes"),
+    path("outcomes/<uuid:report_id>/", portal_views.portal_outcome, name="outcome"),
+    path("outcomes/<uuid:report_id>/pdf/", portal_views.portal_outcome_pdf, name="outcome_pdf"),
 ]

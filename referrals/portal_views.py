@@ -6,15 +6,19 @@ Every view is wrapped in ``portal_view``: it has already checked the person's ac
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from spa_referrals.forms import apply_validation_error
+from spa_referrals.pdf import render_template_to_pdf
+from spas import documents
 from spas.catalog import services_for_specialty
 
 from .models import CLOSED_STATUSES, OPEN_STATUSES
+from .outcome_documents import KIND as OUTCOME_KIND
+from .outcomes import outcome_report_record_view, portal_outcome_report, portal_outcome_reports
 from .portal import portal_view
 from .portal_forms import PortalReferralForm
 from .portal_selectors import portal_referral_detail
@@ -65,7 +69,9 @@ def portal_referral(request, spa_slug, referral_id):
 @require_http_methods(["GET", "POST"])
 def portal_referral_new(request, spa_slug):
     services = services_for_specialty(spa=request.spa, specialty=request.practice.specialty)
-    form = PortalReferralForm(request.POST or None, spa=request.spa, practice=request.practice, services=services)
+    form = PortalReferralForm(
+        request.POST or None, request.FILES or None, spa=request.spa, practice=request.practice, services=services
+    )
     if request.method == "POST" and form.is_valid():
         try:
             referral = portal_referral_create(
@@ -75,6 +81,7 @@ def portal_referral_new(request, spa_slug):
                 services=form.cleaned_data["services"],
                 clinician=form.cleaned_data["clinician"],
                 patient_agreed=form.cleaned_data["patient_agreed"],
+                sharing_authorization=form.sharing_authorization(),
                 request=request,
             )
         except ValidationError as error:
@@ -101,3 +108,46 @@ def portal_referral_sent(request, spa_slug):
             business_days=first_contact_business_days(request.spa),
         ),
     )
+
+
+# --- outcome reports ------------------------------------------------------------------------------
+
+
+@portal_view
+@require_GET
+def portal_outcome_list(request, spa_slug):
+    """Outcome reports delivered to this practice about its own referrals."""
+    reports = portal_outcome_reports(spa=request.spa, practice=request.practice)
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/outcomes.html", _context(request, page=page))
+
+
+def _delivered_or_404(request, report_id):
+    report, delivery = portal_outcome_report(spa=request.spa, practice=request.practice, public_id=report_id)
+    if report is None:
+        raise Http404("No such report.")
+    return report, delivery
+
+
+@portal_view
+@require_GET
+def portal_outcome(request, spa_slug, report_id):
+    """One delivered report, as delivered. Every read is audited."""
+    report, delivery = _delivered_or_404(request, report_id)
+    outcome_report_record_view(report=report, request=request, actor=request.user, channel="portal")
+    return render(request, "portal/outcome.html", _context(request, report=report, delivery=delivery))
+
+
+@portal_view
+@require_GET
+def portal_outcome_pdf(request, spa_slug, report_id):
+    """The one-page PDF of the delivered report, rendered by the "outcome_report" document kind. Audited."""
+    report, delivery = _delivered_or_404(request, report_id)
+    kind = documents.KINDS[OUTCOME_KIND]
+    template_name, context = kind.build(request.spa, report, {"delivery": str(delivery.public_id)})
+    rendered = render_template_to_pdf(template_name, context, time_limit=kind.time_limit)
+    outcome_report_record_view(report=report, request=request, actor=request.user, channel="portal_pdf")
+    response = HttpResponse(rendered.content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="outcome-report-{report.public_id}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -12,6 +12,7 @@ from django_scopes import scope
 from spa_referrals.forms import apply_validation_error
 from spas.catalog import current_offers, services_for_specialty
 
+from .consent import authorization_by_revocation_token, authorization_revoke, consent_preview
 from .landing import (
     RATE_WINDOW_SECONDS,
     landing_rate_count,
@@ -50,7 +51,11 @@ def landing(request, code):
             if form.is_valid():
                 try:
                     landing_referral_create(
-                        referral_code=referral_code, patient=form.patient(), details=form.details(), request=request
+                        referral_code=referral_code,
+                        patient=form.patient(),
+                        details=form.details(),
+                        sharing_signer_name=form.sharing_signature(),
+                        request=request,
                     )
                 except ValidationError as error:
                     apply_validation_error(form, error)
@@ -67,6 +72,7 @@ def landing(request, code):
             "offers": current_offers(spa=spa, specialty=practice.specialty),
             "services": services_for_specialty(spa=spa, specialty=practice.specialty),
             "form": form,
+            "consent_text": consent_preview(spa=spa, practice=practice, clinician=referral_code.clinician),
         }
         return render(request, "landing/landing.html", context, status=400 if form.errors else 200)
 
@@ -114,3 +120,22 @@ def portal_invitation(request, token):
         {"invitation": invitation, "spa": invitation.spa, "error": error, "email_matches": email_matches},
         status=400 if error else 200,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def consent_revoke(request, token):
+    """The link in the patient's confirmation email: see what they authorized and withdraw it, at once."""
+    authorization = authorization_by_revocation_token(token)
+    if authorization is None:
+        return render(request, "landing/consent_link_not_found.html", status=404)
+    spa = authorization.spa
+    with scope(spa=spa):
+        just_revoked = False
+        if request.method == "POST" and authorization.revoked_at is None:
+            authorization = authorization_revoke(authorization=authorization, channel="patient_link", request=request)
+            just_revoked = True
+        return render(
+            request,
+            "landing/consent_revoke.html",
+            {"spa": spa, "authorization": authorization, "just_revoked": just_revoked},
+        )

@@ -37,6 +37,7 @@ def referral_detail(*, spa, public_id):
         .prefetch_related(
             Prefetch("events", queryset=ReferralEvent.objects.select_related("actor")),
             Prefetch("recommended", queryset=ReferralService.objects.select_related("service")),
+            "authorizations",
         )
         .first()
     )

@@ -11,6 +11,7 @@ from django_scopes import scope, scopes_disabled
 
 from spas.models import Membership, Role, Spa
 from spas.outbox import email_enqueue
+from spas.tenancy import SpaTask
 
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .services import _staff_recipients
@@ -82,3 +83,12 @@ def idempotency_records_purge_task():
         with scope(spa=Spa.objects.get(pk=spa_id)):
             deleted += IdempotencyRecord.objects.filter(spa_id=spa_id, created_at__lt=cutoff).delete()[0]
     return deleted
+
+
+@shared_task(base=SpaTask, name="referrals.tasks.outcome_delivery_task", soft_time_limit=60, time_limit=90)
+def outcome_delivery_task(spa_id, delivery_id):
+    """Deliver one shared outcome report (the authorization is checked again, under lock)."""
+    from .outcomes import outcome_report_deliver
+
+    delivery = outcome_report_deliver(delivery_id)
+    return delivery.status if delivery else None

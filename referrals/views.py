@@ -29,6 +29,7 @@ from .forms import (
     AcceptForm,
     AssignForm,
     AttemptForm,
+    AuthorizationPaperForm,
     CancelForm,
     CompleteForm,
     DeclineForm,
@@ -228,6 +229,7 @@ def _detail_context(referral, *, bound=None, notice=""):
         "notice": notice,
         "attempts_allowed": attempts_allowed,
         "events": referral.events.all(),
+        "consent_form": AuthorizationPaperForm(auto_id="consent_%s"),
     }
 
 

@@ -16,6 +16,8 @@ workspace_patterns = [
     path("partners/<uuid:practice_id>/portal/", include("referrals.portal_admin_urls")),
     path("partners/<uuid:practice_id>/pads/", include("referrals.pad_urls")),
     path("referrals/", include("referrals.urls")),
+    path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcome_urls")),
+    path("referrals/<uuid:referral_id>/consent/", include("referrals.consent_urls")),
     path("api-keys/", include("referrals.api_key_urls")),
     path("outreach/", include("outreach.urls")),
 ]

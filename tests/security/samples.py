@@ -71,6 +71,20 @@ def _referral_id(spa):
         return referral.public_id
 
 
+def _authorization_id(spa):
+    from referrals.consent import authorization_create
+    from referrals.models import Referral
+
+    referral_id = _referral_id(spa)
+    with scope(spa=spa):
+        authorization, _raw_token = authorization_create(
+            referral=Referral.objects.get(spa=spa, public_id=referral_id),
+            signature_method="typed",
+            signer_name="Wanda Walkpatient",
+        )
+        return authorization.public_id
+
+
 def _api_key_id(spa):
     from referrals.api_keys import api_key_create
 
@@ -137,6 +151,7 @@ SAMPLE_BUILDERS = {
     "item_id": _service_id,
     "specialty": lambda spa: "dermatology",
     "referral_id": _referral_id,
+    "authorization_id": _authorization_id,
     "document_id": _document_id,
     "key_id": _api_key_id,
     "template_id": lambda spa: _letter_template(spa).public_id,
