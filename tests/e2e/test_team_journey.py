@@ -144,7 +144,9 @@ def test_login_page_and_spa_home_fit_a_phone(phone_page, login, owner, spa, scre
 
     # The collapsed navigation opens from its toggler and reaches the team page.
     phone_page.get_by_role("button", name="Toggle navigation").click()
-    phone_page.locator("nav").get_by_role("link", name="Team").click()
+    # Wait until Bootstrap's collapse has finished opening: a click during the animation can miss.
+    expect(phone_page.locator("#main-nav.show")).to_be_visible()
+    phone_page.locator("#main-nav").get_by_role("link", name="Team", exact=True).click()
     expect(phone_page).to_have_url(re.compile(rf"/s/{spa.slug}/team/$"))
     assert_no_horizontal_scroll(phone_page)
     screenshot(phone_page, "phone-team")
