@@ -10,6 +10,7 @@ import re
 import secrets
 from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,10 +23,10 @@ from spa_referrals.client_ip import client_ip
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .models import Authorization, ConsentTemplate
+from .models import Authorization, ConsentTemplate, referral_settings_for
 
-DEFAULT_VALIDITY = timedelta(days=365)
-REVOCATION_LINK_VALIDITY = timedelta(days=365)
+# The patient's revocation link works at least this long, and always as long as the authorization runs.
+REVOCATION_LINK_MINIMUM = timedelta(days=365)
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 PLACEHOLDERS = {
     "patient_name": "the patient's full name",
@@ -94,6 +95,12 @@ def consent_template_save(*, spa, body, actor, request=None):
     return template
 
 
+def authorization_default_expiry(*, spa, now=None):
+    """When a new authorization ends unless the signer chose a date: the spa's validity (default 12 months)."""
+    months = referral_settings_for(spa).authorization_validity_months
+    return (now or timezone.now()) + relativedelta(months=months)
+
+
 def _recipient_label(practice, clinician):
     return f"{clinician.display_name}, {practice.name}" if clinician else practice.name
 
@@ -123,7 +130,7 @@ def authorization_create(
     if not (signer_name or "").strip():
         raise ValidationError({"signer_name": _("Type the signer's full name.")})
     now = timezone.now()
-    expires_at = expires_at or now + DEFAULT_VALIDITY
+    expires_at = expires_at or authorization_default_expiry(spa=spa, now=now)
     if expires_at <= now:
         raise ValidationError({"expires_at": _("The authorization must end in the future.")})
     clinician = recipient_clinician if recipient_clinician is not None else referral.clinician
@@ -163,7 +170,7 @@ def authorization_create(
         template=template,
         text_signed=text,
         revocation_token_hash=_hash_token(raw_token),
-        revocation_token_expires_at=now + REVOCATION_LINK_VALIDITY,
+        revocation_token_expires_at=max(expires_at, now + REVOCATION_LINK_MINIMUM),
     )
     if signed_form is not None:
         authorization.signed_form = signed_form
@@ -228,21 +235,30 @@ def sharing_authorization_for(*, referral, at=None, lock=False):
 
 
 def authorizations_mark_expired(*, spa, now=None):
-    """Mark authorizations that ran out (once each). Returns the referrals they covered."""
+    """Mark the authorizations of ``spa`` that ran out, each once, and audit it. Returns those this run marked.
+
+    Each row is claimed with a conditional update, so a second run (or a second beat) marks nothing.
+    """
     now = now or timezone.now()
-    expired = list(
-        Authorization.objects.filter(
-            spa=spa, revoked_at=None, expires_at__lte=now, expired_marked_at=None
-        ).select_related("referral")
-    )
-    Authorization.objects.filter(pk__in=[a.pk for a in expired], expired_marked_at=None).update(expired_marked_at=now)
-    return [authorization.referral for authorization in expired]
+    candidates = Authorization.objects.filter(
+        spa=spa, revoked_at=None, expires_at__lte=now, expired_marked_at=None
+    ).select_related("referral")
+    marked = []
+    for authorization in candidates:
+        with transaction.atomic():
+            if not Authorization.objects.filter(pk=authorization.pk, expired_marked_at=None).update(
+                expired_marked_at=now
+            ):
+                continue
+            audit_record(spa=spa, action="authorization.expired", actor_label="system", obj=authorization)
+        marked.append(authorization)
+    return marked
 
 
 def consent_preview(*, spa, practice, clinician=None, patient_name=""):
     """The current wording as the patient would sign it today, for showing before they tick the box."""
     template = consent_template_current(spa=spa)
-    expires_at = timezone.now() + DEFAULT_VALIDITY
+    expires_at = authorization_default_expiry(spa=spa)
     return fill(
         template.body,
         {

@@ -150,7 +150,41 @@ def _seed_referrals(spa, owner):
             },
         )
         ReferralEvent.objects.filter(referral=referral).update(created_at=F("created_at") - shift)
+    _seed_consent_and_outcomes(spa, owner)
     return len(STORIES)
+
+
+# Completed demo referrals whose patients signed the authorization: (last name, share the report?).
+OUTCOME_STORIES = [("Wright", True), ("Clark", False)]
+
+
+def _seed_consent_and_outcomes(spa, owner):
+    """Signed authorizations, one outcome report delivered to Glow Dermatology's portal, one still a draft."""
+    from .consent import authorization_create
+    from .outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
+
+    for last_name, share in OUTCOME_STORIES:
+        referral = Referral.objects.select_related("practice").get(spa=spa, patient_last_name=last_name)
+        authorization_create(
+            referral=referral,
+            signature_method="typed",
+            signer_name=referral.patient_name,
+            recorded_by_label="Patient (demo)",
+        )
+        report = outcome_report_save(
+            referral=referral,
+            author=owner,
+            services=[referral.scheduled_service.public_id] if referral.scheduled_service else [],
+            sessions=3,
+            observations="Skin calmer and less reactive after each session; no irritation from the products used.",
+            recommendations="A calming facial every 4–6 weeks; fragrance-free home care; sunscreen daily.",
+            measures={"skin_response": "improved", "tolerance": "good"}
+            if referral.practice.specialty == "dermatology"
+            else {},
+        )
+        if share:
+            delivery = outcome_report_share(report=report, actor=owner)
+            outcome_report_deliver(delivery.pk)  # at once, so the demo portal shows it without a worker
 
 
 def _reasons(practice):

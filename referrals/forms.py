@@ -389,11 +389,25 @@ class NoteForm(forms.Form):
 class ReferralSettingsForm(forms.ModelForm):
     class Meta:
         model = ReferralSettings
-        fields = ["first_contact_business_days", "unreachable_after_attempts"]
+        fields = [
+            "first_contact_business_days",
+            "unreachable_after_attempts",
+            "authorization_validity_months",
+            "health_retention_months",
+        ]
         help_texts = {
             "first_contact_business_days": _("Applies to referrals received from now on."),
             "unreachable_after_attempts": _(
                 "Failed attempts (no answer, voicemail…) before a referral is marked unreachable."
+            ),
+            "authorization_validity_months": _(
+                "A patient's authorization to share outcomes ends this long after signing, unless they choose a "
+                "date. Authorizations already signed keep their end date."
+            ),
+            "health_retention_months": _(
+                "Leave empty to keep it. When set, every night the patient's details, notes, signed forms and "
+                "outcome report text of referrals closed longer ago than this are erased for good; the counts "
+                "and dates stay for your reports."
             ),
         }
 
@@ -408,7 +422,7 @@ class AuthorizationPaperForm(forms.Form):
     expires_on = forms.DateField(
         label=_("Ends on (optional)"),
         required=False,
-        help_text=_("Leave empty for one year from today."),
+        help_text=_("Leave empty for the spa's usual validity (Settings → Referral rules)."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     signed_form = forms.FileField(

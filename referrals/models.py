@@ -201,6 +201,8 @@ class Referral(models.Model):
 
     @property
     def patient_name(self):
+        if self.health_fields_purged_at:
+            return _("Patient details erased")
         return f"{self.patient_first_name} {self.patient_last_name}".strip()
 
     @property
@@ -414,6 +416,18 @@ class ReferralSettings(models.Model):
         _("unreachable after this many failed attempts"),
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    authorization_validity_months = models.PositiveSmallIntegerField(
+        _("authorizations to share outcomes end after (months)"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+    )
+    # Empty: keep health information until someone erases it on the patient's request.
+    health_retention_months = models.PositiveSmallIntegerField(
+        _("purge health information of referrals closed more than this many months ago"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
     )
 
     objects = ScopedManager(spa="spa")

@@ -9,4 +9,5 @@ app_name = "outcomes"
 urlpatterns = [
     path("", outcome_views.outcome_report_edit, name="edit"),
     path("share/", outcome_views.outcome_report_share_view, name="share"),
+    path("pdf/", outcome_views.outcome_report_pdf, name="pdf"),
 ]

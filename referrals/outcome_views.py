@@ -7,16 +7,19 @@ the referral's own "referral.viewed" event.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from spa_referrals.forms import apply_validation_error
+from spa_referrals.pdf import render_template_to_pdf
+from spas import documents
 
 from . import selectors
 from .consent import sharing_authorization_for
 from .models import OutcomeDelivery, OutcomeReport
+from .outcome_documents import KIND as OUTCOME_KIND
 from .outcome_forms import OutcomeReportForm
 from .outcomes import outcome_report_record_view, outcome_report_save, outcome_report_share
 from .services import referral_record_view
@@ -91,3 +94,20 @@ def outcome_report_share_view(request, spa_slug, referral_id):
             request, _("Outcome report queued for delivery; the authorization is checked again when it is sent.")
         )
     return redirect("outcomes:edit", spa_slug=spa_slug, referral_id=referral_id)
+
+
+@require_GET
+def outcome_report_pdf(request, spa_slug, referral_id):
+    """The spa's own one-page PDF of the report as it stands now (the portal prints what was delivered)."""
+    referral = _referral_or_404(request, referral_id)
+    report = _report_of(referral)
+    if report is None:
+        raise Http404("No outcome report yet.")
+    kind = documents.KINDS[OUTCOME_KIND]
+    template_name, context = kind.build(request.spa, report, {})
+    rendered = render_template_to_pdf(template_name, context, time_limit=kind.time_limit)
+    outcome_report_record_view(report=report, request=request, actor=request.user, channel="spa_pdf")
+    response = HttpResponse(rendered.content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="outcome-report-{report.public_id}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

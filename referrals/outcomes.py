@@ -22,8 +22,9 @@ from spas.models import Service, Specialty
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .consent import sharing_authorization_for
+from .consent import authorizations_mark_expired, sharing_authorization_for
 from .models import Authorization, OutcomeDelivery, OutcomeReport, ReferralEvent
+from .services import owner_emails
 
 logger = logging.getLogger(__name__)
 
@@ -272,3 +273,53 @@ def portal_outcome_report(*, spa, practice, public_id):
         .first()
     )
     return (report, delivery) if delivery else (None, None)
+
+
+def authorizations_expire(*, spa, now=None):
+    """The daily expiry run for one spa: mark authorizations that ran out and tell the spa which drafts
+    can no longer be shared. Returns the reports that became unshareable.
+
+    Only this run's newly marked authorizations count, so running twice sends nothing more. The email
+    lists links to the reports, never a patient's name or anything about their health.
+    """
+    now = now or timezone.now()
+    expired = authorizations_mark_expired(spa=spa, now=now)
+    referral_ids = {authorization.referral_id for authorization in expired}
+    drafts = (
+        OutcomeReport.objects.filter(spa=spa, referral_id__in=referral_ids, status=OutcomeReport.Status.DRAFT)
+        .select_related("referral__practice", "referral__clinician", "author")
+        .order_by("referral__received_at", "id")
+    )
+    blocked = [report for report in drafts if sharing_authorization_for(referral=report.referral, at=now) is None]
+    if not blocked:
+        return []
+    with transaction.atomic():
+        for report in blocked:
+            ReferralEvent.objects.create(
+                spa=spa,
+                referral=report.referral,
+                kind=ReferralEvent.Kind.NOTE,
+                note=_(
+                    "The patient's authorization to share outcomes expired: the draft outcome report can no "
+                    "longer be shared unless the patient signs a new one."
+                ),
+                actor_label=_("Outcome sharing"),
+                created_at=now,
+            )
+        items = [
+            {
+                "practice": report.referral.practice.name,
+                "received_at": report.referral.received_at,
+                "url": settings.SITE_URL + reverse("outcomes:edit", args=[spa.slug, report.referral.public_id]),
+            }
+            for report in blocked
+        ]
+        authors = {report.author.email for report in blocked if report.author and report.author.is_active}
+        for address in sorted(authors | set(owner_emails(spa))):
+            email_enqueue(
+                spa=spa,
+                to=address,
+                template_name="outcome-drafts-blocked",
+                context={"spa": spa, "items": items, "count": len(items)},
+            )
+    return blocked

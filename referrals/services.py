@@ -135,12 +135,17 @@ def referral_create(
     return referral
 
 
+def owner_emails(spa):
+    """The addresses of the spa's active owners."""
+    owners = Membership.objects.filter(spa=spa, role=Role.OWNER, user__is_active=True).select_related("user")
+    return [membership.user.email for membership in owners]
+
+
 def _staff_recipients(referral):
     """The assignee if there is one, otherwise the spa's owners."""
     if referral.assignee_id:
         return [referral.assignee.email]
-    owners = Membership.objects.filter(spa=referral.spa, role=Role.OWNER).select_related("user")
-    return [membership.user.email for membership in owners]
+    return owner_emails(referral.spa)
 
 
 def _notify_new_referral(referral):

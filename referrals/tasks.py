@@ -9,16 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from spas.models import Membership, Role, Spa
+from spas.models import Spa
 from spas.outbox import email_enqueue
 from spas.tenancy import SpaTask
 
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
-from .services import _staff_recipients
-
-
-def owner_emails(spa):
-    return [m.user.email for m in Membership.objects.filter(spa=spa, role=Role.OWNER).select_related("user")]
+from .services import _staff_recipients, owner_emails
 
 
 def overdue_referrals_notify(*, spa, now=None):
@@ -92,3 +88,33 @@ def outcome_delivery_task(spa_id, delivery_id):
 
     delivery = outcome_report_deliver(delivery_id)
     return delivery.status if delivery else None
+
+
+def _for_each_spa(work):
+    """Run ``work(spa)`` for every spa, spa by spa inside its scope; return the sum of the results."""
+    with scopes_disabled():
+        spa_ids = list(Spa.objects.values_list("pk", flat=True))
+    total = 0
+    for spa_id in spa_ids:
+        spa = Spa.objects.filter(pk=spa_id).first()
+        if spa is None:
+            continue
+        with scope(spa=spa):
+            total += work(spa)
+    return total
+
+
+@shared_task(name="referrals.tasks.authorizations_expire_task", soft_time_limit=540, time_limit=600)
+def authorizations_expire_task():
+    """Daily: mark authorizations that ran out and tell each spa which drafts can no longer be shared."""
+    from .outcomes import authorizations_expire
+
+    return _for_each_spa(lambda spa: len(authorizations_expire(spa=spa)))
+
+
+@shared_task(name="referrals.tasks.health_fields_purge_task", soft_time_limit=1740, time_limit=1800)
+def health_fields_purge_task():
+    """Nightly: erase the health fields of referrals closed longer ago than each spa's retention setting."""
+    from .patient_rights import closed_referrals_purge
+
+    return _for_each_spa(lambda spa: closed_referrals_purge(spa=spa))

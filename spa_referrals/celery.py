@@ -37,6 +37,16 @@ app.conf.beat_schedule = {
         "task": "referrals.tasks.idempotency_records_purge_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Daily: authorizations that ran out are marked (each once) and the spa hears which drafts are blocked.
+    "authorizations-expire": {
+        "task": "referrals.tasks.authorizations_expire_task",
+        "schedule": crontab(hour=6, minute=15),
+    },
+    # Nightly: the retention purge of closed referrals' health fields (spas that switched it on).
+    "health-fields-purge": {
+        "task": "referrals.tasks.health_fields_purge_task",
+        "schedule": crontab(hour=2, minute=45),
+    },
 }
 
 

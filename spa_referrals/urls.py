@@ -18,6 +18,7 @@ workspace_patterns = [
     path("referrals/", include("referrals.urls")),
     path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcome_urls")),
     path("referrals/<uuid:referral_id>/consent/", include("referrals.consent_urls")),
+    path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights_urls")),
     path("api-keys/", include("referrals.api_key_urls")),
     path("outreach/", include("outreach.urls")),
 ]

@@ -1,6 +1,10 @@
 """Template helpers for referral pages and the workspace navigation."""
 
+import datetime
+import zoneinfo
+
 from django import template
+from django.utils import dateformat
 from django_scopes import scope
 
 from ..selectors import overdue_count
@@ -15,3 +19,23 @@ def overdue_referral_count(spa):
         return 0
     with scope(spa=spa):
         return overdue_count(spa=spa)
+
+
+@register.filter
+def readable_time(iso_value, spa_timezone="UTC"):
+    """An ISO 8601 timestamp from an export ("2026-03-04T15:20:00+00:00") as "Mar 4, 2026, 10:20 a.m." in the
+    spa's time zone; a plain date stays a date; anything else is shown as it is."""
+    if not iso_value:
+        return "—"
+    try:
+        value = datetime.datetime.fromisoformat(str(iso_value))
+    except ValueError:
+        return iso_value
+    if len(str(iso_value)) == 10:
+        return dateformat.format(value.date(), "N j, Y")
+    if value.tzinfo is not None:
+        try:
+            value = value.astimezone(zoneinfo.ZoneInfo(spa_timezone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return dateformat.format(value, "N j, Y, P")

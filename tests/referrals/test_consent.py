@@ -144,7 +144,8 @@ def test_expired_authorizations_are_marked_once(referral, spa):
             referral=referral, signature_method=TYPED, signer_name="Ada Lovelace"
         )
         later = authorization.expires_at + timedelta(minutes=1)
-        assert consent.authorizations_mark_expired(spa=spa, now=later) == [referral]
+        assert consent.authorizations_mark_expired(spa=spa, now=later) == [authorization]
+        assert AuditEvent.objects.filter(action="authorization.expired").count() == 1
         assert consent.authorizations_mark_expired(spa=spa, now=later) == []
 
 

@@ -263,3 +263,36 @@ def test_the_author_writes_and_saves_a_draft_from_the_referral(referral, owner_c
 
 def test_outsiders_cannot_reach_a_report(referral, outsider_client, spa):
     assert outsider_client.get(reverse("outcomes:edit", args=[spa.slug, referral.public_id])).status_code == 404
+
+
+def test_the_spa_previews_its_draft_as_a_one_page_pdf_and_each_preview_is_audited(
+    referral, owner, owner_client, service, spa
+):
+    report = draft(referral, owner, service)
+    url = reverse("outcomes:pdf", args=[spa.slug, referral.public_id])
+    response = owner_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "no-store" in response["Cache-Control"]
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    assert len(pages) == 1
+    text = " ".join(pages[0].extract_text().split())
+    assert OBSERVATION in text and "Draft" in text
+    assert views_of(report) == 1
+
+
+def test_the_pdf_preview_needs_a_report_and_a_member(referral, owner_client, outsider_client, client, spa):
+    url = reverse("outcomes:pdf", args=[spa.slug, referral.public_id])
+    assert owner_client.get(url).status_code == 404  # nothing written yet
+    assert outsider_client.get(url).status_code == 404
+    assert client.get(url).status_code == 302
+
+
+def test_a_shared_report_offers_an_interim_update(
+    referral, owner, owner_client, service, spa, django_capture_on_commit_callbacks
+):
+    authorize(referral)
+    report = draft(referral, owner, service)
+    share_and_deliver(report, owner, django_capture_on_commit_callbacks)
+    page = owner_client.get(reverse("outcomes:edit", args=[spa.slug, referral.public_id])).content.decode()
+    assert "Save as an interim update (version 2)" in page

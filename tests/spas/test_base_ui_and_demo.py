@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
+from referrals.models import OutcomeReport
 from spas.models import Membership, Spa, User
 from spas.tenancy import SpaTask
 
@@ -68,3 +69,15 @@ def test_demo_logins_work_and_each_owner_sees_only_their_spa():
     assert response.status_code == 200
     assert b"Serenity Day Spa" in response.content
     assert client.get("/s/harbor-wellness/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_demo_portal_user_reads_a_shared_outcome_report():
+    call_command("seed_demo", stdout=io.StringIO())
+    client = Client()
+    client.post(reverse("account_login"), {"login": "frontdesk@glowderm.example", "password": "glowderm-demo"})
+    page = client.get("/portal/serenity-spa/outcomes/")
+    assert page.status_code == 200
+    assert b"Ella Wright" in page.content
+    with scopes_disabled():
+        assert OutcomeReport.objects.filter(status="draft").count() == 1
