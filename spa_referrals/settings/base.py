@@ -281,7 +281,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint narrates every stylesheet it parses (even its own at import) at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }
 
 FORM_RENDERER = "spa_referrals.forms.BootstrapFormRenderer"
