@@ -42,6 +42,28 @@ app.conf.beat_schedule = {
         "task": "referrals.tasks.authorizations_expire_task",
         "schedule": crontab(hour=6, minute=15),
     },
+    # Outreach: digests at each spa's morning hour, check-ins and campaign steps when due, thank-you note
+    # suggestions for new referrals, fresh approaches to declined practices. All idempotent.
+    "outreach-task-digests": {
+        "task": "outreach.tasks.task_digests_send_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    "outreach-check-ins": {
+        "task": "outreach.tasks.check_ins_create_due_task",
+        "schedule": crontab(minute=20),
+    },
+    "outreach-thank-you-suggestions": {
+        "task": "outreach.tasks.thank_you_suggestions_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    "outreach-fresh-approaches": {
+        "task": "outreach.tasks.fresh_approaches_task",
+        "schedule": crontab(hour=5, minute=40),
+    },
+    "outreach-campaigns-advance": {
+        "task": "outreach.tasks.campaigns_advance_task",
+        "schedule": crontab(minute=35),
+    },
     # Nightly: the retention purge of closed referrals' health fields (spas that switched it on).
     "health-fields-purge": {
         "task": "referrals.tasks.health_fields_purge_task",

@@ -139,6 +139,87 @@ def _letter_part_id(spa):
         return GeneratedDocument.objects.filter(spa=spa, batch=_letter_batch(spa).document).first().public_id
 
 
+def _task_id(spa):
+    from outreach.activity import task_create
+
+    with scope(spa=spa):
+        task, _created = task_create(spa=spa, title="Walk sample task", due_on="2026-01-05", practice=_practice(spa))
+        return task.public_id
+
+
+def _touchpoint_id(spa):
+    from outreach.models import Touchpoint
+
+    with scope(spa=spa):
+        return Touchpoint.objects.create(
+            spa=spa, practice=_practice(spa), kind="phone_call", occurred_on="2026-01-05", notes="Walk sample call"
+        ).public_id
+
+
+def _campaign(spa):
+    from outreach.models import Campaign, CampaignStep
+
+    with scope(spa=spa):
+        campaign = Campaign.objects.filter(spa=spa, name="Walk sample campaign").first()
+        if campaign is None:
+            campaign = Campaign.objects.create(spa=spa, name="Walk sample campaign")
+            CampaignStep.objects.create(spa=spa, campaign=campaign, position=1, kind="letter")
+        return campaign
+
+
+def _event(spa):
+    from django.utils import timezone
+
+    from outreach.models import Event
+
+    with scope(spa=spa):
+        event = Event.objects.filter(spa=spa, title="Walk sample open house").first()
+        return event or Event.objects.create(
+            spa=spa, kind="open_house", title="Walk sample open house", starts_at=timezone.now()
+        )
+
+
+def _invitee_id(spa):
+    from outreach.models import EventInvitee
+
+    with scope(spa=spa):
+        return EventInvitee.objects.create(spa=spa, event=_event(spa), practice=_practice(spa)).public_id
+
+
+def _gift_id(spa):
+    from outreach.models import Gift
+
+    with scope(spa=spa):
+        clinician = ClinicianFactory(spa=spa, practice=_practice(spa), last_name="Walkgiftee")
+        return Gift.objects.create(
+            spa=spa,
+            practice=_practice(spa),
+            recipient_clinician=clinician,
+            given_on="2026-01-05",
+            kind="meal",
+            description="Walk sample lunch",
+            fair_market_value=20,
+        ).public_id
+
+
+def _response_id(spa):
+    from outreach.models import ObjectionResponse
+
+    with scope(spa=spa):
+        return ObjectionResponse.objects.create(
+            spa=spa, category="too_busy", objection="Walk sample objection", response="Walk sample answer"
+        ).public_id
+
+
+def _objection_id(spa):
+    from outreach.models import ObjectionLog
+
+    with scope(spa=spa):
+        return ObjectionLog.objects.create(
+            spa=spa, practice=_practice(spa), category="too_busy", outcome="resolved", raised_on="2026-01-05"
+        ).public_id
+
+
 SAMPLE_BUILDERS = {
     "spa_slug": lambda spa: spa.slug,
     "member_id": _member_id,
@@ -157,6 +238,15 @@ SAMPLE_BUILDERS = {
     "template_id": lambda spa: _letter_template(spa).public_id,
     "batch_id": lambda spa: _letter_batch(spa).public_id,
     "part_id": _letter_part_id,
+    "task_id": _task_id,
+    "touchpoint_id": _touchpoint_id,
+    "campaign_id": lambda spa: _campaign(spa).public_id,
+    "event_id": lambda spa: _event(spa).public_id,
+    "invitee_id": _invitee_id,
+    "gift_id": _gift_id,
+    "response_id": _response_id,
+    "objection_id": _objection_id,
+    "year": lambda spa: 2026,
 }
 
 
@@ -178,4 +268,10 @@ def secrets_of(spa):
         "Walk sample key",
         "Walk sample document",
         "Walk sample letter",
+        "Walk sample task",
+        "Walk sample call",
+        "Walk sample campaign",
+        "Walk sample open house",
+        "Walkgiftee",
+        "Walk sample objection",
     ]

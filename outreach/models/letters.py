@@ -10,7 +10,7 @@ from django_scopes import ScopedManager
 
 from spas.models import GeneratedDocument, Spa, Specialty
 
-from .letters import validate_placeholders
+from ..letters import validate_placeholders
 
 
 class LetterTemplate(models.Model):
