@@ -14,7 +14,7 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,15 @@ from partners.models import Clinician, OfficeContact
 from spas.models import Membership
 from spas.services import audit_record
 
-from .models import Task, TaskKind, TaskSource, Touchpoint, TouchpointKind, TouchpointParticipant
+from .models import (
+    Task,
+    TaskKind,
+    TaskSource,
+    Touchpoint,
+    TouchpointKind,
+    TouchpointParticipant,
+    outreach_settings_for,
+)
 
 # Task kinds that a touchpoint of the same value completes (and that log one when marked done).
 TOUCHPOINT_KIND_OF_TASK = {kind: kind for kind in TaskKind.values if kind in TouchpointKind.values}
@@ -51,9 +59,14 @@ def on_task_reopened(hook):
     return hook
 
 
-def spa_today(spa):
+def spa_today(spa, now=None):
     """Today's date on the spa's wall clock."""
-    return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(spa.timezone)).date()
+    return timezone.localtime(now or timezone.now(), zoneinfo.ZoneInfo(spa.timezone)).date()
+
+
+def spa_day_start(spa, day):
+    """The moment ``day`` begins on the spa's wall clock, as an aware datetime."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=zoneinfo.ZoneInfo(spa.timezone))
 
 
 # --- touchpoints -----------------------------------------------------------------------------------
@@ -238,7 +251,9 @@ def _mark_done(task, *, actor, touchpoint, logged_by_task, request):
 @transaction.atomic
 def task_complete(*, task, actor, request=None):
     """Mark a task done. A task of a touchpoint kind at a practice logs that touchpoint (today)."""
-    task = Task.objects.select_for_update().select_related("spa", "practice").get(pk=task.pk)
+    task = Task.objects.select_for_update(of=("self",)).select_related("spa", "practice").filter(pk=task.pk).first()
+    if task is None:  # removed meanwhile (a campaign stopped at that instant)
+        raise Task.DoesNotExist("The task was removed.")
     if task.done_at is not None:
         return task
     touchpoint = None
@@ -277,7 +292,14 @@ def _reopen(task, *, actor, request, delete_touchpoint=True):
 @transaction.atomic
 def task_reopen(*, task, actor, request=None):
     """Undo "done": the task is open again and a touchpoint that marking it done logged is removed."""
-    task = Task.objects.select_for_update().select_related("spa", "practice", "touchpoint").get(pk=task.pk)
+    task = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("spa", "practice", "touchpoint")
+        .filter(pk=task.pk)
+        .first()
+    )
+    if task is None:
+        raise Task.DoesNotExist("The task was removed.")
     if task.done_at is None:
         return task
     _reopen(task, actor=actor, request=request)
@@ -321,11 +343,7 @@ def my_day(*, spa, user, today=None):
                 "due_on", "id"
             )
         ),
-        "done_today": list(
-            mine.filter(done_at__date__gte=today - datetime.timedelta(days=1))
-            .filter(Q(done_at__isnull=False))
-            .order_by("-done_at")[:20]
-        ),
+        "done_today": list(mine.filter(done_at__gte=spa_day_start(spa, today)).order_by("-done_at")[:20]),
     }
 
 
@@ -349,3 +367,25 @@ def people_at(practice):
         list(Clinician.objects.filter(spa=practice.spa, practice=practice)),
         list(OfficeContact.objects.filter(spa=practice.spa, practice=practice)),
     )
+
+
+@transaction.atomic
+def outreach_settings_update(*, spa, actor, fields, request=None):
+    """Change the spa's outreach rhythm (cadence, fresh-approach period, digest hour); audited."""
+    settings_row = outreach_settings_for(spa)
+    changed = sorted(name for name, value in fields.items() if getattr(settings_row, name) != value)
+    if not changed:
+        return settings_row
+    for name in changed:
+        setattr(settings_row, name, fields[name])
+    settings_row.full_clean()
+    settings_row.save(update_fields=changed)
+    audit_record(
+        spa=spa,
+        action="outreach_settings.updated",
+        actor=actor,
+        obj=settings_row,
+        request=request,
+        detail={name: fields[name] for name in changed},
+    )
+    return settings_row

@@ -8,3 +8,7 @@ class OutreachConfig(AppConfig):
         from .documents import register_kinds
 
         register_kinds()
+        # These modules register hooks on outreach.activity (a campaign advances when its step's task is
+        # done; a logged check-in moves the next due date): importing them here makes the hooks live in
+        # every process — web, worker, shell — not only once a URLconf happens to load them.
+        from . import campaigns, checkins  # noqa: F401

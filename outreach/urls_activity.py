@@ -1,3 +1,18 @@
 """Day-to-day outreach URLs: My day, tasks, touchpoints, the playbook and outreach settings."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import activity_views
+
+urlpatterns = [
+    path("", activity_views.my_day, name="my_day"),
+    path("tasks/", activity_views.task_list, name="task_list"),
+    path("tasks/new/", activity_views.task_form, name="task_create"),
+    path("tasks/<uuid:task_id>/", activity_views.task_form, name="task_edit"),
+    path("tasks/<uuid:task_id>/done/", activity_views.task_done, name="task_done"),
+    path("tasks/<uuid:task_id>/undo/", activity_views.task_undo, name="task_undo"),
+    path("practices/<uuid:practice_id>/touchpoints/", activity_views.touchpoint_log, name="touchpoint_log"),
+    path("touchpoints/<uuid:touchpoint_id>/delete/", activity_views.touchpoint_delete, name="touchpoint_delete"),
+    path("practices/<uuid:practice_id>/playbook/", activity_views.task_from_playbook, name="task_from_playbook"),
+    path("settings/", activity_views.outreach_settings, name="outreach_settings"),
+]

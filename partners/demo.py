@@ -278,13 +278,15 @@ def _seed(spa, practices):
                     "preferred_contact_method": "email",
                 },
             )
+        changed_at = practice.stage_changed_at
         for step, to_stage in enumerate(_history_for(stage)):
             reason = "Too busy to take on new partners this year" if to_stage == Stage.DECLINED else ""
             services.practice_move_stage(practice=practice, to_stage=to_stage, actor=owner, reason=reason)
-            # Spread the history over past weeks rather than this second.
-            StageChange.objects.filter(practice=practice, to_stage=to_stage).update(
-                changed_at=timezone.now() - timedelta(days=(6 - step) * 9 + index % 5)
-            )
+            # Spread the history over the past year rather than this second, so check-ins, fresh
+            # approaches and partner health have a lived-in history to work from.
+            changed_at = timezone.now() - timedelta(days=(6 - step) * 60 + index % 5)
+            StageChange.objects.filter(practice=practice, to_stage=to_stage).update(changed_at=changed_at)
+        Practice.objects.filter(pk=practice.pk).update(stage_changed_at=changed_at)
         created += 1
     return created
 

@@ -54,7 +54,9 @@ class Touchpoint(models.Model):
         "outreach.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
     )
     event = models.ForeignKey("outreach.Event", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ScopedManager(spa="spa")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from outreach.demo import seed_outreach
 from partners.demo import seed_partners
 from referrals.demo import seed_referrals
 from spas.demo import seed_catalog, seed_spas
@@ -36,4 +37,5 @@ class Command(BaseCommand):
             seed_catalog(spa)
         lines += seed_partners(spas)
         lines += seed_referrals(spas)
+        lines += seed_outreach(spas)
         return lines

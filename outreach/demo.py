@@ -1,0 +1,30 @@
+"""Demo outreach for the demo spas: touchpoints and tasks, a running campaign, events, objections, a gift
+ledger with one clinician near the yearly limit, and the scheduled jobs' first run (check-ins due,
+thank-you note suggestions, fresh approaches). Every part is idempotent."""
+
+from django_scopes import scope
+
+from spas.models import Membership, Role
+
+from .demo_activity import seed_activity
+from .demo_campaigns import seed_campaigns
+from .demo_events import seed_events
+from .demo_gifts import seed_gifts
+from .demo_health import seed_health
+from .demo_objections import seed_objections
+
+# In dependency order: the history first, then what reads it (the jobs look at touchpoints and referrals).
+PARTS = [seed_activity, seed_campaigns, seed_events, seed_objections, seed_gifts, seed_health]
+
+
+def seed_outreach(spas):
+    """Seed every demo spa's outreach. Returns lines for seed_demo to print."""
+    lines = []
+    for spa in spas.values():
+        with scope(spa=spa):
+            owner = Membership.objects.filter(spa=spa, role=Role.OWNER).select_related("user").first().user
+            for part in PARTS:
+                part(spa, owner)
+    if "serenity-spa" in spas:
+        lines.append("  Outreach (My day, campaigns, events, gifts): /s/serenity-spa/outreach/")
+    return lines
