@@ -145,7 +145,13 @@ def _seed_referrals(spa, owner):
             first_contact_due_at=add_business_days(received_at, first_contact_business_days(spa), spa.timezone),
             **{
                 name: F(name) - shift
-                for name in ("first_contact_attempt_at", "closed_at", "scheduled_for", "consent_captured_at")
+                for name in (
+                    "first_contact_attempt_at",
+                    "contacted_at",
+                    "closed_at",
+                    "scheduled_for",
+                    "consent_captured_at",
+                )
                 if getattr(referral, name) is not None
             },
         )

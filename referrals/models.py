@@ -166,6 +166,8 @@ class Referral(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     first_contact_due_at = models.DateTimeField()
     first_contact_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the spa first reached the patient (moved to Contacted): the funnel's "contacted" step.
+    contacted_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     decline_reason = models.CharField(max_length=255, blank=True)

@@ -222,6 +222,9 @@ def referral_transition(
         # Marked contacted without a logged attempt: the clock still stops (and time to first contact counts).
         referral.first_contact_attempt_at = timezone.now()
         changed.append("first_contact_attempt_at")
+    if to_status == Status.CONTACTED and referral.contacted_at is None:
+        referral.contacted_at = timezone.now()
+        changed.append("contacted_at")
     if to_status in (Status.DECLINED, Status.COMPLETED, Status.CANCELLED):
         referral.closed_at = timezone.now()
         changed.append("closed_at")
@@ -262,6 +265,9 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
     previous = referral.status
     if outcome == ReferralEvent.Outcome.REACHED:
         referral.status = Status.CONTACTED
+        if referral.contacted_at is None:
+            referral.contacted_at = now
+            changed.append("contacted_at")
     elif referral.status != Status.CONTACTED:
         referral.failed_attempts += 1
         changed.append("failed_attempts")

@@ -21,6 +21,7 @@ workspace_patterns = [
     path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights_urls")),
     path("api-keys/", include("referrals.api_key_urls")),
     path("outreach/", include("outreach.urls")),
+    path("reports/", include("spa_referrals.report_urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,321 @@
+"""The spa's dashboard: how the partnership programme is doing and what needs attention today.
+
+It reads every app (referrals, partners, outreach, the catalog), which is why it lives in the project
+package. Every figure is one aggregate query whatever the data size; "this month" and "today" are the
+spa's calendar (month boundaries at local midnight). The whole set is cached per spa for a minute
+(``CACHE_SECONDS``): the page is opened every morning by everyone, and figures a minute old serve the
+purpose; ``fresh=True`` recomputes.
+
+Definitions (shown on the page as well):
+- referrals this month / last month: received in the spa's calendar month;
+- conversion: of the referrals received in the last 90 days, the share completed;
+- median time to first contact: received → first contact attempt, over referrals received in the last
+  30 days that have had one;
+- the funnel (last 90 days): received → contacted (the spa reached the patient) → scheduled (an
+  appointment was booked) → completed.
+"""
+
+import datetime
+import statistics
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import TruncWeek
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from outreach.health import HealthStatus, partner_health_list
+from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
+from partners.models import Practice, Stage
+from referrals.models import Referral, Status
+from referrals.selectors import overdue_condition
+from spas.models import Credential, Specialty
+
+CACHE_SECONDS = 60
+RECENT_DAYS = 90
+MEDIAN_DAYS = 30
+WEEKS = 12
+TOP_PRACTICES = 8
+ATTENTION_PER_KIND = 5
+CREDENTIAL_WARNING_DAYS = 60
+
+
+class Median(Aggregate):
+    """PostgreSQL's percentile_cont(0.5) over an interval: the median duration."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
+@dataclass
+class Attention:
+    kind: str
+    icon: str
+    label: str
+    detail: str
+    url: str
+    severity: str  # "danger" or "warning"
+
+
+def spa_zone(spa):
+    return zoneinfo.ZoneInfo(spa.timezone)
+
+
+def local_midnight(spa, day):
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=spa_zone(spa))
+
+
+def month_starts(day):
+    """(first day of last month, first day of this month, first day of next month)."""
+    this_month = day.replace(day=1)
+    last_month = (this_month - datetime.timedelta(days=1)).replace(day=1)
+    next_month = (this_month + datetime.timedelta(days=32)).replace(day=1)
+    return last_month, this_month, next_month
+
+
+def _referral_figures(spa, now, today):
+    last_month, this_month, next_month = month_starts(today)
+    last_start, this_start, next_start = (local_midnight(spa, day) for day in (last_month, this_month, next_month))
+    recent_start = now - datetime.timedelta(days=RECENT_DAYS)
+    recent = Q(received_at__gte=recent_start)
+    figures = Referral.objects.filter(spa=spa, received_at__gte=min(last_start, recent_start)).aggregate(
+        this_month=Count("pk", filter=Q(received_at__gte=this_start, received_at__lt=next_start)),
+        last_month=Count("pk", filter=Q(received_at__gte=last_start, received_at__lt=this_start)),
+        received=Count("pk", filter=recent),
+        contacted=Count("pk", filter=recent & Q(contacted_at__isnull=False)),
+        scheduled=Count("pk", filter=recent & Q(scheduled_for__isnull=False)),
+        completed=Count("pk", filter=recent & Q(status=Status.COMPLETED)),
+    )
+    figures["month_label"] = date_format(this_month, "F")
+    figures["last_month_label"] = date_format(last_month, "F")
+    figures["change"] = (
+        round(100 * (figures["this_month"] - figures["last_month"]) / figures["last_month"])
+        if figures["last_month"]
+        else None
+    )
+    figures["conversion"] = round(100 * figures["completed"] / figures["received"]) if figures["received"] else None
+    return figures
+
+
+def _median_first_contact(spa, now):
+    """The median time from receipt to the first contact attempt, over the last 30 days' referrals."""
+    referrals = Referral.objects.filter(
+        spa=spa, received_at__gte=now - datetime.timedelta(days=MEDIAN_DAYS), first_contact_attempt_at__isnull=False
+    )
+    waited = ExpressionWrapper(F("first_contact_attempt_at") - F("received_at"), output_field=DurationField())
+    if connection.vendor == "postgresql":
+        return referrals.aggregate(median=Median(waited))["median"]
+    # SQLite (the embedded default) has no percentile function; its spas are small.
+    durations = [
+        attempt - received for received, attempt in referrals.values_list("received_at", "first_contact_attempt_at")
+    ]
+    return statistics.median(durations) if durations else None
+
+
+def _weekly_by_specialty(spa, today):
+    week_start = today - datetime.timedelta(days=today.weekday() + 7 * (WEEKS - 1))
+    rows = (
+        Referral.objects.filter(spa=spa, received_at__gte=local_midnight(spa, week_start))
+        .annotate(week=TruncWeek("received_at", tzinfo=spa_zone(spa)))
+        .values("week", "practice__specialty")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    weeks = [week_start + datetime.timedelta(days=7 * index) for index in range(WEEKS)]
+    counts = {}
+    for row in rows:
+        week = row["week"].date() if isinstance(row["week"], datetime.datetime) else row["week"]
+        counts[(week, row["practice__specialty"])] = row["count"]
+    series = [(str(label), [counts.get((week, value), 0) for week in weeks]) for value, label in Specialty.choices]
+    return {
+        "weeks": weeks,
+        "labels": [date_format(week, "M j") for week in weeks],
+        "series": [(name, values) for name, values in series if any(values)],
+    }
+
+
+def _top_practices(spa, now):
+    return list(
+        Referral.objects.filter(spa=spa, received_at__gte=now - datetime.timedelta(days=RECENT_DAYS))
+        .values("practice__public_id", "practice__name")
+        .annotate(count=Count("pk"), completed=Count("pk", filter=Q(status=Status.COMPLETED)))
+        .order_by("-count", "practice__name")[:TOP_PRACTICES]
+    )
+
+
+def _pipeline(spa):
+    counts = dict(Practice.objects.filter(spa=spa).values_list("stage").annotate(count=Count("pk")).order_by())
+    return [(value, str(label), counts.get(value, 0)) for value, label in Stage.choices]
+
+
+def _tasks(spa, user, today):
+    return Task.objects.filter(spa=spa, done_at=None, due_on__lte=today).aggregate(
+        due_today=Count("pk", filter=Q(due_on=today)),
+        mine_today=Count("pk", filter=Q(due_on=today, assignee=user)),
+        overdue=Count("pk", filter=Q(due_on__lt=today)),
+        check_ins_due=Count("pk", filter=Q(kind=TaskKind.CHECK_IN)),
+    )
+
+
+def _overdue_referrals(spa, now):
+    overdue = Referral.objects.filter(overdue_condition(now), spa=spa)
+    listed = list(overdue.select_related("practice").order_by("first_contact_due_at")[:ATTENTION_PER_KIND])
+    return overdue.count(), listed
+
+
+def _gifts_near_limit(spa, today):
+    from outreach.gifts import gift_limit_for
+
+    limit = gift_limit_for(spa=spa, year=today.year).amount
+    threshold = (limit * GIFT_WARNING_SHARE).quantize(Decimal("0.01"))
+    rows = (
+        Gift.objects.filter(spa=spa, given_on__year=today.year)
+        .values(
+            "recipient_clinician__first_name",
+            "recipient_clinician__last_name",
+            "recipient_contact__name",
+            "practice__name",
+            "practice__public_id",
+        )
+        .annotate(total=Sum("fair_market_value"))
+        .filter(total__gte=threshold)
+        .order_by("-total")[:ATTENTION_PER_KIND]
+    )
+    return limit, list(rows)
+
+
+def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, limit):
+    slug = spa.slug
+    items = []
+    for referral in overdue_list:
+        items.append(
+            Attention(
+                "referral",
+                "alarm",
+                _("Referral from %(practice)s") % {"practice": referral.practice.name},
+                _("First contact was due %(when)s")
+                % {"when": date_format(timezone.localtime(referral.first_contact_due_at, spa_zone(spa)), "M j, P")},
+                reverse("referrals:detail", args=[slug, referral.public_id]),
+                "danger",
+            )
+        )
+    if overdue_count > len(overdue_list):
+        items.append(
+            Attention(
+                "referral",
+                "alarm",
+                ngettext(
+                    "%(count)s more overdue referral",
+                    "%(count)s more overdue referrals",
+                    overdue_count - len(overdue_list),
+                )
+                % {"count": overdue_count - len(overdue_list)},
+                "",
+                reverse("referrals:inbox", args=[slug]) + "?overdue=1",
+                "danger",
+            )
+        )
+    for health in at_risk[:ATTENTION_PER_KIND]:
+        items.append(
+            Attention(
+                "partner",
+                "heart-pulse",
+                _("%(practice)s is at risk") % {"practice": health.practice.name},
+                "; ".join(str(reason) for reason in health.at_risk_reasons[:2]),
+                reverse("partners:detail", args=[slug, health.practice.public_id]),
+                "danger",
+            )
+        )
+    credentials = Credential.objects.filter(
+        spa=spa,
+        archived_at=None,
+        expires_on__isnull=False,
+        expires_on__lte=today + datetime.timedelta(days=CREDENTIAL_WARNING_DAYS),
+    ).order_by("expires_on")[:ATTENTION_PER_KIND]
+    for credential in credentials:
+        expired = credential.expires_on < today
+        items.append(
+            Attention(
+                "credential",
+                "patch-exclamation",
+                str(credential),
+                (_("Expired %(when)s") if expired else _("Expires %(when)s"))
+                % {"when": date_format(credential.expires_on, "M j, Y")},
+                reverse("catalog:index", args=[slug]) + "?kind=credentials",
+                "danger" if expired else "warning",
+            )
+        )
+    for row in gifts:
+        name = row["recipient_contact__name"] or (
+            f"{row['recipient_clinician__first_name']} {row['recipient_clinician__last_name']}".strip()
+        )
+        over = row["total"] > limit
+        items.append(
+            Attention(
+                "gift",
+                "gift",
+                _("Gifts to %(name)s (%(practice)s)") % {"name": name, "practice": row["practice__name"]},
+                _("$%(total)s of the $%(limit)s yearly limit")
+                % {"total": f"{row['total']:,.2f}", "limit": f"{limit:,.2f}"},
+                reverse("outreach:gift_ledger", args=[slug]) + f"?practice={row['practice__public_id']}",
+                "danger" if over else "warning",
+            )
+        )
+    return items
+
+
+def _compute(spa, user, now):
+    today = timezone.localtime(now, spa_zone(spa)).date()
+    referrals = _referral_figures(spa, now, today)
+    overdue_count, overdue_list = _overdue_referrals(spa, now)
+    at_risk, health_counts = partner_health_list(spa=spa, status=HealthStatus.AT_RISK, now=now)
+    limit, gifts = _gifts_near_limit(spa, today)
+    pipeline = _pipeline(spa)
+    return {
+        "computed_at": now,
+        "today": today,
+        "referrals": referrals,
+        "median_first_contact": _median_first_contact(spa, now),
+        "overdue_count": overdue_count,
+        "weekly": _weekly_by_specialty(spa, today),
+        "top_practices": _top_practices(spa, now),
+        "pipeline": pipeline,
+        "active_partners": next(count for value, _label, count in pipeline if value == Stage.ACTIVE),
+        "health_counts": health_counts,
+        "tasks": _tasks(spa, user, today),
+        "attention": _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, limit),
+    }
+
+
+def dashboard_figures(*, spa, user, now=None, fresh=False):
+    """Everything the dashboard shows for ``spa`` (and ``user``'s own tasks), at most a minute old."""
+    now = now or timezone.now()
+    key = f"dashboard:v1:{spa.pk}:{user.pk}"
+    if not fresh:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    figures = _compute(spa, user, now)
+    cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
+def format_duration(duration):
+    """A waiting time as people say it: "45 min", "5 h", "1.5 days"."""
+    if duration is None:
+        return "—"
+    minutes = duration.total_seconds() / 60
+    if minutes < 90:
+        return _("%(minutes)s min") % {"minutes": round(minutes)}
+    hours = minutes / 60
+    if hours < 36:
+        return _("%(hours)s h") % {"hours": round(hours, 1) if hours < 10 else round(hours)}
+    return _("%(days)s days") % {"days": round(hours / 24, 1)}

@@ -1,0 +1,247 @@
+"""The reports page (/s/<spa_slug>/reports/): one report at a time for a chosen period, as a chart, a
+table and a formula-safe CSV download. Managers and owners (revenue is on it)."""
+
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+
+from django import forms
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from outreach.activity import spa_today
+from spas.models import Role
+from spas.services import audit_record
+from spas.tenancy import requires_role
+
+from . import charts, reports
+from .csv_export import csv_response
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    label: str
+    numeric: bool = False
+    money: bool = False
+    percent: bool = False
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    key: str
+    label: str
+    rows: object
+    columns: tuple
+    chart_value: str
+    chart_label: str
+    explanation: str = ""
+
+
+COUNT_COLUMNS = (
+    Column("referrals", gettext_lazy("Referrals"), numeric=True),
+    Column("completed", gettext_lazy("Completed"), numeric=True),
+    Column("conversion", gettext_lazy("Completed %"), numeric=True, percent=True),
+    Column("open", gettext_lazy("Still open"), numeric=True),
+)
+REPORTS = {
+    kind.key: kind
+    for kind in [
+        ReportKind(
+            "practices",
+            gettext_lazy("By practice"),
+            reports.referrals_by_practice,
+            (Column("name", gettext_lazy("Practice")), Column("specialty", gettext_lazy("Specialty")), *COUNT_COLUMNS),
+            "referrals",
+            gettext_lazy("Referrals received by practice"),
+        ),
+        ReportKind(
+            "clinicians",
+            gettext_lazy("By clinician"),
+            reports.referrals_by_clinician,
+            (Column("name", gettext_lazy("Clinician")), Column("practice", gettext_lazy("Practice")), *COUNT_COLUMNS),
+            "referrals",
+            gettext_lazy("Referrals received by clinician"),
+        ),
+        ReportKind(
+            "specialties",
+            gettext_lazy("By specialty"),
+            reports.referrals_by_specialty,
+            (Column("name", gettext_lazy("Specialty")), *COUNT_COLUMNS),
+            "referrals",
+            gettext_lazy("Referrals received by specialty"),
+        ),
+        ReportKind(
+            "channels",
+            gettext_lazy("By channel"),
+            reports.referrals_by_channel,
+            (Column("name", gettext_lazy("Channel")), *COUNT_COLUMNS),
+            "referrals",
+            gettext_lazy("Referrals received by channel"),
+        ),
+        ReportKind(
+            "leakage",
+            gettext_lazy("Leakage"),
+            reports.leakage_by_practice,
+            (
+                Column("name", gettext_lazy("Practice")),
+                Column("referrals", gettext_lazy("Referrals"), numeric=True),
+                Column("never_contacted", gettext_lazy("Never contacted"), numeric=True),
+                Column("never_booked", gettext_lazy("Never booked"), numeric=True),
+                Column("no_shows", gettext_lazy("No-shows"), numeric=True),
+                Column("leaked_share", gettext_lazy("Leaked %"), numeric=True, percent=True),
+            ),
+            "leaked",
+            gettext_lazy("Referrals lost by practice"),
+            gettext_lazy(
+                "Of the referrals received in the period: never contacted (closed or unreachable without the "
+                "spa reaching the patient), never booked (reached, closed without an appointment), no-shows."
+            ),
+        ),
+        ReportKind(
+            "revenue",
+            gettext_lazy("Revenue"),
+            reports.revenue_by_practice,
+            (
+                Column("name", gettext_lazy("Practice")),
+                Column("completed", gettext_lazy("Completed referrals"), numeric=True),
+                Column("priced", gettext_lazy("With a booked service"), numeric=True),
+                Column("revenue", gettext_lazy("Revenue attributed"), numeric=True, money=True),
+            ),
+            "revenue",
+            gettext_lazy("Revenue attributed by practice"),
+            gettext_lazy(
+                "Referrals completed in the period, each at the catalog price of the service it was booked for."
+            ),
+        ),
+        ReportKind(
+            "campaigns",
+            gettext_lazy("Campaigns"),
+            reports.campaign_results,
+            (
+                Column("name", gettext_lazy("Campaign")),
+                Column("status", gettext_lazy("Status")),
+                Column("practices", gettext_lazy("Practices"), numeric=True),
+                Column("touchpoints", gettext_lazy("Touchpoints"), numeric=True),
+                Column("meetings", gettext_lazy("Meetings"), numeric=True),
+                Column("partners_won", gettext_lazy("Partners won"), numeric=True),
+                Column("referrals", gettext_lazy("Referrals received"), numeric=True),
+            ),
+            "referrals",
+            gettext_lazy("Referrals from each campaign's practices since launch"),
+            gettext_lazy("Campaigns running during the period; what happened at their practices from launch."),
+        ),
+    ]
+}
+CHART_ROWS = 15
+
+
+class PeriodForm(forms.Form):
+    preset = forms.CharField(required=False)
+    start = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, presets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.presets = {key: (start, end) for key, _label, start, end in presets}
+
+    def clean(self):
+        cleaned = super().clean()
+        preset = cleaned.get("preset")
+        if preset in self.presets and not (self.data.get("start") or self.data.get("end")):
+            cleaned["start"], cleaned["end"] = self.presets[preset]
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The end comes before the start."))
+            elif (end - start).days > reports.MAX_PERIOD_DAYS:
+                self.add_error("end", _("Choose a period of at most three years."))
+        elif not self.errors:
+            cleaned["start"], cleaned["end"] = self.presets["last_90_days"]
+        return cleaned
+
+
+def _cell(row, column):
+    value = row.get(column.field)
+    if value is None:
+        return "—" if column.percent else ""
+    if column.money:
+        return f"${value:,.2f}"
+    if column.percent:
+        return f"{value}%"
+    return value
+
+
+@requires_role(Role.MANAGER)
+def report_page(request, spa_slug):
+    spa = request.spa
+    presets = reports.preset_periods(spa)
+    form = PeriodForm(request.GET or {"preset": "last_90_days"}, presets=presets)
+    kind = REPORTS.get(request.GET.get("report") or "practices", REPORTS["practices"])
+    if not form.is_valid():
+        context = {"form": form, "kind": kind, "reports": REPORTS.values(), "presets": presets, "rows": None}
+        return render(request, "reports/report.html", context, status=400)
+    period = reports.Period(form.cleaned_data["start"], form.cleaned_data["end"], zoneinfo.ZoneInfo(spa.timezone))
+    # Show the dates a preset stands for in the date fields (and carry them to the other reports' tabs).
+    form = PeriodForm({"start": period.start, "end": period.end}, presets=presets)
+    form.is_valid()
+    rows = kind.rows(spa=spa, period=period)
+    if request.GET.get("format") == "csv":
+        audit_record(
+            spa=spa,
+            action="report.exported",
+            actor=request.user,
+            object_type="report",
+            object_id=kind.key,
+            request=request,
+            detail={"start": period.start.isoformat(), "end": period.end.isoformat(), "rows": len(rows)},
+        )
+        return csv_response(
+            f"{kind.key}-{period.start.isoformat()}-{period.end.isoformat()}.csv",
+            [str(column.label) for column in kind.columns],
+            ([row.get(column.field, "") for column in kind.columns] for row in rows),
+        )
+    chart_rows = sorted(rows, key=lambda row: -(row.get(kind.chart_value) or 0))[:CHART_ROWS]
+    chart = charts.horizontal_bars(
+        [
+            charts.Bar(row["name"], float(row[kind.chart_value]), display=_chart_value(row, kind))
+            for row in chart_rows
+            if row.get(kind.chart_value)
+        ],
+        title=str(kind.chart_label),
+        chart_id="report-chart",
+    )
+    query = request.GET.copy()
+    query.pop("format", None)
+    context = {
+        "form": form,
+        "kind": kind,
+        "reports": REPORTS.values(),
+        "presets": presets,
+        "period": period,
+        # (text, numeric) per cell, so the template right-aligns numbers.
+        "rows": [[(_cell(row, column), column.numeric) for column in kind.columns] for row in rows],
+        "totals": _totals(rows, kind),
+        "chart": chart,
+        "query": query.urlencode(),
+        "today": spa_today(spa),
+        "one_day": datetime.timedelta(days=1),
+    }
+    return render(request, "reports/report.html", context)
+
+
+def _chart_value(row, kind):
+    column = next((column for column in kind.columns if column.field == kind.chart_value), Column(kind.chart_value, ""))
+    return str(_cell(row, column))
+
+
+def _totals(rows, kind):
+    totals = []
+    for index, column in enumerate(kind.columns):
+        if column.numeric and not column.percent:
+            total = sum(row.get(column.field) or 0 for row in rows)
+            totals.append((_cell({column.field: total}, column), True))
+        else:
+            totals.append((_("Total") if index == 0 else "", False))
+    return totals
