@@ -1,7 +1,14 @@
 """Reads for referrals: the spa inbox with its counts, one referral's page, the portal's list."""
 
+import hashlib
+
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
+
+from spa_referrals import soft_cache
 
 from .models import AWAITING_FIRST_CONTACT, OPEN_STATUSES, Referral, ReferralEvent, ReferralService, Status
 
@@ -21,13 +28,60 @@ def referral_inbox(*, spa):
     )
 
 
-def inbox_counts(*, queryset):
-    """{status: count} plus "open", "overdue" and "all", in one query over the (filtered) inbox."""
+# The inbox's counts (a tab per status, "open", "overdue", "all") are one aggregate over all the spa's
+# referrals: at 100,000 referrals that is the page's most expensive query. They are cached per spa and
+# filter for a minute ("overdue" moves with the clock), under a per-spa generation that every change to a
+# referral bumps after commit, so a change shows at once and a quiet inbox costs no COUNT at all.
+COUNTS_SECONDS = 60
+
+
+def _generation_key(spa_id):
+    return f"referral-counts-generation:{spa_id}"
+
+
+def referral_counts_changed(spa_id):
+    """Call after a referral is created or changes status or assignee: cached counts are recomputed."""
+    transaction.on_commit(lambda: soft_cache.bump(_generation_key(spa_id)))
+
+
+def _count_all(queryset):
     aggregates = {value: Count("pk", filter=Q(status=value)) for value in Status.values}
     aggregates["open"] = Count("pk", filter=Q(status__in=OPEN_STATUSES))
     aggregates["overdue"] = Count("pk", filter=overdue_condition())
     aggregates["all"] = Count("pk")
     return queryset.order_by().aggregate(**aggregates)
+
+
+def inbox_counts(*, queryset, spa=None, filters=""):
+    """{status: count} plus "open", "overdue" and "all", in one query over the (filtered) inbox.
+
+    With ``spa`` and ``filters`` (a canonical description of the filters ``queryset`` carries) the
+    result is cached as described above.
+    """
+    if spa is None:
+        return _count_all(queryset)
+    generation = soft_cache.get(_generation_key(spa.pk), 0)
+    digest = hashlib.sha256(filters.encode()).hexdigest()[:16]
+    key = f"referral-counts:{spa.pk}:{generation}:{digest}"
+    counts = soft_cache.get(key)
+    if counts is None:
+        counts = _count_all(queryset)
+        soft_cache.set(key, counts, COUNTS_SECONDS)
+    return counts
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its total (from the inbox counts) instead of running COUNT(*) for it."""
+
+    def __init__(self, object_list, per_page, *, count=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self._known_count = count
+
+    @cached_property
+    def count(self):
+        if self._known_count is not None:
+            return self._known_count
+        return super().count
 
 
 def referral_detail(*, spa, public_id):
@@ -51,5 +105,11 @@ def portal_referrals(*, spa, practice):
 
 
 def overdue_count(*, spa):
-    """How many of the spa's referrals are past their first-contact time: one query, for the navigation badge."""
-    return Referral.objects.filter(overdue_condition(), spa=spa).count()
+    """How many of the spa's referrals are past their first-contact time, for the navigation badge on every
+    page: one query, cached like the inbox counts."""
+    key = f"referral-overdue:{spa.pk}:{soft_cache.get(_generation_key(spa.pk), 0)}"
+    count = soft_cache.get(key)
+    if count is None:
+        count = Referral.objects.filter(overdue_condition(), spa=spa).count()
+        soft_cache.set(key, count, COUNTS_SECONDS)
+    return count

@@ -26,6 +26,7 @@ from .models import (
     reason_choices,
     referral_settings_for,
 )
+from .selectors import referral_counts_changed
 
 PATIENT_FIELDS = [
     "patient_first_name",
@@ -130,6 +131,7 @@ def referral_create(
         request=request,
         detail={"channel": channel, "practice": str(practice.public_id)},
     )
+    referral_counts_changed(spa.pk)
     if notify:
         _notify_new_referral(referral)
     return referral
@@ -179,6 +181,7 @@ def _locked(referral, expected_version):
 def _save(referral, fields):
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
+    referral_counts_changed(referral.spa_id)
 
 
 def _event(referral, actor, **fields):

@@ -10,7 +10,6 @@ import zoneinfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -101,6 +100,28 @@ def _referral_or_404(request, referral_id):
 # --- the inbox ------------------------------------------------------------------------------------
 
 
+def _filters_key(referral_filter, *left_out):
+    """The inbox filters in effect (cleaned values, sorted), without ``left_out``: a cache key's part."""
+    if not referral_filter.is_bound or not referral_filter.form.is_valid():
+        return ""
+    values = referral_filter.form.cleaned_data
+    parts = []
+    for name in sorted(values):
+        value = values[name]
+        if name in left_out or value in (None, ""):
+            continue
+        parts.append(f"{name}={getattr(value, 'pk', value)}")
+    return "&".join(parts)
+
+
+def _total_from_counts(counts, status_value, overdue_value):
+    if overdue_value is None:
+        return counts.get(status_value or "all")
+    if overdue_value is True and not status_value:
+        return counts["overdue"]
+    return None  # a combination the counts do not hold: the paginator counts itself
+
+
 def _query_without(request, *names):
     query = request.GET.copy()
     for name in names:
@@ -112,11 +133,17 @@ def _query_without(request, *names):
 def referral_inbox(request, spa_slug):
     spa = request.spa
     referral_filter = ReferralFilter(request.GET or None, queryset=selectors.referral_inbox(spa=spa), spa=spa)
-    page = Paginator(referral_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # The tabs count across statuses within the other filters (practice, channel, assignee…).
-    counts = selectors.inbox_counts(queryset=referral_filter.queryset_without("status", "overdue"))
+    counts = selectors.inbox_counts(
+        queryset=referral_filter.queryset_without("status", "overdue"),
+        spa=spa,
+        filters=_filters_key(referral_filter, "status", "overdue"),
+    )
     status_value = referral_filter.form.cleaned_data.get("status") if referral_filter.is_bound else ""
     overdue_value = referral_filter.form.cleaned_data.get("overdue") if referral_filter.is_bound else None
+    # The page's total is one of the counts already at hand, so paginating costs no COUNT(*) of its own.
+    total = _total_from_counts(counts, status_value, overdue_value)
+    page = selectors.CountedPaginator(referral_filter.qs, PAGE_SIZE, count=total).get_page(request.GET.get("page"))
     tab_query = _query_without(request, "status", "overdue", "page")
     context = {
         "filter": referral_filter,

@@ -21,7 +21,6 @@ import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncWeek
@@ -37,6 +36,8 @@ from partners.models import Practice, Stage
 from referrals.models import Referral, Status
 from referrals.selectors import overdue_condition
 from spas.models import Credential, Specialty
+
+from . import soft_cache
 
 CACHE_SECONDS = 60
 RECENT_DAYS = 90
@@ -300,11 +301,11 @@ def dashboard_figures(*, spa, user, now=None, fresh=False):
     now = now or timezone.now()
     key = f"dashboard:v1:{spa.pk}:{user.pk}"
     if not fresh:
-        cached = cache.get(key)
+        cached = soft_cache.get(key)
         if cached is not None:
             return cached
     figures = _compute(spa, user, now)
-    cache.set(key, figures, CACHE_SECONDS)
+    soft_cache.set(key, figures, CACHE_SECONDS)
     return figures
 
 
