@@ -102,8 +102,12 @@ class TaskFilterForm(forms.Form):
 
     state = forms.ChoiceField(label=_("Show"), choices=STATES, required=False)
     assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
-    practice = forms.ModelChoiceField(
-        label=_("Practice"), queryset=Practice.objects.none(), required=False, to_field_name="public_id"
+    # Practices are searched by name rather than listed: a spa may have thousands.
+    practice_name = forms.CharField(
+        label=_("Practice"),
+        max_length=160,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Any")}),
     )
     kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any")), *TaskKind.choices], required=False)
     source = forms.ChoiceField(label=_("From"), choices=[("", _("Anywhere")), *TaskSource.choices], required=False)
@@ -117,8 +121,6 @@ class TaskFilterForm(forms.Form):
             ("nobody", _("Nobody")),
             *[(key, member.display_name) for key, member in self.members.items()],
         ]
-        self.fields["practice"].queryset = Practice.objects.filter(spa=spa).order_by("name")
-        self.fields["practice"].empty_label = _("Any")
         self.user = user
 
     def filter(self, tasks):
@@ -137,8 +139,8 @@ class TaskFilterForm(forms.Form):
             tasks = tasks.filter(assignee=None)
         elif assignee:
             tasks = tasks.filter(assignee=self.members[assignee])
-        if data.get("practice"):
-            tasks = tasks.filter(practice=data["practice"])
+        if data.get("practice_name"):
+            tasks = tasks.filter(practice__name__icontains=data["practice_name"])
         if data.get("kind"):
             tasks = tasks.filter(kind=data["kind"])
         if data.get("source"):

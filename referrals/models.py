@@ -1,5 +1,6 @@
 """Referrals from every channel, their lifecycle and response clock, the partner portal's people, API keys."""
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -51,6 +52,12 @@ def reason_choices(specialty=None):
         for value, label in reasons:
             seen[value] = label
     return [*seen.items(), OTHER_REASON]
+
+
+@functools.cache
+def _all_reason_labels():
+    """Every reason's (lazily translated) label by value, built once: list pages ask for it per row."""
+    return dict(reason_choices())
 
 
 class Channel(models.TextChoices):
@@ -193,7 +200,9 @@ class Referral(models.Model):
         ordering = ["-received_at", "-id"]
         indexes = [
             models.Index(fields=["spa", "status", "received_at"], name="referral_inbox_idx"),
-            models.Index(fields=["spa", "received_at"], name="referral_received_idx"),
+            # Covering (PostgreSQL): the dashboard's and partner health's windows over the spa's referrals
+            # are index-only scans (bench: 1 s → 30 ms at 100,000 referrals).
+            models.Index(fields=["spa", "received_at"], include=["practice", "status"], name="referral_window_idx"),
             models.Index(fields=["spa", "practice", "received_at"], name="referral_practice_idx"),
             models.Index(fields=["status", "first_contact_due_at"], name="referral_due_idx"),
         ]
@@ -226,8 +235,18 @@ class Referral(models.Model):
     def can_log_attempt(self):
         return self.status in ATTEMPT_STATUSES
 
+    # get_FOO_display() rebuilds (and hashes, so translates) every choice on each call; a list page of
+    # 50 rows spent a third of its time there. The enum's own label is a lookup.
+    @property
+    def status_label(self):
+        return Status(self.status).label
+
+    @property
+    def channel_label(self):
+        return Channel(self.channel).label
+
     def reason_label(self):
-        return dict(reason_choices()).get(self.reason_category, self.reason_category)
+        return _all_reason_labels().get(self.reason_category, self.reason_category)
 
 
 class ReferralService(models.Model):

@@ -45,11 +45,14 @@ def referral_counts_changed(spa_id):
 
 
 def _count_all(queryset):
-    aggregates = {value: Count("pk", filter=Q(status=value)) for value in Status.values}
-    aggregates["open"] = Count("pk", filter=Q(status__in=OPEN_STATUSES))
-    aggregates["overdue"] = Count("pk", filter=overdue_condition())
-    aggregates["all"] = Count("pk")
-    return queryset.order_by().aggregate(**aggregates)
+    # Two queries, both index-friendly: a GROUP BY status (index-only on referral_inbox_idx) and the few
+    # overdue ones; one aggregate with a FILTER per status read every row instead (bench, 100k referrals).
+    by_status = dict(queryset.order_by().values_list("status").annotate(count=Count("pk")))
+    counts = {value: by_status.get(value, 0) for value in Status.values}
+    counts["open"] = sum(counts[value] for value in OPEN_STATUSES)
+    counts["all"] = sum(by_status.values())
+    counts["overdue"] = queryset.filter(overdue_condition()).order_by().count()
+    return counts
 
 
 def inbox_counts(*, queryset, spa=None, filters=""):

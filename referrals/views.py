@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -149,6 +150,9 @@ def referral_inbox(request, spa_slug):
         "filter": referral_filter,
         "page": page,
         "query_string": _query_without(request, "page"),
+        "practice_removed_query": _query_without(request, "practice", "page"),
+        # Each row links to inbox_url + <uuid>/: one reverse() for the page instead of one per row.
+        "inbox_url": reverse("referrals:inbox", args=[spa.slug]),
         "tab_query": tab_query,
         "is_filtered": any(value for key, value in request.GET.items() if key != "page"),
         "counts": counts,

@@ -2,9 +2,11 @@
 
 It reads every app (referrals, partners, outreach, the catalog), which is why it lives in the project
 package. Every figure is one aggregate query whatever the data size; "this month" and "today" are the
-spa's calendar (month boundaries at local midnight). The whole set is cached per spa for a minute
-(``CACHE_SECONDS``): the page is opened every morning by everyone, and figures a minute old serve the
-purpose; ``fresh=True`` recomputes.
+spa's calendar (month boundaries at local midnight). The spa-wide figures are cached per spa: they are
+fresh for a minute (``FRESH_SECONDS``); after that the first viewer recomputes them while everyone else
+is shown the previous set (kept up to ``KEEP_SECONDS``), so a team opening the dashboard at nine does not
+recompute it eight times over. Only "your tasks today" is per person (one small query). ``fresh=True``
+recomputes.
 
 Definitions (shown on the page as well):
 - referrals this month / last month: received in the spa's calendar month;
@@ -39,7 +41,9 @@ from spas.models import Credential, Specialty
 
 from . import soft_cache
 
-CACHE_SECONDS = 60
+FRESH_SECONDS = 60
+KEEP_SECONDS = 15 * 60
+RECOMPUTE_LOCK_SECONDS = 30
 RECENT_DAYS = 90
 MEDIAN_DAYS = 30
 WEEKS = 12
@@ -157,13 +161,16 @@ def _pipeline(spa):
     return [(value, str(label), counts.get(value, 0)) for value, label in Stage.choices]
 
 
-def _tasks(spa, user, today):
+def _tasks(spa, today):
     return Task.objects.filter(spa=spa, done_at=None, due_on__lte=today).aggregate(
         due_today=Count("pk", filter=Q(due_on=today)),
-        mine_today=Count("pk", filter=Q(due_on=today, assignee=user)),
         overdue=Count("pk", filter=Q(due_on__lt=today)),
         check_ins_due=Count("pk", filter=Q(kind=TaskKind.CHECK_IN)),
     )
+
+
+def _my_tasks_today(spa, user, today):
+    return Task.objects.filter(spa=spa, done_at=None, due_on=today, assignee=user).count()
 
 
 def _overdue_referrals(spa, now):
@@ -273,7 +280,7 @@ def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, lim
     return items
 
 
-def _compute(spa, user, now):
+def _compute(spa, now):
     today = timezone.localtime(now, spa_zone(spa)).date()
     referrals = _referral_figures(spa, now, today)
     overdue_count, overdue_list = _overdue_referrals(spa, now)
@@ -291,21 +298,29 @@ def _compute(spa, user, now):
         "pipeline": pipeline,
         "active_partners": next(count for value, _label, count in pipeline if value == Stage.ACTIVE),
         "health_counts": health_counts,
-        "tasks": _tasks(spa, user, today),
+        "tasks": _tasks(spa, today),
         "attention": _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, limit),
     }
 
 
-def dashboard_figures(*, spa, user, now=None, fresh=False):
-    """Everything the dashboard shows for ``spa`` (and ``user``'s own tasks), at most a minute old."""
-    now = now or timezone.now()
-    key = f"dashboard:v1:{spa.pk}:{user.pk}"
-    if not fresh:
-        cached = soft_cache.get(key)
-        if cached is not None:
+def _spa_figures(spa, now, fresh):
+    key = f"dashboard:v2:{spa.pk}"
+    cached = None if fresh else soft_cache.get(key)
+    if cached is not None:
+        age = (now - cached["computed_at"]).total_seconds()
+        # Stale: one viewer (whoever takes the lock) recomputes; the others see the previous figures.
+        if age < FRESH_SECONDS or not soft_cache.add(f"{key}:recomputing", 1, RECOMPUTE_LOCK_SECONDS):
             return cached
-    figures = _compute(spa, user, now)
-    soft_cache.set(key, figures, CACHE_SECONDS)
+    figures = _compute(spa, now)
+    soft_cache.set(key, figures, KEEP_SECONDS)
+    return figures
+
+
+def dashboard_figures(*, spa, user, now=None, fresh=False):
+    """Everything the dashboard shows for ``spa``, and ``user``'s own tasks due today."""
+    now = now or timezone.now()
+    figures = dict(_spa_figures(spa, now, fresh))
+    figures["tasks"] = {**figures["tasks"], "mine_today": _my_tasks_today(spa, user, figures["today"])}
     return figures
 
 

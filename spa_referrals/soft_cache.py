@@ -27,6 +27,15 @@ def set(key, value, timeout):  # noqa: A001 - mirrors the cache API
         logger.warning("Cache write failed for %s.", key, exc_info=True)
 
 
+def add(key, value, timeout):
+    """Set ``key`` only if absent; True when this call set it (a cheap lock). False when the cache is down."""
+    try:
+        return cache.add(key, value, timeout)
+    except Exception:  # noqa: BLE001
+        logger.warning("Cache add failed for %s.", key, exc_info=True)
+        return False
+
+
 def bump(key):
     """Increment a counter used as a version (creating it); a failure just leaves old entries to expire."""
     try:

@@ -262,6 +262,8 @@ def test_the_task_list_filters_and_keeps_its_query_count(owner_client, spa, owne
     assert "Stacy&#x27;s task" not in body and "Mine 0" in body
     everyone = page_text(owner_client.get(url("task_list", spa, query="assignee=&kind=letter")))
     assert "Mine more 0" in everyone and "Mine 0" not in everyone
+    by_name = page_text(owner_client.get(url("task_list", spa, query="assignee=&practice_name=brookline")))
+    assert "Mine 0" in by_name and "Stacy&#x27;s task" not in by_name  # Stacy's has no practice
 
 
 def test_the_task_list_ignores_nonsense_filters(owner_client, spa):

@@ -141,16 +141,24 @@ def test_the_practice_and_assignee_filters(owner_client, spa, staff_user, mixed_
 
 
 def test_the_filters_offer_only_this_spas_practices_and_members(owner_client, spa, staff_user, outsider, other_spa):
-    make_practice(spa, name="Our Dermatology")
+    ours = make_practice(spa, name="Our Dermatology")
     make_practice(other_spa, name="Their Dermatology")
 
-    page = page_text(owner_client.get(url("inbox", spa)))
+    page = page_text(owner_client.get(url("inbox", spa, query=f"practice={ours.public_id}")))
 
-    assert "Our Dermatology" in page
+    assert "Our Dermatology" in page  # the chosen practice, shown by name (practices are searched, not listed)
     assert "Their Dermatology" not in page
     assert f'<option value="{staff_user.pk}">Stacy Staff</option>' in page
     assert "Otto Outsider" not in page
     assert '<option value="" selected>Any</option>' in page
+
+
+def test_practices_are_found_by_name_without_listing_them_all(owner_client, spa, mixed_inbox):
+    for index in range(30):
+        make_practice(spa, name=f"Unrelated Clinic {index}")
+    response = owner_client.get(url("inbox", spa, query="practice_name=derm"))
+    assert _names(response) == ["Alpha", "Bravo", "Foxtrot"]
+    assert "Unrelated Clinic" not in page_text(response)
 
 
 def test_another_spas_practice_in_the_filter_is_ignored_not_leaked(owner_client, spa, other_spa, mixed_inbox):

@@ -1,0 +1,899 @@
+"""The benchmark's data set: many small spas and one big one, written straight with the models.
+
+    BIG spa  "bench-big": 100,000 referrals over two years (more recent weight), 5,000 practices across every
+             specialty and pipeline stage, 10,000 clinicians, 6,000 office contacts, a referral code per
+             practice and per clinician of an active partner, 4,000 touchpoints, 3,000 tasks, a check-in cadence
+             per active partner, a catalog with credentials (some expiring), 300 gifts (some recipients near or
+             over the yearly limit).
+    20 small spas "bench-small-NN": 200–400 referrals and 25 practices each, the same shape.
+
+Everything is bulk_create in large batches under ``scopes_disabled()`` (no services, no audit events, no
+emails): the point is the shape and size of the tables the pages read, quickly. Random choices come from one
+seeded ``random.Random``, so two seeds with the same parameters and day give the same distributions.
+
+Referrals are consistent with their status: first contact is due 2 business days after receipt (the spa
+default, referrals.clock); contacted and later statuses have a first attempt after receipt; scheduled ones an
+appointment in the future, completed and no-shows one in the past; closed ones (completed, declined,
+cancelled) a ``closed_at``; received/accepted ones past their due time with no attempt are the overdue ones.
+
+Sizes can be scaled for a quick try (``BENCH_REFERRALS=10000 BENCH_PRACTICES=500 make bench``); the figures in
+docs/benchmarks.md are at the defaults.
+"""
+
+import datetime
+import hashlib
+import math
+import os
+import random
+import time
+import zoneinfo
+from dataclasses import asdict, dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+# Bump when the generated data changes meaning; the source hash below catches the rest.
+SEED_VERSION = 1
+BIG_SLUG = "bench-big"
+SMALL_SLUG = "bench-small-{:02d}"
+OWNER_PASSWORD = "bench-owner"  # noqa: S105 - a local benchmark database's throwaway login
+BATCH = 5000
+SEEDED_APPS = ("spas", "partners", "referrals", "outreach")
+
+
+@dataclass(frozen=True)
+class SpaSize:
+    referrals: int
+    practices: int
+    clinicians: int
+    contacts: int
+    touchpoints: int
+    tasks: int
+    gifts: int
+    staff: int
+
+
+@dataclass(frozen=True)
+class SeedParams:
+    big: SpaSize = SpaSize(
+        referrals=100_000,
+        practices=5_000,
+        clinicians=10_000,
+        contacts=6_000,
+        touchpoints=4_000,
+        tasks=3_000,
+        gifts=300,
+        staff=6,
+    )
+    # Small spas draw their referral count from 200–400 around this size.
+    small: SpaSize = SpaSize(
+        referrals=300, practices=25, clinicians=50, contacts=30, touchpoints=60, tasks=40, gifts=6, staff=2
+    )
+    small_spas: int = 20
+    history_days: int = 730
+    random_seed: int = 2026
+
+
+def params_from_env():
+    """The default sizes, with the big spa's referrals / practices scaled by BENCH_REFERRALS / BENCH_PRACTICES."""
+    params = SeedParams()
+    referrals = int(os.environ.get("BENCH_REFERRALS", params.big.referrals))
+    practices = int(os.environ.get("BENCH_PRACTICES", params.big.practices))
+    share = practices / params.big.practices
+    big = replace(
+        params.big,
+        referrals=referrals,
+        practices=practices,
+        clinicians=round(params.big.clinicians * share),
+        contacts=round(params.big.contacts * share),
+        touchpoints=round(params.big.touchpoints * share),
+        tasks=round(params.big.tasks * share),
+        gifts=max(round(params.big.gifts * share), 10),
+    )
+    return replace(params, big=big, small_spas=int(os.environ.get("BENCH_SMALL_SPAS", params.small_spas)))
+
+
+def _schema_fingerprint():
+    """The seeded apps' models and their concrete fields: a model change makes the stored data stale."""
+    parts = []
+    for app_label in SEEDED_APPS:
+        for model in sorted(apps.get_app_config(app_label).get_models(), key=lambda model: model.__name__):
+            parts.append(
+                model.__name__ + ":" + ",".join(sorted(field.attname for field in model._meta.concrete_fields))
+            )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def fingerprint(params):
+    """What the marker stores and a later run compares: sizes, seed version, this file and the schema."""
+    return {
+        "params": asdict(params),
+        "seed_version": SEED_VERSION,
+        "seed_source": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
+        "schema": _schema_fingerprint(),
+    }
+
+
+# --- vocabulary ------------------------------------------------------------------------------------------------
+
+FIRST_NAMES = (  # noqa: SIM905 - word lists read better as one string
+    "Emma Olivia Ava Sophia Mia Isabella Charlotte Amelia Harper Evelyn Abigail Ella Grace Chloe Camila Luna Nora "
+    "Hazel Aria Zoe Lily Layla Riley Nina Maya Rosa Priya Mei Aisha Fatima Sara Elena Julia Hannah Leah Ruth Diane "
+    "Karen Laura Megan James Liam Noah Ethan Lucas Mason Daniel David Samuel Omar Raj Wei Carlos Marco Paul Peter"
+).split()
+LAST_NAMES = (  # noqa: SIM905 - word lists read better as one string
+    "Johnson Martinez Thompson Nguyen Robinson Clark Lewis Walker Hall Young King Wright Lopez Hill Scott Green Adams "
+    "Baker Nelson Carter Mitchell Perez Roberts Turner Phillips Campbell Parker Evans Edwards Collins Stewart Sanchez "
+    "Morris Rogers Reed Cook Morgan Bell Murphy Bailey Rivera Cooper Richardson Cox Howard Ward Torres Peterson Gray "
+    "Ramirez James Watson Brooks Kelly Sanders Price Bennett Wood Barnes Ross Henderson Coleman Jenkins Perry Powell "
+    "Patel Shah Kim Chen Wang Alvarez Okafor Haddad Cohen Novak Rossi Silva"
+).split()
+CITIES = (  # noqa: SIM905 - word lists read better as one string
+    "Brookline Newton Cambridge Somerville Boston Quincy Waltham Wellesley Needham Dedham Milton Medford Malden Salem "
+    "Lexington Arlington Belmont Natick Framingham Braintree Weymouth Woburn Burlington Concord"
+).split()
+PRACTICE_SUFFIXES = ["Associates", "Group", "Center", "Clinic", "Partners", "Health", "Specialists", "Care"]
+SPECIALTY_WORDS = {
+    "dermatology": ["Dermatology", "Skin Institute", "Dermatology & Laser"],
+    "ob_gyn": ["OB-GYN", "Women's Health", "Obstetrics & Gynecology"],
+    "physical_therapy": ["Physical Therapy", "Rehab", "PT & Wellness"],
+    "chiropractic": ["Chiropractic", "Spine & Wellness", "Family Chiropractic"],
+    "plastic_surgery": ["Plastic Surgery", "Aesthetic Surgery", "Cosmetic Surgery"],
+    "oncology": ["Cancer Center", "Oncology", "Hematology & Oncology"],
+    "primary_care": ["Family Medicine", "Primary Care", "Internal Medicine"],
+    "sports_medicine": ["Sports Medicine", "Orthopedics & Sports", "Athletic Medicine"],
+    "other": ["Integrative Medicine", "Wellness Clinic", "Medical Group"],
+}
+SPECIALTY_WEIGHTS = {
+    "dermatology": 18,
+    "ob_gyn": 14,
+    "physical_therapy": 16,
+    "chiropractic": 13,
+    "plastic_surgery": 8,
+    "oncology": 6,
+    "primary_care": 14,
+    "sports_medicine": 8,
+    "other": 3,
+}
+CLINICIAN_CREDENTIALS = {
+    "dermatology": ["MD", "DO", "PA-C", "NP"],
+    "ob_gyn": ["MD", "DO", "CNM", "NP"],
+    "physical_therapy": ["PT, DPT", "DPT", "PTA"],
+    "chiropractic": ["DC"],
+    "plastic_surgery": ["MD", "MD", "NP"],
+    "oncology": ["MD", "NP", "RN"],
+    "primary_care": ["MD", "DO", "NP", "PA-C"],
+    "sports_medicine": ["MD", "DO", "ATC"],
+    "other": ["MD", "NP"],
+}
+STAGE_WEIGHTS = {
+    "prospect": 20,
+    "researched": 10,
+    "contacted": 10,
+    "meeting": 5,
+    "trial": 5,
+    "active": 38,
+    "dormant": 8,
+    "declined": 4,
+}
+# How much each stage refers (prospects and declined practices do not).
+STAGE_REFERRAL_FACTOR = {"active": 1.0, "trial": 0.4, "dormant": 0.5, "meeting": 0.03}
+SIZE_WEIGHTS = {"solo": 25, "small": 45, "medium": 22, "large": 8}
+EXTRA_CLINICIAN_WEIGHT = {"solo": 0, "small": 1, "medium": 3, "large": 8}
+SOURCE_CHOICES = ["client_introduction", "networking_event", "continuing_education", "directory", "walk_in", "other"]
+CHANNEL_WEIGHTS = {"portal": 35, "landing": 20, "api": 10, "phone": 15, "fax": 8, "email": 8, "walk_in": 4}
+MANUAL = {"phone", "fax", "email", "walk_in"}
+CONSENT_BY_CHANNEL = {"landing": "patient_online", "phone": "verbal", "walk_in": "written"}
+DECLINE_REASONS = [
+    "Outside our services: needs medical wound care.",
+    "Patient lives out of our area.",
+    "Contraindicated treatment; referred back to the clinician.",
+]
+# Status by age of the referral: recent ones are still being worked, old ones mostly closed.
+STATUS_BY_AGE = [
+    (2, {"received": 48, "accepted": 30, "contacted": 14, "declined": 4, "cancelled": 4}),
+    (
+        21,
+        {
+            "received": 3,
+            "accepted": 6,
+            "contacted": 14,
+            "scheduled": 34,
+            "completed": 22,
+            "no_show": 4,
+            "unreachable": 5,
+            "declined": 6,
+            "cancelled": 6,
+        },
+    ),
+    (
+        90,
+        {
+            "received": 0.6,
+            "accepted": 1,
+            "contacted": 2,
+            "scheduled": 3,
+            "completed": 58,
+            "no_show": 5,
+            "unreachable": 7,
+            "declined": 10,
+            "cancelled": 13,
+        },
+    ),
+    (
+        math.inf,
+        {
+            "received": 0.15,
+            "accepted": 0.25,
+            "contacted": 0.3,
+            "scheduled": 0.3,
+            "completed": 62,
+            "no_show": 3,
+            "unreachable": 7,
+            "declined": 11,
+            "cancelled": 16,
+        },
+    ),
+]
+REACHED = {"contacted", "scheduled", "completed", "no_show"}
+SERVICES = [
+    ("Calming post-procedure facial", "facial", 50, "95.00", ["dermatology", "plastic_surgery", "oncology"]),
+    ("LED light therapy", "skin", 30, "60.00", ["dermatology"]),
+    ("Prenatal massage", "massage", 60, "110.00", ["ob_gyn"]),
+    ("Postpartum recovery massage", "massage", 60, "105.00", ["ob_gyn"]),
+    ("Deep-tissue recovery massage", "massage", 60, "115.00", ["physical_therapy", "sports_medicine"]),
+    ("Sports massage", "massage", 75, "130.00", ["sports_medicine", "physical_therapy", "chiropractic"]),
+    ("Lymphatic drainage massage", "massage", 60, "120.00", ["plastic_surgery", "oncology"]),
+    ("Oncology-safe facial", "facial", 50, "110.00", ["oncology"]),
+    ("Relaxation massage", "massage", 60, "95.00", ["primary_care", "chiropractic", "other"]),
+    ("Hydrating facial", "facial", 50, "85.00", ["dermatology", "primary_care"]),
+    ("Scalp and neck treatment", "wellness", 30, "55.00", ["chiropractic", "primary_care"]),
+    ("Body wrap", "body", 60, "125.00", ["other"]),
+]
+TOUCHPOINT_KINDS = {
+    "phone_call": 20,
+    "email": 18,
+    "letter": 10,
+    "meeting": 8,
+    "lunch_presentation": 5,
+    "staff_service": 4,
+    "check_in": 18,
+    "thank_you_note": 9,
+    "gift": 3,
+    "open_house": 2,
+    "networking_event": 3,
+}
+TOUCHPOINT_STAGE_WEIGHT = {"contacted": 1, "meeting": 2, "trial": 3, "active": 3, "dormant": 1, "declined": 1}
+TASK_KINDS = {
+    "phone_call": 20,
+    "email": 15,
+    "letter": 8,
+    "meeting": 6,
+    "lunch_presentation": 4,
+    "check_in": 20,
+    "thank_you_note": 12,
+    "fresh_approach": 5,
+    "follow_up": 10,
+}
+TASK_SOURCE = {"check_in": "check_in", "thank_you_note": "thank_you", "fresh_approach": "resurface"}
+GIFT_KINDS = {"gift": 30, "meal": 40, "complimentary_service": 20, "event_hospitality": 10}
+
+
+class Random(random.Random):
+    """random.Random plus weighted picks from {value: weight} tables."""
+
+    def weighted(self, table, k=None):
+        values, weights = list(table), list(table.values())
+        if k is None:
+            return self.choices(values, weights)[0]
+        return self.choices(values, weights, k=k)
+
+    def between(self, start, end):
+        """A moment uniformly between two datetimes."""
+        return start + (end - start) * self.random()
+
+
+def _model(label):
+    return apps.get_model(label)
+
+
+def _fields(label):
+    return {field.name for field in _model(label)._meta.concrete_fields}
+
+
+def _bulk(label, objects, batch_size=BATCH):
+    return _model(label).objects.bulk_create(objects, batch_size=batch_size)
+
+
+def _local(spa, moment):
+    return timezone.localtime(moment, zoneinfo.ZoneInfo(spa.timezone))
+
+
+class SpaSeeder:
+    """Seeds one spa of a given size. ``codes`` is shared by all spas: referral codes are unique globally."""
+
+    def __init__(self, *, spa, size, rng, now, history_days, codes, users):
+        self.spa, self.size, self.rng, self.now = spa, size, rng, now
+        self.history_days = history_days
+        self.codes = codes
+        self.owner, *self.staff = users
+        self.members = users
+        self.today = _local(spa, now).date()
+        self.zone = zoneinfo.ZoneInfo(spa.timezone)
+        self.counts = {}
+
+    def run(self):
+        self.catalog()
+        self.practices()
+        self.people()
+        self.referral_codes()
+        self.referrals()
+        self.touchpoints()
+        self.check_in_cadences()
+        self.tasks()
+        self.gifts()
+        return self.counts
+
+    # --- catalog and settings --------------------------------------------------------------------------------
+
+    def catalog(self):
+        spa, rng = self.spa, self.rng
+        self.services = _bulk(
+            "spas.Service",
+            [
+                _model("spas.Service")(
+                    spa=spa,
+                    name=name,
+                    category=category,
+                    duration_minutes=minutes,
+                    price=Decimal(price),
+                    specialties=specialties,
+                    pregnancy_safe=category != "body",
+                    description=f"{name} for referred patients.",
+                )
+                for name, category, minutes, price, specialties in SERVICES
+            ],
+        )
+        _bulk(
+            "spas.Offer",
+            [
+                _model("spas.Offer")(spa=spa, title=title, specialties=specialties, terms="First visit only.")
+                for title, specialties in [
+                    ("15% off a first prenatal massage", ["ob_gyn"]),
+                    ("20% off a first calming facial", ["dermatology", "plastic_surgery"]),
+                    ("A free scalp treatment with a first massage", ["physical_therapy", "chiropractic"]),
+                    ("10% off a first visit", []),
+                ]
+            ],
+        )
+        credentials = []
+        for index, (person, credential, days) in enumerate(
+            [
+                ("Ana Ruiz", "Certified prenatal massage therapist", 24),
+                ("Ana Ruiz", "Licensed massage therapist", 410),
+                ("Ben Ito", "Licensed massage therapist", 51),
+                ("Ben Ito", "Medical massage certification", None),
+                ("Cleo Hart", "Licensed esthetician", -6),
+                ("Cleo Hart", "Oncology esthetics certification", 200),
+                ("Dev Rao", "Lymphatic drainage certification", 700),
+                ("Eli Moss", "Licensed massage therapist", 95),
+            ]
+        ):
+            credentials.append(
+                _model("spas.Credential")(
+                    spa=spa,
+                    person=person,
+                    credential=credential,
+                    issuer="State Board",
+                    number=f"LMT-{rng.randrange(10_000, 99_999)}-{index}",
+                    expires_on=None if days is None else self.today + datetime.timedelta(days=days),
+                )
+            )
+        _bulk("spas.Credential", credentials)
+        _bulk("referrals.ReferralSettings", [_model("referrals.ReferralSettings")(spa=spa)])
+        _bulk("outreach.OutreachSettings", [_model("outreach.OutreachSettings")(spa=spa)])
+
+    # --- practices and their people --------------------------------------------------------------------------
+
+    def practices(self):
+        spa, rng, now = self.spa, self.rng, self.now
+        Practice = _model("partners.Practice")
+        names = set()
+        practices = []
+        for index in range(self.size.practices):
+            specialty = rng.weighted(SPECIALTY_WEIGHTS)
+            stage = rng.weighted(STAGE_WEIGHTS)
+            city = rng.choice(CITIES)
+            name = f"{rng.choice(LAST_NAMES)} {rng.choice(SPECIALTY_WORDS[specialty])} {rng.choice(PRACTICE_SUFFIXES)}"
+            if name in names:
+                name = f"{name} of {city}"
+            if name in names:
+                name = f"{name} {index}"
+            names.add(name)
+            created_at = now - datetime.timedelta(days=rng.uniform(30, self.history_days + 120))
+            phone = f"(617) {200 + index // 10_000 % 800:03d}-{index % 10_000:04d}"
+            practices.append(
+                Practice(
+                    spa=spa,
+                    name=name,
+                    specialty=specialty,
+                    address=f"{rng.randrange(1, 999)} {rng.choice(LAST_NAMES)} Street",
+                    city=city,
+                    phone=phone,
+                    phone_normalized="".join(ch for ch in phone if ch.isdigit())[-10:],
+                    website=f"https://practice-{spa.pk}-{index}.example",
+                    size=rng.weighted(SIZE_WEIGHTS),
+                    source=rng.choice(SOURCE_CHOICES),
+                    owner=rng.choice(self.members),
+                    stage=stage,
+                    stage_changed_at=rng.between(created_at, now),
+                    declined_reason="Not taking outside referrals this year." if stage == "declined" else "",
+                    created_at=created_at,
+                )
+            )
+        self.practice_list = _bulk("partners.Practice", practices)
+        self.counts["practices"] = len(practices)
+
+    def people(self):
+        spa, rng = self.spa, self.rng
+        Clinician, OfficeContact = _model("partners.Clinician"), _model("partners.OfficeContact")
+        practices = self.practice_list
+        per_practice = [1] * len(practices)
+        extra = max(self.size.clinicians - len(practices), 0)
+        weights = [EXTRA_CLINICIAN_WEIGHT[practice.size] for practice in practices]
+        if extra and any(weights):
+            for index in rng.choices(range(len(practices)), weights, k=extra):
+                per_practice[index] += 1
+        clinicians = []
+        for practice, count in zip(practices, per_practice, strict=True):
+            for _n in range(count):
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                clinicians.append(
+                    Clinician(
+                        spa=spa,
+                        practice=practice,
+                        first_name=first,
+                        last_name=last,
+                        credentials=rng.choice(CLINICIAN_CREDENTIALS[practice.specialty]),
+                        specialty=practice.specialty,
+                        email=f"{first}.{last}.{len(clinicians)}@practice.example".lower(),
+                        created_at=practice.created_at,
+                    )
+                )
+        self.clinician_list = _bulk("partners.Clinician", clinicians)
+        self.clinicians_of = {}
+        for clinician in self.clinician_list:
+            self.clinicians_of.setdefault(clinician.practice_id, []).append(clinician)
+
+        contacts = []
+        extra_contacts = rng.choices(practices, k=max(self.size.contacts - len(practices), 0))
+        for practice in [*practices[: self.size.contacts], *extra_contacts]:
+            role = "office_manager" if len(contacts) < len(practices) else rng.choice(["front_desk", "nurse", "other"])
+            name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+            contacts.append(
+                OfficeContact(
+                    spa=spa,
+                    practice=practice,
+                    name=name,
+                    role=role,
+                    email=f"{name.replace(' ', '.')}.{len(contacts)}@practice.example".lower(),
+                    phone=practice.phone,
+                    created_at=practice.created_at,
+                )
+            )
+        self.contact_list = _bulk("partners.OfficeContact", contacts)
+        self.counts["clinicians"], self.counts["office contacts"] = len(clinicians), len(contacts)
+
+    def _new_code(self):
+        from partners.models import REFERRAL_CODE_ALPHABET, REFERRAL_CODE_LENGTH
+
+        while True:
+            code = "".join(self.rng.choices(REFERRAL_CODE_ALPHABET, k=REFERRAL_CODE_LENGTH))
+            if code not in self.codes:
+                self.codes.add(code)
+                return code
+
+    def referral_codes(self):
+        ReferralCode = _model("partners.ReferralCode")
+        codes = [
+            ReferralCode(spa=self.spa, practice=practice, code=self._new_code(), created_at=practice.created_at)
+            for practice in self.practice_list
+        ]
+        by_id = {practice.pk: practice for practice in self.practice_list}
+        codes += [
+            ReferralCode(
+                spa=self.spa,
+                practice_id=clinician.practice_id,
+                clinician=clinician,
+                code=self._new_code(),
+                created_at=clinician.created_at,
+            )
+            for clinician in self.clinician_list
+            if by_id[clinician.practice_id].stage in ("active", "trial")
+        ]
+        _bulk("partners.ReferralCode", codes)
+        self.counts["referral codes"] = len(codes)
+
+    # --- referrals -------------------------------------------------------------------------------------------
+
+    def _received_at(self):
+        """Receipt times over the history, three times as dense now as at its start, in business hours mostly."""
+        rng, days = self.rng, self.history_days
+        while True:
+            share = (-1 + math.sqrt(1 + 8 * rng.random())) / 2  # inverse CDF of a density rising 1 → 3
+            day = self.today - datetime.timedelta(days=int(days * (1 - share)))
+            if day.weekday() >= 5 and rng.random() < 0.7:
+                continue
+            hour = rng.choices(range(7, 21), [1, 4, 8, 9, 9, 7, 7, 8, 8, 7, 5, 3, 2, 1])[0]
+            moment = datetime.datetime.combine(
+                day, datetime.time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=self.zone
+            )
+            if moment < self.now:
+                return moment
+
+    def _status_for(self, received_at):
+        age_days = (self.now - received_at).total_seconds() / 86400
+        for limit, table in STATUS_BY_AGE:
+            if age_days < limit:
+                return self.rng.weighted(table)
+        raise AssertionError("unreachable")
+
+    def _after(self, start, typical_hours, ceiling=None):
+        """A moment a typical (log-normal) time after ``start``, kept before ``ceiling`` (default: now)."""
+        ceiling = ceiling or self.now
+        moment = start + datetime.timedelta(hours=self.rng.lognormvariate(math.log(typical_hours), 0.9))
+        if moment >= ceiling:
+            moment = self.rng.between(start, ceiling)
+        return moment
+
+    def referrals(self):
+        from referrals.clock import add_business_days
+        from referrals.models import REASONS_BY_SPECIALTY
+
+        spa, rng, now = self.spa, self.rng, self.now
+        Referral = _model("referrals.Referral")
+        has_contacted_at = "contacted_at" in _fields("referrals.Referral")
+        referring = [p for p in self.practice_list if p.stage in STAGE_REFERRAL_FACTOR]
+        rng.shuffle(referring)
+        # A few partners send most referrals: Zipf-like weights over a shuffled order, scaled by stage.
+        weights = [STAGE_REFERRAL_FACTOR[p.stage] / (rank + 5) ** 0.8 for rank, p in enumerate(referring)]
+        reasons = {
+            specialty: [value for value, _label in choices] + ["other"]
+            for specialty, choices in REASONS_BY_SPECIALTY.items()
+        }
+        total = self.size.referrals
+        statuses = {}
+        overdue = 0
+        created = 0
+        while created < total:
+            count = min(20_000, total - created)
+            practices = rng.choices(referring, weights, k=count)
+            channels = rng.weighted(CHANNEL_WEIGHTS, k=count)
+            batch = []
+            for practice, channel in zip(practices, channels, strict=True):
+                received_at = self._received_at()
+                status = self._status_for(received_at)
+                statuses[status] = statuses.get(status, 0) + 1
+                clinicians = self.clinicians_of.get(practice.pk, [])
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                serial = created + len(batch)
+                values = {
+                    "first_contact_attempt_at": None,
+                    "contacted_at": None,
+                    "scheduled_for": None,
+                    "scheduled_service": None,
+                    "closed_at": None,
+                    "failed_attempts": 0,
+                    "decline_reason": "",
+                }
+                if status in REACHED or status in ("unreachable",) or (status == "accepted" and rng.random() < 0.3):
+                    values["first_contact_attempt_at"] = self._after(received_at, 20)
+                if status == "accepted" and values["first_contact_attempt_at"]:
+                    values["failed_attempts"] = rng.choice([1, 1, 2])
+                elif status == "unreachable":
+                    values["failed_attempts"] = 3
+                elif status in REACHED:
+                    values["failed_attempts"] = rng.choice([0, 0, 0, 1, 2])
+                    values["contacted_at"] = values["first_contact_attempt_at"]
+                if status == "scheduled":
+                    values["scheduled_for"] = now + datetime.timedelta(hours=rng.uniform(2, 24 * 21))
+                elif status in ("completed", "no_show"):
+                    values["scheduled_for"] = self._after(values["first_contact_attempt_at"], 24 * 6)
+                if status in ("scheduled", "completed", "no_show"):
+                    matching = [s for s in self.services if practice.specialty in s.specialties] or self.services
+                    values["scheduled_service"] = rng.choice(matching)
+                if status == "completed":
+                    values["closed_at"] = self._after(values["scheduled_for"], 1.5)
+                elif status == "declined":
+                    values["closed_at"] = self._after(received_at, 6)
+                    values["decline_reason"] = rng.choice(DECLINE_REASONS)
+                elif status == "cancelled":
+                    if rng.random() < 0.6:
+                        values["first_contact_attempt_at"] = self._after(received_at, 20)
+                        values["contacted_at"] = values["first_contact_attempt_at"]
+                        values["closed_at"] = self._after(values["first_contact_attempt_at"], 24 * 3)
+                    else:
+                        values["closed_at"] = self._after(received_at, 24 * 2)
+                due_at = add_business_days(received_at, 2, spa.timezone)
+                is_overdue = status in ("received", "accepted") and not values["first_contact_attempt_at"]
+                is_overdue = is_overdue and due_at < now
+                overdue += is_overdue
+                if not has_contacted_at:
+                    del values["contacted_at"]
+                manual = channel in MANUAL
+                batch.append(
+                    Referral(
+                        spa=spa,
+                        practice=practice,
+                        clinician=rng.choice(clinicians) if clinicians and rng.random() < 0.7 else None,
+                        channel=channel,
+                        patient_first_name=first,
+                        patient_last_name=last,
+                        patient_phone=f"(617) 555-{serial % 10_000:04d}" if rng.random() < 0.85 else "",
+                        patient_email=f"{first}.{last}.{serial}@patient.example".lower() if rng.random() < 0.7 else "",
+                        preferred_contact_method=rng.choice(["phone", "phone", "text", "email"]),
+                        preferred_contact_time=rng.choice(["", "Weekday mornings", "After 5 pm", "Any time"]),
+                        patient_date_of_birth=datetime.date(1950, 1, 1)
+                        + datetime.timedelta(days=rng.randrange(20_000)),
+                        reason_category=rng.choice(reasons.get(practice.specialty, ["other"])),
+                        reason_text="Referred after today's visit.",
+                        urgency=rng.weighted({"routine": 80, "soon": 15, "urgent": 5}),
+                        consent_to_contact=True,
+                        consent_method=CONSENT_BY_CHANNEL.get(channel, "clinic_attestation"),
+                        consent_captured_by=(
+                            "Patient (online form)"
+                            if channel == "landing"
+                            else self.owner.full_name
+                            if manual
+                            else practice.name
+                        ),
+                        consent_captured_at=received_at,
+                        status=status,
+                        received_at=received_at,
+                        first_contact_due_at=due_at,
+                        overdue_notified_at=due_at if is_overdue else None,
+                        assignee=rng.choice(self.members) if rng.random() < 0.6 else None,
+                        created_by=rng.choice(self.members) if manual else None,
+                        created_by_label="" if manual else practice.name,
+                        **values,
+                    )
+                )
+            _bulk("referrals.Referral", batch)
+            created += count
+        self.counts["referrals"] = created
+        self.counts["referrals by status"] = dict(sorted(statuses.items(), key=lambda item: -item[1]))
+        self.counts["overdue referrals"] = overdue
+
+    # --- outreach --------------------------------------------------------------------------------------------
+
+    def touchpoints(self):
+        spa, rng = self.spa, self.rng
+        Touchpoint = _model("outreach.Touchpoint")
+        eligible = [p for p in self.practice_list if p.stage in TOUCHPOINT_STAGE_WEIGHT]
+        if not eligible:
+            return
+        weights = [TOUCHPOINT_STAGE_WEIGHT[p.stage] for p in eligible]
+        touchpoints = []
+        for practice in rng.choices(eligible, weights, k=self.size.touchpoints):
+            kind = rng.weighted(TOUCHPOINT_KINDS)
+            occurred_on = self.today - datetime.timedelta(days=int(self.history_days * rng.random() ** 1.6))
+            touchpoints.append(
+                Touchpoint(
+                    spa=spa,
+                    practice=practice,
+                    kind=kind,
+                    occurred_on=occurred_on,
+                    outcome=rng.choice(["positive", "positive", "neutral", "negative", "no_response", ""]),
+                    notes="Talked about the offer for referred patients.",
+                    next_step=rng.choice(["", "Send the leave-behind", "Call back next month"]),
+                    logged_by=rng.choice(self.members),
+                    created_at=datetime.datetime.combine(occurred_on, datetime.time(15), tzinfo=self.zone),
+                )
+            )
+        touchpoints = _bulk("outreach.Touchpoint", touchpoints)
+        TouchpointParticipant = _model("outreach.TouchpointParticipant")
+        participants = [
+            TouchpointParticipant(spa=spa, touchpoint=touchpoint, clinician=rng.choice(clinicians))
+            for touchpoint in touchpoints[::2]
+            if (clinicians := self.clinicians_of.get(touchpoint.practice_id))
+        ]
+        _bulk("outreach.TouchpointParticipant", participants)
+        self.counts["touchpoints"] = len(touchpoints)
+
+    def check_in_cadences(self):
+        rng = self.rng
+        CheckInCadence = _model("outreach.CheckInCadence")
+        rows = []
+        for practice in self.practice_list:
+            if practice.stage != "active":
+                continue
+            cadence = rng.choice([None, None, None, None, 30, 60, 182])
+            next_due = self.today + datetime.timedelta(days=rng.randint(-45, 91))
+            rows.append(
+                CheckInCadence(
+                    spa=self.spa,
+                    practice=practice,
+                    cadence_days=cadence,
+                    next_due_on=next_due,
+                    last_check_in_on=next_due - datetime.timedelta(days=cadence or 91),
+                )
+            )
+        _bulk("outreach.CheckInCadence", rows)
+        self.counts["check-in cadences"] = len(rows)
+
+    def tasks(self):
+        spa, rng = self.spa, self.rng
+        Task = _model("outreach.Task")
+        eligible = [p for p in self.practice_list if p.stage != "prospect"] or self.practice_list
+        tasks = []
+        for practice in rng.choices(eligible, k=self.size.tasks):
+            kind = rng.weighted(TASK_KINDS)
+            offset = 0 if rng.random() < 0.08 else rng.randint(-30, 30)
+            due_on = self.today + datetime.timedelta(days=offset)
+            done = offset < 0 and rng.random() < 0.6 or offset >= 0 and rng.random() < 0.05
+            created_at = datetime.datetime.combine(
+                due_on - datetime.timedelta(days=rng.randint(1, 14)), datetime.time(8), tzinfo=self.zone
+            )
+            assignee = self.owner if rng.random() < 0.25 else rng.choice(self.members)
+            tasks.append(
+                Task(
+                    spa=spa,
+                    title=f"{kind.replace('_', ' ').capitalize()}: {practice.name}",
+                    kind=kind,
+                    due_on=due_on,
+                    assignee=assignee,
+                    practice=practice,
+                    source=TASK_SOURCE.get(kind, rng.choice(["manual", "manual", "playbook", "campaign"])),
+                    done_at=min(created_at + datetime.timedelta(days=rng.uniform(0, 20)), self.now) if done else None,
+                    done_by=assignee if done else None,
+                    created_by=rng.choice(self.members),
+                    created_at=created_at,
+                )
+            )
+        _bulk("outreach.Task", tasks)
+        self.counts["tasks"] = len(tasks)
+
+    def gifts(self):
+        """Gifts this year and last; a few recipients this year close to (or, with an override, over) the limit."""
+        spa, rng = self.spa, self.rng
+        Gift = _model("outreach.Gift")
+        partners = [p for p in self.practice_list if p.stage in ("active", "trial")]
+        recipients = []
+        for practice in rng.sample(partners, min(len(partners), max(self.size.gifts // 3, 1))):
+            if rng.random() < 0.85 and self.clinicians_of.get(practice.pk):
+                recipients.append((practice, rng.choice(self.clinicians_of[practice.pk]), None))
+        contacts = [c for c in self.contact_list if c.practice.stage in ("active", "trial")]
+        for contact in rng.sample(contacts, min(len(contacts), max(len(recipients) // 6, 1))):
+            recipients.append((contact.practice, None, contact))
+        if not recipients:
+            return
+        year_start = self.today.replace(month=1, day=1)
+        last_year_start = year_start.replace(year=year_start.year - 1)
+        gifts = []
+        near_limit = set(rng.sample(range(len(recipients)), min(len(recipients), 6)))
+        for index, (practice, clinician, contact) in enumerate(recipients):
+            target = Decimal(rng.choice([450, 470, 500, 520, 560])) if index in near_limit else None
+            given = Decimal("0")
+            for _n in range(rng.randint(1, 4) if target is None else 5):
+                if len(gifts) >= self.size.gifts:
+                    break
+                this_year = target is not None or rng.random() < 0.6
+                start = year_start if this_year else last_year_start
+                end = self.today if this_year else year_start - datetime.timedelta(days=1)
+                given_on = start + datetime.timedelta(days=rng.randrange((end - start).days + 1))
+                value = (target / 5).quantize(Decimal("0.01")) if target else Decimal(rng.randrange(20, 120))
+                given += value
+                over = target is not None and given > Decimal("535")
+                gifts.append(
+                    Gift(
+                        spa=spa,
+                        practice=practice,
+                        recipient_clinician=clinician,
+                        recipient_contact=contact,
+                        given_on=given_on,
+                        kind=rng.weighted(GIFT_KINDS),
+                        description=rng.choice(["Lunch for the office", "Gift basket", "Complimentary massage"]),
+                        fair_market_value=value,
+                        override_reason="Owner approved: annual open house." if over else "",
+                        override_by=self.owner if over else None,
+                        override_at=self.now if over else None,
+                        logged_by=rng.choice(self.members),
+                    )
+                )
+        _bulk("outreach.Gift", gifts)
+        self.counts["gifts"] = len(gifts)
+
+
+def _users(slug, staff):
+    """The spa's owner and staff. Only the big spa's owner gets a usable password (one PBKDF2 hash)."""
+    User = _model("spas.User")
+    unusable = make_password(None)
+    users = [User(email=f"owner@{slug}.bench.example", full_name=f"Owner of {slug}", password=unusable)]
+    users += [
+        User(email=f"staff{n}@{slug}.bench.example", full_name=f"Staff {n} of {slug}", password=unusable)
+        for n in range(1, staff + 1)
+    ]
+    if slug == BIG_SLUG:
+        users[0].set_password(OWNER_PASSWORD)
+    return _bulk("spas.User", users)
+
+
+def seed(params, *, now=None, log=print):
+    """Write the whole data set into an empty, migrated database. Returns {spa slug: counts}."""
+    from allauth.account.models import EmailAddress
+
+    now = now or timezone.now()
+    rng = Random(params.random_seed)
+    codes = set()
+    Spa, Membership = _model("spas.Spa"), _model("spas.Membership")
+    summary = {}
+    specs = [(BIG_SLUG, "Bench Big Day Spa", params.big, "America/New_York")]
+    zones = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix"]
+    for n in range(1, params.small_spas + 1):
+        size = replace(
+            params.small, referrals=rng.randint(params.small.referrals * 2 // 3, params.small.referrals * 4 // 3)
+        )
+        specs.append((SMALL_SLUG.format(n), f"Bench Small Spa {n}", size, zones[n % len(zones)]))
+    with scopes_disabled():
+        for slug, name, size, zone in specs:
+            started = time.perf_counter()
+            spa = Spa.objects.create(
+                name=name,
+                slug=slug,
+                timezone=zone,
+                referral_email=f"referrals@{slug}.bench.example",
+                referral_phone="(617) 555-0199",
+                address="1 Bench Street, Boston, MA",
+            )
+            users = _users(slug, size.staff)
+            _bulk(
+                "spas.Membership",
+                [
+                    Membership(spa=spa, user=user, role="owner" if index == 0 else "staff")
+                    for index, user in enumerate(users)
+                ],
+            )
+            if slug == BIG_SLUG:
+                EmailAddress.objects.create(user=users[0], email=users[0].email, verified=True, primary=True)
+            seeder = SpaSeeder(
+                spa=spa, size=size, rng=rng, now=now, history_days=params.history_days, codes=codes, users=users
+            )
+            counts = seeder.run()
+            summary[slug] = counts
+            if slug == BIG_SLUG:
+                log(f"  seeded {slug}: " + _describe(counts) + f" in {time.perf_counter() - started:.1f} s")
+        small = [summary[slug] for slug in summary if slug != BIG_SLUG]
+        if small:
+            log(
+                f"  seeded {len(small)} small spas: {sum(c['referrals'] for c in small):,} referrals, "
+                f"{sum(c['practices'] for c in small):,} practices"
+            )
+    return summary
+
+
+def _describe(counts):
+    return ", ".join(f"{value:,} {name}" for name, value in counts.items() if isinstance(value, int))
+
+
+def owner_session(slug=BIG_SLUG):
+    """A signed-in session for the spa's owner, as the login view would leave it: (cookie name, value).
+
+    Created fresh each run, with the SECRET_KEY of this run (the auth hash in the session depends on it).
+    """
+    from django.contrib.sessions.backends.db import SessionStore
+
+    User = _model("spas.User")
+    user = User.objects.get(email=f"owner@{slug}.bench.example")
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session["last_spa_slug"] = slug
+    session.create()
+    return settings.SESSION_COOKIE_NAME, session.session_key
