@@ -299,3 +299,7 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 # Serve straight from the finders (node_modules, static/) until collectstatic has run.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=False)
+
+# Web hardening (headers, cookies, session lifetimes, Content-Security-Policy, lockout) lives in its own
+# module so it reads as one policy.
+from .security import *  # noqa: E402, F403
