@@ -53,12 +53,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (settings/security.py)
+    "spa_referrals.security.ResponseHardeningMiddleware",  # no-store, per-response CSP parts
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "spa_referrals.security.SessionLifetimeMiddleware",  # idle and absolute session limits
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -116,6 +119,9 @@ else:
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# Row-level security (spas/rls.py): the role the web and worker processes connect as. `migrate`, run as the
+# tables' owner, grants it table privileges. Empty: no grants (e.g. development as one superuser).
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")
 
 # --- Redis: Celery broker and cache ------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -250,18 +256,10 @@ USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Security ----------------------------------------------------------------
-# How many reverse proxies (load balancer, nginx) stand in front of the app; client IPs for
-# audit events and rate limits are read from X-Forwarded-For accordingly.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# (Client IPs behind proxies, headers, cookies and sessions: settings/security.py, imported below.)
 # Patient landing page: accepted submissions per client IP per hour (a clinic's shared Wi-Fi
 # may need more).
 LANDING_SUBMISSIONS_PER_HOUR = env.int("LANDING_SUBMISSIONS_PER_HOUR", default=5)
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the cookie
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
 
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {

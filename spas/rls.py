@@ -1,0 +1,125 @@
+"""The second wall: PostgreSQL row-level security on every tenant table, in step with django-scopes.
+
+django-scopes is the first wall: a query on a tenant model outside ``scope(spa=…)`` raises. This module
+makes the database enforce the same rule, so a bug that slips past the ORM (a raw query, a forgotten
+filter, a save through the wrong path) still cannot read or write another spa's rows.
+
+- **Policies** (``rls_enable``, run after every ``migrate``): each table with a ``spa`` column gets
+  ``ENABLE`` and ``FORCE ROW LEVEL SECURITY`` and one policy ``tenant_isolation``: a row is visible and
+  writable only when ``spa_id`` equals the setting ``app.spa_id``, or when ``app.cross_tenant`` is
+  ``on``. With neither set a tenant table is empty. Rows without a spa (account emails) are visible
+  only cross-tenant. New tenant tables are covered by the next ``migrate`` (tests check every one is).
+- **The setting** follows the active django-scopes state: inside ``scope(spa=X)`` (what the tenancy
+  middleware, the portal and API checks and the Celery ``SpaTask`` base activate) it is X; inside
+  ``scopes_disabled()`` (jobs over all spas, lookups that precede knowing the spa) it is
+  cross-tenant; otherwise nothing. A database execute wrapper asserts it on the connection right before
+  every statement — never cached, so a rolled-back transaction or savepoint cannot leave a stale tenant
+  behind. (It is a session setting re-asserted per statement: do not put a transaction-pooling
+  PgBouncer between the app and PostgreSQL.)
+- **Roles**: policies bind every role but superusers and roles with BYPASSRLS. The application connects
+  as a plain role (``DATABASE_URL``); migrations run as the tables' owner, which grants the app role its
+  table privileges (``DATABASE_APP_ROLE``). See README → Tenancy.
+
+SQLite (the embedded default) has no row-level security; nothing here runs there.
+"""
+
+import logging
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connections
+from django_scopes.state import get_scope
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
+
+logger = logging.getLogger(__name__)
+
+POLICY = "tenant_isolation"
+CONDITION = (
+    "current_setting('app.cross_tenant', true) = 'on' "
+    "OR spa_id = NULLIF(current_setting('app.spa_id', true), '')::bigint"
+)
+SET_TENANT = "SELECT set_config('app.spa_id', %s, false), set_config('app.cross_tenant', %s, false)"
+
+
+def tenant_tables():
+    """The database tables of every model with a ``spa`` foreign key to spas.Spa."""
+    spa_model = apps.get_model("spas", "Spa")
+    tables = []
+    for model in apps.get_models():
+        field = next((f for f in model._meta.concrete_fields if f.name == "spa"), None)
+        if field is not None and field.is_relation and field.related_model is spa_model and model._meta.managed:
+            tables.append(model._meta.db_table)
+    return sorted(set(tables))
+
+
+def current_tenant_setting():
+    """(app.spa_id, app.cross_tenant) for the django-scopes state active in this context."""
+    state = get_scope()
+    if not state.get("_enabled", True):
+        return "", "on"
+    spa = state.get("spa")
+    if spa is None or isinstance(spa, list | tuple | set):
+        return "", "off"
+    return str(getattr(spa, "pk", spa)), "off"
+
+
+def assert_tenant(execute, sql, params, many, context):
+    """Execute wrapper: set the tenant for this statement, then run it.
+
+    Not in a failed transaction (only its ROLLBACK can run there, and it reads no table).
+    """
+    raw = context["connection"].connection
+    if raw.get_transaction_status() != TRANSACTION_STATUS_INERROR:
+        spa_id, cross = current_tenant_setting()
+        with raw.cursor() as cursor:
+            cursor.execute(SET_TENANT, [spa_id, cross])
+    return execute(sql, params, many, context)
+
+
+def install(sender=None, connection=None, **kwargs):
+    """connection_created handler: wrap every statement of a PostgreSQL connection (once)."""
+    if connection is None or connection.vendor != "postgresql":
+        return
+    if assert_tenant not in connection.execute_wrappers:
+        connection.execute_wrappers.append(assert_tenant)
+
+
+def rls_enable(using="default"):
+    """Enable and force row-level security with the tenant policy on every tenant table. Idempotent."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return []
+    tables = tenant_tables()
+    app_role = getattr(settings, "DATABASE_APP_ROLE", "")
+    with connection.cursor() as cursor:
+        # Skip what is already walled (flush re-sends post_migrate after every transactional test).
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relrowsecurity AND c.relforcerowsecurity "
+            "AND EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = n.nspname AND p.tablename = c.relname "
+            "AND p.policyname = %s)",
+            [POLICY],
+        )
+        walled = {row[0] for row in cursor.fetchall()}
+        for table in tables:
+            if table in walled:
+                continue
+            quoted = connection.ops.quote_name(table)
+            cursor.execute(f"ALTER TABLE {quoted} ENABLE ROW LEVEL SECURITY")
+            cursor.execute(f"ALTER TABLE {quoted} FORCE ROW LEVEL SECURITY")
+            cursor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {quoted}")
+            cursor.execute(f"CREATE POLICY {POLICY} ON {quoted} USING ({CONDITION}) WITH CHECK ({CONDITION})")
+        if app_role:
+            role = connection.ops.quote_name(app_role)
+            cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+            cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    return tables
+
+
+def after_migrate(sender, using="default", **kwargs):
+    """post_migrate handler: keep every tenant table walled (new ones included)."""
+    if sender.name != "spas":  # sent once per app; every table exists by then, so once is enough
+        return
+    tables = rls_enable(using=using)
+    if tables:
+        logger.info("Row-level security on %s tenant tables.", len(tables))
