@@ -2,13 +2,13 @@
 submission limit, and the patient's self-referral."""
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from partners.models import ReferralCode
+from spa_referrals import soft_cache
 from spa_referrals.client_ip import client_ip
 
 from .consent import authorization_confirmation_send, authorization_create
@@ -43,19 +43,17 @@ def _rate_key(request):
 
 
 def landing_rate_limited(request):
-    """Whether this client has used up its submissions for the hour."""
-    return (cache.get(_rate_key(request)) or 0) >= _submissions_per_hour()
+    """Whether this client has used up its submissions for the hour. With the cache down it fails open:
+    a patient's referral matters more than the limit (the honeypot still stops simple bots)."""
+    return (soft_cache.get(_rate_key(request)) or 0) >= _submissions_per_hour()
 
 
 def landing_rate_count(request):
     """Count one submission against the client's hourly allowance (the window starts with the first one)."""
     key = _rate_key(request)
-    if cache.add(key, 1, timeout=RATE_WINDOW_SECONDS):
+    if soft_cache.add(key, 1, RATE_WINDOW_SECONDS):
         return
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS)
+    soft_cache.incr(key, RATE_WINDOW_SECONDS)
 
 
 @transaction.atomic

@@ -635,3 +635,28 @@ class OutcomeDelivery(models.Model):
 
     def __str__(self):
         return f"Delivery of {self.report} ({self.status})"
+
+
+# --- Duplicate form submissions ---------------------------------------------------------------------
+
+
+class SubmissionToken(models.Model):
+    """The one-time token of a rendered referral form, claimed in the transaction that creates its referral.
+
+    A second post of the same form (a double click, a browser's resend, 20 at once) finds the claim and is
+    answered with the first one's success page instead of creating a second referral (referrals/submissions.py).
+    """
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64, unique=True)
+    # Which form and who may replay it ("portal:<access>", "landing:<code>", "manual:<user>").
+    purpose = models.CharField(max_length=64)
+    # A keyed hash of what was posted: the same token with other details is not a repeat.
+    fingerprint = models.CharField(max_length=64)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(spa="spa")
+
+    def __str__(self):
+        return f"Submission {self.token[:8]}…"

@@ -23,7 +23,14 @@ from spas.outbox import email_enqueue
 from spas.services import audit_record
 
 from .consent import authorizations_mark_expired, sharing_authorization_for
-from .models import Authorization, OutcomeDelivery, OutcomeReport, ReferralEvent
+from .models import (
+    Authorization,
+    OutcomeDelivery,
+    OutcomeReport,
+    ReferralEvent,
+    ReferralSettings,
+    referral_settings_for,
+)
 from .services import owner_emails
 
 logger = logging.getLogger(__name__)
@@ -283,6 +290,15 @@ def authorizations_expire(*, spa, now=None):
     lists links to the reports, never a patient's name or anything about their health.
     """
     now = now or timezone.now()
+    with transaction.atomic():
+        # One run per spa at a time (a second beat waits here, then finds nothing left to mark): otherwise
+        # two runs could split the expired authorizations between them and each email the owners.
+        referral_settings_for(spa)
+        ReferralSettings.objects.select_for_update().filter(spa=spa).first()
+        return _authorizations_expire_locked(spa, now)
+
+
+def _authorizations_expire_locked(spa, now):
     expired = authorizations_mark_expired(spa=spa, now=now)
     referral_ids = {authorization.referral_id for authorization in expired}
     drafts = (

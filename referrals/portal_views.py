@@ -25,6 +25,7 @@ from .portal_selectors import portal_referral_detail
 from .portal_services import portal_referral_create
 from .selectors import portal_referrals
 from .services import first_contact_business_days, referral_record_view
+from .submissions import submission_create_once, submission_key, submission_token_for_form
 
 PAGE_SIZE = 20
 LAST_SENT_SESSION_KEY = "portal_last_referral"
@@ -74,15 +75,20 @@ def portal_referral_new(request, spa_slug):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            referral = portal_referral_create(
-                access=request.portal_access,
-                patient=form.patient(),
-                details=form.details(),
-                services=form.cleaned_data["services"],
-                clinician=form.cleaned_data["clinician"],
-                patient_agreed=form.cleaned_data["patient_agreed"],
-                sharing_authorization=form.sharing_authorization(),
-                request=request,
+            # A repeat of this rendered form (double click, resend) creates nothing and sees the same page.
+            referral, _created = submission_create_once(
+                spa=request.spa,
+                key=submission_key(request, purpose=f"portal:{request.portal_access.pk}"),
+                create=lambda: portal_referral_create(
+                    access=request.portal_access,
+                    patient=form.patient(),
+                    details=form.details(),
+                    services=form.cleaned_data["services"],
+                    clinician=form.cleaned_data["clinician"],
+                    patient_agreed=form.cleaned_data["patient_agreed"],
+                    sharing_authorization=form.sharing_authorization(),
+                    request=request,
+                ),
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -91,9 +97,8 @@ def portal_referral_new(request, spa_slug):
             # anything about the patient in its address).
             request.session[LAST_SENT_SESSION_KEY] = str(referral.public_id)
             return redirect("portal:sent", spa_slug=spa_slug)
-    return render(
-        request, "portal/referral_form.html", _context(request, form=form), status=400 if form.errors else 200
-    )
+    context = _context(request, form=form, submission_token=submission_token_for_form(request, spa=request.spa))
+    return render(request, "portal/referral_form.html", context, status=400 if form.errors else 200)
 
 
 @portal_view

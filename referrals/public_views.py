@@ -24,6 +24,7 @@ from .portal_forms import LandingForm
 from .portal_services import portal_invitation_accept as accept_invitation
 from .portal_services import portal_invitation_by_token
 from .services import first_contact_business_days
+from .submissions import submission_create_once, submission_key, submission_replayed, submission_token_for_form
 
 
 def _not_found(request):
@@ -39,6 +40,14 @@ def landing(request, code):
     spa, practice = referral_code.spa, referral_code.practice
     with scope(spa=spa):
         if request.method == "POST":
+            key = submission_key(request, purpose=f"landing:{referral_code.pk}")
+            try:
+                replayed = submission_replayed(spa=spa, key=key)
+            except ValidationError:
+                replayed = None  # the same token with other details: the form below says so
+            if replayed is not None:
+                # This very form was sent already (a double tap, a resend): the same page, and no second count.
+                return redirect("public:landing_thanks", code=referral_code.code)
             if landing_rate_limited(request):
                 response = render(request, "landing/rate_limited.html", {"spa": spa}, status=429)
                 response["Retry-After"] = str(RATE_WINDOW_SECONDS)
@@ -50,17 +59,22 @@ def landing(request, code):
                 return redirect("public:landing_thanks", code=referral_code.code)
             if form.is_valid():
                 try:
-                    landing_referral_create(
-                        referral_code=referral_code,
-                        patient=form.patient(),
-                        details=form.details(),
-                        sharing_signer_name=form.sharing_signature(),
-                        request=request,
+                    _referral, created = submission_create_once(
+                        spa=spa,
+                        key=key,
+                        create=lambda: landing_referral_create(
+                            referral_code=referral_code,
+                            patient=form.patient(),
+                            details=form.details(),
+                            sharing_signer_name=form.sharing_signature(),
+                            request=request,
+                        ),
                     )
                 except ValidationError as error:
                     apply_validation_error(form, error)
                 else:
-                    landing_rate_count(request)
+                    if created:
+                        landing_rate_count(request)
                     return redirect("public:landing_thanks", code=referral_code.code)
         else:
             form = LandingForm(spa=spa, practice=practice)
@@ -73,6 +87,7 @@ def landing(request, code):
             "services": services_for_specialty(spa=spa, specialty=practice.specialty),
             "form": form,
             "consent_text": consent_preview(spa=spa, practice=practice, clinician=referral_code.clinician),
+            "submission_token": submission_token_for_form(request, spa=spa),
         }
         return render(request, "landing/landing.html", context, status=400 if form.errors else 200)
 

@@ -15,6 +15,7 @@ from spas.tenancy import SpaTask
 
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .services import _staff_recipients, owner_emails
+from .submissions import submission_tokens_purge
 
 
 def overdue_referrals_notify(*, spa, now=None):
@@ -70,14 +71,17 @@ IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 
 @shared_task(name="referrals.tasks.idempotency_records_purge_task", soft_time_limit=240, time_limit=300)
 def idempotency_records_purge_task():
-    """Forget Idempotency-Keys after 24 hours (a client retries within minutes). Over all spas, spa by spa."""
+    """Forget API Idempotency-Keys and form submission tokens after 24 hours. Over all spas, spa by spa."""
     cutoff = timezone.now() - IDEMPOTENCY_KEY_LIFETIME
     with scopes_disabled():
         spa_ids = list(Spa.objects.values_list("pk", flat=True))
     deleted = 0
     for spa_id in spa_ids:
-        with scope(spa=Spa.objects.get(pk=spa_id)):
+        spa = Spa.objects.get(pk=spa_id)
+        with scope(spa=spa):
             deleted += IdempotencyRecord.objects.filter(spa_id=spa_id, created_at__lt=cutoff).delete()[0]
+            # The forms' one-time submission tokens live as briefly (a double click comes within seconds).
+            deleted += submission_tokens_purge(spa=spa)
     return deleted
 
 

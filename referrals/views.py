@@ -41,6 +41,7 @@ from .forms import (
     ScheduleForm,
 )
 from .models import Status, referral_settings_for
+from .submissions import submission_create_once, submission_key, submission_token_for_form
 
 PAGE_SIZE = 50
 INBOX_TABS = [
@@ -176,21 +177,26 @@ def referral_create(request, spa_slug):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            referral = services.referral_create(
+            # A repeat of this rendered form (double click, resend) creates nothing and sees the same page.
+            referral, _created = submission_create_once(
                 spa=spa,
-                practice=data["practice"],
-                clinician=data["clinician"],
-                channel=data["channel"],
-                patient=form.patient(),
-                details=form.details(),
-                services=data["services"],
-                attachment=data["attachment"],
-                consent_to_contact=data["consent_to_contact"],
-                consent_method=data["consent_method"],
-                consent_captured_by=f"{request.user.display_name} <{request.user.email}>",
-                created_by=request.user,
-                created_by_label=request.user.display_name,
-                request=request,
+                key=submission_key(request, purpose=f"manual:{request.user.pk}"),
+                create=lambda: services.referral_create(
+                    spa=spa,
+                    practice=data["practice"],
+                    clinician=data["clinician"],
+                    channel=data["channel"],
+                    patient=form.patient(),
+                    details=form.details(),
+                    services=data["services"],
+                    attachment=data["attachment"],
+                    consent_to_contact=data["consent_to_contact"],
+                    consent_method=data["consent_method"],
+                    consent_captured_by=f"{request.user.display_name} <{request.user.email}>",
+                    created_by=request.user,
+                    created_by_label=request.user.display_name,
+                    request=request,
+                ),
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -198,7 +204,8 @@ def referral_create(request, spa_slug):
             messages.success(request, _("Referral saved. First contact is due by %(due)s") % {"due": _due(referral)})
             return redirect("referrals:detail", spa_slug=spa.slug, referral_id=referral.public_id)
     status = 400 if form.errors else 200
-    return render(request, "referrals/create.html", {"form": form}, status=status)
+    context = {"form": form, "submission_token": submission_token_for_form(request, spa=spa)}
+    return render(request, "referrals/create.html", context, status=status)
 
 
 def _due(referral):

@@ -36,6 +36,19 @@ def add(key, value, timeout):
         return False
 
 
+def incr(key, timeout):
+    """Add one to a counter that expires (starting it at 1 if it has just expired); errors are a miss."""
+    try:
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between the caller's add() and this incr()
+            cache.set(key, 1, timeout)
+            return 1
+    except Exception:  # noqa: BLE001
+        logger.warning("Cache increment failed for %s.", key, exc_info=True)
+        return None
+
+
 def bump(key):
     """Increment a counter used as a version (creating it); a failure just leaves old entries to expire."""
     try:

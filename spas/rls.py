@@ -68,10 +68,12 @@ def assert_tenant(execute, sql, params, many, context):
 
     Not in a failed transaction (only its ROLLBACK can run there, and it reads no table).
     """
-    raw = context["connection"].connection
+    connection = context["connection"]
+    raw = connection.connection
     if raw.get_transaction_status() != TRANSACTION_STATUS_INERROR:
         spa_id, cross = current_tenant_setting()
-        with raw.cursor() as cursor:
+        # Through Django's error wrapping, so a dead connection is noticed and replaced like any other.
+        with connection.wrap_database_errors, raw.cursor() as cursor:
             cursor.execute(SET_TENANT, [spa_id, cross])
     return execute(sql, params, many, context)
 
