@@ -162,9 +162,10 @@ def cadence_update(request, spa_slug, practice_id):
         health = practice_health(spa=request.spa, practice=practice)
         custom = health.custom_cadence if health else None
         form = CheckInCadenceForm(initial={"cadence_days": custom}, default_days=default_days)
-        if practice.stage != Stage.ACTIVE:
-            form.add_error(None, NOT_ACTIVE_MESSAGE)
-        return render(request, "outreach/health/cadence_form.html", {"practice": practice, "form": form})
+        # An unbound form takes no errors; the page says it instead, and a save would be refused the same way.
+        not_active = NOT_ACTIVE_MESSAGE if practice.stage != Stage.ACTIVE else None
+        context = {"practice": practice, "form": form, "not_active": not_active}
+        return render(request, "outreach/health/cadence_form.html", context)
     form = CheckInCadenceForm(request.POST, default_days=default_days)
     if form.is_valid():
         if practice.stage != Stage.ACTIVE:

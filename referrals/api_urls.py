@@ -14,6 +14,6 @@ urlpatterns = [
     path("v1/services/", apis.ServiceListApi.as_view(), name="service_list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", apis.ApiDocsView.as_view(url_name="api:schema"), name="docs"),
-    # Anything else under /api/ is a JSON 404, not the site's HTML page.
-    re_path(r"^.*$", api_not_found, name="not_found"),
+    # Anything else under /api/ is a JSON 404, not the site's HTML page ([\s\S]: newlines too, which "." misses).
+    re_path(r"^[\s\S]*$", api_not_found, name="not_found"),
 ]

@@ -275,3 +275,33 @@ def secrets_of(spa):
         "Walkgiftee",
         "Walk sample objection",
     ]
+
+
+# --- added by issue 9 (the tenant matrix): the portal's outcome report pages ----------------------------
+
+
+def _report_id(spa):
+    """An outcome report delivered to the sample practice (what the portal's /outcomes/<report_id>/ shows)."""
+    from referrals.consent import authorization_create
+    from referrals.models import Referral
+    from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
+
+    referral_id = _referral_id(spa)
+    with scope(spa=spa):
+        referral = Referral.objects.get(spa=spa, public_id=referral_id)
+        authorization_create(referral=referral, signature_method="typed", signer_name="Wanda Walkpatient")
+        author = MembershipFactory(spa=spa, role=Role.MANAGER).user
+        report = outcome_report_save(
+            referral=referral,
+            author=author,
+            services=[_service_id(spa)],
+            sessions=2,
+            observations="Walk sample observation",
+            recommendations="Walk sample recommendation",
+            measures={},
+        )
+        outcome_report_deliver(outcome_report_share(report=report, actor=author).pk)
+        return report.public_id
+
+
+SAMPLE_BUILDERS["report_id"] = _report_id
