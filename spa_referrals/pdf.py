@@ -13,6 +13,7 @@ never compiled as a template. A render has a time limit (SIGALRM where available
 """
 
 import base64
+import functools
 import mimetypes
 import signal
 import threading
@@ -23,11 +24,14 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+# WeasyPrint is imported on first use, not here: it (with Pango, fontTools and cffi) adds ~40 MB to a process,
+# and this module is imported by every web worker (referrals.apps.ready registers the document kinds), while
+# only the Celery worker and a few download views ever render a PDF. See docs/benchmarks.md (memory).
 
 ASSET_SCHEME = "asset:"
 DEFAULT_TIME_LIMIT_SECONDS = 30
+RETRY_AFTER_EXPIRY_SECONDS = 0.05
 MAX_DATA_URI_BYTES = 5 * 1024 * 1024
 
 
@@ -52,38 +56,54 @@ class _Expired(BaseException):
     (every fetch is wrapped in one) cannot swallow it and carry on past the limit."""
 
 
-class SafeURLFetcher(URLFetcher):
-    """Serves data: URIs and allowlisted assets; refuses and records everything else."""
+@functools.cache  # one class, however many threads ask first
+def _safe_url_fetcher_class():
+    """The SafeURLFetcher class, built on first use because its base class is WeasyPrint's (see the imports)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self, allowlist=None):
-        super().__init__(timeout=1, allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=False)
-        self.allowlist = asset_allowlist() if allowlist is None else allowlist
-        self.refused = []
-        self.served = []
+    class SafeURLFetcher(URLFetcher):
+        """Serves data: URIs and allowlisted assets; refuses and records everything else."""
 
-    def fetch(self, url, headers=None):
-        if url.startswith("data:"):
-            return self._data(url)
-        if url.startswith(ASSET_SCHEME):
-            name = url[len(ASSET_SCHEME) :]
-            path = self.allowlist.get(name)
-            if path is not None:
-                self.served.append(url)
-                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
-        self.refused.append(url[:200])
-        raise ValueError("This document may not load external resources.")
+        def __init__(self, allowlist=None):
+            super().__init__(timeout=1, allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=False)
+            self.allowlist = asset_allowlist() if allowlist is None else allowlist
+            self.refused = []
+            self.served = []
 
-    def _data(self, url):
-        header, _, payload = url.partition(",")
-        if len(payload) > MAX_DATA_URI_BYTES * 4 // 3 + 4:
-            self.refused.append(url[:60])
-            raise ValueError("Embedded data is too large.")
-        media_type = header[5:].split(";")[0] or "text/plain"
-        # RFC 2397: a non-base64 payload is percent-encoded (inline SVG, CSS).
-        body = base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
-        self.served.append("data:" + media_type)
-        return URLFetcherResponse("data:", body=body, headers={"Content-Type": media_type})
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return self._data(url)
+            if url.startswith(ASSET_SCHEME):
+                name = url[len(ASSET_SCHEME) :]
+                path = self.allowlist.get(name)
+                if path is not None:
+                    self.served.append(url)
+                    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
+            self.refused.append(url[:200])
+            raise ValueError("This document may not load external resources.")
+
+        def _data(self, url):
+            header, _, payload = url.partition(",")
+            if len(payload) > MAX_DATA_URI_BYTES * 4 // 3 + 4:
+                self.refused.append(url[:60])
+                raise ValueError("Embedded data is too large.")
+            media_type = header[5:].split(";")[0] or "text/plain"
+            # RFC 2397: a non-base64 payload is percent-encoded (inline SVG, CSS).
+            body = base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
+            self.served.append("data:" + media_type)
+            return URLFetcherResponse("data:", body=body, headers={"Content-Type": media_type})
+
+    return SafeURLFetcher
+
+
+def __getattr__(name):
+    # ``from spa_referrals.pdf import SafeURLFetcher`` (tests, subclasses) still works: the first access builds
+    # the class, importing WeasyPrint, and keeps it as a module attribute.
+    if name == "SafeURLFetcher":
+        globals()[name] = fetcher_class = _safe_url_fetcher_class()
+        return fetcher_class
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -102,6 +122,10 @@ def _time_limit(seconds):
         return
 
     def _expired(signum, frame):
+        # An exception raised while a gc callback or a __del__ runs is printed and dropped ("Exception
+        # ignored in …"), and the render would carry on unlimited. So re-arm before raising: until the
+        # render stops, the alarm keeps firing every RETRY_AFTER_EXPIRY_SECONDS.
+        signal.setitimer(signal.ITIMER_REAL, RETRY_AFTER_EXPIRY_SECONDS)
         raise _Expired
 
     previous = signal.signal(signal.SIGALRM, _expired)
@@ -122,7 +146,9 @@ def render_html_to_pdf(html, *, time_limit=DEFAULT_TIME_LIMIT_SECONDS, styleshee
 
     Raises RenderTimeout past the time limit, RenderError (a ValueError) when WeasyPrint cannot lay it out.
     """
-    fetcher = fetcher or SafeURLFetcher()
+    from weasyprint import CSS, HTML
+
+    fetcher = fetcher or _safe_url_fetcher_class()()
     with _time_limit(time_limit):
         try:
             document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=fetcher).render(

@@ -3,6 +3,7 @@ leaks, and every render finishes or fails cleanly within its time limit."""
 
 import base64
 import builtins
+import gc
 import io
 import socket
 import socketserver
@@ -365,3 +366,28 @@ def test_percent_encoded_data_uris_are_decoded():
     finally:
         pdf.close()
     assert image.getpixel((image.width // 2, image.height // 2)) == (255, 0, 0)
+
+
+def test_the_limit_holds_when_its_first_alarm_lands_where_python_drops_exceptions():
+    """An exception raised inside a gc callback is printed and dropped, not propagated (hypothesis, loaded by
+    the API fuzzing tests, installs such a callback; __del__ methods behave the same). The alarm re-arms, so
+    the next one stops the render."""
+    swallowed = []
+
+    def slow_gc_callback(phase, info):
+        if phase == "start" and not swallowed:
+            try:
+                time.sleep(1)  # the alarm fires in here…
+            except BaseException as expired:
+                swallowed.append(type(expired).__name__)  # …and is lost, as Python would lose it
+
+    started = time.monotonic()
+    gc.callbacks.append(slow_gc_callback)
+    try:
+        with pytest.raises(RenderTimeout):
+            render_html_to_pdf(ENORMOUS["deep_nesting"], time_limit=0.2)
+    finally:
+        gc.callbacks.remove(slow_gc_callback)
+
+    assert swallowed == ["_Expired"]
+    assert time.monotonic() - started < 1 + SLACK

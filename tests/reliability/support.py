@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
@@ -137,6 +138,10 @@ def _reset_producer_pool():
     if pool is not None:
         with contextlib.suppress(Exception):
             pool.force_close_all()
+    # Celery takes its producer pool from kombu's process-wide registry, keyed by broker URL: without this
+    # a later test on the same URL would get the pool whose connections were just closed ("Acquire on
+    # closed pool" in tests/spas/test_celery_worker.py when it ran after this suite in one worker).
+    kombu.pools.reset()
 
 
 @contextlib.contextmanager
