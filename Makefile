@@ -62,17 +62,13 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# 1. Web: seeds (or reuses) the PostgreSQL database spa_referrals_bench (one spa with 100,000 referrals), serves
-#    the app under gunicorn on loopback and measures the dashboard and the inbox against a plain Django ListView
-#    at 8 concurrent clients (bench/run.py; needs PostgreSQL and Redis on 127.0.0.1, BENCH_RESEED=1 reseeds).
-# 2. PDF: the safe renderer vs bare WeasyPrint on the same referral pad (BENCH_RUNS, default 30); fails past 1.2×.
-# Both always run; the target fails when either misses (docs/benchmarks.md).
+# Seeds (or reuses) the PostgreSQL database spa_referrals_bench (22 spas, one with 100,000 referrals and 5,000
+# practices, one with 10,000 active partners), serves the app under gunicorn with a Celery worker on loopback,
+# drives it from a separate load process and prints one table: pages vs a plain ListView, the API create vs a bare
+# DRF insert, the portal form, PDF vs bare WeasyPrint, the check-in job, web and worker memory (bench/run.py;
+# needs PostgreSQL and Redis on 127.0.0.1; BENCH_RESEED=1 reseeds). Fails when a target is missed (docs/benchmarks.md).
 bench: install
-	@status=0; \
-	$(PY) -m bench.run || status=1; \
-	echo; echo "== PDF benchmark: safe renderer vs bare WeasyPrint =="; \
-	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-spa_referrals.settings.test} $(PY) -m bench.pdf || status=1; \
-	exit $$status
+	$(PY) -m bench.run
 
 clean:
 	rm -rf var/broker var/cache var/email

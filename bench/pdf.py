@@ -4,8 +4,9 @@ Both render the SAME HTML: a real referral pad (templates/documents/referral_pad
 referrals.documents.pad_build, built in a throwaway test database) when that works, otherwise a
 representative pad-like page. The stylesheet is inlined because bare WeasyPrint cannot load ``asset:``.
 
-    make bench                      # BENCH_RUNS=30 BENCH_PAGES=2 by default
+    make bench                      # BENCH_RUNS=30 BENCH_PAGES=2 by default (bench/run.py runs this module)
     BENCH_RUNS=50 make bench
+    python -m bench.pdf [--json RESULTS.json]   # alone; --json also writes the figures for bench/run.py
 
 Exits non-zero when the safe renderer's median CPU time per page is more than MAX_RATIO times bare
 WeasyPrint's (wall-clock figures are printed too; on a busy machine they are mostly noise).
@@ -13,6 +14,7 @@ WeasyPrint's (wall-clock figures are printed too; on a busy machine they are mos
 
 import base64
 import io
+import json
 import math
 import os
 import re
@@ -160,6 +162,30 @@ def main():
     ratio = ratios["CPU"][0]
     verdict = "OK" if ratio <= MAX_RATIO else "TOO SLOW"
     print(f"verdict: median CPU ratio {ratio:.3f} (target <= {MAX_RATIO}) {verdict}")
+    if "--json" in sys.argv:
+        figures = {
+            name: {
+                "wall_median_ms": statistics.median(wall[name]) * 1000,
+                "wall_p95_ms": _p95(wall[name]) * 1000,
+                "cpu_median_ms": statistics.median(cpu[name]) * 1000,
+                "cpu_p95_ms": _p95(cpu[name]) * 1000,
+            }
+            for name in renderers
+        }
+        with open(sys.argv[sys.argv.index("--json") + 1], "w") as results:
+            json.dump(
+                {
+                    "source": source,
+                    "pages_per_render": page_count,
+                    "runs": RUNS,
+                    "renderers": figures,
+                    "ratios": {label: {"median": pair[0], "p95": pair[1]} for label, pair in ratios.items()},
+                    "ratio": ratio,
+                    "max_ratio": MAX_RATIO,
+                    "passed": ratio <= MAX_RATIO,
+                },
+                results,
+            )
     return 0 if ratio <= MAX_RATIO else 1
 
 

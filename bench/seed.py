@@ -5,7 +5,12 @@
              practice and per clinician of an active partner, 4,000 touchpoints, 3,000 tasks, a check-in cadence
              per active partner, a catalog with credentials (some expiring), 300 gifts (some recipients near or
              over the yearly limit).
+             Also an API key of one active dermatology practice (BENCH_API_KEY) and 8 portal users, front desks of
+             8 other active practices (the write rows of the table).
     20 small spas "bench-small-NN": 200–400 referrals and 25 practices each, the same shape.
+    The check-in spa "bench-checkins": 10,000 practices, every one an active partner with a check-in due (its
+             cadence rows in step, 60 % with an earlier check-in touchpoint), 10,000 clinicians and referrals, the
+             catalog: what the check-in job (bench/checkins.py) works through.
 
 Everything is bulk_create in large batches under ``scopes_disabled()`` (no services, no audit events, no
 emails): the point is the shape and size of the tables the pages read, quickly. Random choices come from one
@@ -39,10 +44,16 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 # Bump when the generated data changes meaning; the source hash below catches the rest.
-SEED_VERSION = 1
+SEED_VERSION = 2
 BIG_SLUG = "bench-big"
 SMALL_SLUG = "bench-small-{:02d}"
+CHECKIN_SLUG = "bench-checkins"
 OWNER_PASSWORD = "bench-owner"  # noqa: S105 - a local benchmark database's throwaway login
+# The big spa's API key (one active dermatology practice's EHR) and its portal users (front desks of 8 active
+# practices, one session each for the 8 clients). A fixed key: the database is a local, throwaway one.
+BENCH_API_KEY = "sk_bench_big_spa_ehr_0d3c9a7e41b2f58c6a90e1d7"  # noqa: S105
+PORTAL_USERS = 8
+PORTAL_EMAIL = "portal{n}@{slug}.bench.example"
 BATCH = 5000
 SEEDED_APPS = ("spas", "partners", "referrals", "outreach")
 
@@ -76,6 +87,10 @@ class SeedParams:
         referrals=300, practices=25, clinicians=50, contacts=30, touchpoints=60, tasks=40, gifts=6, staff=2
     )
     small_spas: int = 20
+    # The check-in job's spa: every practice an active partner with a check-in due (issue 9).
+    checkin: SpaSize = SpaSize(
+        referrals=10_000, practices=10_000, clinicians=10_000, contacts=0, touchpoints=0, tasks=0, gifts=0, staff=4
+    )
     history_days: int = 730
     random_seed: int = 2026
 
@@ -96,7 +111,11 @@ def params_from_env():
         tasks=round(params.big.tasks * share),
         gifts=max(round(params.big.gifts * share), 10),
     )
-    return replace(params, big=big, small_spas=int(os.environ.get("BENCH_SMALL_SPAS", params.small_spas)))
+    partners = int(os.environ.get("BENCH_CHECKIN_PARTNERS", params.checkin.practices))
+    checkin = replace(params.checkin, practices=partners, clinicians=partners, referrals=partners)
+    return replace(
+        params, big=big, checkin=checkin, small_spas=int(os.environ.get("BENCH_SMALL_SPAS", params.small_spas))
+    )
 
 
 def _schema_fingerprint():
@@ -401,14 +420,21 @@ class SpaSeeder:
 
     # --- practices and their people --------------------------------------------------------------------------
 
+    stage_weights = STAGE_WEIGHTS
+
+    def _practice_dates(self):
+        """(created_at, stage_changed_at) of one practice."""
+        created_at = self.now - datetime.timedelta(days=self.rng.uniform(30, self.history_days + 120))
+        return created_at, self.rng.between(created_at, self.now)
+
     def practices(self):
-        spa, rng, now = self.spa, self.rng, self.now
+        spa, rng = self.spa, self.rng
         Practice = _model("partners.Practice")
         names = set()
         practices = []
         for index in range(self.size.practices):
             specialty = rng.weighted(SPECIALTY_WEIGHTS)
-            stage = rng.weighted(STAGE_WEIGHTS)
+            stage = rng.weighted(self.stage_weights)
             city = rng.choice(CITIES)
             name = f"{rng.choice(LAST_NAMES)} {rng.choice(SPECIALTY_WORDS[specialty])} {rng.choice(PRACTICE_SUFFIXES)}"
             if name in names:
@@ -416,7 +442,7 @@ class SpaSeeder:
             if name in names:
                 name = f"{name} {index}"
             names.add(name)
-            created_at = now - datetime.timedelta(days=rng.uniform(30, self.history_days + 120))
+            created_at, stage_changed_at = self._practice_dates()
             phone = f"(617) {200 + index // 10_000 % 800:03d}-{index % 10_000:04d}"
             practices.append(
                 Practice(
@@ -432,7 +458,7 @@ class SpaSeeder:
                     source=rng.choice(SOURCE_CHOICES),
                     owner=rng.choice(self.members),
                     stage=stage,
-                    stage_changed_at=rng.between(created_at, now),
+                    stage_changed_at=stage_changed_at,
                     declined_reason="Not taking outside referrals this year." if stage == "declined" else "",
                     created_at=created_at,
                 )
@@ -810,6 +836,113 @@ class SpaSeeder:
         self.counts["gifts"] = len(gifts)
 
 
+class CheckInSpaSeeder(SpaSeeder):
+    """The check-in job's spa: every practice an active partner since 200–700 days ago, each with a check-in due.
+
+    The CheckInCadence rows agree with what the job computes (due = the later of becoming active and the last
+    "check_in" touchpoint, plus the practice's cadence or the spa's 91 days), as the touchpoint hook and the cadence
+    form keep them in a live database, so a run writes only the tasks, their audit events and their emails. 60 %
+    of the practices have had a check-in before (the briefing then counts from it), the rest only became active.
+    """
+
+    stage_weights = {"active": 1}
+
+    def run(self):
+        self.catalog()
+        self.practices()
+        self.people()
+        self.referrals()
+        self.check_ins()
+        return self.counts
+
+    def _practice_dates(self):
+        became_active_on = self.today - datetime.timedelta(days=self.rng.randint(200, 700))
+        stage_changed_at = datetime.datetime.combine(became_active_on, datetime.time(12), tzinfo=self.zone)
+        return stage_changed_at - datetime.timedelta(days=self.rng.uniform(20, 200)), stage_changed_at
+
+    def check_ins(self):
+        rng, spa = self.rng, self.spa
+        Touchpoint, CheckInCadence = _model("outreach.Touchpoint"), _model("outreach.CheckInCadence")
+        touchpoints, cadences = [], []
+        for practice in self.practice_list:
+            cadence = rng.choice([None, None, None, None, 30, 60, 182])
+            days = cadence or 91
+            active_since = _local(spa, practice.stage_changed_at).date()
+            last = None
+            if rng.random() < 0.6:
+                latest = self.today - datetime.timedelta(days=days + rng.randint(0, 60))
+                if latest > active_since:
+                    last = active_since + datetime.timedelta(days=rng.randint(0, (latest - active_since).days))
+            if last is not None:
+                touchpoints.append(
+                    Touchpoint(
+                        spa=spa,
+                        practice=practice,
+                        kind="check_in",
+                        occurred_on=last,
+                        outcome="positive",
+                        notes="Quarterly check-in.",
+                        logged_by=practice.owner,
+                        created_at=datetime.datetime.combine(last, datetime.time(15), tzinfo=self.zone),
+                    )
+                )
+            cadences.append(
+                CheckInCadence(
+                    spa=spa,
+                    practice=practice,
+                    cadence_days=cadence,
+                    last_check_in_on=last,
+                    next_due_on=max(active_since, last or active_since) + datetime.timedelta(days=days),
+                )
+            )
+        _bulk("outreach.Touchpoint", touchpoints)
+        _bulk("outreach.CheckInCadence", cadences)
+        self.counts["check-in touchpoints"] = len(touchpoints)
+        self.counts["check-ins due"] = len(cadences)
+
+
+def _api_and_portal(seeder):
+    """The big spa's API key and portal users (see BENCH_API_KEY and PORTAL_USERS)."""
+    from referrals.api_keys import DISPLAY_PREFIX_LENGTH
+    from referrals.models import hash_api_key
+
+    spa = seeder.spa
+    active = [p for p in seeder.practice_list if p.stage == "active" and seeder.clinicians_of.get(p.pk)]
+    ehr_practice = next(p for p in active if p.specialty == "dermatology")
+    _bulk(
+        "referrals.ApiKey",
+        [
+            _model("referrals.ApiKey")(
+                spa=spa,
+                practice=ehr_practice,
+                name="Bench EHR",
+                prefix=BENCH_API_KEY[:DISPLAY_PREFIX_LENGTH],
+                key_hash=hash_api_key(BENCH_API_KEY),
+                created_by=seeder.owner,
+            )
+        ],
+    )
+    User = _model("spas.User")
+    unusable = make_password(None)
+    portal_practices = [p for p in active if p is not ehr_practice][:PORTAL_USERS]
+    users = _bulk(
+        "spas.User",
+        [
+            User(email=PORTAL_EMAIL.format(n=n, slug=spa.slug), full_name=f"Front desk {n}", password=unusable)
+            for n in range(1, len(portal_practices) + 1)
+        ],
+    )
+    PortalAccess = _model("referrals.PortalAccess")
+    _bulk(
+        "referrals.PortalAccess",
+        [
+            PortalAccess(spa=spa, practice=practice, user=user)
+            for practice, user in zip(portal_practices, users, strict=True)
+        ],
+    )
+    seeder.counts["API keys"], seeder.counts["portal users"] = 1, len(users)
+
+
 def _users(slug, staff):
     """The spa's owner and staff. Only the big spa's owner gets a usable password (one PBKDF2 hash)."""
     User = _model("spas.User")
@@ -840,6 +973,8 @@ def seed(params, *, now=None, log=print):
             params.small, referrals=rng.randint(params.small.referrals * 2 // 3, params.small.referrals * 4 // 3)
         )
         specs.append((SMALL_SLUG.format(n), f"Bench Small Spa {n}", size, zones[n % len(zones)]))
+    if params.checkin.practices:
+        specs.append((CHECKIN_SLUG, "Bench Check-in Spa", params.checkin, "America/Chicago"))
     with scopes_disabled():
         for slug, name, size, zone in specs:
             started = time.perf_counter()
@@ -861,14 +996,16 @@ def seed(params, *, now=None, log=print):
             )
             if slug == BIG_SLUG:
                 EmailAddress.objects.create(user=users[0], email=users[0].email, verified=True, primary=True)
-            seeder = SpaSeeder(
+            seeder = (CheckInSpaSeeder if slug == CHECKIN_SLUG else SpaSeeder)(
                 spa=spa, size=size, rng=rng, now=now, history_days=params.history_days, codes=codes, users=users
             )
             counts = seeder.run()
-            summary[slug] = counts
             if slug == BIG_SLUG:
+                _api_and_portal(seeder)
+            summary[slug] = counts
+            if slug in (BIG_SLUG, CHECKIN_SLUG):
                 log(f"  seeded {slug}: " + _describe(counts) + f" in {time.perf_counter() - started:.1f} s")
-        small = [summary[slug] for slug in summary if slug != BIG_SLUG]
+        small = [summary[slug] for slug in summary if slug not in (BIG_SLUG, CHECKIN_SLUG)]
         if small:
             log(
                 f"  seeded {len(small)} small spas: {sum(c['referrals'] for c in small):,} referrals, "
@@ -881,19 +1018,29 @@ def _describe(counts):
     return ", ".join(f"{value:,} {name}" for name, value in counts.items() if isinstance(value, int))
 
 
-def owner_session(slug=BIG_SLUG):
-    """A signed-in session for the spa's owner, as the login view would leave it: (cookie name, value).
+def user_session(email, **extra):
+    """A signed-in session for ``email``, as the login view would leave it: (cookie name, value).
 
     Created fresh each run, with the SECRET_KEY of this run (the auth hash in the session depends on it).
     """
     from django.contrib.sessions.backends.db import SessionStore
 
     User = _model("spas.User")
-    user = User.objects.get(email=f"owner@{slug}.bench.example")
+    user = User.objects.get(email=email)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session["last_spa_slug"] = slug
+    session.update(extra)
     session.create()
     return settings.SESSION_COOKIE_NAME, session.session_key
+
+
+def owner_session(slug=BIG_SLUG):
+    """The big spa's owner, signed in (the staff pages' client)."""
+    return user_session(f"owner@{slug}.bench.example", last_spa_slug=slug)
+
+
+def portal_sessions(slug=BIG_SLUG):
+    """One signed-in session per portal user of the spa (the portal rows' clients), in a fixed order."""
+    return [user_session(PORTAL_EMAIL.format(n=n, slug=slug)) for n in range(1, PORTAL_USERS + 1)]

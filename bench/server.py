@@ -1,4 +1,4 @@
-"""Processes the benchmark starts and must stop: gunicorn on loopback (and, later, Celery workers).
+"""Processes the benchmark starts and must stop: gunicorn on loopback and a Celery worker.
 
 Every process is started so that it dies with the benchmark: stopped in ``finally`` (also on Ctrl-C and on
 failure), and given PR_SET_PDEATHSIG, so even a ``kill -9`` of the benchmark does not leave a server behind.
@@ -45,6 +45,36 @@ def memory_kib(pid):
     except OSError:
         return None
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def pss_kib(pid):
+    """Proportional set size in KiB (pages shared with the parent after fork counted by share), or None."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far (0.0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_memory(pids):
+    """{pid: {"rss_kib", "peak_kib", "pss_kib"}} for the processes still alive."""
+    out = {}
+    for pid in pids:
+        usage = memory_kib(pid)
+        if usage is not None:
+            out[pid] = {"rss_kib": usage[0], "peak_kib": usage[1], "pss_kib": pss_kib(pid)}
+    return out
 
 
 class ManagedProcess:
@@ -146,6 +176,50 @@ class Gunicorn(ManagedProcess):
         return children_of(self.process.pid) if self.process else []
 
     def memory(self):
-        """{pid: (RSS, peak RSS) in KiB} for the master and each worker."""
-        pids = [self.process.pid, *self.worker_pids()]
-        return {pid: usage for pid in pids if (usage := memory_kib(pid)) is not None}
+        """{pid: {"rss_kib", "peak_kib", "pss_kib"}} for the master and each worker."""
+        return process_memory([self.process.pid, *self.worker_pids()])
+
+
+class CeleryWorker(ManagedProcess):
+    """A real Celery worker (prefork pool) with bench.settings: the Redis database of the benchmark as broker."""
+
+    def __init__(self, *, concurrency, log_path, env_overrides=None, name="celery worker"):
+        self.concurrency = concurrency
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", **(env_overrides or {})}
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "spa_referrals",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname=bench-{os.getpid()}@%h",
+        ]
+        super().__init__(name, command, env=env, log_path=log_path)
+
+    def wait_ready(self, timeout=90):
+        """Wait for the pool's children and the "ready" line (the worker then consumes from the broker)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            if len(self.pool_pids()) >= self.concurrency and " ready." in self.log_tail(200):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} not ready after {timeout} s:\n{self.log_tail()}")
+
+    def pool_pids(self):
+        return children_of(self.process.pid) if self.process else []
+
+    def memory(self):
+        """{pid: {"rss_kib", "peak_kib", "pss_kib"}} for the main process and each pool process."""
+        return process_memory([self.process.pid, *self.pool_pids()])
+
+    def cpu_seconds(self):
+        return sum(cpu_seconds(pid) for pid in [self.process.pid, *self.pool_pids()])

@@ -14,7 +14,6 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypdf import PdfReader, PdfWriter
 
 from partners.models import Practice
 from referrals.documents import logo_data_uri
@@ -123,6 +122,9 @@ def letter_batch_render(parent_id):
 
 def _combine(parent):
     """One PDF for printing: every part, in the batch's order."""
+    # pypdf (~30 MB) is imported only where a batch is combined, not by every process that loads the tasks.
+    from pypdf import PdfReader, PdfWriter
+
     writer = PdfWriter()
     for part in parent.parts.order_by("id"):
         with part.file.open("rb") as handle:

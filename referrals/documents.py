@@ -12,8 +12,6 @@ import json
 import mimetypes
 import re
 
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
@@ -43,6 +41,11 @@ def landing_url(code):
 
 def qr_svg_data_uri(text):
     """An SVG QR code (vector, so it stays sharp at any print size) as a data: URI."""
+    # Imported here, not at the top: only a document render needs it, and a web worker that never renders one
+    # is spared qrcode and its image modules (see spa_referrals.pdf on WeasyPrint).
+    import qrcode
+    import qrcode.image.svg
+
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     qr.add_data(text)
     qr.make(fit=True)
