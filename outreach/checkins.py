@@ -10,9 +10,13 @@ cadence form and the hourly job; pages compute from the same inputs (``check_in_
 made active a minute ago is right at once. Practices that leave ACTIVE get no more check-ins.
 
 The job. ``check_ins_create_due`` creates the task on (or after) the due date with the dedupe key
-``checkin:<practice pk>:<due date>``: the unique constraint makes a second run, or a second beat process
-racing this one, create nothing, and the email to the assignee is queued only by the run whose insert won
-(in the same transaction). A practice that already has an open check-in task gets no second one.
+``checkin:<practice pk>:<due date>``, in bulk: the due practices go in chunks of ``CHUNK_SIZE``, each one
+transaction that first locks the spa's OutreachSettings row (so two beat processes take turns), then reads
+which dedupe keys and open check-in tasks already exist and inserts only the missing tasks with their audit
+events. A second run, or a second beat racing this one, creates nothing; a practice that already has an open
+check-in task gets no second one. Each assignee gets one email per chunk listing the check-ins it created
+for them, queued in the same transaction, so only the run whose inserts won emails. The catalog news is
+read once per run and the referral figures once per chunk (see ``CatalogNews``, ``ReferralFigures``).
 
 The briefing (``Task.briefing``), written when the task is created. Fresh approaches (nudges.py) use the same
 shape with ``kind: "fresh_approach"``; ``templates/outreach/partials/task_briefing.html`` draws either::
@@ -39,12 +43,16 @@ shape with ``kind: "fresh_approach"``; ``templates/outreach/partials/task_briefi
 No patient detail is ever written into a briefing: counts only.
 """
 
+import bisect
 import datetime
+import functools
+from collections import defaultdict
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Max, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -52,12 +60,21 @@ from django.utils.translation import gettext as _
 
 from partners.models import Practice, Stage
 from referrals.models import OPEN_STATUSES, Referral, Status
-from spas.models import Credential, Equipment, Membership, Offer, ProductLine, Role, Service
+from spas.models import AuditEvent, Credential, Equipment, Membership, Offer, ProductLine, Role, Service
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .activity import on_touchpoints_changed, spa_day_start, spa_today, task_create
-from .models import CheckInCadence, Task, TaskKind, TaskSource, Touchpoint, TouchpointKind, outreach_settings_for
+from .activity import on_touchpoints_changed, spa_day_start, spa_today
+from .models import (
+    CheckInCadence,
+    OutreachSettings,
+    Task,
+    TaskKind,
+    TaskSource,
+    Touchpoint,
+    TouchpointKind,
+    outreach_settings_for,
+)
 
 BRIEFING_VERSION = 1
 BRIEFING_NAMES_PER_KIND = 10
@@ -197,37 +214,6 @@ def spa_news_since(*, spa, since):
     return news
 
 
-def referral_figures_since(*, spa, practice, since):
-    """The practice's referrals received since the aware datetime ``since``: how many, how many of them were
-    completed, how many are still being worked, and the date of the latest (spa's calendar)."""
-    figures = Referral.objects.filter(spa=spa, practice=practice, received_at__gte=since).aggregate(
-        received=Count("pk"),
-        completed=Count("pk", filter=Q(status=Status.COMPLETED)),
-        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-        last=Max("received_at"),
-    )
-    return {
-        "received": figures["received"],
-        "completed": figures["completed"],
-        "open": figures["open"],
-        "last_received_on": local_date(spa, figures["last"]).isoformat() if figures["last"] else None,
-    }
-
-
-def check_in_briefing(*, spa, practice, since_on, since_reason, today):
-    """The briefing a check-in task arrives with (shape documented at the top of this module)."""
-    since = spa_day_start(spa, since_on)
-    return {
-        "version": BRIEFING_VERSION,
-        "kind": "check_in",
-        "written_on": today.isoformat(),
-        "since": since_on.isoformat(),
-        "since_reason": since_reason,
-        "new_at_spa": spa_news_since(spa=spa, since=since),
-        "referrals": referral_figures_since(spa=spa, practice=practice, since=since),
-    }
-
-
 # --- who does it -----------------------------------------------------------------------------------
 
 
@@ -251,9 +237,33 @@ def assignee_for(practice, team, *fallbacks):
 
 # --- the hourly job --------------------------------------------------------------------------------
 
+# Practices per transaction. Each chunk's inserts commit together with its emails (one per assignee), so a
+# chunk is also the unit of "one email per assignee": large enough that a normal spa's run is one chunk.
+CHUNK_SIZE = 2000
+# Rows per INSERT / UPDATE statement (well under PostgreSQL's and SQLite's parameter limits).
+BATCH_SIZE = 500
+# Check-ins listed by name in an assignee's email; past this, "and N more" with a link to My day.
+EMAIL_LISTED = 20
+
+
+@dataclass
+class DueCheckIn:
+    """A practice that is due a check-in this run, with what its task is built from."""
+
+    practice: Practice
+    due: datetime.date
+    since_on: datetime.date
+    since_reason: str
+    assignee: object = None
+
+    @property
+    def dedupe_key(self):
+        return f"checkin:{self.practice.pk}:{self.due.isoformat()}"
+
 
 def check_ins_create_due(*, spa, now=None, notify=True):
-    """Create the check-in task (and email its assignee) for each active partner of ``spa`` that is due one.
+    """Create the check-in task for each active partner of ``spa`` that is due one, and email each assignee
+    once per chunk with the check-ins created for them.
 
     Idempotent: unique per (practice, due date). Returns how many tasks this run created."""
     now = now or timezone.now()
@@ -269,65 +279,237 @@ def check_ins_create_due(*, spa, now=None, notify=True):
     CheckInCadence.objects.filter(spa=spa, next_due_on__isnull=False).exclude(practice__stage=Stage.ACTIVE).update(
         next_due_on=None
     )
-    with_open_check_in = set(
-        Task.objects.filter(spa=spa, kind=TaskKind.CHECK_IN, done_at=None, practice__isnull=False).values_list(
-            "practice_id", flat=True
+    schedules = {
+        practice.pk: check_in_due_on(
+            practice=practice,
+            last_check_in_on=practice.latest_check_in_on,
+            cadence_days=cadence_override(practice) or default_days,
         )
-    )
-    team = None
+        for practice in practices
+    }
+    _schedules_save(practices, schedules)
+    # A cheap first cut, so a run with nothing new does no more; each chunk checks again under the lock.
+    with_open_check_in = _practices_with_open_check_in(spa, [practice.pk for practice in practices])
+    due = [
+        _due_check_in(practice, due=schedules[practice.pk])
+        for practice in practices
+        if schedules[practice.pk] <= today and practice.pk not in with_open_check_in
+    ]
+    if not due:
+        return 0
+    team = team_of(spa)
+    for item in due:
+        item.assignee = assignee_for(item.practice, team)
+    news = CatalogNews(spa, earliest=spa_day_start(spa, min(item.since_on for item in due)))
     created = 0
-    for practice in practices:
-        last = practice.latest_check_in_on
-        due = check_in_due_on(
-            practice=practice, last_check_in_on=last, cadence_days=cadence_override(practice) or default_days
-        )
-        _save_schedule(practice, last_check_in_on=last, next_due_on=due)
-        if due > today or practice.pk in with_open_check_in:
-            continue
-        team = team or team_of(spa)
-        created += _create_check_in(practice, due=due, last=last, today=today, team=team, notify=notify)
+    for start in range(0, len(due), CHUNK_SIZE):
+        created += _chunk_create(spa, due[start : start + CHUNK_SIZE], today=today, news=news, notify=notify)
     return created
 
 
-def _create_check_in(practice, *, due, last, today, team, notify):
-    spa = practice.spa
-    active_since = became_active_on(practice)
-    if last and last >= active_since:
-        since_on, since_reason = last, "last_check_in"
-    else:
-        since_on, since_reason = active_since, "became_active"
-    assignee = assignee_for(practice, team)
-    with transaction.atomic():
-        task, created = task_create(
-            spa=spa,
-            title=_("Check in with %(practice)s") % {"practice": practice.name},
-            kind=TaskKind.CHECK_IN,
-            source=TaskSource.CHECK_IN,
-            due_on=due,
-            assignee=assignee,
-            practice=practice,
-            notes=_(
-                "Time for the regular check-in. The briefing below lists what is new at the spa and this "
-                "practice's referrals since %(since)s."
+def _schedules_save(practices, schedules):
+    """Write the CheckInCadence rows that are missing or out of date: a few bulk statements, not one per row."""
+    missing, changed = [], []
+    stamp = timezone.now()  # bulk_update skips auto_now
+    for practice in practices:
+        last, due = practice.latest_check_in_on, schedules[practice.pk]
+        try:
+            row = practice.check_in_cadence
+        except CheckInCadence.DoesNotExist:
+            missing.append(
+                CheckInCadence(spa_id=practice.spa_id, practice=practice, last_check_in_on=last, next_due_on=due)
             )
-            % {"since": date_format(since_on, "M j, Y")},
-            briefing=check_in_briefing(
-                spa=spa, practice=practice, since_on=since_on, since_reason=since_reason, today=today
-            ),
-            dedupe_key=f"checkin:{practice.pk}:{due.isoformat()}",
+            continue
+        if (row.last_check_in_on, row.next_due_on) != (last, due):
+            row.last_check_in_on, row.next_due_on, row.updated_at = last, due, stamp
+            changed.append(row)
+    # A concurrent run (or the touchpoint hook) may insert the same row first; it computes the same dates.
+    CheckInCadence.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    CheckInCadence.objects.bulk_update(
+        changed, ["last_check_in_on", "next_due_on", "updated_at"], batch_size=BATCH_SIZE
+    )
+
+
+def _practices_with_open_check_in(spa, practice_ids):
+    return set(
+        Task.objects.filter(spa=spa, kind=TaskKind.CHECK_IN, done_at=None, practice_id__in=practice_ids).values_list(
+            "practice_id", flat=True
         )
-        if created and notify and assignee is not None and assignee.email:
-            _email_assignee(task, assignee)
-    return int(created)
+    )
 
 
-def _email_assignee(task, assignee):
-    # No health information: the practice's name, the date and a link into the app.
-    spa = task.spa
-    url = settings.SITE_URL + reverse("partners:detail", args=[spa.slug, task.practice.public_id]) + "#check-ins"
+def _due_check_in(practice, *, due):
+    # The briefing counts from the last check-in, unless the practice became active (again) after it.
+    last, active_since = practice.latest_check_in_on, became_active_on(practice)
+    if last and last >= active_since:
+        return DueCheckIn(practice=practice, due=due, since_on=last, since_reason="last_check_in")
+    return DueCheckIn(practice=practice, due=due, since_on=active_since, since_reason="became_active")
+
+
+def _chunk_create(spa, chunk, *, today, news, notify):
+    """Create the tasks of one chunk that no run has created yet, their audit events and the emails, in one
+    transaction. Returns how many tasks it created."""
+    with transaction.atomic():
+        # Two runs at once (a second beat) take turns here, so the second one reads what the first committed
+        # and inserts nothing: the run whose insert won is the only one that emails. (SQLite serialises
+        # writers by itself and ignores FOR UPDATE.)
+        list(OutreachSettings.objects.select_for_update().filter(spa=spa).values_list("pk", flat=True))
+        taken = set(
+            Task.objects.filter(spa=spa, dedupe_key__in=[item.dedupe_key for item in chunk]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        with_open = _practices_with_open_check_in(spa, [item.practice.pk for item in chunk])
+        todo = [item for item in chunk if item.dedupe_key not in taken and item.practice.pk not in with_open]
+        if not todo:
+            return 0
+        referrals = ReferralFigures(spa, todo)
+        tasks = Task.objects.bulk_create(
+            [_task_of(spa, item, today=today, news=news, referrals=referrals) for item in todo],
+            batch_size=BATCH_SIZE,
+        )
+        AuditEvent.objects.bulk_create([_created_event(task) for task in tasks], batch_size=BATCH_SIZE)
+        if notify:
+            _email_assignees(spa, todo)
+    return len(tasks)
+
+
+@functools.cache
+def _notes_for(since_on):
+    # Cached: thousands of tasks share a handful of dates, and formatting one costs a translation lookup.
+    return _(
+        "Time for the regular check-in. The briefing below lists what is new at the spa and this "
+        "practice's referrals since %(since)s."
+    ) % {"since": date_format(since_on, "M j, Y")}
+
+
+def _task_of(spa, item, *, today, news, referrals):
+    # The fields task_create would write, built here so a chunk is inserted in a few statements. The values
+    # are ours (an assignee from the team, a known practice), so the per-row full_clean() lookups are skipped.
+    since = spa_day_start(spa, item.since_on)
+    return Task(
+        spa=spa,
+        title=(_("Check in with %(practice)s") % {"practice": item.practice.name})[:200],
+        kind=TaskKind.CHECK_IN,
+        source=TaskSource.CHECK_IN,
+        due_on=item.due,
+        assignee=item.assignee,
+        practice=item.practice,
+        notes=_notes_for(item.since_on),
+        briefing={
+            "version": BRIEFING_VERSION,
+            "kind": "check_in",
+            "written_on": today.isoformat(),
+            "since": item.since_on.isoformat(),
+            "since_reason": item.since_reason,
+            "new_at_spa": news.since(since),
+            "referrals": referrals.since(item.practice.pk, since),
+        },
+        dedupe_key=item.dedupe_key,
+    )
+
+
+def _created_event(task):
+    # What task_create's audit_record writes for a task the system made (no actor; the source names it).
+    return AuditEvent(
+        spa=task.spa,
+        actor=None,
+        actor_label=str(TaskSource.CHECK_IN),
+        action="task.created",
+        object_type=Task._meta.label_lower,
+        object_id=str(task.public_id),
+        detail={"source": str(TaskSource.CHECK_IN)},
+    )
+
+
+class CatalogNews:
+    """``spa_news_since`` for many moments at once: each catalog kind is read once (from the earliest moment),
+    then cut per moment in Python. The answer depends only on the moment, which many practices share."""
+
+    def __init__(self, spa, *, earliest):
+        self._items = {
+            key: list(
+                model.objects.filter(spa=spa, created_at__gte=earliest, archived_at__isnull=True).order_by(
+                    "created_at", "id"
+                )
+            )
+            for key, model, _name_of in CATALOG_KINDS
+        }
+        self._created = {key: [item.created_at for item in items] for key, items in self._items.items()}
+        self._memo = {}
+
+    def since(self, since):
+        if since not in self._memo:
+            news = {}
+            for key, _model, name_of in CATALOG_KINDS:
+                # Sorted by created_at: everything from the first item at or after ``since`` is new.
+                fresh = self._items[key][bisect.bisect_left(self._created[key], since) :]
+                news[key] = {
+                    "names": [name_of(item) for item in fresh[:BRIEFING_NAMES_PER_KIND]],
+                    "more": max(len(fresh) - BRIEFING_NAMES_PER_KIND, 0),
+                }
+            self._memo[since] = news
+        return self._memo[since]
+
+
+class ReferralFigures:
+    """The briefing's "referrals" for a chunk of practices (how many received, completed and still open, and the
+    latest, on the spa's calendar): one query for all their referrals received since the earliest of their
+    moments, then counted per practice, from its own moment, in Python."""
+
+    def __init__(self, spa, items):
+        self._spa = spa
+        self._by_practice = defaultdict(list)
+        earliest = min(spa_day_start(spa, item.since_on) for item in items)
+        rows = Referral.objects.filter(
+            spa=spa, practice_id__in=[item.practice.pk for item in items], received_at__gte=earliest
+        ).values_list("practice_id", "received_at", "status")
+        for practice_id, received_at, status in rows:
+            self._by_practice[practice_id].append((received_at, status))
+
+    def since(self, practice_id, since):
+        received = [(at, status) for at, status in self._by_practice.get(practice_id, ()) if at >= since]
+        last = max((at for at, _status in received), default=None)
+        return {
+            "received": len(received),
+            "completed": sum(1 for _at, status in received if status == Status.COMPLETED),
+            "open": sum(1 for _at, status in received if status in OPEN_STATUSES),
+            "last_received_on": local_date(self._spa, last).isoformat() if last else None,
+        }
+
+
+def _email_assignees(spa, items):
+    """One email per assignee, listing the check-ins created for them (soonest due first)."""
+    by_assignee = defaultdict(list)
+    for item in items:
+        if item.assignee is not None and item.assignee.email:
+            by_assignee[item.assignee.pk].append(item)
+    for mine in by_assignee.values():
+        _email_assignee(spa, mine[0].assignee, sorted(mine, key=lambda item: (item.due, item.practice.name)))
+
+
+def _email_assignee(spa, assignee, items):
+    # No health information: practice names, dates and links into the app.
+    listed = [
+        {
+            "practice": item.practice,
+            "due": item.due,
+            "url": settings.SITE_URL
+            + reverse("partners:detail", args=[spa.slug, item.practice.public_id])
+            + "#check-ins",
+        }
+        for item in items[:EMAIL_LISTED]
+    ]
     email_enqueue(
         spa=spa,
         to=assignee.email,
         template_name="check-in-due",
-        context={"spa": spa, "practice": task.practice, "due": task.due_on, "assignee": assignee, "url": url},
+        context={
+            "spa": spa,
+            "assignee": assignee,
+            "check_ins": listed,
+            "count": len(items),
+            "more": len(items) - len(listed),
+            "my_day_url": settings.SITE_URL + reverse("outreach:my_day", args=[spa.slug]),
+        },
     )

@@ -52,7 +52,7 @@ def task_digests_send_task():
 
 @shared_task(name="outreach.tasks.check_ins_create_due_task", soft_time_limit=540, time_limit=600)
 def check_ins_create_due_task():
-    """Hourly: a check-in task (and an email to its owner) for each active partner that is due one."""
+    """Hourly: a check-in task for each active partner that is due one, and one email per assignee."""
     from .checkins import check_ins_create_due
 
     return _for_each_spa(lambda spa: check_ins_create_due(spa=spa))

@@ -158,7 +158,20 @@ def test_an_owner_who_left_the_team_is_replaced_by_the_spa_s_first_owner(spa, ow
     run(spa, at("2026-04-06 09:00"))
     assignees = {task.practice_id: task.assignee_id for task in check_in_tasks()}
     assert assignees == {gone.pk: owner.pk, nobody.pk: owner.pk, mine.pk: staff_user.pk}
-    assert sorted(email.to for email in check_in_emails()) == sorted([owner.email, owner.email, staff_user.email])
+    # One email per assignee, listing all of theirs.
+    assert sorted(email.to for email in check_in_emails()) == sorted([owner.email, staff_user.email])
+
+
+def test_several_due_practices_for_one_assignee_give_one_email_naming_them_all(spa, owner):
+    practices = [make_active(spa, name=f"Derm {number}", owner=owner) for number in range(3)]
+    assert run(spa, at("2026-04-06 09:00")) == 3
+    assert run(spa, at("2026-04-06 10:00")) == 0
+    [email] = check_in_emails()
+    assert email.to == owner.email
+    assert email.subject == "3 check-ins due"
+    for practice in practices:
+        assert practice.name in email.body_text and practice.name in email.body_html
+        assert f"/s/{spa.slug}/partners/{practice.public_id}/#check-ins" in email.body_text
 
 
 def test_only_active_partners_get_check_ins(spa, owner):

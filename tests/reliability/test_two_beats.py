@@ -83,7 +83,7 @@ def _check_ins(spa, people):
         for n in range(3)
     ]
     tasks = sorted((practice.pk, TODAY) for practice in practices)
-    return 3, (tasks, sorted(practice.owner.email for practice in practices))
+    return 3, (tasks, sorted({practice.owner.email for practice in practices}))  # one email per assignee
 
 
 def _check_ins_outcome(spa):
