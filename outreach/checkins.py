@@ -56,6 +56,7 @@ from django.db.models import Max, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from partners.models import Practice, Stage
@@ -374,9 +375,10 @@ def _chunk_create(spa, chunk, *, today, news, notify):
     return len(tasks)
 
 
-@functools.cache
-def _notes_for(since_on):
-    # Cached: thousands of tasks share a handful of dates, and formatting one costs a translation lookup.
+@functools.lru_cache(maxsize=512)
+def _notes_for(since_on, language):
+    # Cached per (date, language): thousands of tasks share a handful of dates, and formatting one costs a
+    # translation lookup. ``language`` is part of the key so a cached text never crosses languages.
     return _(
         "Time for the regular check-in. The briefing below lists what is new at the spa and this "
         "practice's referrals since %(since)s."
@@ -395,7 +397,7 @@ def _task_of(spa, item, *, today, news, referrals):
         due_on=item.due,
         assignee=item.assignee,
         practice=item.practice,
-        notes=_notes_for(item.since_on),
+        notes=_notes_for(item.since_on, get_language()),
         briefing={
             "version": BRIEFING_VERSION,
             "kind": "check_in",

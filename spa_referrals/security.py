@@ -118,21 +118,25 @@ class SessionLifetimeMiddleware:
         idle_limit = settings.SESSION_IDLE_TIMEOUT_MINUTES * 60
         absolute_limit = settings.SESSION_ABSOLUTE_HOURS * 3600
         if now - last_seen >= idle_limit:
-            logout(request)
-            messages.info(
+            self._sign_out(
                 request,
                 _("You were signed out after %(minutes)d minutes without activity. Please sign in again.")
                 % {"minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES},
             )
         elif now - started >= absolute_limit:
-            logout(request)
-            messages.info(
+            self._sign_out(
                 request,
                 _("You were signed out: a session lasts at most %(hours)d hours. Please sign in again.")
                 % {"hours": settings.SESSION_ABSOLUTE_HOURS},
             )
         elif now - last_seen >= LAST_SEEN_GRANULARITY_SECONDS:
             session[SESSION_LAST_SEEN] = now
+
+    @staticmethod
+    def _sign_out(request, why):
+        # The message survives logout (it lives in the new session or cookie) and shows on the login page.
+        logout(request)
+        messages.info(request, why)
 
     @staticmethod
     def _full_page_login_redirect(request, response):
