@@ -53,6 +53,10 @@ app.conf.task_always_eager = False
 app.conf.broker_transport_options = {
     **(app.conf.broker_transport_options or {}),
     "visibility_timeout": int(os.environ.get("RELIABILITY_VISIBILITY_TIMEOUT", "3600")),
+    # kombu 5.7 looks for messages past their visibility timeout every interval × throttle seconds
+    # (10 × 10 by default): every second here, or a killed task's message comes back after the test gave up.
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
 }
 settings.MEDIA_ROOT = os.environ["RELIABILITY_MEDIA_ROOT"]
 settings.EMAIL_BACKEND = "tests.reliability.celery_app.RecordingEmailBackend"
