@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from spas.rls import without_tenant_prefix
+
 REFERRAL_TABLE = "referrals_referral"
 FULL_SHARE = 0.5
 SCAN_NODES = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Parallel Seq Scan"}
@@ -49,6 +51,8 @@ class QueryRecorder:
             elapsed = (time.perf_counter() - started) * 1000
             cursor = context["cursor"]
             final = connection.ops.last_executed_query(cursor, sql, params) if not many else sql
+            # Without the tenant setting spas.rls sends in front of the statement, so EXPLAIN gets one.
+            final = without_tenant_prefix(final)
             self.queries.append({"sql": final, "ms": elapsed})
 
 

@@ -12,10 +12,13 @@ filter, a save through the wrong path) still cannot read or write another spa's 
 - **The setting** follows the active django-scopes state: inside ``scope(spa=X)`` (what the tenancy
   middleware, the portal and API checks and the Celery ``SpaTask`` base activate) it is X; inside
   ``scopes_disabled()`` (jobs over all spas, lookups that precede knowing the spa) it is
-  cross-tenant; otherwise nothing. A database execute wrapper asserts it on the connection right before
-  every statement — never cached, so a rolled-back transaction or savepoint cannot leave a stale tenant
-  behind. (It is a session setting re-asserted per statement: do not put a transaction-pooling
-  PgBouncer between the app and PostgreSQL.)
+  cross-tenant; otherwise nothing. A database execute wrapper asserts it on the connection with every
+  statement — never cached, so a rolled-back transaction or savepoint cannot leave a stale tenant
+  behind. For plain DML (SELECT, INSERT, UPDATE, DELETE, WITH, savepoints) the ``set_config`` travels
+  in front of the statement in the same query string, one round trip instead of two (psycopg2 returns
+  the last statement's result); anything else (DDL, VACUUM, server-side cursors, executemany) gets it
+  as a statement of its own. (It is a session setting re-asserted per statement: do not put a
+  transaction-pooling PgBouncer between the app and PostgreSQL.)
 - **Roles**: policies bind every role but superusers and roles with BYPASSRLS. The application connects
   as a plain role (``DATABASE_URL``); migrations run as the tables' owner, which grants the app role its
   table privileges (``DATABASE_APP_ROLE``). See README → Tenancy.
@@ -24,6 +27,7 @@ SQLite (the embedded default) has no row-level security; nothing here runs there
 """
 
 import logging
+import re
 
 from django.apps import apps
 from django.conf import settings
@@ -39,6 +43,12 @@ CONDITION = (
     "OR spa_id = NULLIF(current_setting('app.spa_id', true), '')::bigint"
 )
 SET_TENANT = "SELECT set_config('app.spa_id', %s, false), set_config('app.cross_tenant', %s, false)"
+# Statements that may share a query string with the setting: they run inside a transaction block (an
+# implicit one in autocommit), unlike VACUUM or CREATE INDEX CONCURRENTLY.
+_PREFIXABLE = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+_PREFIX = re.compile(
+    r"^SELECT set_config\('app\.spa_id', '\d*', false\), set_config\('app\.cross_tenant', '(?:on|off)', false\); "
+)
 
 
 def tenant_tables():
@@ -63,6 +73,18 @@ def current_tenant_setting():
     return str(getattr(spa, "pk", spa)), "off"
 
 
+def tenant_prefix(spa_id, cross):
+    """The setting as literal SQL to put in front of a statement (no ``%``: safe with or without params)."""
+    if not (spa_id == "" or spa_id.isdigit()) or cross not in ("on", "off"):
+        raise ValueError(f"Not a tenant setting: {spa_id!r}, {cross!r}")
+    return f"SELECT set_config('app.spa_id', '{spa_id}', false), set_config('app.cross_tenant', '{cross}', false); "
+
+
+def without_tenant_prefix(sql):
+    """The statement as the ORM wrote it, for tools that look at executed SQL (EXPLAIN in the bench)."""
+    return _PREFIX.sub("", sql, count=1)
+
+
 def assert_tenant(execute, sql, params, many, context):
     """Execute wrapper: set the tenant for this statement, then run it.
 
@@ -70,11 +92,15 @@ def assert_tenant(execute, sql, params, many, context):
     """
     connection = context["connection"]
     raw = connection.connection
-    if raw.get_transaction_status() != TRANSACTION_STATUS_INERROR:
-        spa_id, cross = current_tenant_setting()
-        # Through Django's error wrapping, so a dead connection is noticed and replaced like any other.
-        with connection.wrap_database_errors, raw.cursor() as cursor:
-            cursor.execute(SET_TENANT, [spa_id, cross])
+    if raw.get_transaction_status() == TRANSACTION_STATUS_INERROR:
+        return execute(sql, params, many, context)
+    spa_id, cross = current_tenant_setting()
+    named_cursor = getattr(context["cursor"].cursor, "name", None)  # DECLARE … FOR takes one statement
+    if not many and not named_cursor and _PREFIXABLE.match(sql):
+        return execute(tenant_prefix(spa_id, cross) + sql, params, many, context)
+    # Through Django's error wrapping, so a dead connection is noticed and replaced like any other.
+    with connection.wrap_database_errors, raw.cursor() as cursor:
+        cursor.execute(SET_TENANT, [spa_id, cross])
     return execute(sql, params, many, context)
 
 

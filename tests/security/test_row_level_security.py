@@ -193,3 +193,60 @@ def membership_probe(spa_id):
 def test_a_spa_task_runs_inside_its_spa(world, spa, other_spa, as_app_role):
     assert membership_probe.apply(args=[spa.pk]).get() == [spa.pk]
     assert membership_probe.apply(args=[other_spa.pk]).get() == [other_spa.pk]
+
+
+# --- how the setting travels: in front of plain statements, on its own before anything else ----------------
+
+
+def _statements_sent(run):
+    """(result of run(), the SQL each statement reached the driver with)."""
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):  # inside spas.rls's wrapper: sees what it passes on
+        result = run()
+    return result, sent
+
+
+def test_a_plain_statement_carries_its_tenant_setting_in_the_same_query(world, spa, other_spa, as_app_role):
+    with scope(spa=spa):
+        names, sent = _statements_sent(lambda: list(Referral.objects.values_list("patient_last_name", flat=True)))
+
+    assert names == [f"Patient-of-{spa.slug}"]
+    [statement] = sent
+    assert statement.startswith(rls.tenant_prefix(str(spa.pk), "off"))
+    assert rls.without_tenant_prefix(statement).startswith('SELECT "referrals_referral"."patient_last_name"')
+
+
+def test_a_server_side_cursor_gets_its_setting_as_a_statement_of_its_own(world, spa, as_app_role):
+    # DECLARE … CURSOR FOR takes exactly one statement: a prefix there would be a syntax error.
+    with scope(spa=spa), transaction.atomic():
+        names, sent = _statements_sent(
+            lambda: [referral.patient_last_name for referral in Referral.objects.iterator(chunk_size=1)]
+        )
+
+    assert names == [f"Patient-of-{spa.slug}"]
+    assert not any(statement.startswith("SELECT set_config") for statement in sent)
+
+
+def test_a_statement_that_cannot_share_a_query_string_gets_the_setting_before_it(world, spa, as_app_role):
+    with scope(spa=spa), connection.cursor() as cursor:
+        cursor.execute("SHOW app.spa_id")
+        assert cursor.fetchone() == (str(spa.pk),)
+    with scopes_disabled(), connection.cursor() as cursor:
+        cursor.execute("SHOW app.cross_tenant")
+        assert cursor.fetchone() == ("on",)
+
+
+def test_the_prefix_is_only_ever_a_spa_id_and_a_flag(db):
+    assert rls.tenant_prefix("42", "off") == (
+        "SELECT set_config('app.spa_id', '42', false), set_config('app.cross_tenant', 'off', false); "
+    )
+    for spa_id, cross in [("42'; DROP TABLE x; --", "off"), ("", "maybe"), ("4%s", "on")]:
+        with pytest.raises(ValueError, match="Not a tenant setting"):
+            rls.tenant_prefix(spa_id, cross)
+    assert rls.without_tenant_prefix(rls.tenant_prefix("", "on") + "SELECT 1") == "SELECT 1"
+    assert rls.without_tenant_prefix("SELECT 1") == "SELECT 1"
