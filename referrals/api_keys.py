@@ -94,8 +94,15 @@ def api_key_for_raw(raw_key):
         )
         if api_key is None:
             return None
+        # The practice's spa is the key's spa: share the object so reading practice.spa costs no query.
+        if api_key.practice.spa_id == api_key.spa_id:
+            api_key.practice.spa = api_key.spa
         now = timezone.now()
-        stale = Q(last_used_at=None) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-        if ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now):
-            api_key.last_used_at = now
+        cutoff = now - LAST_USED_RESOLUTION
+        # Only when the row just read says it is stale; the update re-checks, so one of many concurrent
+        # requests writes.
+        if api_key.last_used_at is None or api_key.last_used_at < cutoff:
+            stale = Q(last_used_at=None) | Q(last_used_at__lt=cutoff)
+            if ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now):
+                api_key.last_used_at = now
     return api_key

@@ -181,8 +181,8 @@ class ReferralCreateApi(PracticeApi):
             created_by_label=label,
             request=request,
         )
-        # Read back the way the detail endpoint reads it: the same body, in a fixed number of queries.
-        referral = _referral_of_practice(api_key=api_key, public_id=referral.public_id)
+        # The created referral carries its practice, clinician, services and first event: the body is the
+        # detail endpoint's without reading anything back (a test holds the two equal).
         return status.HTTP_201_CREATED, ReferralOutputSerializer(referral).data
 
 

@@ -1,9 +1,11 @@
 """Idempotency-Key for API creates: the first response to a key is stored and replayed for repeats.
 
-The record is inserted *first*, in the same transaction as the create. Its unique constraint
-(api key, idempotency key) makes a concurrent duplicate wait on the first transaction and then
-fail; the duplicate then reads the committed record and replays it. If the first request fails
-(invalid input, an error), its transaction rolls back the record too, so the key stays usable.
+A repeat of a finished request finds the record and replays it. Otherwise the create runs and its
+response is inserted as the record *last*, in the create's transaction (one statement, no savepoint).
+The unique constraint (api key, idempotency key) settles a race: a concurrent duplicate's insert waits
+on the first transaction and, once that commits, fails; the duplicate's whole transaction (its
+referral included) rolls back and it replays the committed record. If a request fails (invalid input,
+an error), nothing of it is committed, so the key stays usable.
 """
 
 import hashlib
@@ -33,10 +35,6 @@ class IdempotencyKeyInvalid(ValueError):
     pass
 
 
-class _AlreadyClaimed(Exception):
-    pass
-
-
 def idempotency_key_check(value):
     """The key as sent, or IdempotencyKeyInvalid with a message saying what is wrong with it."""
     if not value or len(value) > KEY_MAX_LENGTH or not value.isascii() or not value.isprintable():
@@ -62,16 +60,6 @@ def _find(api_key, key):
     return IdempotencyRecord.objects.filter(spa=api_key.spa, api_key=api_key, key=key).first()
 
 
-def _claim(api_key, key, request_hash):
-    try:
-        with transaction.atomic():  # a savepoint: the caller's transaction survives the failed insert
-            return IdempotencyRecord.objects.create(
-                spa=api_key.spa, api_key=api_key, key=key, request_hash=request_hash
-            )
-    except IntegrityError:
-        raise _AlreadyClaimed from None
-
-
 def idempotent_call(*, api_key, key, request_hash, perform):
     """Run ``perform() -> (status, body)`` once per (api_key, key); repeats get the stored response.
 
@@ -83,15 +71,19 @@ def idempotent_call(*, api_key, key, request_hash, perform):
         return _replay(record, request_hash)
     try:
         with transaction.atomic():
-            record = _claim(api_key, key, request_hash)
             status, body = perform()
-            record.response_status = status
-            record.response_body = body
-            record.save(update_fields=["response_status", "response_body"])
-    except _AlreadyClaimed:
-        # Another request with this key committed while we waited on its row: answer what it answered.
+            IdempotencyRecord.objects.create(
+                spa=api_key.spa,
+                api_key=api_key,
+                key=key,
+                request_hash=request_hash,
+                response_status=status,
+                response_body=body,
+            )
+    except IntegrityError:
+        # Another request with this key committed first; this one's create is rolled back with it.
         record = _find(api_key, key)
-        if record is None:  # deleted in between (expired): this request is the first again
-            return idempotent_call(api_key=api_key, key=key, request_hash=request_hash, perform=perform)
+        if record is None:  # not a duplicate key after all (or the record expired in between)
+            raise
         return _replay(record, request_hash)
     return IdempotentResponse(status=status, body=body, replayed=False)

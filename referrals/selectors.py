@@ -13,6 +13,22 @@ from spa_referrals import soft_cache
 from .models import AWAITING_FIRST_CONTACT, OPEN_STATUSES, Referral, ReferralEvent, ReferralService, Status
 
 
+def prefetched_set(instance, related_name, rows):
+    """Make ``instance.<related_name>.all()`` answer ``rows`` without a query, as prefetch_related would.
+
+    For an object just created with its related rows: the caller has them in hand, so reading them back
+    would only repeat what it wrote. Django's prefetch keeps a queryset with its result cache filled under
+    the relation's name; this stores the same.
+    """
+    manager = getattr(instance, related_name)
+    queryset = manager.model._base_manager.filter(**{manager.field.name: instance})
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[related_name] = queryset
+
+
 def overdue_condition(now=None):
     return Q(
         status__in=AWAITING_FIRST_CONTACT, first_contact_attempt_at=None, first_contact_due_at__lt=now or timezone.now()

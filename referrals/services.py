@@ -26,7 +26,7 @@ from .models import (
     reason_choices,
     referral_settings_for,
 )
-from .selectors import referral_counts_changed
+from .selectors import prefetched_set, referral_counts_changed
 
 PATIENT_FIELDS = [
     "patient_first_name",
@@ -38,6 +38,7 @@ PATIENT_FIELDS = [
     "patient_date_of_birth",
 ]
 DETAIL_FIELDS = ["reason_category", "reason_text", "precautions", "urgency"]
+IN_HAND_RELATIONS = ["spa", "practice", "clinician", "created_by"]
 
 
 def first_contact_business_days(spa):
@@ -59,7 +60,6 @@ def _check_clinician(referral):
         raise ValidationError({"clinician": _("This clinician is not at the referring practice.")})
 
 
-@transaction.atomic
 def referral_create(
     *,
     spa,
@@ -78,7 +78,76 @@ def referral_create(
     request=None,
     notify=True,
 ):
-    """Receive a referral from any channel. The patient's consent to be contacted is required."""
+    """Receive a referral from any channel. The patient's consent to be contacted is required.
+
+    Everything is checked before the first write, so a refusal (ValidationError) leaves the caller's
+    transaction untouched; the writes then share the caller's transaction (no savepoint of their own:
+    they only fail on a database error, which aborts that transaction anyway). The referral comes back
+    with its services and its first timeline event in hand (``referral.recommended.all()``,
+    ``referral.events.all()``), so showing it needs no read-back.
+    """
+    referral = _referral_checked(
+        spa=spa,
+        practice=practice,
+        channel=channel,
+        patient=patient,
+        details=details,
+        clinician=clinician,
+        attachment=attachment,
+        consent_method=consent_method,
+        consent_captured_by=consent_captured_by,
+        consent_to_contact=consent_to_contact,
+        created_by=created_by,
+        created_by_label=created_by_label,
+    )
+    with transaction.atomic(savepoint=False):
+        referral.save()
+        unique_services = {service.pk: service for service in services if service.spa_id == spa.pk}
+        recommended = ReferralService.objects.bulk_create(
+            [ReferralService(spa=spa, referral=referral, service=unique_services[pk]) for pk in sorted(unique_services)]
+        )
+        received = ReferralEvent.objects.create(
+            spa=spa,
+            referral=referral,
+            kind=ReferralEvent.Kind.RECEIVED,
+            to_status=Status.RECEIVED,
+            actor=referral.created_by,
+            actor_label=created_by_label[:255] or str(referral.get_channel_display()),
+            created_at=referral.received_at,
+        )
+        audit_record(
+            spa=spa,
+            action="referral.created",
+            actor=referral.created_by,
+            actor_label=created_by_label,
+            obj=referral,
+            request=request,
+            detail={"channel": channel, "practice": str(practice.public_id)},
+        )
+        referral_counts_changed(spa.pk)
+        if notify:
+            _notify_new_referral(referral)
+    prefetched_set(referral, "recommended", recommended)
+    prefetched_set(referral, "events", [received])
+    return referral
+
+
+def _referral_checked(
+    *,
+    spa,
+    practice,
+    channel,
+    patient,
+    details,
+    clinician,
+    attachment,
+    consent_method,
+    consent_captured_by,
+    consent_to_contact,
+    created_by,
+    created_by_label,
+):
+    """The unsaved referral, or ValidationError naming the field. Reads only (the spa's referral rules)."""
     if practice.spa_id != spa.pk:
         raise ValidationError({"practice": _("Unknown practice.")})
     if not consent_to_contact:
@@ -107,33 +176,10 @@ def referral_create(
         referral.attachment = attachment
     _check_reason(referral)
     _check_clinician(referral)
-    referral.full_clean()
-    referral.save()
-    service_ids = {service.pk for service in services if service.spa_id == spa.pk}
-    ReferralService.objects.bulk_create(
-        [ReferralService(spa=spa, referral=referral, service_id=service_id) for service_id in sorted(service_ids)]
-    )
-    ReferralEvent.objects.create(
-        spa=spa,
-        referral=referral,
-        kind=ReferralEvent.Kind.RECEIVED,
-        to_status=Status.RECEIVED,
-        actor=referral.created_by,
-        actor_label=created_by_label[:255] or str(referral.get_channel_display()),
-        created_at=now,
-    )
-    audit_record(
-        spa=spa,
-        action="referral.created",
-        actor=referral.created_by,
-        actor_label=created_by_label,
-        obj=referral,
-        request=request,
-        detail={"channel": channel, "practice": str(practice.public_id)},
-    )
-    referral_counts_changed(spa.pk)
-    if notify:
-        _notify_new_referral(referral)
+    # The related rows are objects the caller read in this spa's scope and checked above (practice in
+    # the spa, clinician at the practice), and public_id is a fresh uuid4 under a unique index: asking the
+    # database again whether each exists would be four more queries on every referral, from every channel.
+    referral.full_clean(exclude=IN_HAND_RELATIONS, validate_unique=False, validate_constraints=False)
     return referral
 
 

@@ -486,3 +486,41 @@ def test_creating_runs_the_same_number_of_queries_for_one_service_or_ten(spa, ow
         assert response.status_code == 201
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def _referral_reads(queries):
+    return [
+        query["sql"]
+        for query in queries
+        if query["sql"].lstrip().upper().startswith("SELECT")
+        and (
+            'FROM "referrals_referral"' in query["sql"]
+            or 'FROM "referrals_referralevent"' in query["sql"]
+            or 'FROM "referrals_referralservice"' in query["sql"]
+        )
+    ]
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "order-body-1"])
+def test_the_create_answers_with_the_detail_s_body_without_reading_the_referral_back(spa, idempotency_key):
+    setup = api_setup(spa)
+    with scope(spa=spa):
+        clinician = ClinicianFactory(spa=spa, practice=setup.practice)
+        services = [ServiceFactory(spa=spa) for _ in range(3)]
+    body = referral_body(clinician=str(clinician.public_id), services=[str(s.public_id) for s in reversed(services)])
+
+    with CaptureQueriesContext(connection) as queries:
+        created = post_json(setup.client, REFERRALS_URL, body, idempotency_key=idempotency_key)
+    create_queries = queries.captured_queries  # now: the next request clears Django's query log
+    detail = setup.client.get(created["Location"])
+
+    assert created.status_code == 201, created.content
+    assert created.json() == detail.json()
+    assert created.json()["services"] == sorted(
+        created.json()["services"], key=[str(s.public_id) for s in services].index
+    )
+    assert created.json()["clinician"] == str(clinician.public_id)
+    assert create_queries, "the capture saw the create's queries"
+    assert _referral_reads(create_queries) == []
+    # Nor does it ask whether the spa, practice and clinician it was handed exist (full_clean's lookups).
+    assert not [query for query in create_queries if 'SELECT 1 AS "a"' in query["sql"]]

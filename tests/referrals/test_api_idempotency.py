@@ -9,6 +9,7 @@ from django.test import Client
 from django_scopes import scopes_disabled
 
 from referrals.models import IdempotencyRecord, Referral
+from spas.models import AuditEvent, OutgoingEmail
 from tests.conftest import postgres_only
 
 from .api_helpers import REFERRALS_URL, api_setup, bearer_client, post_json, referral_body
@@ -175,6 +176,9 @@ def test_twenty_concurrent_identical_posts_create_exactly_one_referral(spa, owne
     assert _referral_count(spa) == 1
     with scopes_disabled():
         assert IdempotencyRecord.objects.filter(api_key=setup.api_key).count() == 1
+        # The losers of the race did the create too, and rolled all of it back: one of everything is left.
+        assert AuditEvent.objects.filter(spa=spa, action="referral.created").count() == 1
+        assert OutgoingEmail.objects.filter(spa=spa, template="referral-new").count() == 1  # one owner
 
 
 def test_an_anonymous_client_cannot_replay_someone_elses_key(spa):
