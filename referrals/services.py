@@ -86,68 +86,6 @@ def referral_create(
     with its services and its first timeline event in hand (``referral.recommended.all()``,
     ``referral.events.all()``), so showing it needs no read-back.
     """
-    referral = _referral_checked(
-        spa=spa,
-        practice=practice,
-        channel=channel,
-        patient=patient,
-        details=details,
-        clinician=clinician,
-        attachment=attachment,
-        consent_method=consent_method,
-        consent_captured_by=consent_captured_by,
-        consent_to_contact=consent_to_contact,
-        created_by=created_by,
-        created_by_label=created_by_label,
-    )
-    with transaction.atomic(savepoint=False):
-        referral.save()
-        unique_services = {service.pk: service for service in services if service.spa_id == spa.pk}
-        recommended = ReferralService.objects.bulk_create(
-            [ReferralService(spa=spa, referral=referral, service=unique_services[pk]) for pk in sorted(unique_services)]
-        )
-        received = ReferralEvent.objects.create(
-            spa=spa,
-            referral=referral,
-            kind=ReferralEvent.Kind.RECEIVED,
-            to_status=Status.RECEIVED,
-            actor=referral.created_by,
-            actor_label=created_by_label[:255] or str(referral.get_channel_display()),
-            created_at=referral.received_at,
-        )
-        audit_record(
-            spa=spa,
-            action="referral.created",
-            actor=referral.created_by,
-            actor_label=created_by_label,
-            obj=referral,
-            request=request,
-            detail={"channel": channel, "practice": str(practice.public_id)},
-        )
-        referral_counts_changed(spa.pk)
-        if notify:
-            _notify_new_referral(referral)
-    prefetched_set(referral, "recommended", recommended)
-    prefetched_set(referral, "events", [received])
-    return referral
-
-
-def _referral_checked(
-    *,
-    spa,
-    practice,
-    channel,
-    patient,
-    details,
-    clinician,
-    attachment,
-    consent_method,
-    consent_captured_by,
-    consent_to_contact,
-    created_by,
-    created_by_label,
-):
-    """The unsaved referral, or ValidationError naming the field. Reads only (the spa's referral rules)."""
     if practice.spa_id != spa.pk:
         raise ValidationError({"practice": _("Unknown practice.")})
     if not consent_to_contact:
@@ -180,7 +118,43 @@ def _referral_checked(
     # the spa, clinician at the practice), and public_id is a fresh uuid4 under a unique index: asking the
     # database again whether each exists would be four more queries on every referral, from every channel.
     referral.full_clean(exclude=IN_HAND_RELATIONS, validate_unique=False, validate_constraints=False)
+    with transaction.atomic(savepoint=False):
+        _referral_written(referral, services=services, request=request, notify=notify)
     return referral
+
+
+def _referral_written(referral, *, services, request, notify):
+    """Save a checked referral with its services, first timeline event, audit event and notification,
+    and leave the services and the event on it (``recommended.all()``, ``events.all()``) for the caller."""
+    spa = referral.spa
+    referral.save()
+    unique_services = {service.pk: service for service in services if service.spa_id == spa.pk}
+    recommended = ReferralService.objects.bulk_create(
+        [ReferralService(spa=spa, referral=referral, service=unique_services[pk]) for pk in sorted(unique_services)]
+    )
+    received = ReferralEvent.objects.create(
+        spa=spa,
+        referral=referral,
+        kind=ReferralEvent.Kind.RECEIVED,
+        to_status=Status.RECEIVED,
+        actor=referral.created_by,
+        actor_label=referral.created_by_label or str(referral.get_channel_display()),
+        created_at=referral.received_at,
+    )
+    audit_record(
+        spa=spa,
+        action="referral.created",
+        actor=referral.created_by,
+        actor_label=referral.created_by_label,
+        obj=referral,
+        request=request,
+        detail={"channel": referral.channel, "practice": str(referral.practice.public_id)},
+    )
+    referral_counts_changed(spa.pk)
+    if notify:
+        _notify_new_referral(referral)
+    prefetched_set(referral, "recommended", recommended)
+    prefetched_set(referral, "events", [received])
 
 
 def owner_emails(spa):
