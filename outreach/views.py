@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from infra.text import download_filename
 from partners.models import Practice
 from spas.models import GeneratedDocument, Role
 from spas.services import audit_record
@@ -115,7 +116,10 @@ def batch_part_download(request, spa_slug, batch_id, part_id):
         raise Http404("Not ready.")
     audit_record(spa=request.spa, action="document.downloaded", obj=part, request=request)
     response = FileResponse(
-        part.file.open("rb"), as_attachment=True, filename=f"{part.title[:80]}.pdf", content_type="application/pdf"
+        part.file.open("rb"),
+        as_attachment=True,
+        filename=download_filename(part.title, "pdf"),
+        content_type="application/pdf",
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

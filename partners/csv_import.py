@@ -310,11 +310,18 @@ class ImportCheck:
         return sum(len(draft.clinicians) for draft in self.drafts)
 
 
+# Spreadsheets often keep an address on two lines of one cell ("12 Elm St" / "Suite 4"); that is one line here.
+MULTI_LINE_ADDRESS_TARGETS = {"address"}
+
+
 def _cell(row, mapping, target):
     index = mapping.get(target)
     if index is None or index >= len(row):
         return ""
-    return row[index].strip()
+    value = row[index].strip()
+    if target in MULTI_LINE_ADDRESS_TARGETS:
+        value = ", ".join(line.strip() for line in value.splitlines() if line.strip())
+    return value
 
 
 def _validation_messages(error):

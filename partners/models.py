@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.text import single_line
 from spas.models import Spa, Specialty
 
 # Referral codes are read aloud and typed from paper: no 0/O, 1/I/L, 5/S, 8/B.
@@ -83,18 +84,18 @@ class Practice(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="practices")
-    name = models.CharField(_("practice name"), max_length=160)
+    name = models.CharField(_("practice name"), max_length=160, validators=[single_line])
     specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty.choices)
-    address = models.CharField(_("address"), max_length=255, blank=True)
-    city = models.CharField(_("city"), max_length=80, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True, validators=[single_line])
+    city = models.CharField(_("city"), max_length=80, blank=True, validators=[single_line])
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     phone_normalized = models.CharField(max_length=10, blank=True, editable=False, db_index=True)
-    fax = models.CharField(_("fax"), max_length=30, blank=True)
+    fax = models.CharField(_("fax"), max_length=30, blank=True, validators=[single_line])
     website = models.URLField(_("website"), max_length=200, blank=True)
     npi = models.CharField(_("NPI"), max_length=10, blank=True, validators=[validate_npi])
     size = models.CharField(_("size"), max_length=16, choices=Size.choices, blank=True)
     source = models.CharField(_("how identified"), max_length=32, choices=Source.choices, blank=True)
-    introduced_by = models.CharField(_("introduced by (client)"), max_length=120, blank=True)
+    introduced_by = models.CharField(_("introduced by (client)"), max_length=120, blank=True, validators=[single_line])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -106,7 +107,7 @@ class Practice(models.Model):
     )
     stage = models.CharField(_("pipeline stage"), max_length=16, choices=Stage.choices, default=Stage.PROSPECT)
     stage_changed_at = models.DateTimeField(default=timezone.now)
-    declined_reason = models.CharField(_("reason declined"), max_length=255, blank=True)
+    declined_reason = models.CharField(_("reason declined"), max_length=255, blank=True, validators=[single_line])
     philosophy = models.TextField(_("practice philosophy"), max_length=4000, blank=True)
     published_articles = models.TextField(_("published articles"), max_length=4000, blank=True)
     community_involvement = models.TextField(_("community involvement"), max_length=4000, blank=True)
@@ -144,12 +145,14 @@ class Clinician(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="clinicians")
-    first_name = models.CharField(_("first name"), max_length=80)
-    last_name = models.CharField(_("last name"), max_length=80)
-    credentials = models.CharField(_("credentials"), max_length=60, blank=True, help_text=_("e.g. MD, DO, PT, DPT, NP"))
+    first_name = models.CharField(_("first name"), max_length=80, validators=[single_line])
+    last_name = models.CharField(_("last name"), max_length=80, validators=[single_line])
+    credentials = models.CharField(
+        _("credentials"), max_length=60, blank=True, help_text=_("e.g. MD, DO, PT, DPT, NP"), validators=[single_line]
+    )
     specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty.choices, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     npi = models.CharField(_("NPI"), max_length=10, blank=True, validators=[validate_npi])
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -191,10 +194,10 @@ class OfficeContact(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[single_line])
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.FRONT_DESK)
     email = models.EmailField(_("email"), blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     preferred_contact_method = models.CharField(
         _("preferred contact method"), max_length=12, choices=ContactMethod.choices, default=ContactMethod.EMAIL
     )
@@ -235,7 +238,7 @@ class ReferralCode(models.Model):
 
 class Tag(models.Model):
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(_("tag"), max_length=40)
+    name = models.CharField(_("tag"), max_length=40, validators=[single_line])
 
     objects = ScopedManager(spa="spa")
 

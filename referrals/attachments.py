@@ -5,12 +5,12 @@ program is refused). Files live under MEDIA_ROOT/private/ and are only ever serv
 view that checks the tenant, audits the read and sends the file as a download.
 """
 
-import os
-
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from PIL import Image
+
+from infra.text import download_filename
 
 from .models import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES
 
@@ -78,8 +78,10 @@ def attachment_response(referral):
         handle = referral.attachment.open("rb")
     except FileNotFoundError as error:
         raise Http404("No attachment.") from error
-    original = os.path.basename(referral.attachment_name or "")
-    filename = original if _extension(original) == extension else f"referral-attachment.{extension}"
+    # The uploader's file name is user text: only a slug of it reaches the header.
+    original = referral.attachment_name or ""
+    stem = original.rsplit(".", 1)[0] if _extension(original) == extension else ""
+    filename = download_filename(stem, extension, fallback="referral-attachment")
     response = FileResponse(
         handle,
         as_attachment=True,

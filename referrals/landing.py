@@ -1,5 +1,5 @@
 """The patient landing page behind a referral pad's QR code (/r/<code>): resolving the code, the per-IP
-submission limit, and the patient's self-referral."""
+limits on looking codes up and on submitting, and the patient's self-referral."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +32,32 @@ def referral_code_resolve(code):
         return None
     with scopes_disabled():
         return ReferralCode.objects.select_related("spa", "practice", "clinician").filter(code=code).first()
+
+
+# Code lookups per client IP per minute (every /r/<code> page: the form, its posts, the thanks page). A patient
+# needs a handful; someone trying random codes needs thousands, and a miss costs them more than a hit, so
+# enumerating codes runs into the limit after a few tries while a patient with a typo does not.
+DEFAULT_LOOKUPS_PER_MINUTE = 30
+DEFAULT_UNKNOWN_CODE_WEIGHT = 5
+LOOKUP_WINDOW_SECONDS = 60
+
+
+def _lookup_key(request):
+    return f"landing-lookups:{client_ip(request) or 'unknown'}"
+
+
+def landing_lookup_limited(request):
+    """Whether this client has used up its code lookups for the minute. Fails open with the cache down."""
+    allowance = getattr(settings, "LANDING_LOOKUPS_PER_MINUTE", DEFAULT_LOOKUPS_PER_MINUTE)
+    return (soft_cache.get(_lookup_key(request)) or 0) >= allowance
+
+
+def landing_lookup_count(request, *, found):
+    """Count one lookup against the client's allowance; an unknown code weighs more than a known one."""
+    weight = 1 if found else getattr(settings, "LANDING_UNKNOWN_CODE_WEIGHT", DEFAULT_UNKNOWN_CODE_WEIGHT)
+    key = _lookup_key(request)
+    if not soft_cache.add(key, weight, LOOKUP_WINDOW_SECONDS):
+        soft_cache.incr(key, LOOKUP_WINDOW_SECONDS, delta=weight)
 
 
 def _submissions_per_hour():

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.text import single_line
 from partners.models import Clinician, Practice
 from spas.models import Service, Spa, Specialty
 
@@ -143,14 +144,16 @@ class Referral(models.Model):
     clinician = models.ForeignKey(Clinician, on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
     # Patient (health information: scrubbed by the retention purge and on erasure requests).
-    patient_first_name = models.CharField(_("first name"), max_length=80)
-    patient_last_name = models.CharField(_("last name"), max_length=80)
-    patient_phone = models.CharField(_("phone"), max_length=30, blank=True)
+    patient_first_name = models.CharField(_("first name"), max_length=80, validators=[single_line])
+    patient_last_name = models.CharField(_("last name"), max_length=80, validators=[single_line])
+    patient_phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     patient_email = models.EmailField(_("email"), blank=True)
     preferred_contact_method = models.CharField(
         _("preferred contact method"), max_length=8, choices=ContactMethod.choices, default=ContactMethod.PHONE
     )
-    preferred_contact_time = models.CharField(_("best time to reach"), max_length=80, blank=True)
+    preferred_contact_time = models.CharField(
+        _("best time to reach"), max_length=80, blank=True, validators=[single_line]
+    )
     patient_date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     reason_category = models.CharField(_("reason"), max_length=40, default="other")
     reason_text = models.TextField(_("details"), max_length=2000, blank=True)
@@ -177,7 +180,7 @@ class Referral(models.Model):
     contacted_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
-    decline_reason = models.CharField(max_length=255, blank=True)
+    decline_reason = models.CharField(max_length=255, blank=True, validators=[single_line])
     scheduled_for = models.DateTimeField(null=True, blank=True)
     scheduled_service = models.ForeignKey(Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -383,7 +386,7 @@ class ApiKey(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name"), max_length=80, validators=[single_line])
     prefix = models.CharField(max_length=12, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -522,7 +525,7 @@ class Authorization(models.Model):
     purpose = models.CharField(max_length=500)
     expires_at = models.DateTimeField()
     signature_method = models.CharField(max_length=20, choices=SignatureMethod.choices)
-    signer_name = models.CharField(_("full name of the signer"), max_length=160)
+    signer_name = models.CharField(_("full name of the signer"), max_length=160, validators=[single_line])
     signed_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)

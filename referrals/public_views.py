@@ -14,7 +14,10 @@ from spas.catalog import current_offers, services_for_specialty
 
 from .consent import authorization_by_revocation_token, authorization_revoke, consent_preview
 from .landing import (
+    LOOKUP_WINDOW_SECONDS,
     RATE_WINDOW_SECONDS,
+    landing_lookup_count,
+    landing_lookup_limited,
     landing_rate_count,
     landing_rate_limited,
     landing_referral_create,
@@ -24,7 +27,13 @@ from .portal_forms import LandingForm
 from .portal_services import portal_invitation_accept as accept_invitation
 from .portal_services import portal_invitation_by_token
 from .services import first_contact_business_days
-from .submissions import submission_create_once, submission_key, submission_replayed, submission_token_for_form
+from .submissions import (
+    submission_create_once,
+    submission_key,
+    submission_replayed,
+    submission_token_for_form,
+    submission_token_valid,
+)
 
 
 def _not_found(request):
@@ -32,11 +41,35 @@ def _not_found(request):
     return render(request, "landing/not_found.html", status=404)
 
 
+class _Refused(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+def _lookup(request, code):
+    """The code's ReferralCode, counted against the client's lookup allowance; raises _Refused with the page to
+    send instead (429 when the allowance is used up, before the code is even looked at; 404 when unknown)."""
+    if landing_lookup_limited(request):
+        response = render(request, "landing/lookups_limited.html", status=429)
+        response["Retry-After"] = str(LOOKUP_WINDOW_SECONDS)
+        raise _Refused(response)
+    referral_code = referral_code_resolve(code)
+    landing_lookup_count(request, found=referral_code is not None)
+    if referral_code is None:
+        raise _Refused(_not_found(request))
+    return referral_code
+
+
+def _missing_token_error(form):
+    form.add_error(None, _("We could not accept the form as it was sent. Check your details below and send it again."))
+
+
 @require_http_methods(["GET", "POST"])
 def landing(request, code):
-    referral_code = referral_code_resolve(code)
-    if referral_code is None:
-        return _not_found(request)
+    try:
+        referral_code = _lookup(request, code)
+    except _Refused as refused:
+        return refused.response
     spa, practice = referral_code.spa, referral_code.practice
     with scope(spa=spa):
         if request.method == "POST":
@@ -53,7 +86,12 @@ def landing(request, code):
                 response["Retry-After"] = str(RATE_WINDOW_SECONDS)
                 return response
             form = LandingForm(request.POST, spa=spa, practice=practice)
-            if form.is_spam:
+            if not submission_token_valid(key.token):
+                # A post without the page's token (a script, or a page from before the token) creates nothing;
+                # the patient gets their form back, filled in, with a fresh token.
+                form.is_valid()
+                _missing_token_error(form)
+            elif form.is_spam:
                 # Look exactly like success so the bot learns nothing; nothing is stored.
                 landing_rate_count(request)
                 return redirect("public:landing_thanks", code=referral_code.code)
@@ -94,9 +132,10 @@ def landing(request, code):
 
 def landing_thanks(request, code):
     """The confirmation: nothing about the patient, only what happens next."""
-    referral_code = referral_code_resolve(code)
-    if referral_code is None:
-        return _not_found(request)
+    try:
+        referral_code = _lookup(request, code)
+    except _Refused as refused:
+        return refused.response
     spa = referral_code.spa
     with scope(spa=spa):
         business_days = first_contact_business_days(spa)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from infra.text import single_line
 from partners.models import Clinician
 from spas.catalog import active_items
 from spas.models import Service, Specialty
@@ -28,6 +29,11 @@ class StrictCharField(serializers.CharField):
     """A JSON string and nothing else (DRF would turn 42 into "42")."""
 
     default_error_messages = {"invalid": gettext_lazy("Must be a string.")}
+
+    def __init__(self, *, single_line_only=False, **kwargs):
+        super().__init__(**kwargs)
+        if single_line_only:
+            self.validators.append(single_line)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -87,16 +93,20 @@ class ReferralCreateInputSerializer(RejectUnknownFieldsMixin, serializers.Serial
 
     # The view passes the key's practice as context["practice"].
 
-    patient_first_name = StrictCharField(max_length=80)
-    patient_last_name = StrictCharField(max_length=80)
+    patient_first_name = StrictCharField(max_length=80, single_line_only=True)
+    patient_last_name = StrictCharField(max_length=80, single_line_only=True)
     patient_phone = StrictCharField(
-        max_length=30, allow_blank=True, default="", help_text="Phone or email (at least one) is required."
+        max_length=30,
+        allow_blank=True,
+        default="",
+        single_line_only=True,
+        help_text="Phone or email (at least one) is required.",
     )
     patient_email = StrictEmailField(
         max_length=254, allow_blank=True, default="", help_text="Phone or email (at least one) is required."
     )
     preferred_contact_method = StrictChoiceField(choices=ContactMethod.choices, default=ContactMethod.PHONE)
-    preferred_contact_time = StrictCharField(max_length=80, allow_blank=True, default="")
+    preferred_contact_time = StrictCharField(max_length=80, allow_blank=True, default="", single_line_only=True)
     patient_date_of_birth = serializers.DateField(allow_null=True, default=None)
     reason_category = StrictChoiceField(
         choices=reason_choices(),

@@ -11,10 +11,15 @@ goes out with the same token.
 
 A claim belongs to one form for one person (``purpose``) and to what was posted (``fingerprint``, a keyed
 hash): the same token posted with other details — the Back button, then another patient typed into the
-old page — is refused with a message and a fresh token, never silently taken for a repeat. Posts without
-a token (scripts, pages rendered before this existed) are not deduplicated.
+old page — is refused with a message and a fresh token, never silently taken for a repeat.
+
+Tokens are signed (a random part and a keyed hash of it), so a script cannot make one up. The public landing
+page refuses posts without a valid token (``submission_token_valid``); the signed-in forms (portal, manual
+entry) only deduplicate with it, and take a post without one as a new referral.
 """
 
+import base64
+import hmac
 import json
 import re
 import secrets
@@ -46,8 +51,26 @@ class SubmissionKey:
     fingerprint: str
 
 
+TOKEN_SALT = "referrals.submissions.token"  # noqa: S105 - a key-derivation salt, not a secret
+RANDOM_PART_LENGTH = 24
+
+
+def _token_signature(random_part):
+    digest = salted_hmac(TOKEN_SALT, random_part, algorithm="sha256").digest()[:12]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
 def submission_token_new():
-    return secrets.token_urlsafe(24)
+    random_part = secrets.token_urlsafe(18)  # 24 characters
+    return random_part + _token_signature(random_part)
+
+
+def submission_token_valid(token):
+    """Whether ``token`` is one this site drew (not made up, not cut short)."""
+    if not token or not TOKEN_PATTERN.fullmatch(token) or len(token) <= RANDOM_PART_LENGTH:
+        return False
+    random_part, signature = token[:RANDOM_PART_LENGTH], token[RANDOM_PART_LENGTH:]
+    return hmac.compare_digest(signature, _token_signature(random_part))
 
 
 def _posted_token(request):

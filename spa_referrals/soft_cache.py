@@ -36,14 +36,15 @@ def add(key, value, timeout):
         return False
 
 
-def incr(key, timeout):
-    """Add one to a counter that expires (starting it at 1 if it has just expired); errors are a miss."""
+def incr(key, timeout, delta=1):
+    """Add ``delta`` to a counter that expires (starting it at ``delta`` if it has just expired); errors are a
+    miss."""
     try:
         try:
-            return cache.incr(key)
+            return cache.incr(key, delta)
         except ValueError:  # expired between the caller's add() and this incr()
-            cache.set(key, 1, timeout)
-            return 1
+            cache.set(key, delta, timeout)
+            return delta
     except Exception:  # noqa: BLE001
         logger.warning("Cache increment failed for %s.", key, exc_info=True)
         return None

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -36,8 +37,10 @@ urlpatterns = [
     path("portal/<slug:spa_slug>/", include("referrals.portal_urls")),
     path("api/", include("referrals.api_urls")),
     path("", include("referrals.public_urls")),
-    path("admin/", admin.site.urls),
 ]
+# The admin's address is a setting, and production may leave it out altogether (spa_referrals/admin_site.py).
+if settings.ADMIN_ENABLED:
+    urlpatterns.append(path(settings.ADMIN_URL, admin.site.urls))
 
 handler404 = "spa_referrals.errors.page_not_found"
 handler500 = "spa_referrals.errors.server_error"

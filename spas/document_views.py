@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from infra.text import download_filename
+
 from . import documents
 from .models import GeneratedDocument
 from .services import audit_record
@@ -42,7 +44,7 @@ def document_download(request, spa_slug, document_id):
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
-        filename=f"{document.title[:80]}.pdf",
+        filename=download_filename(document.title, "pdf"),
         content_type="application/pdf",
     )
     response["X-Content-Type-Options"] = "nosniff"

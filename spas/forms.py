@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import LOGO_EXTENSIONS, Role, Spa
+from .models import LOGO_EXTENSIONS, Role, Spa, slug_not_reserved
 
 COMMON_TIMEZONES = sorted(
     zone
@@ -28,8 +28,6 @@ SPA_PROFILE_FIELDS = [
     "logo",
 ]
 
-RESERVED_SLUGS = {"new", "admin", "api", "static", "media", "portal", "accounts", "settings"}
-
 
 class SpaForm(forms.ModelForm):
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="America/New_York")
@@ -50,8 +48,7 @@ class SpaForm(forms.ModelForm):
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"].lower()
-        if slug in RESERVED_SLUGS:
-            raise forms.ValidationError(_("This web address is reserved. Choose another."))
+        slug_not_reserved(slug)
         return slug
 
 

@@ -7,11 +7,19 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    FileExtensionValidator,
+    MaxValueValidator,
+    MinLengthValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
+
+from infra.text import single_line
 
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 LOGO_EXTENSIONS = ["png", "jpg", "jpeg", "webp", "gif"]
@@ -43,7 +51,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in. Keyed by email; there are no usernames."""
 
     email = models.EmailField(_("email address"), unique=True)
-    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True, validators=[single_line])
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
@@ -85,30 +93,45 @@ hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour like #2a7a78
 slug_format = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$", _("Use lowercase letters, digits and single hyphens, like serenity-spa.")
 )
+slug_length = MinLengthValidator(3, _("Use at least 3 characters, like serenity-spa."))
+# Words that name parts of the site (or may one day): a spa called "admin" would have /s/admin/, and a web
+# address that reads like ours invites phishing.
+RESERVED_SLUGS = frozenset(
+    {
+        "accounts", "admin", "api", "app", "brand", "consent", "dashboard", "docs", "fhir", "help", "healthz",
+        "invitations", "login", "logout", "mail", "media", "new", "portal", "portal-invitations", "root",
+        "settings", "signup", "spa-referrals", "spas", "static", "support", "system", "webhooks", "www",
+    }
+)  # fmt: skip
+
+
+def slug_not_reserved(value):
+    if (value or "").lower() in RESERVED_SLUGS:
+        raise ValidationError(_("This web address is reserved. Choose another."), code="reserved")
 
 
 class Spa(models.Model):
     """The tenant: one spa, salon or medical spa and everything it owns."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[single_line])
     slug = models.SlugField(
         _("web address"),
         max_length=50,
         unique=True,
-        validators=[slug_format],
+        validators=[slug_format, slug_length, slug_not_reserved],
         help_text=_("Used in your workspace links: /s/<web address>/"),
     )
     timezone = models.CharField(
         _("time zone"), max_length=64, default="America/New_York", validators=[validate_timezone]
     )
-    address = models.CharField(_("address"), max_length=255, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True, validators=[single_line])
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     email = models.EmailField(_("email"), blank=True)
     website = models.URLField(_("website"), blank=True)
     booking_url = models.URLField(_("booking link"), blank=True)
     referral_email = models.EmailField(_("referral email"), blank=True, help_text=_("Dedicated intake address."))
-    referral_phone = models.CharField(_("referral phone"), max_length=30, blank=True)
+    referral_phone = models.CharField(_("referral phone"), max_length=30, blank=True, validators=[single_line])
     brand_colour = models.CharField(_("brand colour"), max_length=7, default="#2a7a78", validators=[hex_colour])
     logo = models.ImageField(
         _("logo"),
@@ -368,7 +391,7 @@ class Service(CatalogItem):
         NAILS = "nails", _("Nails")
         WELLNESS = "wellness", _("Wellness")
 
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[single_line])
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
     description = models.TextField(_("description"), max_length=2000, blank=True)
     duration_minutes = models.PositiveSmallIntegerField(
@@ -388,7 +411,7 @@ class Service(CatalogItem):
 class Offer(CatalogItem):
     """An offer for referred patients, e.g. 15% off a first prenatal massage."""
 
-    title = models.CharField(_("title"), max_length=120)
+    title = models.CharField(_("title"), max_length=120, validators=[single_line])
     terms = models.TextField(_("terms"), max_length=2000, blank=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
@@ -415,10 +438,10 @@ class Offer(CatalogItem):
 class Credential(CatalogItem):
     """A practitioner's credential, e.g. "Certified prenatal massage therapist"."""
 
-    person = models.CharField(_("practitioner"), max_length=120)
-    credential = models.CharField(_("credential"), max_length=160)
-    issuer = models.CharField(_("issued by"), max_length=160, blank=True)
-    number = models.CharField(_("licence / certificate number"), max_length=60, blank=True)
+    person = models.CharField(_("practitioner"), max_length=120, validators=[single_line])
+    credential = models.CharField(_("credential"), max_length=160, validators=[single_line])
+    issuer = models.CharField(_("issued by"), max_length=160, blank=True, validators=[single_line])
+    number = models.CharField(_("licence / certificate number"), max_length=60, blank=True, validators=[single_line])
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     # One reminder per threshold: claimed with a conditional update so a second beat sends nothing.
     reminded_60_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -436,8 +459,8 @@ class Credential(CatalogItem):
 
 
 class Equipment(CatalogItem):
-    name = models.CharField(_("name"), max_length=120)
-    brand = models.CharField(_("brand"), max_length=120, blank=True)
+    name = models.CharField(_("name"), max_length=120, validators=[single_line])
+    brand = models.CharField(_("brand"), max_length=120, blank=True, validators=[single_line])
     purpose = models.TextField(_("what it is for"), max_length=1000, blank=True)
 
     class Meta:
@@ -449,8 +472,8 @@ class Equipment(CatalogItem):
 
 
 class ProductLine(CatalogItem):
-    name = models.CharField(_("name"), max_length=120)
-    brand = models.CharField(_("brand"), max_length=120, blank=True)
+    name = models.CharField(_("name"), max_length=120, validators=[single_line])
+    brand = models.CharField(_("brand"), max_length=120, blank=True, validators=[single_line])
     purpose = models.TextField(_("what it is for"), max_length=1000, blank=True)
 
     class Meta:

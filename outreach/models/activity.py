@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.text import single_line
 from partners.models import Clinician, OfficeContact, Practice
 from spas.models import Spa
 
@@ -48,7 +49,7 @@ class Touchpoint(models.Model):
     occurred_on = models.DateField(_("date"))
     outcome = models.CharField(_("outcome"), max_length=12, choices=TouchpointOutcome.choices, blank=True)
     notes = models.TextField(_("notes"), max_length=4000, blank=True)
-    next_step = models.CharField(_("next step"), max_length=255, blank=True)
+    next_step = models.CharField(_("next step"), max_length=255, blank=True, validators=[single_line])
     # Where it came from, when it came from somewhere (a campaign step, an event).
     campaign = models.ForeignKey(
         "outreach.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
@@ -135,7 +136,7 @@ class Task(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, validators=[single_line])
     kind = models.CharField(_("kind"), max_length=20, choices=TaskKind.choices, default=TaskKind.FOLLOW_UP)
     due_on = models.DateField(_("due on"))
     assignee = models.ForeignKey(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.text import single_line
 from partners.models import Clinician, OfficeContact, Practice
 from spas.models import Spa
 
@@ -32,7 +33,7 @@ class Campaign(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(_("name"), max_length=120)
+    name = models.CharField(_("name"), max_length=120, validators=[single_line])
     description = models.TextField(_("goal"), max_length=2000, blank=True)
     segment = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -68,7 +69,7 @@ class CampaignStep(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(_("step"), max_length=20, choices=TaskKind.choices)
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    title = models.CharField(_("title"), max_length=200, blank=True, validators=[single_line])
     days_after_previous = models.PositiveSmallIntegerField(_("days after the previous step"), default=0)
     letter_template = models.ForeignKey(
         LetterTemplate,
@@ -127,9 +128,9 @@ class Event(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    title = models.CharField(_("title"), max_length=160)
+    title = models.CharField(_("title"), max_length=160, validators=[single_line])
     starts_at = models.DateTimeField(_("starts at"))
-    location = models.CharField(_("location"), max_length=255, blank=True)
+    location = models.CharField(_("location"), max_length=255, blank=True, validators=[single_line])
     notes = models.TextField(_("notes"), max_length=4000, blank=True)
     follow_ups_created_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -196,7 +197,7 @@ class ObjectionResponse(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     category = models.CharField(_("category"), max_length=16, choices=ObjectionCategory.choices)
-    objection = models.CharField(_("what they say"), max_length=300)
+    objection = models.CharField(_("what they say"), max_length=300, validators=[single_line])
     response = models.TextField(_("how to answer"), max_length=4000)
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -309,7 +310,7 @@ class Gift(models.Model):
     )
     given_on = models.DateField(_("date given"))
     kind = models.CharField(_("kind"), max_length=24, choices=GiftKind.choices)
-    description = models.CharField(_("description"), max_length=255)
+    description = models.CharField(_("description"), max_length=255, validators=[single_line])
     fair_market_value = models.DecimalField(
         _("fair market value"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )

@@ -27,7 +27,14 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # First, so its runserver (the DEBUG/host guard, spa_referrals/management/commands/runserver.py) wins
+    # over whitenoise's and staticfiles' own.
+    "spa_referrals",
+    # Static files come from WhiteNoise in development too: runserver's own static handler answered a
+    # traversal path (/static/..%2f..%2fvar/db.sqlite3) with a 500.
+    "whitenoise.runserver_nostatic",
+    # Django's admin behind allauth's sign-in, with two-factor required (spa_referrals/admin_site.py).
+    "spa_referrals.admin_site.SecureAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,7 +50,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_filters",
-    "spa_referrals",
     "spas",
     "partners",
     "referrals",
@@ -52,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise so static files carry the header too (settings/security.py).
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (settings/security.py)
     "spa_referrals.security.ResponseHardeningMiddleware",  # no-store, per-response CSP parts
@@ -260,6 +268,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 # Patient landing page: accepted submissions per client IP per hour (a clinic's shared Wi-Fi
 # may need more).
 LANDING_SUBMISSIONS_PER_HOUR = env.int("LANDING_SUBMISSIONS_PER_HOUR", default=5)
+# Code lookups (/r/<code> pages) per client IP per minute; an unknown code counts LANDING_UNKNOWN_CODE_WEIGHT.
+LANDING_LOOKUPS_PER_MINUTE = env.int("LANDING_LOOKUPS_PER_MINUTE", default=30)
+LANDING_UNKNOWN_CODE_WEIGHT = env.int("LANDING_UNKNOWN_CODE_WEIGHT", default=5)
 
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {

@@ -21,11 +21,30 @@ TRUSTED_PROXY_COUNT = _env.int("TRUSTED_PROXY_COUNT", default=0)
 # get_client_ip (spas.adapters.AccountAdapter uses client_ip above).
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
+# --- The admin -------------------------------------------------------------------------------------------
+# Django's admin signs in through allauth and needs two-factor authentication (spa_referrals/admin_site.py).
+# Its address is ADMIN_URL (a path like "ops-7f3k/"); ADMIN_ENABLED=False removes it from the URLs.
+ADMIN_ENABLED = _env.bool("ADMIN_ENABLED", default=True)
+ADMIN_URL = _env.str("ADMIN_URL", default="admin/").strip().strip("/") + "/"
+if ADMIN_URL == "/":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("ADMIN_URL must be a path such as admin/ (or set ADMIN_ENABLED=False).")
+
 # --- Headers -------------------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Permissions-Policy (django-permissions-policy, before WhiteNoise so static files carry it too): no page
+# of ours uses the camera, microphone, location, payments or USB, so no page (or injected frame) may ask.
+PERMISSIONS_POLICY = {
+    "camera": [],
+    "geolocation": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+}
 
 # Content-Security-Policy (django-csp, csp.middleware.CSPMiddleware): scripts only from our own origin —
 # no 'unsafe-inline', no 'unsafe-eval', no inline event handlers (app.js binds behaviour by data-

@@ -75,7 +75,7 @@ def test_a_member_downloads_the_attachment_as_a_file_with_safe_headers(staff_cli
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PDF
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == 'attachment; filename="Referral letter.pdf"'
+    assert response["Content-Disposition"] == 'attachment; filename="referral-letter.pdf"'  # a slug of the name
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
     assert "sandbox" in response["Content-Security-Policy"]

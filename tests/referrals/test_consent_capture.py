@@ -8,6 +8,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from referrals.models import Authorization, Referral
+from referrals.submissions import submission_token_new
 from spas.models import AuditEvent
 
 from ..factories import ReferralCodeFactory
@@ -47,6 +48,7 @@ def landing_post(client, **overrides):
         "homepage": "",
         "share_outcomes": "on",
         "sharing_signer_name": "Maya Lopez",
+        "submission_token": submission_token_new(),
     }
     data.update(overrides)
     data = {name: value for name, value in data.items() if value is not None}
@@ -95,6 +97,7 @@ def test_the_user_agent_of_the_signing_patient_is_kept(client, spa, practice_cod
             "consent_to_contact": "on",
             "share_outcomes": "on",
             "sharing_signer_name": "Maya Lopez",
+            "submission_token": submission_token_new(),
         },
         REMOTE_ADDR="203.0.113.7",
         HTTP_USER_AGENT="PatientPhone/1.0",

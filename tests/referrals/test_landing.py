@@ -5,6 +5,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from referrals.models import Channel, ConsentMethod, Referral
+from referrals.submissions import submission_token_new
 from spas.models import AuditEvent
 
 from ..factories import ClinicianFactory, OfferFactory, ReferralCodeFactory, ServiceFactory
@@ -45,6 +46,7 @@ def patient_form(**overrides):
         "reason_category": "sensitive_skin",
         "consent_to_contact": "on",
         "homepage": "",
+        "submission_token": submission_token_new(),  # what the rendered page carries
     }
     data.update(overrides)
     return {name: value for name, value in data.items() if value is not None}

@@ -1,0 +1,1 @@
+"""The bottom floor: domain-free helpers that any app may import. Imports only Django and libraries."""
