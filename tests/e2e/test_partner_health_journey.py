@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
+from outreach.activity import spa_today
 from outreach.checkins import check_ins_create_due
 from outreach.models import CheckInCadence, Touchpoint
 from partners.models import Stage
@@ -37,7 +38,7 @@ def _partner(
         ReferralFactory(practice=practice, received_at=now - datetime.timedelta(days=5 + index), status="completed")
     for index in range(before):
         ReferralFactory(practice=practice, received_at=now - datetime.timedelta(days=100 + index), status="completed")
-    today = timezone.localdate(now)
+    today = spa_today(spa, now)  # the spa's wall clock, as the health figures count (not UTC's date)
     if contact_days is not None:
         Touchpoint.objects.create(
             spa=spa, practice=practice, kind="phone_call", occurred_on=today - datetime.timedelta(days=contact_days)
