@@ -179,6 +179,10 @@ class Referral(models.Model):
     # When the spa first reached the patient (moved to Contacted): the funnel's "contacted" step.
     contacted_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    # After a text or email was sent and no reply came yet: when the spa owes the patient its next attempt. Set
+    # by logging a "message sent" attempt, cleared when the patient is reached or the referral leaves the
+    # contact stages. The day's work queue (My day) lists referrals by this, else by first_contact_due_at.
+    follow_up_due_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     decline_reason = models.CharField(max_length=255, blank=True, validators=[single_line])
     scheduled_for = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from .models import Membership, Role, Spa
@@ -93,7 +94,8 @@ class TenancyMiddleware:
         request.membership = membership
         if request.session.get("last_spa_slug") != membership.spa.slug:
             request.session["last_spa_slug"] = membership.spa.slug  # only written when it changes
-        with scope(spa=membership.spa):
+        # The spa's scope, and its wall clock for every date and time the pages show.
+        with scope(spa=membership.spa), timezone.override(membership.spa.timezone):
             response = self.get_response(request)
             # Lazy template responses must render while the scope is active.
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):

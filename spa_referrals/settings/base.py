@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_filters",
+    "infra",
     "spas",
     "partners",
     "referrals",

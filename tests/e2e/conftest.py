@@ -2,7 +2,7 @@
 
 Every test in tests/e2e is marked ``browser`` (``make test-fast`` leaves them out). Fixtures for journeys:
 
-- ``page``: a desktop-size page (1280×800) whose relative URLs resolve against the live server;
+- ``page``: a desktop-size page (1366×900) whose relative URLs resolve against the live server;
 - ``phone_page``: the same at 390×844, touch and mobile viewport;
 - ``login(page, email, password)``, ``logout(page)``;
 - ``signup(page, email, password)``: sign up and verify the address with the code from the outbox;
@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 DEFAULT_TIMEOUT_MS = 20_000
 # CI runs the browser beside a busy test suite on two cores: give expectations room too.

@@ -73,22 +73,21 @@ def test_owner_starts_a_spa_invites_a_teammate_and_removes_them(
     login(teammate, TEAMMATE_EMAIL, PASSWORD)
     expect(teammate).to_have_url(re.compile(rf"/s/{SPA_SLUG}/$"))
 
-    # The owner signs back in and removes the teammate, confirming the browser's dialog.
+    # The owner signs back in and removes the teammate, confirming in the page's dialog (not the browser's).
     login(page, OWNER_EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(rf"/s/{SPA_SLUG}/$"))
     page.goto(f"/s/{SPA_SLUG}/team/")
     teammate_row = page.locator(f'tr[data-member="{TEAMMATE_EMAIL}"]')
     expect(teammate_row).to_be_visible()
-    dialogs = []
-
-    def accept(dialog):
-        dialogs.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
+    browser_dialogs = []
+    page.on("dialog", lambda dialog: browser_dialogs.append(dialog.message))
     teammate_row.get_by_role("button", name="Remove").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"Remove {TEAMMATE_EMAIL} from the team?")
+    dialog.get_by_role("button", name="Remove").click()
     expect(page.get_by_role("alert")).to_contain_text("was removed from the team.")
-    assert dialogs == [f"Remove {TEAMMATE_EMAIL} from the team?"]
+    assert browser_dialogs == []
     expect(teammate_row).to_have_count(0)
     expect(page.locator(f'tr[data-member="{OWNER_EMAIL}"]')).to_be_visible()
 
@@ -121,8 +120,11 @@ def test_an_invited_person_who_opens_the_link_first_comes_back_to_it_after_signi
 def test_a_dismissed_confirmation_keeps_the_member(page, login, owner, staff_user, spa):
     login(page, owner.email, TEST_PASSWORD)
     page.goto(f"/s/{spa.slug}/team/")
-    page.once("dialog", lambda dialog: dialog.dismiss())
     page.locator(f'tr[data-member="{staff_user.email}"]').get_by_role("button", name="Remove").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
 
     page.reload()
     expect(page.locator(f'tr[data-member="{staff_user.email}"]')).to_be_visible()
