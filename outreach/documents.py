@@ -47,7 +47,7 @@ from partners.models import Practice
 from referrals.documents import landing_url, logo_data_uri, qr_svg_data_uri
 from spa_referrals.pdf import render_template_to_pdf
 from spas import catalog
-from spas.documents import DocumentKind, register
+from spas.documents import DocumentCreator, DocumentKind, register, register_creator
 from spas.models import Equipment, Membership, ProductLine, Role, Specialty
 
 from . import letters
@@ -375,7 +375,17 @@ def build_letter_batch(spa, batch, options):
     )
 
 
+def practice_subject(practice, options):
+    return practice.public_id, practice.name
+
+
 def register_kinds():
+    register_creator(
+        DocumentCreator(
+            label=gettext_lazy("Leave-behind"), url_name="outreach:leave_behind", icon="file-earmark-richtext"
+        )
+    )
+    register_creator(DocumentCreator(label=gettext_lazy("Letter"), url_name="outreach:send", icon="envelope-paper"))
     register(
         DocumentKind(
             kind="leave_behind",
@@ -396,6 +406,7 @@ def register_kinds():
             version=leave_behind_practice_version,
             title=leave_behind_title,
             time_limit=60,
+            subject=practice_subject,
         )
     )
     register(
@@ -406,6 +417,7 @@ def register_kinds():
             build=build_letter,
             version=letter_version,
             title=letter_title,
+            subject=practice_subject,
         )
     )
     register(

@@ -19,6 +19,7 @@ from . import services
 from .forms import LeaveBehindForm, LetterSendForm, LetterTemplateForm, PracticeFilterForm
 from .letters import PLACEHOLDERS
 from .models import LetterBatch, LetterTemplate
+from .selectors import recent_letter_sends
 
 MAX_LISTED_PRACTICES = 500
 
@@ -29,8 +30,8 @@ def _placeholder_help():
 
 def letter_template_list(request, spa_slug):
     templates = LetterTemplate.objects.filter(spa=request.spa)
-    batches = LetterBatch.objects.filter(spa=request.spa).select_related("template", "document")[:20]
-    return render(request, "outreach/index.html", {"templates": templates, "batches": batches})
+    sends = recent_letter_sends(spa=request.spa)
+    return render(request, "outreach/index.html", {"templates": templates, "sends": sends})
 
 
 @requires_role(Role.MANAGER)

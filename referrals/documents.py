@@ -172,6 +172,10 @@ def referral_pad_request(*, spa, practice, requested_by, paper, pages, clinician
     )
 
 
+def practice_subject(practice, options):
+    return practice.public_id, practice.name
+
+
 documents.register(
     documents.DocumentKind(
         kind=KIND,
@@ -180,5 +184,9 @@ documents.register(
         build=pad_build,
         version=pad_version,
         title=pad_title,
+        subject=practice_subject,
     )
+)
+documents.register_creator(
+    documents.DocumentCreator(label=gettext_lazy("Referral pad"), url_name="pad_choose:choose", icon="qr-code")
 )

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Clinician
+from partners.models import Clinician, Practice, Stage
 
 from .documents import MAX_PAGES, MIN_PAGES
 
@@ -32,3 +32,23 @@ class ReferralPadForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only this practice's clinicians: another practice's (or spa's) id is "not a valid choice".
         self.fields["clinician"].queryset = Clinician.objects.filter(spa=practice.spa, practice=practice)
+
+
+# Pads are handed out by practices that refer; others get theirs from their own page.
+PAD_STAGES = [Stage.MEETING, Stage.TRIAL, Stage.ACTIVE]
+
+
+class PadPracticeChoiceForm(forms.Form):
+    practice = forms.ModelChoiceField(
+        label=_("Practice"),
+        queryset=Practice.objects.none(),
+        to_field_name="public_id",
+        empty_label=_("Choose a practice…"),
+        help_text=_(
+            "Practices at the meeting, trial or active partner stage. Any practice's page can make its pad too."
+        ),
+    )
+
+    def __init__(self, *args, spa, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practice"].queryset = Practice.objects.filter(spa=spa, stage__in=PAD_STAGES).order_by("name")

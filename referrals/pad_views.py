@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from partners.models import Practice
 
 from .documents import referral_pad_request
-from .pad_forms import ReferralPadForm
+from .pad_forms import PadPracticeChoiceForm, ReferralPadForm
 
 
 def _practice_or_404(request, practice_id):
@@ -42,3 +42,11 @@ def pad_request(request, spa_slug, practice_id):
         request, _("“%(title)s” is being made. It will appear here when it is ready.") % {"title": document.title}
     )
     return redirect("documents:list", spa_slug=spa_slug)
+
+
+def pad_choose_practice(request, spa_slug):
+    """From the documents page: choose the practice, then its pad form (a pad always belongs to a practice)."""
+    form = PadPracticeChoiceForm(request.GET or None, spa=request.spa)
+    if form.is_bound and form.is_valid():
+        return redirect("pads:request", spa_slug=spa_slug, practice_id=form.cleaned_data["practice"].public_id)
+    return render(request, "pads/choose.html", {"form": form}, status=400 if form.errors else 200)

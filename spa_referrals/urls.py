@@ -13,6 +13,7 @@ workspace_patterns = [
     path("", include("spas.urls")),
     path("catalog/", include("spas.catalog_urls")),
     path("documents/", include("spas.document_urls")),
+    path("documents/pads/", include("referrals.pad_choose_urls")),
     path("partners/", include("partners.urls")),
     path("partners/<uuid:practice_id>/portal/", include("referrals.portal_admin_urls")),
     path("partners/<uuid:practice_id>/pads/", include("referrals.pad_urls")),

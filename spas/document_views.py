@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from infra.text import download_filename
 
 from . import documents
+from .document_forms import DocumentFilterForm
 from .models import GeneratedDocument
 from .services import audit_record
 
@@ -22,7 +23,10 @@ def _document_or_404(request, document_id):
 
 
 def document_list(request, spa_slug):
-    queryset = GeneratedDocument.objects.filter(spa=request.spa, batch=None).select_related("requested_by")
+    filters = DocumentFilterForm(request.GET or None, spa=request.spa)
+    queryset = filters.apply(GeneratedDocument.objects.filter(spa=request.spa, batch=None)).select_related(
+        "requested_by"
+    )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
@@ -31,7 +35,15 @@ def document_list(request, spa_slug):
         }
         for document in page.object_list
     ]
-    context = {"page": page, "rows": rows, "pending": any(row["document"].status in PENDING for row in rows)}
+    context = {
+        "page": page,
+        "rows": rows,
+        "pending": any(row["document"].status in PENDING for row in rows),
+        "filters": filters,
+        "filtered": filters.is_bound and filters.is_valid() and any(filters.cleaned_data.values()),
+        "query": filters.query_string(),
+        "creators": documents.creators_for(spa_slug),
+    }
     template = "documents/partials/table.html" if request.htmx else "documents/list.html"
     return render(request, template, context)
 

@@ -45,6 +45,9 @@ class DocumentKind:
     title: object
     time_limit: int = 60
     extra: dict = field(default_factory=dict)
+    # subject(source, options) -> (id, label) or None: what the document is about (a practice), so the documents
+    # page can filter by it without knowing the higher app's models.
+    subject: object = None
 
 
 KINDS = {}
@@ -53,6 +56,44 @@ KINDS = {}
 def register(document_kind):
     KINDS[document_kind.kind] = document_kind
     return document_kind
+
+
+@dataclass(frozen=True)
+class DocumentCreator:
+    """A page of a higher app where a person makes one kind of document (the documents page links to it)."""
+
+    label: str
+    url_name: str
+    icon: str = "file-earmark-plus"
+
+
+CREATORS = []
+
+
+def register_creator(creator):
+    if creator.url_name not in {existing.url_name for existing in CREATORS}:
+        CREATORS.append(creator)
+    return creator
+
+
+def creators_for(spa_slug):
+    """[(creator, url)] for the documents page's "New document" menu."""
+    from django.urls import reverse
+
+    return [(creator, reverse(creator.url_name, args=[spa_slug])) for creator in CREATORS]
+
+
+def kind_choices():
+    """(kind, label) of every registered kind, by label, for the documents page's filter (batch parts apart)."""
+    return sorted(((kind.kind, str(kind.label)) for kind in KINDS.values()), key=lambda choice: choice[1])
+
+
+def _subject(document_kind, source, options):
+    subject = document_kind.subject(source, options) if document_kind.subject else None
+    if not subject:
+        return "", ""
+    subject_id, label = subject
+    return str(subject_id)[:64], str(label)[:200]
 
 
 def _options_key(options):
@@ -90,10 +131,13 @@ def document_request(*, spa, kind, source, requested_by, options=None, request=N
         if document is None:
             try:
                 with transaction.atomic():
+                    subject_id, subject_label = _subject(document_kind, source, options)
                     document = GeneratedDocument.objects.create(
                         **identity,
                         options=options,
                         title=document_kind.title(source, options)[:200],
+                        subject_id=subject_id,
+                        subject_label=subject_label,
                         requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
                     )
             except IntegrityError:  # asked twice at the same moment: the other request won

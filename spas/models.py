@@ -514,6 +514,10 @@ class GeneratedDocument(models.Model):
     source_version = models.CharField(max_length=64)
     options = models.JSONField(default=dict, blank=True)
     options_key = models.CharField(max_length=64)
+    # What the document is about (a practice), as its kind tells (spas.documents.DocumentKind.subject): the
+    # documents page filters by it. Blank for documents about no one practice (a specialty's leave-behind).
+    subject_id = models.CharField(max_length=64, blank=True)
+    subject_label = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     failure_reason = models.TextField(blank=True)
     file = models.FileField(upload_to=document_upload_to, blank=True)
@@ -539,7 +543,10 @@ class GeneratedDocument(models.Model):
                 name="document_unique_per_source_version",
             )
         ]
-        indexes = [models.Index(fields=["spa", "source_type", "source_id"], name="document_source_idx")]
+        indexes = [
+            models.Index(fields=["spa", "source_type", "source_id"], name="document_source_idx"),
+            models.Index(fields=["spa", "subject_id"], name="document_subject_idx"),
+        ]
 
     def __str__(self):
         return self.title

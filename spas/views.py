@@ -98,10 +98,18 @@ def spa_settings(request, spa_slug):
     return render(request, "spas/settings.html", {"form": form}, status=400 if form.errors else 200)
 
 
+def _sole_owner_id(members):
+    owners = [member.pk for member in members if member.role == Role.OWNER]
+    return owners[0] if len(owners) == 1 else None
+
+
 def team(request, spa_slug, invite_form=None, status=200):
     spa = request.spa
+    members = list(selectors.team_members(spa=spa))
     context = {
-        "members": selectors.team_members(spa=spa),
+        "members": members,
+        # The only owner cannot be removed (spas.services.membership_remove refuses it): say so on the page.
+        "sole_owner_id": _sole_owner_id(members),
         "invitations": selectors.pending_invitations(spa=spa),
         "invite_form": invite_form or InvitationForm(),
         "role_choices": Role.choices,
