@@ -292,3 +292,36 @@ def assert_no_horizontal_scroll():
         assert widths["page"] <= widths["viewport"], f"{page.url} scrolls sideways: {widths}"
 
     return check
+
+
+# --- Accessibility ---------------------------------------------------------------------------------
+
+AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 12).map(n => n.target.join(" ") + " — " + (n.failureSummary || "").split("\\n")[1])
+  }));
+}"""
+
+
+@pytest.fixture
+def axe():
+    """``axe(page)``: axe-core's violations on the page as it is now, as readable lines (serious and critical
+    only unless ``impacts`` says otherwise). axe-core comes from package-lock.json (a dev dependency). It is put
+    into the page through the DevTools protocol, which the page's Content-Security-Policy does not govern (an
+    inline <script> would be refused, rightly)."""
+    source = AXE_SOURCE.read_text(encoding="utf-8")
+
+    def run(page, impacts=("serious", "critical")):
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.evaluate("() => {\n" + source + "\n}")
+        violations = page.evaluate(AXE_RUN)
+        return [
+            f"{violation['impact']}: {violation['id']} ({violation['help']}) at {'; '.join(violation['nodes'])}"
+            for violation in violations
+            if violation["impact"] in impacts
+        ]
+
+    return run
