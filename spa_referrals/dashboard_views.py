@@ -2,6 +2,7 @@
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from spas import selectors as spa_selectors
@@ -66,7 +67,9 @@ def dashboard(request, spa_slug):
     context = {
         "figures": figures,
         "charts": _charts(spa, figures),
-        "median_first_contact": format_duration(figures["median_first_contact"]),
+        "median_first_contact": format_duration(figures["first_contact"]["median"]),
+        # "Nov 1–5" kept on one line in a narrow tile.
+        "same_days": format_html('<span class="text-nowrap">{}</span>', figures["referrals"]["same_days_label"]),
         "checklist": checklist if not all(item["done"] for item in checklist) else [],
     }
     return render(request, "dashboard/dashboard.html", context)
