@@ -20,6 +20,14 @@ def _charts(spa, figures):
         "weekly": charts.stacked_columns(
             weekly["labels"], weekly["series"], title=_("Referrals per week by specialty"), chart_id="chart-weekly"
         ),
+        # A phone's card is half as wide: the same chart drawn for it keeps its text legible.
+        "weekly_narrow": charts.stacked_columns(
+            weekly["labels"],
+            weekly["series"],
+            title=_("Referrals per week by specialty"),
+            chart_id="chart-weekly-narrow",
+            width=340,
+        ),
         "funnel": charts.funnel(
             [
                 (_("Received"), referrals["received"]),
@@ -42,8 +50,9 @@ def _charts(spa, figures):
             ],
             title=_("Top referring practices, last 90 days"),
             chart_id="chart-top",
+            # Practice names are long ("Somerville Acupuncture Collective"): a roomy column, wrapping onto two lines.
             width=330,
-            label_width=130,
+            label_width=170,
         ),
         "pipeline": charts.horizontal_bars(
             [

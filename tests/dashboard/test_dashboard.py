@@ -312,7 +312,7 @@ def test_the_page_shows_the_figures_and_the_charts(world, la_owner, client_for):
     assert 'id="kpi-median">—<' in body and "(2 referrals: too few for a median), last 30 days" in body
     assert 'id="kpi-overdue">1<' in body
     assert 'id="kpi-tasks">3<' in body and "2 today · 1 overdue · 1 yours" in body
-    assert body.count('<svg class="chart"') == 4
+    assert body.count('<svg class="chart"') == 5  # the weekly chart twice: wide, and narrow for phones
     assert "Referral funnel, last 90 days" in body and 'id="funnel-table"' in body
     assert "Gifts to Priya Patel" in body
 
