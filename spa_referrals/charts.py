@@ -145,8 +145,9 @@ def _number(value):
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _text_lines(lines, *, x, centre_y, anchor, fill="#212529", font_size=FONT_SIZE):
-    """A <text> of one or more lines centred vertically on ``centre_y``."""
+def _text_lines(lines, *, x, centre_y, anchor, fill="#212529", font_size=FONT_SIZE, hidden=False):
+    """A <text> of one or more lines centred vertically on ``centre_y`` (``hidden`` from assistive technology
+    when something else names it: lines in <tspan>s would be read run together, "BrooklineWomen's Health")."""
     # 0.35 em below the centre puts a line's x-height in the middle.
     first = centre_y - (len(lines) - 1) * LINE_HEIGHT / 2 + font_size * 0.35
     if len(lines) == 1:
@@ -156,7 +157,8 @@ def _text_lines(lines, *, x, centre_y, anchor, fill="#212529", font_size=FONT_SI
             f'<tspan x="{x:g}" y="{first + index * LINE_HEIGHT:.1f}">{escape(line)}</tspan>'
             for index, line in enumerate(lines)
         )
-    return f'<text x="{x:g}" y="{first:.1f}" text-anchor="{anchor}" fill="{fill}">{content}</text>'
+    aria = ' aria-hidden="true"' if hidden else ""
+    return f'<text x="{x:g}" y="{first:.1f}" text-anchor="{anchor}" fill="{fill}"{aria}>{content}</text>'
 
 
 @dataclass
@@ -192,7 +194,7 @@ def horizontal_bars(bars, *, title, chart_id, colour=PALETTE[0], width=WIDTH, la
         row_height = max(BAR_HEIGHT, len(lines) * LINE_HEIGHT + 4)
         centre = row_height / 2
         length = max(2.0, track * bar.value / top) if bar.value else 0
-        label = _text_lines(lines, x=column - LABEL_GAP, centre_y=centre, anchor="end")
+        label = _text_lines(lines, x=column - LABEL_GAP, centre_y=centre, anchor="end", hidden=bool(bar.href))
         full_name = f"<title>{escape(bar.label)}</title>"
         if bar.href:
             # The link's accessible name is the whole name (its <title>), whatever the drawing had to shorten.

@@ -31,6 +31,7 @@ def test_horizontal_bars_write_each_label_and_value_and_link_where_asked():
     link = root.find(f".//{SVG}a")
     assert link.get("href") == "/s/x/partners/1/"
     assert link.find(f"{SVG}title").text == "Glow Dermatology"  # the link's accessible name
+    assert link.find(f"{SVG}text").get("aria-hidden") == "true"  # not read a second time, lines run together
     widths = [float(rect.get("width")) for rect in root.iter(f"{SVG}rect") if rect.get("fill") == charts.PALETTE[0]]
     assert widths[0] > widths[1] * 3.5  # 12 vs 3, proportional
 
