@@ -63,6 +63,10 @@ STORIES = [
     ("Back Bay OB-GYN", "landing", [Status.ACCEPTED, "attempt:reached", Status.CANCELLED], 30),
     ("Glow Dermatology", "api", [Status.ACCEPTED, "attempt:reached", Status.SCHEDULED, Status.COMPLETED], 40),
 ]
+# How long each story's referral waited before the spa's first step (cycled over the stories). A story is played
+# in one instant and then moved back in time; without this wait every first contact came the same moment the
+# referral arrived, and the dashboard's median time to first contact read "0 min".
+WAITED_HOURS = (5, 2, 20, 3, 26, 7, 1, 30, 4, 9)
 
 
 def _portal_user(spa, practice):
@@ -105,8 +109,8 @@ def _seed_referrals(spa, owner):
     if Referral.objects.filter(spa=spa).exists():
         return 0
     practices = {practice.name: practice for practice in Practice.objects.filter(spa=spa)}
-    for (first, last, phone, email, reason), (practice_name, channel, steps, days_ago) in zip(
-        PATIENTS, STORIES, strict=True
+    for index, ((first, last, phone, email, reason), (practice_name, channel, steps, days_ago)) in enumerate(
+        zip(PATIENTS, STORIES, strict=True)
     ):
         practice = practices[practice_name]
         clinician = practice.clinicians.first()
@@ -136,26 +140,24 @@ def _seed_referrals(spa, owner):
             created_by_label="" if channel in ("phone", "fax", "email", "walk_in") else practice.name,
         )
         _play(referral, steps, owner)
-        # Move the story back in time so the inbox and the clock look lived-in.
+        # Move the story back in time so the inbox and the clock look lived-in, and its arrival back a little
+        # further: the spa's first step came some hours after the referral did.
         shift = timedelta(days=days_ago, hours=days_ago % 5)
+        waited = timedelta(hours=WAITED_HOURS[index % len(WAITED_HOURS)]) if steps else timedelta(0)
         referral.refresh_from_db()
-        received_at = referral.received_at - shift
+        received_at = referral.received_at - shift - waited
         Referral.objects.filter(pk=referral.pk).update(
             received_at=received_at,
+            consent_captured_at=received_at,
             first_contact_due_at=add_business_days(received_at, first_contact_business_days(spa), spa.timezone),
             **{
                 name: F(name) - shift
-                for name in (
-                    "first_contact_attempt_at",
-                    "contacted_at",
-                    "closed_at",
-                    "scheduled_for",
-                    "consent_captured_at",
-                )
+                for name in ("first_contact_attempt_at", "contacted_at", "closed_at", "scheduled_for")
                 if getattr(referral, name) is not None
             },
         )
         ReferralEvent.objects.filter(referral=referral).update(created_at=F("created_at") - shift)
+        ReferralEvent.objects.filter(referral=referral, kind=ReferralEvent.Kind.RECEIVED).update(created_at=received_at)
     _seed_consent_and_outcomes(spa, owner)
     return len(STORIES)
 

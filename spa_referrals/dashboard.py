@@ -9,10 +9,17 @@ recompute it eight times over. Only "your tasks today" is per person (one small 
 recomputes.
 
 Definitions (shown on the page as well):
-- referrals this month / last month: received in the spa's calendar month;
+- referrals this month: received in the spa's calendar month so far. It is compared with the same stretch of
+  last month — the same days, up to the same time of day (on December 5 at 9:00, December 1–5 against
+  November 1–5 until 9:00) — never with the whole of last month, which had more days to fill. When last
+  month was shorter (March 30 against February), the comparison is with all of last month. The whole of
+  last month is shown beside it for context. (No "on pace for N": early in a month a projection of a few
+  referrals swings wildly.) With maintained daily counts (issue 15) the same figure is last month's whole
+  days 1 … d−1 plus one indexed count of day d's referrals until now's time of day;
 - conversion: of the referrals received in the last 90 days, the share completed;
 - median time to first contact: received → first contact attempt, over referrals received in the last
-  30 days that have had one;
+  30 days that have had one; with fewer than ``MIN_MEDIAN_SAMPLE`` of them there is no median, only the count;
+- tasks due: open tasks due today or earlier, split into due today and overdue (the parts add up to it);
 - the funnel (last 90 days): received → contacted (the spa reached the patient) → scheduled (an
   appointment was booked) → completed.
 """
@@ -32,6 +39,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from infra.templatetags.dates import day, moment
 from outreach.health import HealthStatus, partner_health_list
 from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
 from partners.models import Practice, Stage
@@ -46,6 +54,8 @@ KEEP_SECONDS = 15 * 60
 RECOMPUTE_LOCK_SECONDS = 30
 RECENT_DAYS = 90
 MEDIAN_DAYS = 30
+# Below this many referrals a median says more about one patient than about the team: show the count instead.
+MIN_MEDIAN_SAMPLE = 5
 WEEKS = 12
 TOP_PRACTICES = 8
 ATTENTION_PER_KIND = 5
@@ -86,14 +96,42 @@ def month_starts(day):
     return last_month, this_month, next_month
 
 
+def same_point_last_month(spa, now):
+    """(last day, end) of last month's stretch that matches this month so far: the same day of the month at
+    the same time on the spa's clock, or all of last month when it had no such day (March 30 → February)."""
+    local_now = timezone.localtime(now, spa_zone(spa))
+    last_month, this_month, _next_month = month_starts(local_now.date())
+    last_day_of_last_month = this_month - datetime.timedelta(days=1)
+    if local_now.day > last_day_of_last_month.day:
+        return last_day_of_last_month, local_midnight(spa, this_month)
+    day = last_month.replace(day=local_now.day)
+    end = datetime.datetime.combine(day, local_now.time().replace(tzinfo=None), tzinfo=spa_zone(spa))
+    return day, end
+
+
+def day_span(first, last, today):
+    """ "Nov 1–5" (or "Nov 1"; "Dec 1–5, 2025" outside the current year), as the dates filters write days."""
+    if first == last:
+        text = date_format(first, "M j")
+    else:
+        text = _("%(month)s %(first)s–%(last)s") % {
+            "month": date_format(first, "M"),
+            "first": first.day,
+            "last": last.day,
+        }
+    return text if first.year == today.year else f"{text}, {first.year}"
+
+
 def _referral_figures(spa, now, today):
     last_month, this_month, next_month = month_starts(today)
     last_start, this_start, next_start = (local_midnight(spa, day) for day in (last_month, this_month, next_month))
+    same_day, same_point = same_point_last_month(spa, now)
     recent_start = now - datetime.timedelta(days=RECENT_DAYS)
     recent = Q(received_at__gte=recent_start)
     figures = Referral.objects.filter(spa=spa, received_at__gte=min(last_start, recent_start)).aggregate(
         this_month=Count("pk", filter=Q(received_at__gte=this_start, received_at__lt=next_start)),
         last_month=Count("pk", filter=Q(received_at__gte=last_start, received_at__lt=this_start)),
+        last_month_to_date=Count("pk", filter=Q(received_at__gte=last_start, received_at__lt=same_point)),
         received=Count("pk", filter=recent),
         contacted=Count("pk", filter=recent & Q(contacted_at__isnull=False)),
         scheduled=Count("pk", filter=recent & Q(scheduled_for__isnull=False)),
@@ -101,28 +139,34 @@ def _referral_figures(spa, now, today):
     )
     figures["month_label"] = date_format(this_month, "F")
     figures["last_month_label"] = date_format(last_month, "F")
+    # What the comparison is with, written on the tile: "vs Nov 1–5".
+    figures["same_days_label"] = day_span(last_month, same_day, today)
     figures["change"] = (
-        round(100 * (figures["this_month"] - figures["last_month"]) / figures["last_month"])
-        if figures["last_month"]
+        round(100 * (figures["this_month"] - figures["last_month_to_date"]) / figures["last_month_to_date"])
+        if figures["last_month_to_date"]
         else None
     )
     figures["conversion"] = round(100 * figures["completed"] / figures["received"]) if figures["received"] else None
     return figures
 
 
-def _median_first_contact(spa, now):
-    """The median time from receipt to the first contact attempt, over the last 30 days' referrals."""
+def _first_contact(spa, now):
+    """The median time from receipt to the first contact attempt over the last 30 days' referrals that have had
+    one, and how many those are. The median is None when there are fewer than ``MIN_MEDIAN_SAMPLE``."""
     referrals = Referral.objects.filter(
         spa=spa, received_at__gte=now - datetime.timedelta(days=MEDIAN_DAYS), first_contact_attempt_at__isnull=False
     )
     waited = ExpressionWrapper(F("first_contact_attempt_at") - F("received_at"), output_field=DurationField())
     if connection.vendor == "postgresql":
-        return referrals.aggregate(median=Median(waited))["median"]
-    # SQLite (the embedded default) has no percentile function; its spas are small.
-    durations = [
-        attempt - received for received, attempt in referrals.values_list("received_at", "first_contact_attempt_at")
-    ]
-    return statistics.median(durations) if durations else None
+        result = referrals.aggregate(median=Median(waited), sample=Count("pk"))
+        median, sample = result["median"], result["sample"]
+    else:
+        # SQLite (the embedded default) has no percentile function; its spas are small.
+        durations = [
+            attempt - received for received, attempt in referrals.values_list("received_at", "first_contact_attempt_at")
+        ]
+        median, sample = (statistics.median(durations) if durations else None), len(durations)
+    return {"median": median if sample >= MIN_MEDIAN_SAMPLE else None, "sample": sample}
 
 
 def _weekly_by_specialty(spa, today):
@@ -162,15 +206,18 @@ def _pipeline(spa):
 
 
 def _tasks(spa, today):
+    """Open tasks due today or earlier ("due"), in two parts that add up to it: due today and overdue."""
     return Task.objects.filter(spa=spa, done_at=None, due_on__lte=today).aggregate(
+        due=Count("pk"),
         due_today=Count("pk", filter=Q(due_on=today)),
         overdue=Count("pk", filter=Q(due_on__lt=today)),
         check_ins_due=Count("pk", filter=Q(kind=TaskKind.CHECK_IN)),
     )
 
 
-def _my_tasks_today(spa, user, today):
-    return Task.objects.filter(spa=spa, done_at=None, due_on=today, assignee=user).count()
+def _my_tasks_due(spa, user, today):
+    """``user``'s share of the tasks due (today or earlier)."""
+    return Task.objects.filter(spa=spa, done_at=None, due_on__lte=today, assignee=user).count()
 
 
 def _overdue_referrals(spa, now):
@@ -210,7 +257,11 @@ def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, lim
                 "alarm",
                 _("Referral from %(practice)s") % {"practice": referral.practice.name},
                 _("First contact was due %(when)s")
-                % {"when": date_format(timezone.localtime(referral.first_contact_due_at, spa_zone(spa)), "M j, P")},
+                % {
+                    "when": moment(
+                        timezone.localtime(referral.first_contact_due_at, spa_zone(spa)).replace(tzinfo=None)
+                    )
+                },
                 reverse("referrals:detail", args=[slug, referral.public_id]),
                 "danger",
             )
@@ -255,8 +306,7 @@ def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, lim
                 "credential",
                 "patch-exclamation",
                 str(credential),
-                (_("Expired %(when)s") if expired else _("Expires %(when)s"))
-                % {"when": date_format(credential.expires_on, "M j, Y")},
+                (_("Expired %(when)s") if expired else _("Expires %(when)s")) % {"when": day(credential.expires_on)},
                 reverse("catalog:index", args=[slug]) + "?kind=credentials",
                 "danger" if expired else "warning",
             )
@@ -291,7 +341,7 @@ def _compute(spa, now):
         "computed_at": now,
         "today": today,
         "referrals": referrals,
-        "median_first_contact": _median_first_contact(spa, now),
+        "first_contact": _first_contact(spa, now),
         "overdue_count": overdue_count,
         "weekly": _weekly_by_specialty(spa, today),
         "top_practices": _top_practices(spa, now),
@@ -304,7 +354,7 @@ def _compute(spa, now):
 
 
 def _spa_figures(spa, now, fresh):
-    key = f"dashboard:v2:{spa.pk}"
+    key = f"dashboard:v3:{spa.pk}"
     cached = None if fresh else soft_cache.get(key)
     if cached is not None:
         age = (now - cached["computed_at"]).total_seconds()
@@ -317,10 +367,10 @@ def _spa_figures(spa, now, fresh):
 
 
 def dashboard_figures(*, spa, user, now=None, fresh=False):
-    """Everything the dashboard shows for ``spa``, and ``user``'s own tasks due today."""
+    """Everything the dashboard shows for ``spa``, and ``user``'s own tasks due (today or earlier)."""
     now = now or timezone.now()
     figures = dict(_spa_figures(spa, now, fresh))
-    figures["tasks"] = {**figures["tasks"], "mine_today": _my_tasks_today(spa, user, figures["today"])}
+    figures["tasks"] = {**figures["tasks"], "mine": _my_tasks_due(spa, user, figures["today"])}
     return figures
 
 
@@ -333,5 +383,5 @@ def format_duration(duration):
         return _("%(minutes)s min") % {"minutes": round(minutes)}
     hours = minutes / 60
     if hours < 36:
-        return _("%(hours)s h") % {"hours": round(hours, 1) if hours < 10 else round(hours)}
-    return _("%(days)s days") % {"days": round(hours / 24, 1)}
+        return _("%(hours)s h") % {"hours": f"{round(hours, 1) if hours < 10 else round(hours):g}"}
+    return _("%(days)s days") % {"days": f"{round(hours / 24, 1):g}"}

@@ -2,6 +2,7 @@
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from spas import selectors as spa_selectors
@@ -18,6 +19,14 @@ def _charts(spa, figures):
     return {
         "weekly": charts.stacked_columns(
             weekly["labels"], weekly["series"], title=_("Referrals per week by specialty"), chart_id="chart-weekly"
+        ),
+        # A phone's card is half as wide: the same chart drawn for it keeps its text legible.
+        "weekly_narrow": charts.stacked_columns(
+            weekly["labels"],
+            weekly["series"],
+            title=_("Referrals per week by specialty"),
+            chart_id="chart-weekly-narrow",
+            width=340,
         ),
         "funnel": charts.funnel(
             [
@@ -41,8 +50,9 @@ def _charts(spa, figures):
             ],
             title=_("Top referring practices, last 90 days"),
             chart_id="chart-top",
+            # Practice names are long ("Somerville Acupuncture Collective"): a roomy column, wrapping onto two lines.
             width=330,
-            label_width=130,
+            label_width=170,
         ),
         "pipeline": charts.horizontal_bars(
             [
@@ -66,7 +76,9 @@ def dashboard(request, spa_slug):
     context = {
         "figures": figures,
         "charts": _charts(spa, figures),
-        "median_first_contact": format_duration(figures["median_first_contact"]),
+        "median_first_contact": format_duration(figures["first_contact"]["median"]),
+        # "Nov 1–5" kept on one line in a narrow tile.
+        "same_days": format_html('<span class="text-nowrap">{}</span>', figures["referrals"]["same_days_label"]),
         "checklist": checklist if not all(item["done"] for item in checklist) else [],
     }
     return render(request, "dashboard/dashboard.html", context)

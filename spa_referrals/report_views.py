@@ -37,6 +37,8 @@ class ReportKind:
     chart_value: str
     chart_label: str
     explanation: str = ""
+    # Computes a row's percentages from its counts (reports.with_*); the totals row goes through it too.
+    derive: object = None
 
 
 COUNT_COLUMNS = (
@@ -55,6 +57,7 @@ REPORTS = {
             (Column("name", gettext_lazy("Practice")), Column("specialty", gettext_lazy("Specialty")), *COUNT_COLUMNS),
             "referrals",
             gettext_lazy("Referrals received by practice"),
+            derive=reports.with_completed_share,
         ),
         ReportKind(
             "clinicians",
@@ -63,6 +66,7 @@ REPORTS = {
             (Column("name", gettext_lazy("Clinician")), Column("practice", gettext_lazy("Practice")), *COUNT_COLUMNS),
             "referrals",
             gettext_lazy("Referrals received by clinician"),
+            derive=reports.with_completed_share,
         ),
         ReportKind(
             "specialties",
@@ -71,6 +75,7 @@ REPORTS = {
             (Column("name", gettext_lazy("Specialty")), *COUNT_COLUMNS),
             "referrals",
             gettext_lazy("Referrals received by specialty"),
+            derive=reports.with_completed_share,
         ),
         ReportKind(
             "channels",
@@ -79,6 +84,7 @@ REPORTS = {
             (Column("name", gettext_lazy("Channel")), *COUNT_COLUMNS),
             "referrals",
             gettext_lazy("Referrals received by channel"),
+            derive=reports.with_completed_share,
         ),
         ReportKind(
             "leakage",
@@ -87,17 +93,22 @@ REPORTS = {
             (
                 Column("name", gettext_lazy("Practice")),
                 Column("referrals", gettext_lazy("Referrals"), numeric=True),
+                Column("declined", gettext_lazy("Declined by the spa"), numeric=True),
                 Column("never_contacted", gettext_lazy("Never contacted"), numeric=True),
                 Column("never_booked", gettext_lazy("Never booked"), numeric=True),
                 Column("no_shows", gettext_lazy("No-shows"), numeric=True),
+                Column("leaked", gettext_lazy("Leaked"), numeric=True),
                 Column("leaked_share", gettext_lazy("Leaked %"), numeric=True, percent=True),
             ),
             "leaked",
             gettext_lazy("Referrals lost by practice"),
             gettext_lazy(
-                "Of the referrals received in the period: never contacted (closed or unreachable without the "
-                "spa reaching the patient), never booked (reached, closed without an appointment), no-shows."
+                "Of the referrals received in the period: never contacted (cancelled or unreachable before the "
+                "spa reached the patient), never booked (reached, then cancelled without an appointment) and "
+                "no-shows are leaked. Referrals the spa declined are not leakage: Leaked % is of the referrals "
+                "the spa did not decline."
             ),
+            derive=reports.with_leakage,
         ),
         ReportKind(
             "revenue",
@@ -237,11 +248,19 @@ def _chart_value(row, kind):
 
 
 def _totals(rows, kind):
+    """The totals row: counts and money summed; every percentage recomputed from those sums by the report's own
+    ``derive`` (a share of the totals, never a sum or an average of the rows' percentages)."""
+    summed = {
+        column.field: sum(row.get(column.field) or 0 for row in rows)
+        for column in kind.columns
+        if column.numeric and not column.percent
+    }
+    if kind.derive is not None:
+        summed = kind.derive(summed)
     totals = []
     for index, column in enumerate(kind.columns):
-        if column.numeric and not column.percent:
-            total = sum(row.get(column.field) or 0 for row in rows)
-            totals.append((_cell({column.field: total}, column), True))
+        if column.numeric:
+            totals.append((_cell(summed, column), True))
         else:
             totals.append((_("Total") if index == 0 else "", False))
     return totals

@@ -5,9 +5,13 @@ the number of rows, shared by the page (table + chart) and its CSV export.
 Definitions (the page repeats them):
 - A referral belongs to the period it was **received** in (spa's calendar, both ends included), except for
   revenue, which counts referrals **completed** in the period.
-- Leakage, of the referrals received in the period: **never contacted** — closed or unreachable without the
-  spa ever reaching the patient; **never booked** — the patient was reached but no appointment was ever
-  booked and the referral is closed; **no-shows** — the appointment was missed (status No-show).
+- Leakage, of the referrals received in the period: **never contacted** — cancelled or unreachable without the
+  spa ever reaching the patient; **never booked** — the patient was reached but the referral was cancelled
+  without an appointment; **no-shows** — the appointment was missed (status No-show). A referral the spa
+  itself **declined** is not leakage (the spa chose not to take it): it has its own column, and the leaked
+  share is of the referrals the spa did not decline.
+- Percentages are computed from counts by one function per report (``derive``), applied to each row and to
+  the totals alike, so a totals row's percentage is the share of the totals, never a sum of percentages.
 - Revenue attributed: for each completed referral, the catalog price of the service it was booked for
   (referrals completed without a booked service count as completed, at no revenue).
 """
@@ -64,8 +68,14 @@ def _received(spa, period):
     return Referral.objects.filter(spa=spa, received_at__gte=period.start_at, received_at__lt=period.end_before)
 
 
-def _conversion(row):
-    row["conversion"] = round(100 * row["completed"] / row["referrals"]) if row["referrals"] else None
+def percent(part, whole):
+    """``part`` as a whole percentage of ``whole``; None (shown "—") when there is no whole."""
+    return round(100 * part / whole) if whole else None
+
+
+def with_completed_share(row):
+    """Adds "conversion": the share of the referrals completed. Applied to report rows and to their totals."""
+    row["conversion"] = percent(row["completed"], row["referrals"])
     return row
 
 
@@ -84,7 +94,9 @@ def referrals_by_practice(*, spa, period):
         .order_by("-referrals", "name")
     )
     specialties = dict(Specialty.choices)
-    return [_conversion({**row, "specialty": specialties.get(row["specialty"], row["specialty"])}) for row in rows]
+    return [
+        with_completed_share({**row, "specialty": specialties.get(row["specialty"], row["specialty"])}) for row in rows
+    ]
 
 
 def referrals_by_clinician(*, spa, period):
@@ -106,7 +118,9 @@ def referrals_by_clinician(*, spa, period):
             name = str(_("No clinician named"))
         else:
             name = f"{row['first']} {row['last']}" + (f", {row['credentials']}" if row["credentials"] else "")
-        result.append(_conversion({"key": row["key"], "name": name, "practice": row["practice_name"], **_counts(row)}))
+        result.append(
+            with_completed_share({"key": row["key"], "name": name, "practice": row["practice_name"], **_counts(row)})
+        )
     return result
 
 
@@ -118,7 +132,7 @@ def referrals_by_specialty(*, spa, period):
     rows = _received(spa, period).values(value=F("practice__specialty")).annotate(**COUNTS).order_by("-referrals")
     labels = dict(Specialty.choices)
     return [
-        _conversion({"key": row["value"], "name": str(labels.get(row["value"], row["value"])), **_counts(row)})
+        with_completed_share({"key": row["value"], "name": str(labels.get(row["value"], row["value"])), **_counts(row)})
         for row in rows
     ]
 
@@ -127,13 +141,23 @@ def referrals_by_channel(*, spa, period):
     rows = _received(spa, period).values(value=F("channel")).annotate(**COUNTS).order_by("-referrals")
     labels = dict(Channel.choices)
     return [
-        _conversion({"key": row["value"], "name": str(labels.get(row["value"], row["value"])), **_counts(row)})
+        with_completed_share({"key": row["value"], "name": str(labels.get(row["value"], row["value"])), **_counts(row)})
         for row in rows
     ]
 
 
-NEVER_CONTACTED = Q(contacted_at__isnull=True) & Q(status__in=[*CLOSED_STATUSES, Status.UNREACHABLE])
-NEVER_BOOKED = Q(contacted_at__isnull=False, scheduled_for__isnull=True, status__in=CLOSED_STATUSES)
+DECLINED_BY_SPA = Q(status=Status.DECLINED)
+NEVER_CONTACTED = Q(contacted_at__isnull=True, status__in=[Status.CANCELLED, Status.UNREACHABLE])
+NEVER_BOOKED = Q(contacted_at__isnull=False, scheduled_for__isnull=True, status=Status.CANCELLED)
+NO_SHOW = Q(status=Status.NO_SHOW)
+
+
+def with_leakage(row):
+    """Adds "leaked" (never contacted + never booked + no-shows) and "leaked_share", the leaked share of the
+    referrals the spa did not decline. Applied to report rows and to their totals."""
+    row["leaked"] = row["never_contacted"] + row["never_booked"] + row["no_shows"]
+    row["leaked_share"] = percent(row["leaked"], row["referrals"] - row["declined"])
+    return row
 
 
 def leakage_by_practice(*, spa, period):
@@ -142,18 +166,14 @@ def leakage_by_practice(*, spa, period):
         .values(key=F("practice__public_id"), name=F("practice__name"))
         .annotate(
             referrals=Count("pk"),
+            declined=Count("pk", filter=DECLINED_BY_SPA),
             never_contacted=Count("pk", filter=NEVER_CONTACTED),
             never_booked=Count("pk", filter=NEVER_BOOKED),
-            no_shows=Count("pk", filter=Q(status=Status.NO_SHOW)),
+            no_shows=Count("pk", filter=NO_SHOW),
         )
         .order_by("name")
     )
-    result = []
-    for row in rows:
-        row["leaked"] = row["never_contacted"] + row["never_booked"] + row["no_shows"]
-        row["leaked_share"] = round(100 * row["leaked"] / row["referrals"]) if row["referrals"] else 0
-        result.append(row)
-    return sorted(result, key=lambda row: (-row["leaked"], row["name"]))
+    return sorted((with_leakage(row) for row in rows), key=lambda row: (-row["leaked"], row["name"]))
 
 
 def revenue_by_practice(*, spa, period):

@@ -134,11 +134,66 @@ def test_referrals_by_clinician_specialty_and_channel(owner_client, spa, book):
     ]
 
 
-def test_leakage_by_practice(owner_client, spa, book):
-    assert table(report(owner_client, spa, "leakage")) == [
-        ["Back Bay OB-GYN", "4", "0", "1", "1", "50%"],
-        ["=HYPERLINK(&quot;http://evil&quot;)", "3", "1", "0", "0", "33%"],
+def totals(response):
+    """The cells of the report's totals row."""
+    body = response.content.decode()
+    row = body.split("<tfoot>")[1].split("</tfoot>")[0]
+    return [cell.split(">", 1)[1].split("</td>")[0] for cell in row.split("<td")[1:]]
+
+
+@pytest.fixture
+def declined(spa, book):
+    """A referral the spa declined (never contacted, but not lost: the spa chose not to take it)."""
+    with scope(spa=spa):
+        ReferralFactory(
+            spa=spa,
+            practice=book["derm"],
+            received_at=at(datetime.date(2026, 11, 8)),
+            status="declined",
+            decline_reason="Outside our services",
+            closed_at=at(datetime.date(2026, 11, 8)),
+        )
+
+
+def test_leakage_by_practice_keeps_what_the_spa_declined_apart(owner_client, spa, book, declined):
+    response = report(owner_client, spa, "leakage")
+    body = response.content.decode()
+    assert '<th scope="col" class="text-end">Declined by the spa</th>' in body
+    # Referrals, declined by the spa, never contacted, never booked, no-shows, leaked, leaked % (of the
+    # referrals not declined): the declined one is not "never contacted", and it is not in the share's base.
+    assert table(response) == [
+        ["Back Bay OB-GYN", "4", "0", "0", "1", "1", "2", "50%"],
+        ["=HYPERLINK(&quot;http://evil&quot;)", "4", "1", "1", "0", "0", "1", "33%"],
     ]
+    # The totals fill the percentage from the totals: 3 of the 7 not declined, not 50 % + 33 %.
+    assert totals(response) == ["Total", "8", "1", "1", "1", "1", "3", "43%"]
+
+
+def test_the_leakage_csv_has_the_same_columns(owner_client, spa, book, declined):
+    lines = csv_rows(report(owner_client, spa, "leakage", format="csv"))
+    assert lines[0] == [
+        "Practice",
+        "Referrals",
+        "Declined by the spa",
+        "Never contacted",
+        "Never booked",
+        "No-shows",
+        "Leaked",
+        "Leaked %",
+    ]
+    assert lines[1:] == [
+        ["Back Bay OB-GYN", "4", "0", "0", "1", "1", "2", "50"],
+        ['\'=HYPERLINK("http://evil")', "4", "1", "1", "0", "0", "1", "33"],
+    ]
+
+
+def test_every_totals_row_fills_its_percentages_from_the_totals(owner_client, spa, book):
+    # 4 completed of 7: 57 %, neither the sum (117 %) nor the average (58.5 %) of the rows' 50 % and 67 %.
+    assert totals(report(owner_client, spa, "practices")) == ["Total", "", "7", "4", "57%", "1"]
+    assert totals(report(owner_client, spa, "clinicians"))[2:] == ["7", "4", "57%", "1"]
+    assert totals(report(owner_client, spa, "specialties"))[1:] == ["7", "4", "57%", "1"]
+    assert totals(report(owner_client, spa, "channels"))[1:] == ["7", "4", "57%", "1"]
+    assert totals(report(owner_client, spa, "revenue")) == ["Total", "3", "2", "$215.00"]
 
 
 def test_revenue_counts_referrals_completed_in_the_period_at_the_catalog_price(owner_client, spa, book):
