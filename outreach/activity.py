@@ -448,6 +448,11 @@ def _task_queryset(spa):
     )
 
 
+def task_detail(*, spa, public_id):
+    """One task with what its page and its row show (practice, people, campaign, the practices it covers)."""
+    return _task_queryset(spa).filter(public_id=public_id).first()
+
+
 def my_day(*, spa, user, today=None):
     """The user's open tasks: overdue, due today and upcoming (next 14 days), plus the tasks they (or others, for
     them) finished today."""
@@ -482,10 +487,19 @@ NEEDS_CONTACT = Q(status__in=[Status.RECEIVED, Status.ACCEPTED]) | Q(
 )
 
 
+def _contact_overdue(now):
+    # Late for the contact it owes: a follow-up past its time, or a first contact past its time with no attempt
+    # yet (the referral model's own "overdue"). One that was tried and not reached is due again, not late.
+    return Q(follow_up_due_at__lt=now) | Q(
+        follow_up_due_at=None, first_contact_attempt_at=None, first_contact_due_at__lt=now
+    )
+
+
 def patients_to_contact(*, spa, user, everyone=False, now=None, limit=PATIENTS_LISTED):
     """The referrals the spa owes a contact, most overdue first, by when the next contact is due
     (``follow_up_due_at`` when a follow-up is owed, else ``first_contact_due_at``): the user's and nobody's, or
-    everyone's. Each carries ``next_contact_due_at`` and ``attempts`` (its logged attempts, newest first).
+    everyone's. Each carries ``next_contact_due_at``, ``contact_overdue`` and ``attempts`` (its logged attempts,
+    newest first).
 
     Returns {"referrals", "overdue" (of the shown scope), "mine" and "everyone" (counts), "more" (not listed)};
     three queries whatever the number of referrals.
@@ -501,7 +515,7 @@ def patients_to_contact(*, spa, user, everyone=False, now=None, limit=PATIENTS_L
     counts = needing.order_by().aggregate(
         everyone=Count("pk"),
         mine=Count("pk", filter=mine),
-        overdue=Count("pk", filter=Q(next_contact_due_at__lt=now) & (Q() if everyone else mine)),
+        overdue=Count("pk", filter=_contact_overdue(now) & (Q() if everyone else mine)),
     )
     referrals = list(
         shown.order_by(F("next_contact_due_at").asc(), "id").prefetch_related(
@@ -512,6 +526,11 @@ def patients_to_contact(*, spa, user, everyone=False, now=None, limit=PATIENTS_L
             )
         )[:limit]
     )
+    for referral in referrals:
+        if referral.follow_up_due_at:
+            referral.contact_overdue = referral.follow_up_due_at < now
+        else:
+            referral.contact_overdue = referral.first_contact_attempt_at is None and referral.first_contact_due_at < now
     total = counts["everyone"] if everyone else counts["mine"]
     return {
         "referrals": referrals,
