@@ -175,6 +175,21 @@ def test_my_day_patients_first_then_tasks_in_bulk_snoozed_and_undone(page, login
         assert Task.objects.get(title="Confirm the lunch date with Back Bay").done_at is None
     screenshot(page, "my-day-after-the-journey")
 
+    # The task list takes the same bulk action; the rolled-up task's page names its practices.
+    page.get_by_role("link", name="All tasks").click()
+    expect(page.get_by_role("heading", name="Tasks", level=1)).to_be_visible()
+    results = page.locator("#task-results")
+    results.get_by_role("checkbox", name="Select: Drop off referral pads at Glow").check()
+    results.get_by_role("button", name="Mark selected done").click()
+    _toast(page, "1 task done.")
+    expect(page.locator("#task-list")).not_to_contain_text("Drop off referral pads at Glow")
+    screenshot(page, "task-list")
+    page.locator("#task-list").get_by_role("link", name=re.compile("^Send thank-you notes")).click()
+    covered = page.locator("#task-covered")
+    expect(covered).to_contain_text("Glow Dermatology")
+    expect(covered).to_contain_text("2 referrals")
+    screenshot(page, "task-rolled-up")
+
 
 def test_my_day_on_a_phone(phone_page, login, owner, busy_day, screenshot, assert_no_horizontal_scroll):
     login(phone_page, owner.email, TEST_PASSWORD)
