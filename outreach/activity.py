@@ -14,17 +14,21 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Count, F, Prefetch, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.models import Clinician, OfficeContact
+from referrals.models import ATTEMPT_STATUSES, ReferralEvent, Status
+from referrals.selectors import referral_inbox
 from spas.models import Membership
 from spas.services import audit_record
 
 from .models import (
     Task,
     TaskKind,
+    TaskPractice,
     TaskSource,
     Touchpoint,
     TouchpointKind,
@@ -270,11 +274,52 @@ def task_complete(*, task, actor, request=None):
             request=request,
         )
     _mark_done(task, actor=actor, touchpoint=touchpoint, logged_by_task=touchpoint is not None, request=request)
+    if task.kind in TOUCHPOINT_KIND_OF_TASK:
+        _log_covered_touchpoints(task, actor=actor, request=request)
     return task
+
+
+def _log_covered_touchpoints(task, *, actor, request):
+    # A rolled-up task (the week's thank-you notes) logs its touchpoint at each practice it covers, unless one
+    # of that kind was logged there by hand since the practice was put on the task.
+    lines = list(TaskPractice.objects.filter(spa=task.spa, task=task).select_related("practice").order_by("id"))
+    if not lines:
+        return
+    kind = TOUCHPOINT_KIND_OF_TASK[task.kind]
+    logged_by_hand = {}
+    for touchpoint in Touchpoint.objects.filter(
+        spa=task.spa,
+        kind=kind,
+        practice_id__in=[line.practice_id for line in lines],
+        created_at__gte=min(line.added_at for line in lines),
+    ).order_by("created_at", "id"):
+        logged_by_hand.setdefault(touchpoint.practice_id, []).append(touchpoint)
+    for line in lines:
+        earlier = [tp for tp in logged_by_hand.get(line.practice_id, []) if tp.created_at >= line.added_at]
+        if earlier:
+            line.touchpoint, line.touchpoint_logged_by_task = earlier[-1], False
+        else:
+            line.touchpoint = touchpoint_log(
+                spa=task.spa,
+                practice=line.practice,
+                kind=kind,
+                occurred_on=spa_today(task.spa),
+                actor=actor,
+                notes=_("Logged by completing the task “%(title)s”.") % {"title": task.title},
+                close_task=False,
+                request=request,
+            )
+            line.touchpoint_logged_by_task = True
+        line.save(update_fields=["touchpoint", "touchpoint_logged_by_task"])
 
 
 def _reopen(task, *, actor, request, delete_touchpoint=True):
     touchpoint = task.touchpoint if delete_touchpoint and task.touchpoint_logged_by_task else None
+    covered = list(
+        TaskPractice.objects.filter(spa=task.spa, task=task, touchpoint__isnull=False).select_related(
+            "touchpoint__practice"
+        )
+    )
     task.done_at = None
     task.done_by = None
     task.touchpoint = None
@@ -285,6 +330,14 @@ def _reopen(task, *, actor, request, delete_touchpoint=True):
         practice, kind = touchpoint.practice, touchpoint.kind
         touchpoint.delete()
         _touchpoints_changed(practice, kind)
+    for line in covered:
+        logged = line.touchpoint if delete_touchpoint and line.touchpoint_logged_by_task else None
+        line.touchpoint, line.touchpoint_logged_by_task = None, False
+        line.save(update_fields=["touchpoint", "touchpoint_logged_by_task"])
+        if logged is not None:
+            practice, kind = logged.practice, logged.kind
+            logged.delete()
+            _touchpoints_changed(practice, kind)
     for hook in _task_reopened_hooks:
         hook(task)
 
@@ -325,15 +378,86 @@ def task_update(*, task, actor, request=None, **fields):
     return task
 
 
+# Most tasks one bulk action takes (a page of the task list is 50).
+BULK_LIMIT = 200
+
+
+@transaction.atomic
+def tasks_complete(*, spa, task_ids, actor, request=None):
+    """Mark several open tasks done at once, each as ``task_complete`` does. Returns the tasks this call marked
+    done (those already done or unknown are left out)."""
+    tasks = list(
+        Task.objects.select_for_update(of=("self",))
+        .filter(spa=spa, public_id__in=list(task_ids)[:BULK_LIMIT], done_at=None)
+        .order_by("due_on", "id")
+    )
+    return [task_complete(task=task, actor=actor, request=request) for task in tasks]
+
+
+@transaction.atomic
+def tasks_reopen(*, spa, task_ids, actor, request=None):
+    """Undo "done" for several tasks at once (a bulk action's Undo). Returns the tasks opened again."""
+    tasks = list(
+        Task.objects.select_for_update(of=("self",))
+        .filter(spa=spa, public_id__in=list(task_ids)[:BULK_LIMIT], done_at__isnull=False)
+        .order_by("due_on", "id")
+    )
+    return [task_reopen(task=task, actor=actor, request=request) for task in tasks]
+
+
+def snooze_dates(spa, today=None):
+    """Where "snooze" puts a task, on the spa's calendar: tomorrow, or the Monday of next week."""
+    today = today or spa_today(spa)
+    return {
+        "tomorrow": today + datetime.timedelta(days=1),
+        "next_week": today + datetime.timedelta(days=7 - today.weekday()),
+    }
+
+
+@transaction.atomic
+def task_snooze(*, task, until, actor, request=None):
+    """Put an open task off to ``until``, a later day than it is due. Returns (task, the due date it had)."""
+    task = Task.objects.select_for_update(of=("self",)).select_related("spa").filter(pk=task.pk).first()
+    if task is None:
+        raise Task.DoesNotExist("The task was removed.")
+    if task.done_at is not None:
+        raise ValidationError(_("This task is done already."))
+    if until <= spa_today(task.spa) or until <= task.due_on:
+        raise ValidationError({"until": _("Snooze a task to a later day than it is due.")})
+    previous = task.due_on
+    task.due_on = until
+    task.save(update_fields=["due_on"])
+    audit_record(
+        spa=task.spa,
+        action="task.snoozed",
+        actor=actor,
+        obj=task,
+        request=request,
+        detail={"from": previous.isoformat(), "to": until.isoformat()},
+    )
+    return task, previous
+
+
 def _task_queryset(spa):
-    return Task.objects.filter(spa=spa).select_related("practice", "assignee", "campaign_enrollment__campaign")
+    return (
+        Task.objects.filter(spa=spa)
+        .select_related("practice", "assignee", "campaign_enrollment__campaign")
+        .prefetch_related(
+            Prefetch("covered", queryset=TaskPractice.objects.select_related("practice").order_by("added_at", "id"))
+        )
+    )
+
+
+def task_detail(*, spa, public_id):
+    """One task with what its page and its row show (practice, people, campaign, the practices it covers)."""
+    return _task_queryset(spa).filter(public_id=public_id).first()
 
 
 def my_day(*, spa, user, today=None):
-    """The user's open tasks: overdue, due today and upcoming (next 14 days), plus what they finished today."""
+    """The user's open tasks: overdue, due today and upcoming (next 14 days), plus the tasks they (or others, for
+    them) finished today."""
     today = today or spa_today(spa)
-    mine = _task_queryset(spa).filter(assignee=user)
-    open_tasks = mine.filter(done_at=None)
+    open_tasks = _task_queryset(spa).filter(assignee=user, done_at=None)
     return {
         "today": today,
         "overdue": list(open_tasks.filter(due_on__lt=today).order_by("due_on", "id")),
@@ -343,7 +467,78 @@ def my_day(*, spa, user, today=None):
                 "due_on", "id"
             )
         ),
-        "done_today": list(mine.filter(done_at__gte=spa_day_start(spa, today)).order_by("-done_at")[:20]),
+        "done_today": list(
+            _task_queryset(spa)
+            .select_related("done_by")
+            .filter(Q(assignee=user) | Q(done_by=user), done_at__gte=spa_day_start(spa, today))
+            .order_by("-done_at", "-id")[:DONE_TODAY_LISTED]
+        ),
+        "snooze_dates": snooze_dates(spa, today),
+    }
+
+
+DONE_TODAY_LISTED = 30
+PATIENTS_LISTED = 20
+# Who needs contacting, as the referral model's stages define it: new referrals (received, not yet accepted)
+# and accepted ones are owed their first contact (or another try after no answer); a referral whose
+# follow_up_due_at is set sent a message and owes its follow-up, at whichever contact stage it is.
+NEEDS_CONTACT = Q(status__in=[Status.RECEIVED, Status.ACCEPTED]) | Q(
+    status__in=ATTEMPT_STATUSES, follow_up_due_at__isnull=False
+)
+
+
+def _contact_overdue(now):
+    # Late for the contact it owes: a follow-up past its time, or a first contact past its time with no attempt
+    # yet (the referral model's own "overdue"). One that was tried and not reached is due again, not late.
+    return Q(follow_up_due_at__lt=now) | Q(
+        follow_up_due_at=None, first_contact_attempt_at=None, first_contact_due_at__lt=now
+    )
+
+
+def patients_to_contact(*, spa, user, everyone=False, now=None, limit=PATIENTS_LISTED):
+    """The referrals the spa owes a contact, most overdue first, by when the next contact is due
+    (``follow_up_due_at`` when a follow-up is owed, else ``first_contact_due_at``): the user's and nobody's, or
+    everyone's. Each carries ``next_contact_due_at``, ``contact_overdue`` and ``attempts`` (its logged attempts,
+    newest first).
+
+    Returns {"referrals", "overdue" (of the shown scope), "mine" and "everyone" (counts), "more" (not listed)};
+    three queries whatever the number of referrals.
+    """
+    now = now or timezone.now()
+    mine = Q(assignee=user) | Q(assignee=None)
+    needing = (
+        referral_inbox(spa=spa)
+        .filter(NEEDS_CONTACT)
+        .annotate(next_contact_due_at=Coalesce("follow_up_due_at", "first_contact_due_at"))
+    )
+    shown = needing if everyone else needing.filter(mine)
+    counts = needing.order_by().aggregate(
+        everyone=Count("pk"),
+        mine=Count("pk", filter=mine),
+        overdue=Count("pk", filter=_contact_overdue(now) & (Q() if everyone else mine)),
+    )
+    referrals = list(
+        shown.order_by(F("next_contact_due_at").asc(), "id").prefetch_related(
+            Prefetch(
+                "events",
+                queryset=ReferralEvent.objects.filter(kind=ReferralEvent.Kind.ATTEMPT).order_by("-created_at", "-id"),
+                to_attr="attempts",
+            )
+        )[:limit]
+    )
+    for referral in referrals:
+        if referral.follow_up_due_at:
+            referral.contact_overdue = referral.follow_up_due_at < now
+        else:
+            referral.contact_overdue = referral.first_contact_attempt_at is None and referral.first_contact_due_at < now
+    total = counts["everyone"] if everyone else counts["mine"]
+    return {
+        "referrals": referrals,
+        "overdue": counts["overdue"],
+        "mine": counts["mine"],
+        "everyone": counts["everyone"],
+        "more": max(total - len(referrals), 0),
+        "now": now,
     }
 
 

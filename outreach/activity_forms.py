@@ -2,13 +2,17 @@
 always the spa's own: an id from elsewhere is "not a valid choice", never used."""
 
 import datetime
+import uuid
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Clinician, OfficeContact, Practice
+from spa_referrals.forms import PastDateConfirmationMixin
 from spas.models import User
 
+from .activity import BULK_LIMIT
 from .models import OutreachSettings, Task, TaskKind, TaskSource, TouchpointKind, TouchpointOutcome
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -28,8 +32,11 @@ class PersonChoiceField(forms.ModelMultipleChoiceField):
         return getattr(person, "display_name", None) or person.name
 
 
-class TouchpointForm(forms.Form):
-    """Quick-log from a practice's page."""
+class TouchpointForm(PastDateConfirmationMixin, forms.Form):
+    """Quick-log from a practice's page. The touchpoint has happened, so its date is in the past; the next step's
+    follow-up date (which becomes a task) is confirmed when it is."""
+
+    past_date_fields = ("next_step_on",)
 
     kind = forms.ChoiceField(label=_("What happened"), choices=TouchpointKind.choices)
     occurred_on = forms.DateField(label=_("Date"), widget=DATE_INPUT)
@@ -63,15 +70,16 @@ class TouchpointForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        next_on = cleaned.get("next_step_on")
-        if next_on and not cleaned.get("next_step"):
+        if cleaned.get("next_step_on") and not cleaned.get("next_step"):
             self.add_error("next_step", _("Say what the next step is."))
-        if next_on and next_on < self.today:
-            self.add_error("next_step_on", _("Choose today or a later date."))
         return cleaned
 
 
-class TaskForm(forms.ModelForm):
+class TaskForm(PastDateConfirmationMixin, forms.ModelForm):
+    """A task's own page. A due date in the past needs the "record it anyway" tick, when it is set or changed
+    (editing the title of an overdue task asks nothing)."""
+
+    past_date_fields = ("due_on",)
     practice = forms.ModelChoiceField(
         label=_("Practice"), queryset=Practice.objects.none(), required=False, to_field_name="public_id"
     )
@@ -89,12 +97,65 @@ class TaskForm(forms.ModelForm):
         self.fields["assignee"].empty_label = _("Nobody yet")
         self.fields["practice"].empty_label = _("No practice")
 
+    def clean(self):
+        if self.instance.pk and "due_on" not in self.changed_data:
+            self.past_date_fields = ()
+        return super().clean()
 
-class QuickTaskForm(forms.Form):
+
+class QuickTaskForm(PastDateConfirmationMixin, forms.Form):
     """The one-line "add a task" at the top of My day: for me, due today unless a date is given."""
+
+    past_date_fields = ("due_on",)
 
     title = forms.CharField(label=_("New task"), max_length=200)
     due_on = forms.DateField(label=_("Due"), required=False, widget=DATE_INPUT)
+
+
+class UUIDListField(forms.Field):
+    """Several ids from checkboxes of the same name (tasks picked for a bulk action)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        try:
+            return [uuid.UUID(str(item)) for item in values]
+        except ValueError:
+            raise ValidationError(_("Choose tasks from the list."), code="invalid") from None
+
+
+class TaskSelectionForm(forms.Form):
+    """The tasks ticked for a bulk action (mark done, or its Undo)."""
+
+    task = UUIDListField(error_messages={"required": _("Tick the tasks to mark done first.")})
+
+    def clean_task(self):
+        ids = self.cleaned_data["task"]
+        if len(ids) > BULK_LIMIT:
+            raise ValidationError(_("Choose at most %(limit)d tasks at once.") % {"limit": BULK_LIMIT}, code="too_many")
+        return ids
+
+
+class SnoozeForm(forms.Form):
+    """Snooze a task to tomorrow or to next week (the dates come from the spa's calendar, not the browser)."""
+
+    until = forms.ChoiceField(
+        label=_("Snooze until"),
+        choices=[("tomorrow", _("Tomorrow")), ("next_week", _("Next week"))],
+        error_messages={
+            "required": _("Choose when the task comes back."),
+            "invalid_choice": _("Choose tomorrow or next week."),
+        },
+    )
+
+
+class SnoozeUndoForm(forms.Form):
+    """A snooze's Undo: the due date the task had."""
+
+    due_on = forms.DateField()
 
 
 class TaskFilterForm(forms.Form):

@@ -7,25 +7,40 @@ Done/undo and the practice page's quick-log answer htmx with the refreshed fragm
 import functools
 import uuid
 import zoneinfo
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partners.models import Practice
+from referrals.models import ReferralEvent
 from spa_referrals.forms import apply_validation_error
+from spa_referrals.toasts import add_trigger, with_toast
 from spas.models import Role
 from spas.tenancy import requires_role
 
 from . import activity, playbook
-from .activity_forms import OutreachSettingsForm, QuickTaskForm, TaskFilterForm, TaskForm, TouchpointForm
+from .activity_forms import (
+    OutreachSettingsForm,
+    QuickTaskForm,
+    SnoozeForm,
+    SnoozeUndoForm,
+    TaskFilterForm,
+    TaskForm,
+    TaskSelectionForm,
+    TouchpointForm,
+)
 from .models import Task, Touchpoint, outreach_settings_for
 
 PAGE_SIZE = 50
@@ -41,11 +56,7 @@ def in_spa_timezone(view):
 
 
 def _task_or_404(request, task_id):
-    task = (
-        Task.objects.filter(spa=request.spa, public_id=task_id)
-        .select_related("practice", "assignee", "campaign_enrollment__campaign")
-        .first()
-    )
+    task = activity.task_detail(spa=request.spa, public_id=task_id)
     if task is None:
         raise Http404("No such task.")
     return task
@@ -67,6 +78,24 @@ def _safe_next(request, fallback):
 
 # --- My day and the task list ----------------------------------------------------------------------
 
+# The parts of My day that its htmx actions draw again: the tasks (with "Done today") and the patients.
+MY_DAY_TASKS = "my-day-tasks"
+TASK_RESULTS = "task-results"
+
+
+def _patients_context(request):
+    everyone = request.GET.get("patients") == "all"
+    return {
+        "patients": activity.patients_to_contact(spa=request.spa, user=request.user, everyone=everyone),
+        "patients_everyone": everyone,
+        "attempt_outcomes": ReferralEvent.Outcome.choices,
+    }
+
+
+def _my_day_tasks_response(request, *, status=200):
+    context = {**activity.my_day(spa=request.spa, user=request.user), "on_my_day": True}
+    return render(request, "outreach/partials/my_day_tasks.html", context, status=status)
+
 
 @require_http_methods(["GET", "POST"])
 @in_spa_timezone
@@ -84,24 +113,48 @@ def my_day(request, spa_slug):
         )
         messages.success(request, _("Task added."))
         return redirect("outreach:my_day", spa_slug=spa_slug)
-    context = {**activity.my_day(spa=spa, user=request.user), "quick_form": form}
+    context = {
+        **activity.my_day(spa=spa, user=request.user),
+        **_patients_context(request),
+        "quick_form": form,
+        "on_my_day": True,
+    }
     return render(request, "outreach/my_day.html", context, status=400 if form.errors else 200)
 
 
 @in_spa_timezone
-def task_list(request, spa_slug):
+def my_day_patients(request, spa_slug):
+    """htmx: the "Patients to contact" list again, after an attempt was logged from it."""
+    return render(request, "outreach/partials/patients_to_contact.html", _patients_context(request))
+
+
+def _task_list_context(request, query):
     spa = request.spa
-    filters = TaskFilterForm(request.GET or None, spa=spa, user=request.user)
+    filters = TaskFilterForm(query or None, spa=spa, user=request.user)
     tasks = filters.filter(activity.task_list(spa=spa, state="all"))
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
+    page = Paginator(tasks, PAGE_SIZE).get_page(query.get("page"))
+    query = query.copy()
     query.pop("page", None)
+    return {
+        "filters": filters,
+        "page": page,
+        "query": query.urlencode(),
+        "today": activity.spa_today(spa),
+        "snooze_dates": activity.snooze_dates(spa),
+    }
+
+
+@in_spa_timezone
+def task_list(request, spa_slug):
     template = "outreach/tasks/partials/results.html" if request.htmx else "outreach/tasks/list.html"
-    return render(
-        request,
-        template,
-        {"filters": filters, "page": page, "query": query.urlencode(), "today": activity.spa_today(spa)},
-    )
+    return render(request, template, _task_list_context(request, request.GET))
+
+
+def _task_list_results_response(request):
+    # The list as the person sees it: the filters and page of the address their browser shows.
+    current = urlsplit(request.htmx.current_url or "")
+    context = _task_list_context(request, QueryDict(current.query))
+    return render(request, "outreach/tasks/partials/results.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,18 +223,22 @@ TOUCHPOINTS_CHANGED = "touchpointsChanged"
 
 
 def _touchpoints_changed(response):
-    response["HX-Trigger"] = TOUCHPOINTS_CHANGED
-    return response
+    return add_trigger(response, TOUCHPOINTS_CHANGED)
 
 
 def _task_row_response(request, task):
     task = _task_or_404(request, task.public_id)
-    response = render(
-        request,
-        "outreach/partials/task_row.html",
-        {"task": task, "today": activity.spa_today(request.spa), "fresh": True},
-    )
-    return _touchpoints_changed(response)
+    on_my_day = request.POST.get("on") == "my_day"
+    context = {
+        "task": task,
+        "today": activity.spa_today(request.spa),
+        "snooze_dates": activity.snooze_dates(request.spa),
+        "on_my_day": on_my_day,
+    }
+    if on_my_day:
+        # The row changes in place (ticked, with its Undo); "Done today" beside it follows.
+        context["done_today"] = activity.my_day(spa=request.spa, user=request.user)["done_today"]
+    return _touchpoints_changed(render(request, "outreach/partials/task_row_response.html", context))
 
 
 @require_POST
@@ -204,10 +261,129 @@ def task_undo(request, spa_slug, task_id):
         task = activity.task_reopen(task=_task_or_404(request, task_id), actor=request.user, request=request)
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
+    if request.htmx and request.htmx.target == MY_DAY_TASKS:  # Undo in "Done today"
+        response = _my_day_tasks_response(request)
+        return _touchpoints_changed(with_toast(response, _("Open again: %(title)s.") % {"title": task.title}))
     if request.htmx:
         return _task_row_response(request, task)
     messages.success(request, _("Open again: %(title)s.") % {"title": task.title})
     return redirect(_safe_next(request, _url("outreach:my_day", spa_slug)))
+
+
+def _ids_query(tasks):
+    return urlencode([("task", str(task.public_id)) for task in tasks])
+
+
+def _after_bulk(request, message, *, undo_url=None, level="success"):
+    """htmx: the part of the page the bulk form drew from, again, with a toast; else back to that page."""
+    if request.htmx and request.htmx.target == MY_DAY_TASKS:
+        response = _my_day_tasks_response(request)
+    elif request.htmx and request.htmx.target == TASK_RESULTS:
+        response = _task_list_results_response(request)
+    elif request.htmx:
+        return add_trigger(HttpResponse(status=204), "showToast", {"message": str(message), "level": level})
+    else:
+        (messages.success if level == "success" else messages.warning)(request, message)
+        return redirect(_safe_next(request, _url("outreach:my_day", request.spa.slug)))
+    return _touchpoints_changed(with_toast(response, message, undo_url=undo_url, level=level))
+
+
+@require_POST
+@in_spa_timezone
+def task_bulk_done(request, spa_slug):
+    """Mark the ticked tasks done; one toast whose Undo opens them all again."""
+    form = TaskSelectionForm(request.POST)
+    if not form.is_valid():
+        return _after_bulk(request, " ".join(form.errors["task"]), level="warning")
+    done = activity.tasks_complete(
+        spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user, request=request
+    )
+    if not done:
+        return _after_bulk(request, _("None of those tasks is open any more."), level="warning")
+    message = ngettext("%(count)d task done.", "%(count)d tasks done.", len(done)) % {"count": len(done)}
+    undo_url = f"{_url('outreach:task_bulk_undo', spa_slug)}?{_ids_query(done)}"
+    return _after_bulk(request, message, undo_url=undo_url)
+
+
+@require_POST
+@in_spa_timezone
+def task_bulk_undo(request, spa_slug):
+    """A bulk "done"'s Undo (the toast posts here with the tasks in the address): all of them open again."""
+    form = TaskSelectionForm(request.GET)
+    if not form.is_valid():
+        if request.htmx:
+            return add_trigger(
+                HttpResponse(status=400), "showToast", {"message": " ".join(form.errors["task"]), "level": "warning"}
+            )
+        return HttpResponseBadRequest(" ".join(form.errors["task"]))
+    reopened = activity.tasks_reopen(
+        spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user, request=request
+    )
+    messages.success(
+        request,
+        ngettext("%(count)d task open again.", "%(count)d tasks open again.", len(reopened)) % {"count": len(reopened)},
+    )
+    return _refresh(request)
+
+
+def _refresh(request):
+    """After an Undo from a toast: the page the person is on, drawn again (a plain post goes to My day)."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect(_safe_next(request, _url("outreach:my_day", request.spa.slug)))
+
+
+@require_POST
+@in_spa_timezone
+def task_snooze(request, spa_slug, task_id):
+    """Put a task off to tomorrow or next week; a toast offers Undo (its old due date goes in the Undo's address)."""
+    task = _task_or_404(request, task_id)
+    form = SnoozeForm(request.POST)
+    if form.is_valid():
+        until = activity.snooze_dates(request.spa)[form.cleaned_data["until"]]
+        try:
+            task, previous = activity.task_snooze(task=task, until=until, actor=request.user, request=request)
+        except Task.DoesNotExist:
+            raise Http404("No such task.") from None
+        except ValidationError as error:
+            apply_validation_error(form, error)
+    if form.errors:
+        message = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        if request.htmx:
+            return add_trigger(HttpResponse(status=400), "showToast", {"message": message, "level": "warning"})
+        messages.warning(request, message)
+        return redirect(_safe_next(request, _url("outreach:my_day", spa_slug)))
+    message = _("Snoozed until %(day)s: %(title)s.") % {
+        "day": date_format(task.due_on, "D, M j"),
+        "title": task.title,
+    }
+    undo_url = (
+        reverse("outreach:task_snooze_undo", args=[spa_slug, task.public_id])
+        + "?"
+        + urlencode({"due_on": previous.isoformat()})
+    )
+    if request.htmx and request.htmx.target == MY_DAY_TASKS:
+        return with_toast(_my_day_tasks_response(request), message, undo_url=undo_url)
+    if request.htmx:
+        return with_toast(_task_row_response(request, task), message, undo_url=undo_url)
+    messages.success(request, message)
+    return redirect(_safe_next(request, _url("outreach:my_day", spa_slug)))
+
+
+@require_POST
+@in_spa_timezone
+def task_snooze_undo(request, spa_slug, task_id):
+    """A snooze's Undo: the task is due when it was before."""
+    task = _task_or_404(request, task_id)
+    form = SnoozeUndoForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Enter a valid date."))
+    if task.done_at is None:
+        activity.task_update(task=task, actor=request.user, request=request, due_on=form.cleaned_data["due_on"])
+        messages.success(request, _("Snooze undone: %(title)s.") % {"title": task.title})
+    return _refresh(request)
 
 
 # --- touchpoints on a practice's page -------------------------------------------------------------
@@ -219,7 +395,10 @@ def activity_card_context(request, practice, form=None):
         "practice": practice,
         "touchpoints": activity.practice_timeline(spa=request.spa, practice=practice),
         "touchpoint_form": form or TouchpointForm(practice=practice, today=today, auto_id="touch_%s"),
-        "open_tasks": Task.objects.filter(spa=request.spa, practice=practice, done_at=None)
+        # Its own tasks and the rolled-up ones that cover it (the week's thank-you notes).
+        "open_tasks": Task.objects.filter(
+            Q(practice=practice) | Q(covered__practice=practice), spa=request.spa, done_at=None
+        )
         .select_related("assignee")
         .order_by("due_on", "id")[:10],
         "today": today,

@@ -197,6 +197,37 @@ class Task(models.Model):
         return self.done_at is not None
 
 
+class TaskPractice(models.Model):
+    """A practice that a rolled-up task covers: the week's "Send thank-you notes: Glow Dermatology, Back Bay
+    PT, …" has one row per practice (the task itself has no ``practice``).
+
+    ``added_at`` is when the practice was (last) put on the task: it counts as the practice's latest thank-you
+    for the once-a-week rule. Marking the task done logs a thank-you-note touchpoint at each practice
+    (``touchpoint``, with ``touchpoint_logged_by_task``) or links one logged by hand since; undo removes those
+    the task logged.
+    """
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="covered")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    # What the note acknowledges: the referrals received since the practice's previous thank-you (or, with
+    # none before, within the look-back window).
+    referral_count = models.PositiveIntegerField(default=0)
+    thanked_before = models.BooleanField(default=False)
+    added_at = models.DateTimeField(default=timezone.now)
+    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    touchpoint_logged_by_task = models.BooleanField(default=False)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "practice"], name="task_practice_once")]
+        indexes = [models.Index(fields=["spa", "practice", "added_at"], name="task_practice_added_idx")]
+
+    def __str__(self):
+        return f"{self.task_id}:{self.practice_id}"
+
+
 class TaskDigest(models.Model):
     """One morning digest email to one member on one day of the spa's calendar: the unique row is the claim."""
 
