@@ -19,7 +19,7 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 from outreach import activity
-from outreach.models import Task, TaskDigest, TaskKind
+from outreach.models import Task, TaskDigest, TaskKind, TaskPractice
 from outreach.tasks import (
     check_ins_create_due_task,
     fresh_approaches_task,
@@ -112,7 +112,9 @@ def _thank_yous(spa, people):
 
 
 def _thank_yous_outcome(spa):
-    return sorted(task.practice_id for task in _rows(Task, spa=spa, kind=TaskKind.THANK_YOU_NOTE))
+    # Thank-you notes roll up into one task per assignee and week: each practice is on it once.
+    [task] = _rows(Task, spa=spa, kind=TaskKind.THANK_YOU_NOTE)
+    return sorted(line.practice_id for line in _rows(TaskPractice, task=task))
 
 
 def _fresh_approaches(spa, people):
