@@ -52,3 +52,15 @@ def legal_date(value):
     if value in (None, ""):
         return ""
     return date_format(_on_current_clock(value), "F j, Y")
+
+
+@register.filter
+def dated(value, date_format_string):
+    """``{{ due|dated:"l N j, P" }}``: the given format, with the year after the day when not this year.
+
+    For the places a page or an email wants its own wording (a weekday in full, "Dec." style months) and
+    still must not show "Monday Jan. 4" for a date a year away.
+    """
+    if value in (None, ""):
+        return ""
+    return _with_year_if_needed(value, date_format_string, date_format_string.replace("j", "j, Y", 1))

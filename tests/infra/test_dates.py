@@ -43,3 +43,15 @@ def test_legal_dates_are_in_words_with_the_year():
     assert render("{{ value|legal_date }}", value=datetime.date(2027, 12, 5)) == "December 5, 2027"
     assert render("{{ value|weekday_moment }}", value=None) == ""
     assert render("{{ value|day }}", value="") == ""
+
+
+@freeze_time("2026-12-05 15:00:00")
+def test_a_page_own_format_gains_the_year_only_outside_the_current_year():
+    assert render('{{ value|dated:"l N j, P" }}', value=datetime.datetime(2026, 12, 7, 15, 0, tzinfo=datetime.UTC)) == (
+        "Monday Dec. 7, 3 p.m."
+    )
+    assert render('{{ value|dated:"l N j, P" }}', value=datetime.datetime(2027, 1, 4, 15, 0, tzinfo=datetime.UTC)) == (
+        "Monday Jan. 4, 2027, 3 p.m."
+    )
+    assert render('{{ value|dated:"M j" }}', value=datetime.date(2025, 11, 2)) == "Nov 2, 2025"
+    assert render('{{ value|dated:"M j" }}', value=None) == ""
