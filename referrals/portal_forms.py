@@ -254,6 +254,10 @@ class LandingForm(ErrorSummaryMixin, forms.Form):
     def __init__(self, *args, spa, practice, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason_category"].choices = [("", _("Choose if you like")), *reason_choices(practice.specialty)]
+        # The phone fills these in for the patient.
+        self.fields["patient_first_name"].widget.attrs["autocomplete"] = "given-name"
+        self.fields["patient_last_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["patient_email"].widget.attrs["autocomplete"] = "email"
         self.fields["consent_to_contact"].label = _(
             "I agree that %(spa)s may contact me about this referral by the phone or email I gave."
         ) % {"spa": spa.name}
