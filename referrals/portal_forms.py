@@ -22,7 +22,10 @@ def _model_field(name, **kwargs):
 
 class ErrorSummaryMixin:
     """``error_links()`` feeds the error summary at the top of a public form (portal/partials/error_summary.html):
-    each field error with the id of the input it links to (a choice list's first option)."""
+    each field error with the id of the input it links to (a choice list's first option). ``summary_labels``
+    shortens a long label (a consent sentence) to a few words there."""
+
+    summary_labels = {}
 
     def error_links(self):
         links = []
@@ -32,7 +35,8 @@ class ErrorSummaryMixin:
             target = field.auto_id
             if isinstance(field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
                 target = f"{target}_0"
-            links.extend((target, field.label, error) for error in field.errors)
+            label = self.summary_labels.get(field.name, field.label)
+            links.extend((target, label, error) for error in field.errors)
         return links
 
 
@@ -49,6 +53,7 @@ class PortalReferralForm(ErrorSummaryMixin, forms.Form):
     first and starts as the one this person chose last time."""
 
     field_order = ["clinician"]
+    summary_labels = {"patient_agreed": _("Patient's agreement")}
 
     patient_first_name = _model_field("patient_first_name", label=_("Patient's first name"))
     patient_last_name = _model_field("patient_last_name", label=_("Patient's last name"))
@@ -199,6 +204,8 @@ class PortalWithdrawForm(forms.Form):
 
 class LandingForm(ErrorSummaryMixin, forms.Form):
     """The patient's own short form on the landing page. ``homepage`` is a honeypot: people never see it."""
+
+    summary_labels = {"consent_to_contact": _("Your agreement to be contacted"), "share_outcomes": _("Authorization")}
 
     patient_first_name = _model_field("patient_first_name", label=_("First name"))
     patient_last_name = _model_field("patient_last_name", label=_("Last name"))

@@ -280,6 +280,8 @@ def portal_referral_add_information(*, access, referral, text, request=None):
     referral = _practice_referral_locked(access=access, referral=referral)
     if referral.health_fields_purged_at:
         raise ValidationError(_("This referral's details were erased; call the spa instead."))
+    if referral.status == Status.WITHDRAWN:
+        raise ValidationError(_("You withdrew this referral. Send a new one if the patient still wants to come."))
     event = _event(
         referral,
         access.user,

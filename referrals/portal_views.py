@@ -17,7 +17,7 @@ from spa_referrals.pdf import render_template_to_pdf
 from spas import documents
 from spas.catalog import services_for_specialty
 
-from .models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES
+from .models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES, Status
 from .outcome_documents import KIND as OUTCOME_KIND
 from .outcomes import outcome_report_record_view, portal_outcome_report, portal_outcome_reports
 from .portal import portal_view
@@ -73,7 +73,7 @@ def _referral_page(request, referral, *, information_form=None, withdraw_form=No
         information_form=information_form or PortalInformationForm(),
         withdraw_form=withdraw_form or PortalWithdrawForm(),
         can_withdraw=referral.status in WITHDRAWABLE_STATUSES,
-        can_add_information=not referral.health_fields_purged_at,
+        can_add_information=referral.status != Status.WITHDRAWN and not referral.health_fields_purged_at,
     )
     return render(request, "portal/referral.html", context, status=status)
 

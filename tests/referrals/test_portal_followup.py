@@ -347,3 +347,17 @@ def test_the_actions_answer_only_post(portal_client_a, spa, practice_a, name):
     referral = make_referral(practice_a)
 
     assert portal_client_a.get(portal_url(name, spa, referral.public_id)).status_code == 405
+
+
+def test_nothing_can_be_added_to_a_withdrawn_referral(portal_client_a, spa, sent):
+    portal_client_a.post(portal_url("referral_withdraw", spa, sent.public_id), {"reason": ""})
+    assert portal_url("referral_information", spa, sent.public_id) not in page_text(
+        portal_client_a.get(portal_url("referral", spa, sent.public_id))
+    )
+
+    response = portal_client_a.post(portal_url("referral_information", spa, sent.public_id), {"text": "One more thing"})
+
+    assert response.status_code == 400
+    assert "You withdrew this referral." in page_text(response)
+    with scope(spa=spa):
+        assert not ReferralEvent.objects.filter(kind=ReferralEvent.Kind.PRACTICE_NOTE).exists()
