@@ -58,7 +58,7 @@ def _lookup(request, code):
     referral_code = referral_code_resolve(code)
     landing_lookup_count(request, found=referral_code is not None)
     if referral_code is None:
-        raise _Refused(_not_found(request, typed=code))
+        raise _Refused(_not_found(request))
     return referral_code
 
 
