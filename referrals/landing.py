@@ -22,6 +22,16 @@ RATE_WINDOW_SECONDS = 3600
 PATIENT_LABEL = "Patient (landing page)"
 
 
+def normalized_code(typed):
+    """A code as a patient types it ("km7 qxz", "KM7-QXZ") as codes are stored, or "" when it cannot be one."""
+    code = "".join(character for character in (typed or "") if not character.isspace() and character != "-").upper()
+    if not code or not code.isascii() or not code.isalnum():
+        return ""
+    if len(code) > ReferralCode._meta.get_field("code").max_length:
+        return ""
+    return code
+
+
 def referral_code_resolve(code):
     """The practice or clinician code typed at /r/<code>, case-insensitively, whatever spa owns it; or None.
 

@@ -84,6 +84,8 @@ class Status(models.TextChoices):
     NO_SHOW = "no_show", _("No-show")
     CANCELLED = "cancelled", _("Cancelled")
     UNREACHABLE = "unreachable", _("Unreachable")
+    # The referring practice took the referral back before the spa accepted it: closed, and not the spa's loss.
+    WITHDRAWN = "withdrawn", _("Withdrawn by the practice")
 
 
 # The legal moves. Logging a contact attempt moves accepted → contacted (reached) or,
@@ -98,6 +100,7 @@ TRANSITIONS = {
     Status.DECLINED: set(),
     Status.COMPLETED: set(),
     Status.CANCELLED: set(),
+    Status.WITHDRAWN: set(),
 }
 OPEN_STATUSES = [
     Status.RECEIVED,
@@ -107,7 +110,9 @@ OPEN_STATUSES = [
     Status.NO_SHOW,
     Status.UNREACHABLE,
 ]
-CLOSED_STATUSES = [Status.DECLINED, Status.COMPLETED, Status.CANCELLED]
+CLOSED_STATUSES = [Status.DECLINED, Status.COMPLETED, Status.CANCELLED, Status.WITHDRAWN]
+# What the referring practice may still take back from the portal: referrals the spa has not accepted yet.
+WITHDRAWABLE_STATUSES = [Status.RECEIVED]
 AWAITING_FIRST_CONTACT = [Status.RECEIVED, Status.ACCEPTED]
 # Where contact attempts can be logged: after accepting, until the appointment is booked.
 ATTEMPT_STATUSES = [Status.ACCEPTED, Status.CONTACTED, Status.UNREACHABLE]
@@ -281,6 +286,8 @@ class ReferralEvent(models.Model):
         ATTEMPT = "attempt", _("Contact attempt")
         ASSIGNED = "assigned", _("Assigned")
         NOTE = "note", _("Note")
+        # Information the referring practice added from the partner portal: the spa and the practice see it.
+        PRACTICE_NOTE = "practice_note", _("Information from the practice")
 
     class Outcome(models.TextChoices):
         REACHED = "reached", _("Reached the patient")
@@ -291,7 +298,7 @@ class ReferralEvent(models.Model):
 
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     from_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
     outcome = models.CharField(max_length=14, choices=Outcome.choices, blank=True)
@@ -310,8 +317,8 @@ class ReferralEvent(models.Model):
 
     @property
     def visible_to_practice(self):
-        """The portal shows status changes only: no notes, attempts or assignments."""
-        return self.kind in (self.Kind.RECEIVED, self.Kind.STATUS)
+        """The portal shows status changes and what the practice itself added: no notes, attempts or assignments."""
+        return self.kind in (self.Kind.RECEIVED, self.Kind.STATUS, self.Kind.PRACTICE_NOTE)
 
     @property
     def who(self):
@@ -330,6 +337,9 @@ class PortalAccess(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_accesses")
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The referring clinician this person chose last: the portal form starts with them (front desks mostly
+    # send for the same doctor).
+    last_clinician = models.ForeignKey(Clinician, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     objects = ScopedManager(spa="spa")
 

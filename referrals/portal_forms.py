@@ -4,6 +4,7 @@ Field names match the Referral model's, so a service's ValidationError lands bes
 """
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Clinician
@@ -11,11 +12,32 @@ from spas.catalog import active_items
 from spas.models import Service
 
 from .attachments import attachment_check
+from .forms import EARLIEST_BIRTH_DATE
 from .models import ATTACHMENT_EXTENSIONS, ContactMethod, Referral, reason_choices
 
 
 def _model_field(name, **kwargs):
     return Referral._meta.get_field(name).formfield(**kwargs)
+
+
+class ErrorSummaryMixin:
+    """``error_links()`` feeds the error summary at the top of a public form (portal/partials/error_summary.html):
+    each field error with the id of the input it links to (a choice list's first option). ``summary_labels``
+    shortens a long label (a consent sentence) to a few words there."""
+
+    summary_labels = {}
+
+    def error_links(self):
+        links = []
+        for field in self:
+            if field.is_hidden or not field.errors:
+                continue
+            target = field.auto_id
+            if isinstance(field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+                target = f"{target}_0"
+            label = self.summary_labels.get(field.name, field.label)
+            links.extend((target, label, error) for error in field.errors)
+        return links
 
 
 class PortalInvitationForm(forms.Form):
@@ -26,8 +48,12 @@ class PortalInvitationForm(forms.Form):
     )
 
 
-class PortalReferralForm(forms.Form):
-    """What a clinic's front desk fills in: only the essentials are required."""
+class PortalReferralForm(ErrorSummaryMixin, forms.Form):
+    """What a clinic's front desk fills in: only the essentials are required. The referring clinician comes
+    first and starts as the one this person chose last time."""
+
+    field_order = ["clinician"]
+    summary_labels = {"patient_agreed": _("Patient's agreement")}
 
     patient_first_name = _model_field("patient_first_name", label=_("Patient's first name"))
     patient_last_name = _model_field("patient_last_name", label=_("Patient's last name"))
@@ -44,6 +70,12 @@ class PortalReferralForm(forms.Form):
         "preferred_contact_time",
         label=_("Best time to reach them"),
         widget=forms.TextInput(attrs={"placeholder": _("e.g. weekday mornings")}),
+    )
+    patient_date_of_birth = forms.DateField(
+        label=_("Patient's date of birth (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
+        help_text=_("Helps the spa tell apart patients with the same name."),
     )
     reason_category = forms.ChoiceField(label=_("Reason for referral"))
     reason_text = _model_field(
@@ -88,10 +120,11 @@ class PortalReferralForm(forms.Form):
         "patient_phone",
         "patient_email",
         "preferred_contact_time",
+        "patient_date_of_birth",
     ]
     DETAIL_FIELDS = ["reason_category", "reason_text", "precautions"]
 
-    def __init__(self, *args, spa, practice, services, **kwargs):
+    def __init__(self, *args, spa, practice, services, last_clinician=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason_category"].choices = [("", _("Choose a reason")), *reason_choices(practice.specialty)]
         self.fields["services"].queryset = active_items(Service, spa=spa).filter(
@@ -99,6 +132,8 @@ class PortalReferralForm(forms.Form):
         )
         self.fields["clinician"].queryset = Clinician.objects.filter(spa=spa, practice=practice)
         self.fields["clinician"].label_from_instance = lambda clinician: clinician.display_name
+        if last_clinician is not None and last_clinician.practice_id == practice.pk:
+            self.fields["clinician"].initial = last_clinician.public_id
         self.fields["patient_agreed"].label = _("The patient agreed to be contacted by %(spa)s") % {"spa": spa.name}
         self.service_options = services
 
@@ -106,10 +141,26 @@ class PortalReferralForm(forms.Form):
         upload = self.cleaned_data.get("signed_form")
         return attachment_check(upload) if upload else None
 
+    def clean_patient_date_of_birth(self):
+        born = self.cleaned_data.get("patient_date_of_birth")
+        if born is None:
+            return None
+        if born > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        if born < EARLIEST_BIRTH_DATE:
+            raise forms.ValidationError(_("Check the year of birth."))
+        return born
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("sharing_signed") and "signed_form" not in self.errors and not cleaned.get("signed_form"):
             self.add_error("signed_form", _("Upload the signed authorization form."))
+        # Said with every other error, not in a second round after the rest is fixed. A number that was typed
+        # but is not valid has its own error already.
+        typed_phone = (self.data.get("patient_phone") or "").strip()
+        typed_email = (self.data.get("patient_email") or "").strip()
+        if not typed_phone and not typed_email:
+            self.add_error("patient_phone", _("Give a phone number or an email so the spa can reach the patient."))
         return cleaned
 
     def sharing_authorization(self):
@@ -130,8 +181,31 @@ class PortalReferralForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.DETAIL_FIELDS}
 
 
-class LandingForm(forms.Form):
+class PortalInformationForm(forms.Form):
+    """What the clinic adds to a referral it sent: appended to the referral, the spa sees it."""
+
+    text = forms.CharField(
+        label=_("Add information for the spa"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example a new phone number, a precaution or a result that came in. The spa is told."),
+        error_messages={"required": _("Write what you want to add first.")},
+    )
+
+
+class PortalWithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why are you withdrawing it? (optional)"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. sent by mistake, patient changed their mind")}),
+    )
+
+
+class LandingForm(ErrorSummaryMixin, forms.Form):
     """The patient's own short form on the landing page. ``homepage`` is a honeypot: people never see it."""
+
+    summary_labels = {"consent_to_contact": _("Your agreement to be contacted"), "share_outcomes": _("Authorization")}
 
     patient_first_name = _model_field("patient_first_name", label=_("First name"))
     patient_last_name = _model_field("patient_last_name", label=_("Last name"))
@@ -187,6 +261,10 @@ class LandingForm(forms.Form):
     def __init__(self, *args, spa, practice, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason_category"].choices = [("", _("Choose if you like")), *reason_choices(practice.specialty)]
+        # The phone fills these in for the patient.
+        self.fields["patient_first_name"].widget.attrs["autocomplete"] = "given-name"
+        self.fields["patient_last_name"].widget.attrs["autocomplete"] = "family-name"
+        self.fields["patient_email"].widget.attrs["autocomplete"] = "email"
         self.fields["consent_to_contact"].label = _(
             "I agree that %(spa)s may contact me about this referral by the phone or email I gave."
         ) % {"spa": spa.name}

@@ -4,8 +4,13 @@ from django.db.models import Prefetch
 
 from .models import PortalAccess, PortalInvitation, Referral, ReferralEvent, ReferralService
 
-# The practice sees when its referral arrived and how its status moved: never notes, attempts or assignments.
-PRACTICE_VISIBLE_EVENT_KINDS = [ReferralEvent.Kind.RECEIVED, ReferralEvent.Kind.STATUS]
+# The practice sees when its referral arrived, how its status moved and what it added itself: never the spa's
+# notes, attempts or assignments.
+PRACTICE_VISIBLE_EVENT_KINDS = [
+    ReferralEvent.Kind.RECEIVED,
+    ReferralEvent.Kind.STATUS,
+    ReferralEvent.Kind.PRACTICE_NOTE,
+]
 
 
 def portal_referral_detail(*, spa, practice, public_id):

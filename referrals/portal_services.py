@@ -15,8 +15,20 @@ from spas.outbox import email_enqueue
 from spas.services import audit_record
 
 from .consent import authorization_create
-from .models import Authorization, Channel, ConsentMethod, PortalAccess, PortalInvitation
-from .services import referral_create
+from .models import (
+    WITHDRAWABLE_STATUSES,
+    Authorization,
+    Channel,
+    ConsentMethod,
+    PortalAccess,
+    PortalInvitation,
+    Referral,
+    ReferralEvent,
+    Status,
+)
+from .services import _event, _save, _staff_recipients, referral_create
+
+PRACTICE_NOTE_MAX_LENGTH = 2000
 
 
 def _check_can_manage(spa, actor):
@@ -187,7 +199,7 @@ def portal_referral_create(
         raise ValidationError({"patient_agreed": _("Confirm that the patient agreed to be contacted before sending.")})
     user = access.user
     practice = access.practice
-    staff_label = f"{user.display_name} <{user.email}>, {practice.name}"
+    staff_label = _staff_label(access)
     referral = referral_create(
         spa=access.spa,
         practice=practice,
@@ -214,4 +226,113 @@ def portal_referral_create(
             recorded_by_label=f"Attested in the partner portal by {staff_label}",
             request=request,
         )
+    if clinician is not None and access.last_clinician_id != clinician.pk:
+        # The form starts with this clinician next time.
+        access.last_clinician = clinician
+        access.save(update_fields=["last_clinician"])
+    return referral
+
+
+def _staff_label(access):
+    return f"{access.user.display_name} <{access.user.email}>, {access.practice.name}"
+
+
+def _practice_referral_locked(*, access, referral):
+    """Re-read the practice's own referral under a row lock (another practice's referral is not there)."""
+    current = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("spa", "practice", "assignee")
+        .filter(pk=referral.pk, spa=access.spa, practice=access.practice)
+        .first()
+    )
+    if current is None:
+        raise ValidationError(_("Unknown referral."))
+    return current
+
+
+def _notify_practice_update(referral, *, access, withdrawn):
+    """Tell the assignee (or the owners) through the outbox: who and which practice, nothing about the patient."""
+    url = settings.SITE_URL + reverse("referrals:detail", args=[referral.spa.slug, referral.public_id])
+    for address in _staff_recipients(referral):
+        email_enqueue(
+            spa=referral.spa,
+            to=address,
+            template_name="referral-practice-update",
+            context={
+                "spa": referral.spa,
+                "practice": referral.practice,
+                "who": access.user.display_name,
+                "withdrawn": withdrawn,
+                "url": url,
+            },
+        )
+
+
+@transaction.atomic
+def portal_referral_add_information(*, access, referral, text, request=None):
+    """Information the clinic adds to a referral it sent: appended to its timeline, where the spa and the
+    practice see it. The spa is told by email."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write what you want to add first.")})
+    if len(text) > PRACTICE_NOTE_MAX_LENGTH:
+        raise ValidationError({"text": _("Keep it under %(limit)s characters.") % {"limit": PRACTICE_NOTE_MAX_LENGTH}})
+    referral = _practice_referral_locked(access=access, referral=referral)
+    if referral.health_fields_purged_at:
+        raise ValidationError(_("This referral's details were erased; call the spa instead."))
+    if referral.status == Status.WITHDRAWN:
+        raise ValidationError(_("You withdrew this referral. Send a new one if the patient still wants to come."))
+    event = _event(
+        referral,
+        access.user,
+        kind=ReferralEvent.Kind.PRACTICE_NOTE,
+        note=text,
+        actor_label=_staff_label(access),
+    )
+    audit_record(
+        spa=referral.spa,
+        action="referral.practice_information_added",
+        actor=access.user,
+        actor_label=_staff_label(access),
+        obj=referral,
+        request=request,
+        detail={"practice": str(referral.practice.public_id), "via": "portal"},
+    )
+    _notify_practice_update(referral, access=access, withdrawn=False)
+    return event
+
+
+@transaction.atomic
+def portal_referral_withdraw(*, access, referral, reason="", request=None):
+    """The clinic takes back a referral the spa has not accepted yet: it closes as withdrawn (not declined,
+    not lost by the spa), the timeline and the audit log say who did it, and the spa is told by email."""
+    referral = _practice_referral_locked(access=access, referral=referral)
+    if referral.status not in WITHDRAWABLE_STATUSES:
+        raise ValidationError(
+            _("%(spa)s has already accepted this referral; call them to stop it.") % {"spa": referral.spa.name}
+        )
+    reason = (reason or "").strip()[:255]
+    previous = referral.status
+    referral.status = Status.WITHDRAWN
+    referral.closed_at = timezone.now()
+    _save(referral, ["status", "closed_at"])
+    _event(
+        referral,
+        access.user,
+        kind=ReferralEvent.Kind.STATUS,
+        from_status=previous,
+        to_status=Status.WITHDRAWN,
+        note=reason,
+        actor_label=_staff_label(access),
+    )
+    audit_record(
+        spa=referral.spa,
+        action="referral.withdrawn_by_practice",
+        actor=access.user,
+        actor_label=_staff_label(access),
+        obj=referral,
+        request=request,
+        detail={"from": previous, "to": Status.WITHDRAWN, "practice": str(referral.practice.public_id)},
+    )
+    _notify_practice_update(referral, access=access, withdrawn=True)
     return referral

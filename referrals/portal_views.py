@@ -4,25 +4,26 @@ Every view is wrapped in ``portal_view``: it has already checked the person's ac
 ``request.spa`` / ``request.practice`` and activated the spa's scope.
 """
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from spa_referrals.forms import apply_validation_error
 from spa_referrals.pdf import render_template_to_pdf
 from spas import documents
 from spas.catalog import services_for_specialty
 
-from .models import CLOSED_STATUSES, OPEN_STATUSES
+from .models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES, Status
 from .outcome_documents import KIND as OUTCOME_KIND
 from .outcomes import outcome_report_record_view, portal_outcome_report, portal_outcome_reports
 from .portal import portal_view
-from .portal_forms import PortalReferralForm
+from .portal_forms import PortalInformationForm, PortalReferralForm, PortalWithdrawForm
 from .portal_selectors import portal_referral_detail
-from .portal_services import portal_referral_create
+from .portal_services import portal_referral_add_information, portal_referral_create, portal_referral_withdraw
 from .selectors import portal_referrals
 from .services import first_contact_business_days, referral_record_view
 from .submissions import submission_create_once, submission_key, submission_token_for_form
@@ -55,15 +56,74 @@ def portal_home(request, spa_slug):
     return render(request, "portal/home.html", _context(request, page=page, show=show, filters=filters))
 
 
-@portal_view
-@require_GET
-def portal_referral(request, spa_slug, referral_id):
-    """One referral's status page. Every view is audited, like every read of a referral."""
+def _practice_referral_or_404(request, referral_id):
     referral = portal_referral_detail(spa=request.spa, practice=request.practice, public_id=referral_id)
     if referral is None:
         raise Http404("No such referral.")
+    return referral
+
+
+def _referral_page(request, referral, *, information_form=None, withdraw_form=None, status=200):
+    """The referral's page for the practice: what it sent, when first contact is expected, its status, and
+    the forms to add information or withdraw. Every render is audited, like every read of a referral."""
     referral_record_view(referral=referral, request=request, actor=request.user, channel="portal")
-    return render(request, "portal/referral.html", _context(request, referral=referral))
+    context = _context(
+        request,
+        referral=referral,
+        information_form=information_form or PortalInformationForm(),
+        withdraw_form=withdraw_form or PortalWithdrawForm(),
+        can_withdraw=referral.status in WITHDRAWABLE_STATUSES,
+        can_add_information=referral.status != Status.WITHDRAWN and not referral.health_fields_purged_at,
+    )
+    return render(request, "portal/referral.html", context, status=status)
+
+
+@portal_view
+@require_GET
+def portal_referral(request, spa_slug, referral_id):
+    """One referral's status page."""
+    return _referral_page(request, _practice_referral_or_404(request, referral_id))
+
+
+@portal_view
+@require_POST
+def portal_referral_add_information_view(request, spa_slug, referral_id):
+    referral = _practice_referral_or_404(request, referral_id)
+    form = PortalInformationForm(request.POST)
+    if form.is_valid():
+        try:
+            portal_referral_add_information(
+                access=request.portal_access, referral=referral, text=form.cleaned_data["text"], request=request
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, _("Added. %(spa)s can see it now.") % {"spa": request.spa.name})
+            return redirect("portal:referral", spa_slug=spa_slug, referral_id=referral.public_id)
+    return _referral_page(request, referral, information_form=form, status=400)
+
+
+@portal_view
+@require_POST
+def portal_referral_withdraw_view(request, spa_slug, referral_id):
+    referral = _practice_referral_or_404(request, referral_id)
+    form = PortalWithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            portal_referral_withdraw(
+                access=request.portal_access, referral=referral, reason=form.cleaned_data["reason"], request=request
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Referral withdrawn. %(spa)s was told and will not contact the patient.") % {"spa": request.spa.name},
+            )
+            return redirect("portal:referral", spa_slug=spa_slug, referral_id=referral.public_id)
+    # Refused (the spa accepted it meanwhile): the page as it is now, with the reason.
+    referral = _practice_referral_or_404(request, referral_id)
+    return _referral_page(request, referral, withdraw_form=form, status=400)
 
 
 @portal_view
@@ -71,7 +131,12 @@ def portal_referral(request, spa_slug, referral_id):
 def portal_referral_new(request, spa_slug):
     services = services_for_specialty(spa=request.spa, specialty=request.practice.specialty)
     form = PortalReferralForm(
-        request.POST or None, request.FILES or None, spa=request.spa, practice=request.practice, services=services
+        request.POST or None,
+        request.FILES or None,
+        spa=request.spa,
+        practice=request.practice,
+        services=services,
+        last_clinician=request.portal_access.last_clinician,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -7,6 +7,7 @@ from . import public_views
 app_name = "public"
 
 urlpatterns = [
+    path("r/", public_views.landing_code_entry, name="landing_code"),
     path("r/<str:code>", public_views.landing, name="landing"),
     path("r/<str:code>/", public_views.landing),
     path("r/<str:code>/thanks", public_views.landing_thanks, name="landing_thanks"),

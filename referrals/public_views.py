@@ -21,6 +21,7 @@ from .landing import (
     landing_rate_count,
     landing_rate_limited,
     landing_referral_create,
+    normalized_code,
     referral_code_resolve,
 )
 from .portal_forms import LandingForm
@@ -36,9 +37,10 @@ from .submissions import (
 )
 
 
-def _not_found(request):
-    # Same page for every unknown code: whether a code ever existed is nobody's business.
-    return render(request, "landing/not_found.html", status=404)
+def _not_found(request, *, typed="", error=""):
+    # Same page for every unknown code: whether a code ever existed is nobody's business. It offers a box to
+    # type the code from the card (a QR code scanned badly, a link copied incompletely).
+    return render(request, "landing/not_found.html", {"typed": typed, "error": error}, status=404)
 
 
 class _Refused(Exception):
@@ -128,6 +130,27 @@ def landing(request, code):
             "submission_token": submission_token_for_form(request, spa=spa),
         }
         return render(request, "landing/landing.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+def landing_code_entry(request):
+    """The box on the unknown-code page: /r/?code=KM7 QXZ goes to /r/KM7QXZ. Typing codes counts against the
+    same per-client lookup allowance as opening /r/<code> (and the page it leads to counts again)."""
+    if landing_lookup_limited(request):
+        response = render(request, "landing/lookups_limited.html", status=429)
+        response["Retry-After"] = str(LOOKUP_WINDOW_SECONDS)
+        return response
+    typed = (request.GET.get("code") or "").strip()
+    code = normalized_code(typed)
+    if not code:
+        error = (
+            _("Type the code printed on your referral card.")
+            if not typed
+            else _("Check the code: use only letters and digits.")
+        )
+        landing_lookup_count(request, found=False)
+        return _not_found(request, typed=typed, error=error)
+    return redirect("public:landing", code=code)
 
 
 def landing_thanks(request, code):

@@ -307,6 +307,7 @@ SHOWN_ACTIONS = {
     Status.DECLINED: set(),
     Status.COMPLETED: set(),
     Status.CANCELLED: set(),
+    Status.WITHDRAWN: set(),
 }
 
 

@@ -33,7 +33,7 @@ KINDS = (
     ("s/<slug:spa_slug>/", "workspace"),
     ("portal/<slug:spa_slug>/", "portal"),
     ("api/", "api"),
-    ("r/<str:code>", "public"),
+    ("r/", "public"),  # /r/<code> and the box that types a code (/r/?code=)
     ("consent/", "public"),
     ("portal-invitations/", "public"),
     ("invitations/", "public"),
