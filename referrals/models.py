@@ -238,6 +238,7 @@ class Referral(models.Model):
             self.status in AWAITING_FIRST_CONTACT
             and self.first_contact_attempt_at is None
             and self.first_contact_due_at < timezone.now()
+            and self.archived_at is None
         )
 
     @property

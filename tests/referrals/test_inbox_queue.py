@@ -485,3 +485,23 @@ def test_the_nav_badges_cost_two_counts_cold_and_none_warm(
         owner_client.get(url("nav_badges", spa))
 
     assert not [query for query in warm.captured_queries if "COUNT(" in query["sql"].upper()]
+
+
+def test_an_archived_referrals_page_says_so_and_can_restore_it(owner_client, owner, spa):
+    referral = make_referral(spa, **_due_in(-3))
+    with scope(spa=spa):
+        inbox_services.referrals_archive(spa=spa, referrals=[referral], reason="spam", actor=owner)
+
+    page = page_text(owner_client.get(url("detail", spa, referral.public_id)))
+
+    assert "Archived as “Spam”" in page
+    assert "Archived as spam" in page  # the timeline line
+    heading = page.split('id="referral-heading"', 1)[1].split("</h1>", 1)[1].split("</div>", 1)[0]
+    assert "bi-alarm" not in heading  # an archived referral is not overdue
+
+    response = owner_client.post(
+        url("bulk", spa), {"action": "restore", "referral": str(referral.public_id), "query": "archived=true&status="}
+    )
+
+    assert response.status_code == 302
+    assert _refresh(referral).archived_at is None
