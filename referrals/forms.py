@@ -71,11 +71,7 @@ with scopes_disabled():
         assignee = django_filters.ModelChoiceFilter(
             label=_("Assignee"), queryset=User.objects.none(), empty_label=_("Any"), null_label=_("Nobody")
         )
-        archived = django_filters.BooleanFilter(
-            label=_("Showing"),
-            method="filter_archived",
-            widget=forms.Select(choices=[("", _("The inbox")), ("true", _("Archived (test, spam)"))]),
-        )
+        archived = django_filters.BooleanFilter(label=_("Archived"), method="filter_archived")
 
         class Meta:
             model = Referral
@@ -87,6 +83,8 @@ with scopes_disabled():
             self.filters["assignee"].queryset = _members_of(spa)
             # (self.form is built on first use: only after the querysets above are in place.)
             self.form.fields["practice"].widget = forms.HiddenInput()
+            # Archived referrals are reached by a link beside the tabs; the choice travels with the filters.
+            self.form.fields["archived"].widget = forms.HiddenInput()
             self.form.fields["practice_name"].widget.attrs.update({"type": "search", "placeholder": _("Any")})
             self.form.fields["assignee"].label_from_instance = lambda user: user.display_name
 

@@ -250,6 +250,8 @@ def referral_bulk(request, spa_slug):
             )
         except ValidationError as error:
             return _bulk_answer(request, " ".join(error.messages), level="warning", status=400)
+        # Whoever hands referrals out has triaged them: they are no longer New to them.
+        inbox_services.referrals_mark_read(spa=spa, referrals=referrals, user=request.user)
         message = (
             _count_message("%(count)d referral assigned to you.", "%(count)d referrals assigned to you.", len(changed))
             if action == "assign_me"
@@ -276,8 +278,8 @@ def referral_bulk(request, spa_slug):
         spa=spa, referrals=referrals, reason=form.archive_reason, actor=request.user, request=request
     )
     message = _count_message(
-        "%(count)d referral archived. Find it under Showing: Archived.",
-        "%(count)d referrals archived. Find them under Showing: Archived.",
+        "%(count)d referral archived. Find it under “Archived (test, spam)”.",
+        "%(count)d referrals archived. Find them under “Archived (test, spam)”.",
         len(archived),
     )
     query = [("action", "archive")] + [("referral", str(referral.public_id)) for referral in archived]

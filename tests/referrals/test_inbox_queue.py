@@ -232,14 +232,18 @@ def test_assign_to_me_assigns_audits_and_offers_undo(owner_client, owner, staff_
     assert _refresh(second).assignee is None
 
 
-def test_assign_to_a_person(owner_client, staff_user, spa):
+def test_assign_to_a_person(owner_client, staff_client, staff_user, spa):
     referral = make_referral(spa)
+    assert _new_badge(_nav(owner_client.get(f"/s/{spa.slug}/"))) == 1
 
     response = _bulk(owner_client, spa, "assign", [referral], assignee=staff_user.pk)
 
     assert response.status_code == 204
     assert _triggers(response)["showToast"]["message"] == "1 referral assigned to Stacy Staff."
     assert _refresh(referral).assignee == staff_user
+    # Handing it out is triaging it: no longer New to the one who did, still New to the one who got it.
+    assert _new_badge(page_text(owner_client.get(url("nav_badges", spa)))) == 0
+    assert _new_badge(page_text(staff_client.get(url("nav_badges", spa)))) == 1
 
 
 def test_assigning_to_someone_outside_the_spa_is_refused(owner_client, outsider, spa):
