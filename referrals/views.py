@@ -226,8 +226,8 @@ def _ticked_referrals(spa, ids):
     return referrals
 
 
-def _count_message(singular, plural, count):
-    return ngettext(singular, plural, count) % {"count": count}
+def _count_message(singular, plural, count, **values):
+    return ngettext(singular, plural, count) % {"count": count, **values}
 
 
 @require_POST
@@ -256,8 +256,11 @@ def referral_bulk(request, spa_slug):
             _count_message("%(count)d referral assigned to you.", "%(count)d referrals assigned to you.", len(changed))
             if action == "assign_me"
             else _count_message(
-                "%(count)d referral assigned to {name}.", "%(count)d referrals assigned to {name}.", len(changed)
-            ).replace("{name}", assignee.display_name)
+                "%(count)d referral assigned to %(name)s.",
+                "%(count)d referrals assigned to %(name)s.",
+                len(changed),
+                name=assignee.display_name,
+            )
         )
         query = [("action", "assign")] + [
             ("previous", f"{referral.public_id}:{previous or ''}") for referral, previous in changed
