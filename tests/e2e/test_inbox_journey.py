@@ -155,3 +155,17 @@ def test_a_spam_referral_is_archived_out_of_the_counts_and_undone(page, login, o
     # Archived referrals are found under the filter.
     page.goto(f"/s/{spa.slug}/referrals/?archived=true&status=")
     expect(page.locator("#referral-results")).to_contain_text("No referral matches these filters.")
+
+
+def test_the_inbox_and_its_bulk_bar_fit_a_phone(
+    phone_page, login, owner, inbox, screenshot, assert_no_horizontal_scroll
+):
+    spa = inbox
+    login(phone_page, owner.email, TEST_PASSWORD)
+    phone_page.goto(f"/s/{spa.slug}/referrals/")
+
+    expect(_rows(phone_page).nth(0)).to_contain_text("Olive Overton")
+    _row(phone_page, "Olive Overton").get_by_role("checkbox").check()
+    expect(phone_page.locator("#bulk-referrals [data-bulk-count]")).to_have_text("1 selected")
+    assert_no_horizontal_scroll(phone_page)
+    screenshot(phone_page, "inbox-phone")
