@@ -1,6 +1,7 @@
 """Spa-side referral forms: the inbox filters, manual entry, the lifecycle actions, the referral settings."""
 
 import datetime
+import uuid
 
 import django_filters
 from django import forms
@@ -21,6 +22,7 @@ from .models import (
     OPEN_STATUSES,
     OTHER_REASON,
     REASONS_BY_SPECIALTY,
+    ArchiveReason,
     Channel,
     ConsentMethod,
     Referral,
@@ -69,10 +71,11 @@ with scopes_disabled():
         assignee = django_filters.ModelChoiceFilter(
             label=_("Assignee"), queryset=User.objects.none(), empty_label=_("Any"), null_label=_("Nobody")
         )
+        archived = django_filters.BooleanFilter(label=_("Archived"), method="filter_archived")
 
         class Meta:
             model = Referral
-            fields = ["status", "practice", "practice_name", "specialty", "channel", "overdue", "assignee"]
+            fields = ["status", "practice", "practice_name", "specialty", "channel", "overdue", "assignee", "archived"]
 
         def __init__(self, *args, spa, **kwargs):
             super().__init__(*args, **kwargs)
@@ -80,6 +83,8 @@ with scopes_disabled():
             self.filters["assignee"].queryset = _members_of(spa)
             # (self.form is built on first use: only after the querysets above are in place.)
             self.form.fields["practice"].widget = forms.HiddenInput()
+            # Archived referrals are reached by a link beside the tabs; the choice travels with the filters.
+            self.form.fields["archived"].widget = forms.HiddenInput()
             self.form.fields["practice_name"].widget.attrs.update({"type": "search", "placeholder": _("Any")})
             self.form.fields["assignee"].label_from_instance = lambda user: user.display_name
 
@@ -95,15 +100,116 @@ with scopes_disabled():
                 return queryset
             return queryset.filter(overdue_condition()) if value else queryset.exclude(overdue_condition())
 
+        def filter_archived(self, queryset, name, value):
+            return queryset  # see _archive_view: leaving archived referrals out is what an empty choice means
+
+        def _archive_view(self, queryset):
+            archived = self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("archived") is True
+            return queryset.filter(archived_at__isnull=not archived)
+
+        def filter_queryset(self, queryset):
+            return self._archive_view(super().filter_queryset(queryset))
+
+        @property
+        def qs(self):
+            if not self.is_bound:  # an unbound FilterSet filters nothing, but archived referrals stay out
+                return self._archive_view(self.queryset.all())
+            return super().qs
+
         def queryset_without(self, *names):
             """The inbox filtered by everything except ``names`` (the status tabs count across statuses)."""
-            queryset = self.queryset.all()
+            queryset = self._archive_view(self.queryset.all())
             if not self.is_bound or not self.form.is_valid():
                 return queryset
             for name, value in self.form.cleaned_data.items():
                 if name not in names:
                     queryset = self.filters[name].filter(queryset, value)
             return queryset
+
+
+class UUIDListField(forms.Field):
+    """Several ids from checkboxes of the same name (referrals ticked for a bulk action)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        try:
+            return [uuid.UUID(str(item)) for item in values]
+        except ValueError:
+            raise ValidationError(_("Choose referrals from the list."), code="invalid") from None
+
+
+BULK_LIMIT = 100
+
+
+class ReferralBulkForm(forms.Form):
+    """The inbox's bulk actions on the ticked referrals."""
+
+    ACTIONS = [
+        ("assign_me", _("Assign to me")),
+        ("assign", _("Assign to…")),
+        ("mark_read", _("Mark read")),
+        ("archive_test", _("Archive as test referrals")),
+        ("archive_spam", _("Archive as spam")),
+        ("restore", _("Restore to the inbox")),
+    ]
+
+    action = forms.ChoiceField(choices=ACTIONS, error_messages={"required": _("Choose what to do first.")})
+    referral = UUIDListField(error_messages={"required": _("Tick the referrals first.")})
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=User.objects.none(), required=False, empty_label=_("Choose a person")
+    )
+
+    def __init__(self, *args, spa, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = _members_of(spa)
+        self.fields["assignee"].label_from_instance = lambda user: user.display_name
+        self.fields["assignee"].widget.attrs.update({"class": "form-select form-select-sm"})
+
+    def clean_referral(self):
+        ids = self.cleaned_data["referral"]
+        if len(ids) > BULK_LIMIT:
+            raise ValidationError(
+                _("Choose at most %(limit)d referrals at once.") % {"limit": BULK_LIMIT}, code="too_many"
+            )
+        return list(dict.fromkeys(ids))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "assign" and not data.get("assignee"):
+            self.add_error("assignee", _("Choose who to assign them to."))
+        return data
+
+    @property
+    def archive_reason(self):
+        return {"archive_test": ArchiveReason.TEST, "archive_spam": ArchiveReason.SPAM}.get(self.cleaned_data["action"])
+
+
+class ReferralBulkUndoForm(forms.Form):
+    """What a bulk action's Undo (in the toast) sends back: the action and the referrals it changed; for an
+    assignment, each referral with who had it before ("<uuid>:<user id>", empty for nobody)."""
+
+    action = forms.ChoiceField(choices=[("assign", "assign"), ("mark_read", "mark_read"), ("archive", "archive")])
+    referral = UUIDListField(required=False)
+    previous = forms.CharField(required=False, widget=forms.MultipleHiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        pairs = []
+        for item in self.data.getlist("previous") if hasattr(self.data, "getlist") else []:
+            referral_id, _sep, user_id = item.partition(":")
+            try:
+                pairs.append((uuid.UUID(referral_id), int(user_id) if user_id else None))
+            except ValueError:
+                raise ValidationError(_("This Undo link is damaged."), code="invalid") from None
+        data["pairs"] = pairs[:BULK_LIMIT]
+        data["referral"] = (data.get("referral") or [])[:BULK_LIMIT]
+        if not data["pairs"] and not data["referral"]:
+            raise ValidationError(_("Nothing to undo."), code="empty")
+        return data
 
 
 def grouped_reason_choices():

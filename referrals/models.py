@@ -142,6 +142,11 @@ def attachment_upload_to(referral, filename):
     return f"private/referrals/{referral.spa.public_id}/{secrets.token_hex(16)}.{extension}"
 
 
+class ArchiveReason(models.TextChoices):
+    TEST = "test", _("Test referral")
+    SPAM = "spam", _("Spam")
+
+
 class Referral(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
@@ -202,6 +207,10 @@ class Referral(models.Model):
     )
     created_by_label = models.CharField(max_length=255, blank=True)
     health_fields_purged_at = models.DateTimeField(null=True, blank=True)
+    # Archived (a test or spam referral): out of the inbox's tabs, counts, badges and My day, kept whole with
+    # its consent and audit trail; found again under the inbox's "Archived" filter and restorable.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_reason = models.CharField(max_length=8, choices=ArchiveReason.choices, blank=True)
     # Optimistic locking: a save based on a stale copy is refused instead of overwriting.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
@@ -234,6 +243,7 @@ class Referral(models.Model):
             self.status in AWAITING_FIRST_CONTACT
             and self.first_contact_attempt_at is None
             and self.first_contact_due_at < timezone.now()
+            and self.archived_at is None
         )
 
     @property
@@ -288,6 +298,8 @@ class ReferralEvent(models.Model):
         NOTE = "note", _("Note")
         # Information the referring practice added from the partner portal: the spa and the practice see it.
         PRACTICE_NOTE = "practice_note", _("Information from the practice")
+        ARCHIVED = "archived", _("Archived")
+        RESTORED = "restored", _("Restored from the archive")
 
     class Outcome(models.TextChoices):
         REACHED = "reached", _("Reached the patient")
@@ -323,6 +335,27 @@ class ReferralEvent(models.Model):
     @property
     def who(self):
         return self.actor.display_name if self.actor else self.actor_label
+
+
+class ReferralView(models.Model):
+    """The first time a member of the spa opened a referral's page: a referral is *New* to a member until then.
+
+    Only referrals received after the member joined the spa (``Membership.created_at``, the per-member
+    watermark) can be New, so a new colleague does not start with the whole history marked unread.
+    """
+
+    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="views")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(spa="spa")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["referral", "user"], name="referral_view_once_per_user")]
+
+    def __str__(self):
+        return f"{self.referral_id} seen by {self.user_id}"
 
 
 # --- Partner portal ------------------------------------------------------------------------

@@ -4,13 +4,21 @@ import hashlib
 
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import BooleanField, Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Value, When
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from spa_referrals import soft_cache
 
-from .models import AWAITING_FIRST_CONTACT, OPEN_STATUSES, Referral, ReferralEvent, ReferralService, Status
+from .models import (
+    AWAITING_FIRST_CONTACT,
+    OPEN_STATUSES,
+    Referral,
+    ReferralEvent,
+    ReferralService,
+    ReferralView,
+    Status,
+)
 
 
 def prefetched_set(instance, related_name, rows):
@@ -30,18 +38,61 @@ def prefetched_set(instance, related_name, rows):
 
 
 def overdue_condition(now=None):
+    # An archived (test or spam) referral is never overdue: it leaves the badge, the tab and the reminders.
     return Q(
-        status__in=AWAITING_FIRST_CONTACT, first_contact_attempt_at=None, first_contact_due_at__lt=now or timezone.now()
+        status__in=AWAITING_FIRST_CONTACT,
+        first_contact_attempt_at=None,
+        first_contact_due_at__lt=now or timezone.now(),
+        archived_at=None,
     )
 
 
-def referral_inbox(*, spa):
-    """The spa's referrals with what the inbox rows show loaded up front."""
-    return (
-        Referral.objects.filter(spa=spa)
-        .select_related("practice", "clinician", "assignee")
-        .order_by("-received_at", "-id")
-    )
+def new_condition(membership):
+    """Referrals that are *New* to this member: open, not archived, received after they joined the spa (the
+    watermark) and never opened by them. A Q with a correlated EXISTS: one query for a whole page or a count."""
+    seen = ReferralView.objects.filter(referral=OuterRef("pk"), user_id=membership.user_id)
+    return Q(status__in=OPEN_STATUSES, archived_at=None, received_at__gt=membership.created_at) & ~Q(Exists(seen))
+
+
+def referral_inbox(*, spa, membership=None, archived=False):
+    """The spa's referrals with what the inbox rows show loaded up front, newest first.
+
+    Archived (test or spam) referrals are left out; ``archived=True`` gives only them, ``None`` both. With
+    ``membership`` each row carries ``is_new`` (see ``new_condition``).
+    """
+    referrals = Referral.objects.filter(spa=spa)
+    if archived is not None:
+        referrals = referrals.filter(archived_at__isnull=not archived)
+    referrals = referrals.select_related("practice", "clinician", "assignee").order_by("-received_at", "-id")
+    if membership is not None:
+        referrals = referrals.annotate(
+            is_new=Case(
+                When(new_condition(membership), then=Value(True)), default=Value(False), output_field=BooleanField()
+            )
+        )
+    return referrals
+
+
+# The tabs that still need a first contact open on the most urgent: awaiting a first contact before
+# everything else, overdue first (earliest due), then by when it arrived. Booked ones by appointment; the rest
+# (closed, archived, all) newest first.
+DUE_FIRST_TABS = {"open", "overdue", Status.RECEIVED, Status.ACCEPTED}
+
+
+def inbox_ordered(referrals, *, tab):
+    """The inbox's order for a tab ("open", "overdue", a status value, or "" for all)."""
+    if tab in DUE_FIRST_TABS:
+        awaiting = Case(
+            When(status__in=AWAITING_FIRST_CONTACT, first_contact_attempt_at=None, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+        return referrals.annotate(awaiting_first_contact=awaiting).order_by(
+            "awaiting_first_contact", "first_contact_due_at", "received_at", "id"
+        )
+    if tab == Status.SCHEDULED:
+        return referrals.order_by(F("scheduled_for").asc(nulls_last=True), "id")
+    return referrals.order_by("-received_at", "-id")
 
 
 # The inbox's counts (a tab per status, "open", "overdue", "all") are one aggregate over all the spa's
@@ -132,3 +183,37 @@ def overdue_count(*, spa):
         count = Referral.objects.filter(overdue_condition(), spa=spa).count()
         soft_cache.set(key, count, COUNTS_SECONDS)
     return count
+
+
+# A member's New count (the navigation badge) is cached like the counts above, under the spa's generation
+# (a referral arrived or changed) and the member's own "seen" generation (they opened or marked one read).
+def _seen_generation_key(spa_id, user_id):
+    return f"referral-seen-generation:{spa_id}:{user_id}"
+
+
+def referral_seen_changed(spa_id, user_id):
+    """Call after a member opened referrals or marked them (un)read: their New count is recomputed.
+
+    Bumped at once (the page being drawn shows the new count) and again after commit (a request that read the
+    old rows in between cannot keep them cached)."""
+    key = _seen_generation_key(spa_id, user_id)
+    soft_cache.bump(key)
+    transaction.on_commit(lambda: soft_cache.bump(key))
+
+
+def new_count(*, membership):
+    """How many referrals are New to this member: one COUNT, cached."""
+    spa_id, user_id = membership.spa_id, membership.user_id
+    generation = soft_cache.get(_generation_key(spa_id), 0)
+    seen_generation = soft_cache.get(_seen_generation_key(spa_id, user_id), 0)
+    key = f"referral-new:{spa_id}:{user_id}:{generation}:{seen_generation}"
+    count = soft_cache.get(key)
+    if count is None:
+        count = Referral.objects.filter(new_condition(membership), spa_id=spa_id).count()
+        soft_cache.set(key, count, COUNTS_SECONDS)
+    return count
+
+
+def seen_referral_ids(*, user, referrals):
+    """The ids among ``referrals`` this user has opened (or marked read) already."""
+    return set(ReferralView.objects.filter(user=user, referral__in=referrals).values_list("referral_id", flat=True))

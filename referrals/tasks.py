@@ -27,6 +27,7 @@ def overdue_referrals_notify(*, spa, now=None):
         first_contact_attempt_at=None,
         first_contact_due_at__lt=now,
         overdue_notified_at=None,
+        archived_at=None,  # a test or spam referral reminds nobody
     ).select_related("practice", "assignee")
     notified = 0
     for referral in due:

@@ -8,6 +8,9 @@ app_name = "referrals"
 
 urlpatterns = [
     path("", views.referral_inbox, name="inbox"),
+    path("bulk/", views.referral_bulk, name="bulk"),
+    path("bulk/undo/", views.referral_bulk_undo, name="bulk_undo"),
+    path("nav-badges/", views.referral_nav_badges, name="nav_badges"),
     path("new/", views.referral_create, name="create"),
     path("new/practice-fields/", views.referral_create_options, name="create_options"),
     path("settings/", views.referral_settings, name="settings"),

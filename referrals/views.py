@@ -10,22 +10,25 @@ import zoneinfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from spa_referrals.forms import apply_validation_error
-from spas.models import Role
+from spa_referrals.toasts import add_trigger, with_toast
+from spas.models import Role, User
 from spas.tenancy import requires_role
 
-from . import selectors, services
+from . import inbox_services, selectors, services
 from .attachments import attachment_response
 from .forms import (
+    OPEN,
     AcceptForm,
     AssignForm,
     AttemptForm,
@@ -36,14 +39,19 @@ from .forms import (
     ManualReferralForm,
     NoShowForm,
     NoteForm,
+    ReferralBulkForm,
+    ReferralBulkUndoForm,
     ReferralFilter,
     ReferralSettingsForm,
     ScheduleForm,
 )
-from .models import Status, referral_settings_for
+from .models import Referral, Status, referral_settings_for
 from .submissions import submission_create_once, submission_key, submission_token_for_form
 
 PAGE_SIZE = 50
+# The htmx event after a change to referrals' status, assignee or New marks: the navigation badge and the
+# inbox listen for it and reload (templates/includes/workspace_nav.html, referrals/partials/inbox_results.html).
+REFERRALS_CHANGED = "referralsChanged"
 INBOX_TABS = [
     Status.RECEIVED,
     Status.ACCEPTED,
@@ -54,6 +62,7 @@ INBOX_TABS = [
     Status.COMPLETED,
     Status.DECLINED,
     Status.CANCELLED,
+    Status.WITHDRAWN,
 ]
 
 # The actions on a referral's page, in the order the panel shows them.
@@ -131,22 +140,41 @@ def _query_without(request, *names):
     return query.urlencode()
 
 
+def _inbox_query(query):
+    """The inbox's filters as asked, opening on the Open tab when no status (nor the Overdue tab) is asked for:
+    a list opens on what still needs doing. ``status=`` (empty) is All."""
+    query = query.copy()
+    if "status" not in query and "overdue" not in query:
+        query["status"] = OPEN
+    return query
+
+
+def _inbox_tab(status_value, overdue_value):
+    if overdue_value is True and not status_value:
+        return "overdue"
+    return status_value or ""
+
+
 @in_spa_timezone
 def referral_inbox(request, spa_slug):
     spa = request.spa
-    referral_filter = ReferralFilter(request.GET or None, queryset=selectors.referral_inbox(spa=spa), spa=spa)
+    referrals = selectors.referral_inbox(spa=spa, membership=request.membership, archived=None)
+    referral_filter = ReferralFilter(_inbox_query(request.GET), queryset=referrals, spa=spa)
     # The tabs count across statuses within the other filters (practice, channel, assignee…).
     counts = selectors.inbox_counts(
         queryset=referral_filter.queryset_without("status", "overdue"),
         spa=spa,
         filters=_filters_key(referral_filter, "status", "overdue"),
     )
-    status_value = referral_filter.form.cleaned_data.get("status") if referral_filter.is_bound else ""
-    overdue_value = referral_filter.form.cleaned_data.get("overdue") if referral_filter.is_bound else None
+    cleaned = referral_filter.form.cleaned_data if referral_filter.form.is_valid() else {}
+    status_value = cleaned.get("status") or ""
+    overdue_value = cleaned.get("overdue")
     # The page's total is one of the counts already at hand, so paginating costs no COUNT(*) of its own.
     total = _total_from_counts(counts, status_value, overdue_value)
-    page = selectors.CountedPaginator(referral_filter.qs, PAGE_SIZE, count=total).get_page(request.GET.get("page"))
+    ordered = selectors.inbox_ordered(referral_filter.qs, tab=_inbox_tab(status_value, overdue_value))
+    page = selectors.CountedPaginator(ordered, PAGE_SIZE, count=total).get_page(request.GET.get("page"))
     tab_query = _query_without(request, "status", "overdue", "page")
+    showing_archived = cleaned.get("archived") is True
     context = {
         "filter": referral_filter,
         "page": page,
@@ -155,15 +183,143 @@ def referral_inbox(request, spa_slug):
         # Each row links to inbox_url + <uuid>/: one reverse() for the page instead of one per row.
         "inbox_url": reverse("referrals:inbox", args=[spa.slug]),
         "tab_query": tab_query,
-        "is_filtered": any(value for key, value in request.GET.items() if key != "page"),
+        "is_filtered": any(value for key, value in request.GET.items() if key not in ("page", "status")),
         "counts": counts,
         "tabs": [(status.value, status.label, counts[status.value]) for status in INBOX_TABS],
-        "active_status": status_value or "",
+        "active_status": status_value,
         "overdue_only": overdue_value is True,
+        "showing_archived": showing_archived,
+        "bulk_form": ReferralBulkForm(spa=spa, auto_id="bulk_%s"),
         "total": page.paginator.count,
     }
     template = "referrals/partials/inbox_results.html" if request.htmx else "referrals/inbox.html"
     return render(request, template, context)
+
+
+def referral_nav_badges(request, spa_slug):
+    """htmx: the navigation's Referrals badges (New for this member, overdue), reloaded on ``referralsChanged``."""
+    return render(request, "referrals/partials/nav_badges.html")
+
+
+def _referrals_changed(response):
+    """Tell the page that referrals changed: the navigation badge and the inbox reload themselves."""
+    return add_trigger(response, REFERRALS_CHANGED)
+
+
+def _bulk_answer(request, message, *, undo_url=None, level="success", status=204):
+    """htmx: no swap, a toast (with Undo) and ``referralsChanged`` (the inbox and the badge reload); a plain form
+    post goes back to the inbox it came from."""
+    if request.htmx:
+        response = with_toast(HttpResponse(status=status), message, undo_url=undo_url, level=level)
+        return _referrals_changed(response) if status < 400 else response
+    (messages.success if level == "success" else messages.warning)(request, message)
+    query = request.POST.get("query", "") if request.method == "POST" else ""
+    inbox = reverse("referrals:inbox", args=[request.spa.slug])
+    return redirect(f"{inbox}?{query}" if query else inbox)
+
+
+def _ticked_referrals(spa, ids):
+    """The ticked referrals, all of this spa or none: an id of another spa (or none at all) is a 404, before
+    anything changes."""
+    referrals = list(Referral.objects.filter(spa=spa, public_id__in=ids).select_related("spa", "assignee"))
+    if len(referrals) != len(set(ids)):
+        raise Http404("No such referral.")
+    return referrals
+
+
+def _count_message(singular, plural, count, **values):
+    return ngettext(singular, plural, count) % {"count": count, **values}
+
+
+@require_POST
+@in_spa_timezone
+def referral_bulk(request, spa_slug):
+    """Run one bulk action on the referrals ticked in the inbox; one toast, with Undo where there is one."""
+    spa = request.spa
+    form = ReferralBulkForm(request.POST, spa=spa)
+    if not form.is_valid():
+        message = " ".join(error for errors in form.errors.values() for error in errors)
+        return _bulk_answer(request, message, level="warning", status=400)
+    referrals = _ticked_referrals(spa, form.cleaned_data["referral"])
+    action = form.cleaned_data["action"]
+    undo_url = reverse("referrals:bulk_undo", args=[spa.slug])
+    if action in ("assign_me", "assign"):
+        assignee = request.user if action == "assign_me" else form.cleaned_data["assignee"]
+        try:
+            changed = inbox_services.referrals_assign(
+                referrals=referrals, assignee=assignee, actor=request.user, request=request
+            )
+        except ValidationError as error:
+            return _bulk_answer(request, " ".join(error.messages), level="warning", status=400)
+        # Whoever hands referrals out has triaged them: they are no longer New to them.
+        inbox_services.referrals_mark_read(spa=spa, referrals=referrals, user=request.user)
+        message = (
+            _count_message("%(count)d referral assigned to you.", "%(count)d referrals assigned to you.", len(changed))
+            if action == "assign_me"
+            else _count_message(
+                "%(count)d referral assigned to %(name)s.",
+                "%(count)d referrals assigned to %(name)s.",
+                len(changed),
+                name=assignee.display_name,
+            )
+        )
+        query = [("action", "assign")] + [
+            ("previous", f"{referral.public_id}:{previous or ''}") for referral, previous in changed
+        ]
+        return _bulk_answer(request, message, undo_url=f"{undo_url}?{urlencode(query)}" if changed else None)
+    if action == "mark_read":
+        unread = inbox_services.referrals_mark_read(spa=spa, referrals=referrals, user=request.user)
+        message = _count_message("%(count)d referral marked read.", "%(count)d referrals marked read.", len(unread))
+        query = [("action", "mark_read")] + [("referral", str(referral.public_id)) for referral in unread]
+        return _bulk_answer(request, message, undo_url=f"{undo_url}?{urlencode(query)}" if unread else None)
+    if action == "restore":
+        restored = inbox_services.referrals_restore(spa=spa, referrals=referrals, actor=request.user, request=request)
+        message = _count_message(
+            "%(count)d referral back in the inbox.", "%(count)d referrals back in the inbox.", len(restored)
+        )
+        return _bulk_answer(request, message)
+    archived = inbox_services.referrals_archive(
+        spa=spa, referrals=referrals, reason=form.archive_reason, actor=request.user, request=request
+    )
+    message = _count_message(
+        "%(count)d referral archived. Find it under “Archived (test, spam)”.",
+        "%(count)d referrals archived. Find them under “Archived (test, spam)”.",
+        len(archived),
+    )
+    query = [("action", "archive")] + [("referral", str(referral.public_id)) for referral in archived]
+    return _bulk_answer(request, message, undo_url=f"{undo_url}?{urlencode(query)}" if archived else None)
+
+
+@require_POST
+@in_spa_timezone
+def referral_bulk_undo(request, spa_slug):
+    """A bulk action's Undo (the toast posts here with what to undo in the address)."""
+    spa = request.spa
+    form = ReferralBulkUndoForm(request.GET)
+    if not form.is_valid():
+        message = " ".join(error for errors in form.errors.values() for error in errors)
+        return _bulk_answer(request, message, level="warning", status=400)
+    action = form.cleaned_data["action"]
+    if action == "assign":
+        pairs = form.cleaned_data["pairs"]
+        referrals = {referral.public_id: referral for referral in _ticked_referrals(spa, [p[0] for p in pairs])}
+        members = {user.pk: user for user in User.objects.filter(memberships__spa=spa, pk__in={p[1] for p in pairs})}
+        try:
+            inbox_services.referrals_restore_assignees(
+                spa=spa,
+                previous=[(referrals[referral_id], members.get(user_id)) for referral_id, user_id in pairs],
+                actor=request.user,
+                request=request,
+            )
+        except ValidationError as error:
+            return _bulk_answer(request, " ".join(error.messages), level="warning", status=400)
+        return _bulk_answer(request, _("Assignment undone."))
+    referrals = _ticked_referrals(spa, form.cleaned_data["referral"])
+    if action == "mark_read":
+        inbox_services.referrals_mark_unread(spa=spa, referrals=referrals, user=request.user)
+        return _bulk_answer(request, _("Marked unread again."))
+    inbox_services.referrals_restore(spa=spa, referrals=referrals, actor=request.user, request=request)
+    return _bulk_answer(request, _("Archiving undone: back in the inbox."))
 
 
 # --- manual entry ---------------------------------------------------------------------------------
@@ -275,6 +431,7 @@ def _detail_context(referral, *, bound=None, notice=""):
 def referral_detail(request, spa_slug, referral_id):
     referral = _referral_or_404(request, referral_id)
     services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
+    inbox_services.referral_mark_seen(referral=referral, user=request.user)
     return render(request, "referrals/detail.html", _detail_context(referral))
 
 
@@ -314,7 +471,9 @@ def referral_action(request, spa_slug, referral_id, action):
     if request.htmx:
         referral = _referral_or_404(request, referral_id)
         context = _detail_context(referral, notice=ACTION_DONE[action])
-        return render(request, "referrals/partials/panel_response.html", context)
+        response = render(request, "referrals/partials/panel_response.html", context)
+        # A note changes neither status nor assignee; everything else may move the badge's counts.
+        return response if action == "note" else _referrals_changed(response)
     messages.success(request, ACTION_DONE[action])
     return redirect("referrals:detail", spa_slug=spa_slug, referral_id=referral.public_id)
 

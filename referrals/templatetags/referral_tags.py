@@ -7,7 +7,7 @@ from django import template
 from django.utils import dateformat
 from django_scopes import scope
 
-from ..selectors import overdue_count
+from ..selectors import new_count, overdue_count
 
 register = template.Library()
 
@@ -19,6 +19,15 @@ def overdue_referral_count(spa):
         return 0
     with scope(spa=spa):
         return overdue_count(spa=spa)
+
+
+@register.simple_tag
+def new_referral_count(membership):
+    """The navigation's New badge: the referrals this member has not opened yet (one COUNT, cached)."""
+    if membership is None:
+        return 0
+    with scope(spa=membership.spa):
+        return new_count(membership=membership)
 
 
 @register.filter

@@ -360,7 +360,7 @@ def test_the_figures_are_cached_for_a_minute_and_refresh_on_request(world, la_ow
         with CaptureQueriesContext(connection) as fresh:
             client.get(url + "?fresh=1")
     assert len(warm) < cold - 8
-    assert len(fresh) == cold - 1  # everything recomputed but the navigation badge, cached on its own
+    assert len(fresh) == cold - 2  # everything recomputed but the navigation badges (New, overdue), cached on their own
 
 
 def test_every_member_sees_the_dashboard_and_outsiders_do_not(world, la_owner, client_for, outsider_client, client):

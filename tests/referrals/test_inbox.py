@@ -48,7 +48,7 @@ def test_an_empty_inbox_says_how_referrals_arrive(owner_client, spa):
     assert url("create", spa) in page_text(response)
 
 
-def test_the_inbox_lists_this_spas_referrals_newest_first(owner_client, spa, other_spa):
+def test_the_all_tab_lists_this_spas_referrals_newest_first(owner_client, spa, other_spa):
     now = timezone.now()
     make_referral(
         spa, patient_first_name="Ada", patient_last_name="Older", received_at=now - datetime.timedelta(hours=3)
@@ -58,7 +58,7 @@ def test_the_inbox_lists_this_spas_referrals_newest_first(owner_client, spa, oth
     )
     make_referral(other_spa, patient_first_name="Cy", patient_last_name="Elsewhere")
 
-    response = owner_client.get(url("inbox", spa))
+    response = owner_client.get(url("inbox", spa, query="status="))
 
     assert listed_patients(response) == ["Bea Newer", "Ada Older"]
     assert "Elsewhere" not in page_text(response)
@@ -117,12 +117,15 @@ def _names(response):
         ("status=completed", ["Foxtrot"]),
         ("specialty=physical_therapy", ["Charlie", "Delta", "Echo"]),
         ("channel=fax", ["Alpha"]),
-        ("channel=landing", ["Foxtrot"]),
+        ("status=&channel=landing", ["Foxtrot"]),
+        ("channel=landing", []),  # the inbox opens on Open
         ("overdue=true", ["Alpha", "Charlie"]),
         ("overdue=false", ["Bravo", "Delta", "Echo", "Foxtrot"]),
-        ("assignee=null", ["Alpha", "Delta", "Echo", "Foxtrot"]),
+        ("status=&assignee=null", ["Alpha", "Delta", "Echo", "Foxtrot"]),
+        ("assignee=null", ["Alpha", "Delta", "Echo"]),
         ("status=received&overdue=true", ["Alpha"]),
-        ("", ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]),
+        ("status=", ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]),
+        ("", ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]),
     ],
 )
 def test_each_filter_narrows_the_inbox(owner_client, spa, mixed_inbox, query, expected):
@@ -133,8 +136,8 @@ def test_each_filter_narrows_the_inbox(owner_client, spa, mixed_inbox, query, ex
 
 
 def test_the_practice_and_assignee_filters(owner_client, spa, staff_user, mixed_inbox):
-    by_practice = owner_client.get(url("inbox", spa, query=f"practice={mixed_inbox['derm'].public_id}"))
-    by_assignee = owner_client.get(url("inbox", spa, query=f"assignee={staff_user.pk}"))
+    by_practice = owner_client.get(url("inbox", spa, query=f"status=&practice={mixed_inbox['derm'].public_id}"))
+    by_assignee = owner_client.get(url("inbox", spa, query=f"status=&assignee={staff_user.pk}"))
 
     assert _names(by_practice) == ["Alpha", "Bravo", "Foxtrot"]
     assert _names(by_assignee) == ["Bravo", "Charlie"]
@@ -156,7 +159,7 @@ def test_the_filters_offer_only_this_spas_practices_and_members(owner_client, sp
 def test_practices_are_found_by_name_without_listing_them_all(owner_client, spa, mixed_inbox):
     for index in range(30):
         make_practice(spa, name=f"Unrelated Clinic {index}")
-    response = owner_client.get(url("inbox", spa, query="practice_name=derm"))
+    response = owner_client.get(url("inbox", spa, query="status=&practice_name=derm"))
     assert _names(response) == ["Alpha", "Bravo", "Foxtrot"]
     assert "Unrelated Clinic" not in page_text(response)
 
@@ -214,8 +217,8 @@ def test_the_inbox_pages_fifty_at_a_time(owner_client, spa):
             received_at=now - datetime.timedelta(minutes=minutes),
         )
 
-    first = owner_client.get(url("inbox", spa))
-    second = owner_client.get(url("inbox", spa, query="page=2"))
+    first = owner_client.get(url("inbox", spa, query="status="))
+    second = owner_client.get(url("inbox", spa, query="status=&page=2"))
 
     assert len(listed_patients(first)) == 50
     assert [name.split()[-1] for name in listed_patients(second)] == ["P50"]
