@@ -20,6 +20,10 @@ register = template.Library()
 
 
 def _on_current_clock(value):
+    # A value already put on a clock by ``|timezone:spa.timezone`` (an email rendered outside the spa's time
+    # zone) says so with Django's own flag, and stays on that clock.
+    if getattr(value, "convert_to_local_time", True) is False:
+        return value
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):
         return timezone.localtime(value)
     return value

@@ -55,3 +55,11 @@ def test_a_page_own_format_gains_the_year_only_outside_the_current_year():
     )
     assert render('{{ value|dated:"M j" }}', value=datetime.date(2025, 11, 2)) == "Nov 2, 2025"
     assert render('{{ value|dated:"M j" }}', value=None) == ""
+
+
+@freeze_time("2025-06-10 20:30:00")
+def test_a_date_put_on_the_spas_clock_by_the_timezone_filter_stays_there():
+    due = datetime.datetime(2025, 6, 10, 19, 30, tzinfo=datetime.UTC)
+    assert render('{% load tz %}{{ due|timezone:"America/New_York"|dated:"l N j, P" }}', due=due) == (
+        "Tuesday June 10, 3:30 p.m."
+    )

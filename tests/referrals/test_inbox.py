@@ -189,6 +189,7 @@ def test_the_tabs_count_each_status_open_and_overdue(owner_client, spa, mixed_in
         "completed": 1,
         "declined": 0,
         "cancelled": 0,
+        "withdrawn": 0,
     }
 
 
