@@ -361,6 +361,36 @@ def test_the_form_refuses_incomplete_or_wrong_input_beside_the_field(
     assert outbox_rows(template="referral-new") == []
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("call me", "Enter a phone number such as (617) 555-0123."),
+        ("12", "Enter a phone number such as (617) 555-0123."),
+        ("555-12", "Enter a phone number such as (617) 555-0123."),
+        ("617-CALL-NOW", "Enter the phone number in digits, such as (617) 555-0123."),
+    ],
+)
+def test_a_phone_that_is_not_a_number_is_refused_with_an_example(
+    portal_client_a, spa, practice_a, outbox_rows, typed, message
+):
+    response = portal_client_a.post(
+        portal_url("referral_new", spa), valid_form(patient_phone=typed, patient_email="grace@example.com")
+    )
+
+    assert response.status_code == 400
+    assert field_error(response, "patient_phone") == message
+    assert referrals_in(spa) == []
+    assert outbox_rows(template="referral-new") == []
+
+
+def test_a_portal_phone_is_stored_in_e164_with_its_extension(portal_client_a, spa, practice_a):
+    response = portal_client_a.post(portal_url("referral_new", spa), valid_form(patient_phone="617.555.0142 x7"))
+
+    assert response.status_code == 302
+    [referral] = referrals_in(spa)
+    assert referral.patient_phone == "+16175550142;ext=7"
+
+
 def test_a_clinician_of_another_practice_is_refused(portal_client_a, spa, practice_b):
     elsewhere = ClinicianFactory(spa=spa, practice=practice_b)
 
