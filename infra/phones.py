@@ -159,6 +159,10 @@ class PhoneNumberFormField(forms.CharField):
         attrs.pop("maxlength", None)  # a pasted "+1 (617) 555-0123 extension 1234" must not be cut short
         return attrs
 
+    def prepare_value(self, value):
+        # A stored "+16175550123" is edited as "(617) 555-0123"; text that is not a number stays as typed.
+        return format_phone(value, self.region) if isinstance(value, str) else value
+
     def to_python(self, value):
         value = super().to_python(value)
         return normalize_phone(value, self.region) if value else value

@@ -100,6 +100,12 @@ def test_the_template_filter_uses_the_given_region_and_defaults_to_us():
     assert rendered == "(617) 555-0123|+1 617-555-0123|call me|tel:+1-617-555-0123"
 
 
+def test_phone_link_dials_what_it_can_and_escapes_the_rest():
+    template = Template("{% load phones %}{{ a|phone_link }}|{{ b|phone_link }}|{{ c|phone_link }}")
+    rendered = template.render(Context({"a": "+16175550123;ext=12", "b": "<call me>", "c": ""}))
+    assert rendered == '<a href="tel:+1-617-555-0123;ext=12">(617) 555-0123 ext. 12</a>|&lt;call me&gt;|'
+
+
 class _PhoneForm(forms.Form):
     phone = PhoneNumberFormField(required=False)
 
