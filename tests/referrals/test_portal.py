@@ -93,6 +93,15 @@ def test_an_empty_portal_invites_a_first_referral(portal_client_a, spa):
     assert portal_url("referral_new", spa) in text
 
 
+def test_the_portal_shows_the_spas_referral_line_nationally_with_a_tel_link(portal_client_a, spa):
+    spa.referral_phone = "+16175550199"
+    spa.save()
+
+    text = page_text(portal_client_a.get(portal_url("home", spa)))
+
+    assert '<a class="link-secondary" href="tel:+1-617-555-0199">(617) 555-0199</a>' in text
+
+
 def test_the_list_reads_in_constant_queries(portal_client_a, spa, practice_a):
     def queries_for_list():
         with CaptureQueriesContext(connection) as context:
