@@ -35,7 +35,8 @@ EXTENSION_SEPARATOR = ";ext="
 MAX_STORED_LENGTH = 30  # the phone columns' max_length
 
 # An extension at the end of what was typed: "x12", "ext. 12", "extension 12", "#12", ";ext=12".
-_EXTENSION = re.compile(r"(?:;\s*ext\s*=|\b(?:ext(?:ension)?\.?|x)|#)\s*\d+\s*$", re.IGNORECASE)
+_EXTENSION = re.compile(r"(?:;\s*ext\s*=|ext(?:ension)?\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
+_TEL_PREFIX = re.compile(r"^tel:", re.IGNORECASE)  # a number pasted from a tel: link
 _LETTER = re.compile(r"[^\W\d_]")
 
 # Fictional numbers (the 555-01xx range in North America, Ofcom's drama ranges in the UK) so an example in a
@@ -61,7 +62,7 @@ def parse_phone(text, region=DEFAULT_REGION):
     """The PhoneNumber that ``text`` names in ``region``; ValidationError (with an example) when it names none."""
     text = (text or "").strip()
     region = (region or DEFAULT_REGION).upper()
-    without_extension = _EXTENSION.sub("", text)
+    without_extension = _EXTENSION.sub("", _TEL_PREFIX.sub("", text))
     if _LETTER.search(without_extension):
         if not any(character.isdigit() for character in without_extension):
             raise ValidationError(invalid_message(region), code="phone_invalid")

@@ -312,7 +312,7 @@ def test_a_portal_referral_records_the_clinics_attestation_and_notifies_the_spa(
         assert {row.service for row in ReferralService.objects.filter(referral=referral)} == set(derm_services)
     [notification] = outbox_rows(to=owner.email, template="referral-new")
     assert "Brookline Dermatology" in notification.subject
-    for patient_detail in ("Grace", "Hopper", "555-0142", "peel"):
+    for patient_detail in ("Grace", "Hopper", "555-0142", "5550142", "peel"):
         assert patient_detail not in notification.subject + notification.body_text + notification.body_html
 
 
