@@ -36,6 +36,7 @@ MAX_STORED_LENGTH = 30  # the phone columns' max_length
 
 # An extension at the end of what was typed: "x12", "ext. 12", "extension 12", "#12", ";ext=12".
 _EXTENSION = re.compile(r"(?:;\s*ext\s*=|ext(?:ension)?\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
+_STORED = re.compile(r"^\+\d{1,15}(?:;ext=\d+)?$")
 _TEL_PREFIX = re.compile(r"^tel:", re.IGNORECASE)  # a number pasted from a tel: link
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -96,8 +97,8 @@ def normalize_phone(text, region=DEFAULT_REGION):
 
 
 def _parsed_or_none(value, region):
-    if not value:
-        return None
+    if not value or _LETTER.search(_EXTENSION.sub("", _TEL_PREFIX.sub("", str(value)))):
+        return None  # an old "617-CALL-NOW" is shown as typed, never turned into digits nobody chose
     try:
         number = phonenumbers.parse(str(value), (region or DEFAULT_REGION).upper())
     except phonenumbers.NumberParseException:
@@ -161,8 +162,11 @@ class PhoneNumberFormField(forms.CharField):
         return attrs
 
     def prepare_value(self, value):
-        # A stored "+16175550123" is edited as "(617) 555-0123"; text that is not a number stays as typed.
-        return format_phone(value, self.region) if isinstance(value, str) else value
+        # A stored "+16175550123" is edited as "(617) 555-0123"; what was typed (refused or not) is shown back as
+        # it was typed, and so is an old value stored before validation.
+        if isinstance(value, str) and _STORED.match(value):
+            return format_phone(value, self.region)
+        return value
 
     def to_python(self, value):
         value = super().to_python(value)

@@ -82,6 +82,7 @@ def test_the_example_follows_the_region():
         ("+16175550123", "GB", "+1 617-555-0123"),
         ("(617) 555-0142", "US", "(617) 555-0142"),  # typed before validation, still a valid number
         ("call me", "US", "call me"),  # legacy text stays as it was
+        ("617-CALL-NOW", "US", "617-CALL-NOW"),  # never converted into digits
         ("555-0100", "US", "555-0100"),
         ("", "US", ""),
         (None, "US", ""),
@@ -119,6 +120,16 @@ def test_the_form_field_is_a_tel_input_with_autocomplete_and_a_clear_error():
     assert 'type="tel"' in html and 'autocomplete="tel"' in html and 'inputmode="tel"' in html
     assert not form.is_valid()
     assert form.errors["phone"] == ["Enter a phone number such as (617) 555-0123."]
+
+
+def test_a_refused_value_is_shown_back_as_typed_and_a_stored_one_nationally():
+    refused = _PhoneForm({"phone": "617-CALL-NOW"})
+    assert not refused.is_valid()
+    assert 'value="617-CALL-NOW"' in str(refused["phone"])
+    stored = _PhoneForm(initial={"phone": "+16175550123;ext=12"})
+    assert 'value="(617) 555-0123 ext. 12"' in str(stored["phone"])
+    legacy = _PhoneForm(initial={"phone": "ask for Dana"})
+    assert 'value="ask for Dana"' in str(legacy["phone"])
 
 
 def test_the_form_field_reads_numbers_in_its_region():
