@@ -101,7 +101,7 @@ class ReferralCreateInputSerializer(RejectUnknownFieldsMixin, serializers.Serial
         help_text=(
             'Phone or email (at least one) is required. A number valid in the spa\'s country ("(617) 555-0123") '
             'or with its country code ("+44 20 7946 0958"); an extension may follow ("x12"). '
-            'Stored and returned in E.164 ("+16175550123;ext=12").'
+            'Stored in E.164 ("+16175550123;ext=12").'
         ),
     )
     patient_email = StrictEmailField(
