@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
+from infra.phones import normalize_phone
 from spas.models import Membership, Specialty
 from spas.services import audit_record
 
@@ -72,6 +73,8 @@ CHOICE_TARGETS = {
     "source": Practice.Source.choices,
 }
 PRACTICE_TEXT_TARGETS = ["name", "address", "city", "phone", "fax", "website", "npi", "introduced_by"]
+# Read in the spa's country and stored in E.164, like the phones typed into the forms.
+PHONE_TARGETS = ["phone", "fax", "clinician_phone"]
 CLINICIAN_TARGETS = {
     "clinician_first_name": "first_name",
     "clinician_last_name": "last_name",
@@ -374,6 +377,16 @@ def check_import(*, spa, text, mapping, skip_duplicates=True):
                         % {"field": _field_label(target), "value": values[target][:60]}
                     )
                 values[target] = resolved or ""
+        for target in PHONE_TARGETS:
+            if values[target]:
+                try:
+                    values[target] = normalize_phone(values[target], spa.country)
+                except ValidationError as error:
+                    row_errors.append(
+                        _("%(field)s “%(value)s”: %(message)s")
+                        % {"field": _field_label(target), "value": values[target][:40], "message": error.messages[0]}
+                    )
+                    values[target] = ""
         owner_id = None
         if values["owner_email"]:
             owner_id = owners.get(values["owner_email"].lower())

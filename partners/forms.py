@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from infra.phones import PhoneNumberFormField
 from spas.models import Specialty, User
 
 from .models import Clinician, OfficeContact, Practice, Stage
@@ -14,7 +15,20 @@ def _name_empty_choice(field, label):
     field.choices = [("", label), *[(value, text) for value, text in field.choices if value != ""]]
 
 
-class PracticeForm(forms.ModelForm):
+class SpaPhonesMixin:
+    """Phone fields read in the spa's country (``spa`` may be omitted: then US)."""
+
+    phone_fields = ("phone",)
+
+    def _set_phone_region(self, spa):
+        for name in self.phone_fields:
+            self.fields[name].region = getattr(spa, "country", None)
+
+
+class PracticeForm(SpaPhonesMixin, forms.ModelForm):
+    phone = PhoneNumberFormField(label=_("Phone"), required=False, autocomplete="off")
+    fax = PhoneNumberFormField(label=_("Fax"), required=False, autocomplete="off")
+    phone_fields = ("phone", "fax")
     tags = forms.CharField(
         label=_("Tags"), required=False, max_length=400, help_text=_("Separate tags with commas, e.g. lunch done, VIP.")
     )
@@ -46,12 +60,11 @@ class PracticeForm(forms.ModelForm):
             "published_articles": forms.Textarea(attrs={"rows": 3}),
             "community_involvement": forms.Textarea(attrs={"rows": 3}),
             "npi": forms.TextInput(attrs={"inputmode": "numeric", "pattern": "[0-9]{10}", "maxlength": 10}),
-            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
-            "fax": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
         }
 
     def __init__(self, *args, spa, show_duplicate_confirmation=False, **kwargs):
         super().__init__(*args, **kwargs)
+        self._set_phone_region(spa)
         self.fields["owner"].queryset = User.objects.filter(memberships__spa=spa).order_by("email")
         self.fields["owner"].label_from_instance = lambda user: user.display_name
         self.fields["owner"].empty_label = _("Nobody yet")
@@ -76,21 +89,30 @@ class StageMoveForm(forms.Form):
     reason = forms.CharField(label=_("Reason (needed when declined)"), required=False, max_length=255)
 
 
-class ClinicianForm(forms.ModelForm):
+class ClinicianForm(SpaPhonesMixin, forms.ModelForm):
+    phone = PhoneNumberFormField(label=_("Phone"), required=False, autocomplete="off")
+
     class Meta:
         model = Clinician
         fields = ["first_name", "last_name", "credentials", "specialty", "email", "phone", "npi"]
         widgets = {"npi": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 10})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, spa=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._set_phone_region(spa)
         _name_empty_choice(self.fields["specialty"], _("Same as the practice"))
 
 
-class OfficeContactForm(forms.ModelForm):
+class OfficeContactForm(SpaPhonesMixin, forms.ModelForm):
+    phone = PhoneNumberFormField(label=_("Phone"), required=False, autocomplete="off")
+
     class Meta:
         model = OfficeContact
         fields = ["name", "role", "email", "phone", "preferred_contact_method"]
+
+    def __init__(self, *args, spa=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._set_phone_region(spa)
 
 
 class MergeForm(forms.Form):

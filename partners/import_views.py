@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from infra.phones import format_phone
 from spa_referrals.csv_export import csv_response
 from spas.models import Role
 from spas.services import audit_record
@@ -135,8 +136,9 @@ def export_practices(request, spa_slug):
                 practice.get_specialty_display(),
                 practice.address,
                 practice.city,
-                practice.phone,
-                practice.fax,
+                # As people read them (and as the import reads them back): "(617) 555-0123", not "+16175550123".
+                format_phone(practice.phone, request.spa.country),
+                format_phone(practice.fax, request.spa.country),
                 practice.website,
                 practice.npi,
                 practice.get_size_display(),
@@ -187,7 +189,7 @@ def export_clinicians(request, spa_slug):
                 # The import reads this column as the practice's specialty, so a blank one would not round-trip.
                 clinician.get_specialty_display() or clinician.practice.get_specialty_display(),
                 clinician.email,
-                clinician.phone,
+                format_phone(clinician.phone, request.spa.country),
                 clinician.npi,
                 ", ".join(code.code for code in clinician.referral_codes.all()),
             ]

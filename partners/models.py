@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.phones import without_extension
 from infra.text import single_line
 from spas.models import Spa, Specialty
 
@@ -44,8 +45,8 @@ def validate_npi(value):
 
 
 def normalize_phone(value):
-    """The last ten digits, so "(617) 555-0142" and "+1 617.555.0142" compare equal."""
-    digits = re.sub(r"[^0-9]", "", value or "")
+    """The last ten digits, so "(617) 555-0142" and "+1 617.555.0142" compare equal (an extension is left out)."""
+    digits = re.sub(r"[^0-9]", "", without_extension(value))
     return digits[-10:] if len(digits) >= 10 else digits
 
 

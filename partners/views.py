@@ -139,8 +139,8 @@ def practice_detail(request, spa_slug, practice_id):
         "stage_form": StageMoveForm(initial={"stage": practice.stage}),
         "talking_points": talking_points,
         "duplicates": _duplicates_of(request.spa, practice),
-        "clinician_form": ClinicianForm(),
-        "contact_form": OfficeContactForm(),
+        "clinician_form": ClinicianForm(spa=request.spa),
+        "contact_form": OfficeContactForm(spa=request.spa),
     }
     return render(request, "partners/practice_detail.html", context)
 
@@ -187,7 +187,7 @@ def practice_move_stage(request, spa_slug, practice_id):
 
 
 def _child_form_view(request, *, practice, form_class, instance, save, template, label, delete_url_name):
-    form = form_class(request.POST or None, instance=instance)
+    form = form_class(request.POST or None, instance=instance, spa=request.spa)
     if request.method == "POST" and form.is_valid():
         try:
             save(form.cleaned_data)

@@ -150,7 +150,9 @@ class ReferralCreateApi(PracticeApi):
     @staticmethod
     def _create(request):
         api_key = request.auth
-        serializer = ReferralCreateInputSerializer(data=request.data, context={"practice": api_key.practice})
+        serializer = ReferralCreateInputSerializer(
+            data=request.data, context={"practice": api_key.practice, "phone_region": api_key.spa.country}
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         label = api_key_label(api_key)

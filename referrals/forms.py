@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from infra.phones import PhoneNumberFormField
 from partners.models import Clinician, Practice
 from spas.catalog import active_items
 from spas.models import Service, Specialty, User
@@ -247,11 +248,8 @@ class ManualReferralForm(forms.Form):
     )
     patient_first_name = _model_field("patient_first_name", label=_("Patient's first name"))
     patient_last_name = _model_field("patient_last_name", label=_("Patient's last name"))
-    patient_phone = _model_field(
-        "patient_phone",
-        label=_("Phone"),
-        help_text=_("A phone number or an email is needed."),
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    patient_phone = PhoneNumberFormField(
+        label=_("Phone"), required=False, help_text=_("A phone number or an email is needed."), autocomplete="off"
     )
     patient_email = _model_field(
         "patient_email", label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
@@ -311,6 +309,7 @@ class ManualReferralForm(forms.Form):
     def __init__(self, *args, spa, **kwargs):
         super().__init__(*args, **kwargs)
         self.spa = spa
+        self.fields["patient_phone"].region = spa.country
         self.fields["practice"].queryset = Practice.objects.filter(spa=spa).order_by("name", "pk")
         # Choosing a practice redraws the clinician and reason menus for it (htmx); without JS the
         # grouped menus still work.

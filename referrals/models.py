@@ -247,6 +247,13 @@ class Referral(models.Model):
         )
 
     @property
+    def missing_phone_for_preference(self):
+        """The patient asked for a call or a text but no phone number was given (shown as a warning)."""
+        return self.preferred_contact_method in (ContactMethod.PHONE, ContactMethod.TEXT) and not (
+            self.patient_phone or ""
+        ).strip()
+
+    @property
     def is_open(self):
         return self.status in OPEN_STATUSES
 

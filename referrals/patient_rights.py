@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from infra.phones import EXTENSION_SEPARATOR, without_extension
 from spas.models import AuditEvent, GeneratedDocument, OutgoingEmail
 from spas.services import audit_record
 
@@ -68,7 +69,7 @@ class ErasureRequestChannel:
 
 def phone_digits(phone):
     """The digits of a phone number, without a leading US country code: "(617) 555-0142" → "6175550142"."""
-    digits = re.sub(r"\D", "", phone or "")
+    digits = re.sub(r"\D", "", without_extension(phone))
     return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
@@ -88,8 +89,11 @@ def patient_matches(*, spa, referral):
     if email:
         candidates |= Q(patient_email__iexact=email)
     if len(digits) >= 7:
-        # Phones are stored as typed; narrow in the database by the last four digits, then compare digits.
-        candidates |= Q(patient_phone__endswith=digits[-4:])
+        # Older phones are stored as typed, newer ones in E.164 (perhaps with ";ext="): narrow in the database by
+        # the last four digits of the number, then compare digits.
+        candidates |= Q(patient_phone__endswith=digits[-4:]) | Q(
+            patient_phone__contains=f"{digits[-4:]}{EXTENSION_SEPARATOR}"
+        )
     if first and last:
         candidates |= Q(patient_first_name__iexact=first, patient_last_name__iexact=last)
     others = (

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.phones import PhoneNumberFormField
 from partners.models import Clinician
 from spas.catalog import active_items
 from spas.models import Service
@@ -57,11 +58,11 @@ class PortalReferralForm(ErrorSummaryMixin, forms.Form):
 
     patient_first_name = _model_field("patient_first_name", label=_("Patient's first name"))
     patient_last_name = _model_field("patient_last_name", label=_("Patient's last name"))
-    patient_phone = _model_field(
-        "patient_phone",
+    patient_phone = PhoneNumberFormField(
         label=_("Patient's phone"),
+        required=False,
         help_text=_("A phone number or an email is needed."),
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+        autocomplete="off",
     )
     patient_email = _model_field(
         "patient_email", label=_("Patient's email"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
@@ -127,6 +128,7 @@ class PortalReferralForm(ErrorSummaryMixin, forms.Form):
     def __init__(self, *args, spa, practice, services, last_clinician=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason_category"].choices = [("", _("Choose a reason")), *reason_choices(practice.specialty)]
+        self.fields["patient_phone"].region = spa.country
         self.fields["services"].queryset = active_items(Service, spa=spa).filter(
             pk__in=[service.pk for service in services]
         )
@@ -209,11 +211,7 @@ class LandingForm(ErrorSummaryMixin, forms.Form):
 
     patient_first_name = _model_field("patient_first_name", label=_("First name"))
     patient_last_name = _model_field("patient_last_name", label=_("Last name"))
-    patient_phone = _model_field(
-        "patient_phone",
-        label=_("Phone"),
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
-    )
+    patient_phone = PhoneNumberFormField(label=_("Phone"), required=False)
     patient_email = _model_field(
         "patient_email", label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
@@ -265,6 +263,7 @@ class LandingForm(ErrorSummaryMixin, forms.Form):
         self.fields["patient_first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["patient_last_name"].widget.attrs["autocomplete"] = "family-name"
         self.fields["patient_email"].widget.attrs["autocomplete"] = "email"
+        self.fields["patient_phone"].region = spa.country
         self.fields["consent_to_contact"].label = _(
             "I agree that %(spa)s may contact me about this referral by the phone or email I gave."
         ) % {"spa": spa.name}

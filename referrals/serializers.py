@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from infra.phones import PhoneNumberSerializerField
 from infra.text import single_line
 from partners.models import Clinician
 from spas.catalog import active_items
@@ -21,7 +22,6 @@ from spas.models import Service, Specialty
 from .models import Channel, ContactMethod, ReferralEvent, Status, Urgency, reason_choices
 
 MAX_SERVICES = 20
-MIN_PHONE_DIGITS = 7
 UNKNOWN_FIELDS_REPORTED = 20
 
 
@@ -95,12 +95,14 @@ class ReferralCreateInputSerializer(RejectUnknownFieldsMixin, serializers.Serial
 
     patient_first_name = StrictCharField(max_length=80, single_line_only=True)
     patient_last_name = StrictCharField(max_length=80, single_line_only=True)
-    patient_phone = StrictCharField(
-        max_length=30,
+    patient_phone = PhoneNumberSerializerField(
         allow_blank=True,
         default="",
-        single_line_only=True,
-        help_text="Phone or email (at least one) is required.",
+        help_text=(
+            'Phone or email (at least one) is required. A number valid in the spa\'s country ("(617) 555-0123") '
+            'or with its country code ("+44 20 7946 0958"); an extension may follow ("x12"). '
+            'Stored in E.164 ("+16175550123;ext=12").'
+        ),
     )
     patient_email = StrictEmailField(
         max_length=254, allow_blank=True, default="", help_text="Phone or email (at least one) is required."
@@ -135,11 +137,6 @@ class ReferralCreateInputSerializer(RejectUnknownFieldsMixin, serializers.Serial
     @property
     def practice(self):
         return self.context["practice"]
-
-    def validate_patient_phone(self, value):
-        if value and sum(character.isdigit() for character in value) < MIN_PHONE_DIGITS:
-            raise serializers.ValidationError(_("Enter a phone number with at least %d digits.") % MIN_PHONE_DIGITS)
-        return value
 
     def validate_patient_date_of_birth(self, value):
         if value is not None and not (datetime.date(1900, 1, 1) <= value <= timezone.localdate()):

@@ -4,7 +4,9 @@ from django import forms
 from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import LOGO_EXTENSIONS, Role, Spa, slug_not_reserved
+from infra.phones import PhoneNumberFormField
+
+from .models import LOGO_EXTENSIONS, Country, Role, Spa, slug_not_reserved
 
 COMMON_TIMEZONES = sorted(
     zone
@@ -17,6 +19,7 @@ SPA_PROFILE_FIELDS = [
     "name",
     "slug",
     "timezone",
+    "country",
     "address",
     "phone",
     "email",
@@ -40,11 +43,25 @@ class SpaForm(forms.ModelForm):
             "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
         }
 
+    phone = PhoneNumberFormField(label=_("Phone"), required=False, autocomplete="off")
+    referral_phone = PhoneNumberFormField(label=_("Referral phone"), required=False, autocomplete="off")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # A post without the menu (an old tab, a script) keeps the spa's country rather than failing.
+        self.fields["country"].required = False
+        # The spa's phones are read in the country chosen on the same form (or the saved one).
+        country = self.data.get("country") if self.is_bound else None
+        if country not in Country.values:
+            country = self.instance.country or Country.US
+        for name in ("phone", "referral_phone"):
+            self.fields[name].region = country
         # Django's ImageField accepts any extension Pillow knows (tiff, pdf, …) and lists them all in
         # its error; check ours here so the message beside the field names the formats we take.
         self.fields["logo"].validators = [FileExtensionValidator(LOGO_EXTENSIONS)]
+
+    def clean_country(self):
+        return self.cleaned_data.get("country") or self.instance.country or Country.US
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"].lower()

@@ -110,6 +110,39 @@ def slug_not_reserved(value):
         raise ValidationError(_("This web address is reserved. Choose another."), code="reserved")
 
 
+class Country(models.TextChoices):
+    """Where a spa is (ISO 3166 alpha-2): the default region for the phone numbers typed in its workspace."""
+
+    US = "US", _("United States")
+    CA = "CA", _("Canada")
+    GB = "GB", _("United Kingdom")
+    IE = "IE", _("Ireland")
+    AU = "AU", _("Australia")
+    NZ = "NZ", _("New Zealand")
+    MX = "MX", _("Mexico")
+    DE = "DE", _("Germany")
+    AT = "AT", _("Austria")
+    CH = "CH", _("Switzerland")
+    FR = "FR", _("France")
+    BE = "BE", _("Belgium")
+    NL = "NL", _("Netherlands")
+    LU = "LU", _("Luxembourg")
+    ES = "ES", _("Spain")
+    PT = "PT", _("Portugal")
+    IT = "IT", _("Italy")
+    DK = "DK", _("Denmark")
+    SE = "SE", _("Sweden")
+    NO = "NO", _("Norway")
+    FI = "FI", _("Finland")
+    PL = "PL", _("Poland")
+    GR = "GR", _("Greece")
+    IL = "IL", _("Israel")
+    AE = "AE", _("United Arab Emirates")
+    ZA = "ZA", _("South Africa")
+    SG = "SG", _("Singapore")
+    JP = "JP", _("Japan")
+
+
 class Spa(models.Model):
     """The tenant: one spa, salon or medical spa and everything it owns."""
 
@@ -124,6 +157,13 @@ class Spa(models.Model):
     )
     timezone = models.CharField(
         _("time zone"), max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        choices=Country.choices,
+        default=Country.US,
+        help_text=_("Phone numbers typed without a country code are read as this country's."),
     )
     address = models.CharField(_("address"), max_length=255, blank=True, validators=[single_line])
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])

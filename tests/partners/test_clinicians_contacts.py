@@ -97,6 +97,8 @@ def test_the_add_clinician_form_is_labelled(owner_client, spa, practice):
         ("npi", "124531959", "check digit"),
         ("npi", "NPI1245319", "check digit"),
         ("specialty", "astrology", "Select a valid choice."),
+        ("phone", "555-12", "Enter a phone number such as (617) 555-0123."),
+        ("phone", "617-CALL-NOW", "Enter the phone number in digits, such as (617) 555-0123."),
     ],
 )
 def test_bad_clinician_input_is_shown_beside_the_field_and_nothing_is_saved(
@@ -217,6 +219,8 @@ def test_adding_an_office_contact(owner_client, spa, owner, practice):
         ("role", "surgeon", "Select a valid choice."),
         ("preferred_contact_method", "carrier pigeon", "Select a valid choice."),
         ("preferred_contact_method", "", "This field is required."),
+        ("phone", "call me", "Enter a phone number such as (617) 555-0123."),
+        ("phone", "12", "Enter a phone number such as (617) 555-0123."),
     ],
 )
 def test_bad_contact_input_is_shown_beside_the_field_and_nothing_is_saved(
@@ -227,6 +231,16 @@ def test_bad_contact_input_is_shown_beside_the_field_and_nothing_is_saved(
     assert response.status_code == 400
     assert message in (field_error(response, field) or "")
     assert count(OfficeContact, practice=practice) == 0
+
+
+def test_people_phones_are_stored_in_e164_and_shown_nationally(owner_client, spa, practice):
+    owner_client.post(url("clinician_create", spa, practice.public_id), _clinician_post(phone="617 555 0150"))
+    owner_client.post(url("contact_create", spa, practice.public_id), _contact_post(phone="(617) 555-0151 x 22"))
+
+    assert [clinician.phone for clinician in rows(Clinician, practice=practice)] == ["+16175550150"]
+    assert [contact.phone for contact in rows(OfficeContact, practice=practice)] == ["+16175550151;ext=22"]
+    page = page_text(owner_client.get(url("detail", spa, practice.public_id)))
+    assert '<a href="tel:+1-617-555-0151;ext=22">(617) 555-0151 ext. 22</a>' in page
 
 
 def test_editing_and_removing_an_office_contact(owner_client, spa, practice):

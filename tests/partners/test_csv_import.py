@@ -72,7 +72,7 @@ def practice_row(number, *, owner_email="", name=None, specialty=None, city=None
         specialty or SPECIALTIES[number % len(SPECIALTIES)],
         f"{number} Main Street",
         city or CITIES[number % len(CITIES)],
-        f"(617) {number // 10000:03d}-{number % 10000:04d}",
+        f"(617) 555-{number % 10000:04d}",
         valid_npi(100_000_000 + number) if npi is None else npi,
         "Researched" if number % 7 == 0 else "",
         "import, boston" if number % 5 == 0 else "",
@@ -385,6 +385,40 @@ def test_every_error_of_a_row_is_listed(owner_client, spa):
     assert any("nobody@example.com is not a member" in message for message in messages)
     assert any(message.startswith("Practice NPI:") for message in messages)
     assert any(message.startswith("Clinician email:") for message in messages)
+
+
+def test_phones_that_are_not_numbers_are_row_errors_and_nothing_is_imported(owner_client, spa):
+    rows = [practice_row(number) for number in range(5)]
+    for row, typed in zip(rows[1:], ["call me", "12", "555-12", "617-CALL-NOW"], strict=True):
+        row[HEADER.index("Phone")] = typed
+    practice_import = uploaded_import(owner_client, spa, to_csv(HEADER, rows))
+
+    problems = shown_problems(owner_client.get(review_url(practice_import)))
+    response = commit(owner_client, practice_import)
+
+    assert problems == [
+        (3, "Phone “call me”: Enter a phone number such as (617) 555-0123."),
+        (4, "Phone “12”: Enter a phone number such as (617) 555-0123."),
+        (5, "Phone “555-12”: Enter a phone number such as (617) 555-0123."),
+        (6, "Phone “617-CALL-NOW”: Enter the phone number in digits, such as (617) 555-0123."),
+    ]
+    assert response.status_code == 302  # back to the review page, which lists the errors again
+    assert counts(spa) == NOTHING
+
+
+def test_imported_phones_are_stored_in_e164_read_in_the_spas_country(owner_client, spa):
+    spa.country = "GB"
+    spa.save()
+    row = practice_row(1, city="London")
+    row[HEADER.index("Phone")] = "020 7946 0958 ext. 12"
+    practice_import = uploaded_import(owner_client, spa, to_csv(HEADER, [row]))
+
+    commit(owner_client, practice_import)
+
+    with scope(spa=spa):
+        assert list(Practice.objects.filter(spa=spa).values_list("phone", "phone_normalized")) == [
+            ("+442079460958;ext=12", "2079460958")
+        ]
 
 
 def test_a_declined_practice_is_imported_with_a_reason(owner_client, spa):

@@ -169,7 +169,12 @@ def test_a_tag_already_in_use_is_reused_not_duplicated(owner_client, spa):
         ("specialty", "astrology", "Select a valid choice."),
         ("website", "not a website", "Enter a valid URL."),
         ("website", "javascript:alert(1)", "Enter a valid URL."),
-        ("phone", "6" * 31, "at most 30 characters"),
+        ("phone", "6" * 31, "Enter a phone number such as (617) 555-0123."),
+        ("phone", "call me", "Enter a phone number such as (617) 555-0123."),
+        ("phone", "12", "Enter a phone number such as (617) 555-0123."),
+        ("phone", "555-12", "Enter a phone number such as (617) 555-0123."),
+        ("phone", "617-CALL-NOW", "Enter the phone number in digits, such as (617) 555-0123."),
+        ("fax", "555-12", "Enter a phone number such as (617) 555-0123."),
         ("size", "enormous", "Select a valid choice."),
         ("owner", "999999", "Select a valid choice."),
         ("owner", "not-a-number", "Select a valid choice."),
@@ -254,6 +259,30 @@ def test_editing_a_practice_saves_the_changes_and_the_tags(owner_client, spa, ow
     assert sorted(link.tag.name for link in rows(PracticeTag, practice=practice)) == ["laser", "vip"]
     (event,) = rows(AuditEvent, spa=spa, action="practice.updated")
     assert sorted(event.detail["fields"]) == ["name", "owner", "phone"]
+
+
+def test_a_practice_phone_is_stored_in_e164_and_edited_and_shown_nationally(owner_client, spa):
+    response = owner_client.post(url("create", spa), _practice_post(phone="617.555.0142 x3", fax="6175550143"))
+
+    assert response.status_code == 302
+    (practice,) = rows(Practice, spa=spa)
+    assert (practice.phone, practice.fax, practice.phone_normalized) == (
+        "+16175550142;ext=3",
+        "+16175550143",
+        "6175550142",
+    )
+    edit = page_text(owner_client.get(url("edit", spa, practice.public_id)))
+    assert 'value="(617) 555-0142 ext. 3"' in edit
+    detail = page_text(owner_client.get(url("detail", spa, practice.public_id)))
+    assert '<a href="tel:+1-617-555-0142;ext=3">(617) 555-0142 ext. 3</a>' in detail
+
+
+def test_a_practice_typed_before_validation_still_shows_its_phone_as_typed(owner_client, spa):
+    practice = make_practice(spa, name="Back Bay Dermatology", phone="ask for Dana")
+
+    detail = page_text(owner_client.get(url("detail", spa, practice.public_id)))
+
+    assert "ask for Dana" in detail
 
 
 def test_editing_with_bad_input_changes_nothing(owner_client, spa):

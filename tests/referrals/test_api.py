@@ -63,7 +63,7 @@ def test_a_practice_system_creates_a_referral(spa, owner):
     assert referral.practice == setup.practice
     assert referral.clinician == clinician
     assert (referral.patient_first_name, referral.patient_last_name) == ("Dana", "Whitfield")
-    assert referral.patient_phone == "(617) 555-0199"
+    assert referral.patient_phone == "+16175550199"  # stored in E.164
     assert referral.reason_category == "post_procedure_skin_care"
     assert referral.urgency == "soon"
     assert referral.consent_to_contact is True
@@ -135,6 +135,9 @@ LONG = "x" * 81
         ({"patient_last_name": LONG}, "patient_last_name"),
         ({"patient_phone": "1" * 31}, "patient_phone"),
         ({"patient_phone": "call me"}, "patient_phone"),
+        ({"patient_phone": "12"}, "patient_phone"),
+        ({"patient_phone": "555-12"}, "patient_phone"),
+        ({"patient_phone": "617-CALL-NOW"}, "patient_phone"),
         ({"patient_phone": 6175550199}, "patient_phone"),
         ({"patient_email": "not-an-email"}, "patient_email"),
         ({"patient_email": "a" * 250 + "@example.com"}, "patient_email"),
@@ -183,6 +186,35 @@ def test_invalid_input_gets_400_naming_the_field(spa, overrides, field):
     assert field in body["errors"], body
     assert all(isinstance(message, str) and message for message in body["errors"][field])
     assert _referrals(spa) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("call me", "Enter a phone number such as (617) 555-0123."),
+        ("12", "Enter a phone number such as (617) 555-0123."),
+        ("555-12", "Enter a phone number such as (617) 555-0123."),
+        ("617-CALL-NOW", "Enter the phone number in digits, such as (617) 555-0123."),
+    ],
+)
+def test_a_phone_that_is_not_a_number_gets_400_with_an_example(spa, typed, message):
+    setup = api_setup(spa)
+
+    response = post_json(setup.client, REFERRALS_URL, referral_body(patient_phone=typed))
+
+    assert _assert_json_error(response, 400)["errors"] == {"patient_phone": [message]}
+    assert _referrals(spa) == []
+
+
+def test_api_phones_are_read_in_the_spas_country_and_keep_their_extension(spa):
+    spa.country = "GB"
+    spa.save()
+    setup = api_setup(spa)
+
+    response = post_json(setup.client, REFERRALS_URL, referral_body(patient_phone="020 7946 0958 ext. 204"))
+
+    assert response.status_code == 201, response.content
+    assert [referral.patient_phone for referral in _referrals(spa)] == ["+442079460958;ext=204"]
 
 
 def test_a_clinician_of_another_practice_is_refused(spa):

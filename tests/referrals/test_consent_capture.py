@@ -135,7 +135,7 @@ def test_the_confirmation_email_has_the_revocation_link_and_nothing_about_the_pa
     assert REVOKE_LINK.search(email.body_text)
     assert REVOKE_LINK.search(email.body_html)
     for content in (email.subject, email.body_text, email.body_html):
-        for detail in ("Maya", "Lopez", "555-0123", "sensitive", "Sensitive", "After 5pm", "Brookline"):
+        for detail in ("Maya", "Lopez", "555-0123", "5550123", "sensitive", "Sensitive", "After 5pm", "Brookline"):
             assert detail not in content
 
 

@@ -401,7 +401,7 @@ def test_the_page_shows_patient_referral_consent_clock_and_timeline(owner_client
 
     for text in [
         "Maria Lopez",
-        'href="tel:617-555-0142"',
+        '<a href="tel:+1-617-555-0142">(617) 555-0142</a>',
         "maria@example.com",
         "Back Bay Dermatology",
         "Priya Patel, MD",

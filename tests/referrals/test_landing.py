@@ -1,5 +1,7 @@
 """The patient landing page behind a referral pad's QR code: /r/<code>."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
@@ -155,7 +157,7 @@ def test_a_patient_refers_themselves_and_the_referral_is_attributed_to_the_pract
     assert referral.clinician is None
     assert referral.channel == Channel.LANDING
     assert referral.patient_name == "Maya Lopez"
-    assert referral.patient_phone == "(617) 555-0123"
+    assert referral.patient_phone == "+16175550123"  # stored in E.164
     assert referral.preferred_contact_time == "After 5pm"
     assert referral.reason_category == "sensitive_skin"
     assert referral.consent_to_contact is True
@@ -219,6 +221,43 @@ def test_missing_or_wrong_input_is_shown_beside_the_field_and_nothing_is_stored(
     assert message in field_error(response, field)
     assert referrals_in(spa) == []
     assert outbox_rows(template="referral-new") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("call me", "Enter a phone number such as (617) 555-0123."),
+        ("12", "Enter a phone number such as (617) 555-0123."),
+        ("555-12", "Enter a phone number such as (617) 555-0123."),
+        ("617-CALL-NOW", "Enter the phone number in digits, such as (617) 555-0123."),
+    ],
+)
+def test_a_phone_that_is_not_a_number_is_refused_with_an_example_and_nothing_is_stored(
+    client, spa, practice_code, outbox_rows, typed, message
+):
+    response = submit(client, patient_phone=typed)
+
+    assert response.status_code == 400
+    assert field_error(response, "patient_phone") == message
+    assert referrals_in(spa) == []
+    assert outbox_rows(template="referral-new") == []
+
+
+def test_the_phone_field_is_a_tel_input_that_the_browser_can_fill(client, practice_code):
+    text = page_text(client.get(landing_url("KM7QXZ")))
+
+    field = re.search(r'<input[^>]*name="patient_phone"[^>]*>', text).group(0)
+    assert 'type="tel"' in field and 'autocomplete="tel"' in field and 'inputmode="tel"' in field
+
+
+def test_a_phone_is_read_in_the_spas_country(client, spa, practice_code):
+    spa.country = "GB"
+    spa.save()
+
+    response = submit(client, patient_phone="020 7946 0958")
+
+    assert response.status_code == 302
+    assert [referral.patient_phone for referral in referrals_in(spa)] == ["+442079460958"]
 
 
 def test_a_filled_honeypot_looks_like_success_but_stores_nothing(client, spa, practice_code, outbox_rows):

@@ -89,7 +89,7 @@ def test_a_referral_is_entered_for_each_manual_channel(owner_client, spa, owner,
     assert (referral.patient_first_name, referral.patient_last_name, referral.patient_phone) == (
         "Maria",
         "Lopez",
-        "617-555-0142",
+        "+16175550142",  # stored in E.164
     )
     assert str(referral.patient_date_of_birth) == "1984-02-29"
     assert (referral.reason_category, referral.urgency) == ("post_procedure_skin_care", "soon")
@@ -182,6 +182,14 @@ def _assert_nothing_created(spa):
     [
         ({"consent_to_contact": None}, "consent_to_contact", "Record the patient's consent to be contacted"),
         ({"patient_phone": "", "patient_email": ""}, "patient_phone", "Give a phone number or an email"),
+        ({"patient_phone": "call me"}, "patient_phone", "Enter a phone number such as (617) 555-0123."),
+        ({"patient_phone": "12"}, "patient_phone", "Enter a phone number such as (617) 555-0123."),
+        ({"patient_phone": "555-12"}, "patient_phone", "Enter a phone number such as (617) 555-0123."),
+        (
+            {"patient_phone": "617-CALL-NOW"},
+            "patient_phone",
+            "Enter the phone number in digits, such as (617) 555-0123.",
+        ),
         ({"patient_first_name": "A" * 81}, "patient_first_name", "at most 80 characters (it has 81)"),
         ({"patient_last_name": "B" * 81}, "patient_last_name", "at most 80 characters (it has 81)"),
         ({"patient_first_name": ""}, "patient_first_name", "This field is required."),
@@ -319,6 +327,7 @@ def test_a_new_referral_emails_the_owners_a_link_and_no_health_information(
             "Maria",
             "Lopez",
             "617-555-0142",
+            "5550142",
             "maria.lopez@example.com",
             "Post-procedure",
             "post_procedure",

@@ -93,6 +93,15 @@ def test_an_empty_portal_invites_a_first_referral(portal_client_a, spa):
     assert portal_url("referral_new", spa) in text
 
 
+def test_the_portal_shows_the_spas_referral_line_nationally_with_a_tel_link(portal_client_a, spa):
+    spa.referral_phone = "+16175550199"
+    spa.save()
+
+    text = page_text(portal_client_a.get(portal_url("home", spa)))
+
+    assert '<a class="link-secondary" href="tel:+1-617-555-0199">(617) 555-0199</a>' in text
+
+
 def test_the_list_reads_in_constant_queries(portal_client_a, spa, practice_a):
     def queries_for_list():
         with CaptureQueriesContext(connection) as context:
@@ -303,7 +312,7 @@ def test_a_portal_referral_records_the_clinics_attestation_and_notifies_the_spa(
         assert {row.service for row in ReferralService.objects.filter(referral=referral)} == set(derm_services)
     [notification] = outbox_rows(to=owner.email, template="referral-new")
     assert "Brookline Dermatology" in notification.subject
-    for patient_detail in ("Grace", "Hopper", "555-0142", "peel"):
+    for patient_detail in ("Grace", "Hopper", "555-0142", "5550142", "peel"):
         assert patient_detail not in notification.subject + notification.body_text + notification.body_html
 
 
@@ -359,6 +368,36 @@ def test_the_form_refuses_incomplete_or_wrong_input_beside_the_field(
     assert message in field_error(response, field)
     assert referrals_in(spa) == []
     assert outbox_rows(template="referral-new") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("call me", "Enter a phone number such as (617) 555-0123."),
+        ("12", "Enter a phone number such as (617) 555-0123."),
+        ("555-12", "Enter a phone number such as (617) 555-0123."),
+        ("617-CALL-NOW", "Enter the phone number in digits, such as (617) 555-0123."),
+    ],
+)
+def test_a_phone_that_is_not_a_number_is_refused_with_an_example(
+    portal_client_a, spa, practice_a, outbox_rows, typed, message
+):
+    response = portal_client_a.post(
+        portal_url("referral_new", spa), valid_form(patient_phone=typed, patient_email="grace@example.com")
+    )
+
+    assert response.status_code == 400
+    assert field_error(response, "patient_phone") == message
+    assert referrals_in(spa) == []
+    assert outbox_rows(template="referral-new") == []
+
+
+def test_a_portal_phone_is_stored_in_e164_with_its_extension(portal_client_a, spa, practice_a):
+    response = portal_client_a.post(portal_url("referral_new", spa), valid_form(patient_phone="617.555.0142 x7"))
+
+    assert response.status_code == 302
+    [referral] = referrals_in(spa)
+    assert referral.patient_phone == "+16175550142;ext=7"
 
 
 def test_a_clinician_of_another_practice_is_refused(portal_client_a, spa, practice_b):

@@ -34,7 +34,7 @@ FILLERS = {
     "time": "10:00",
     "email": "matrix.probe@example.com",
     "url": "https://example.com/",
-    "tel": "555-0100",
+    "tel": "617-555-0100",
     "number": "1",
     "text": "Matrix probe",
 }

@@ -14,6 +14,7 @@ import os
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.test import Client
@@ -28,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from infra.phones import normalize_phone
 from referrals.api_keys import api_key_create
 from referrals.models import IdempotencyRecord, Referral
 from tests.factories import ClinicianFactory, PracticeFactory, ServiceFactory, SpaFactory, UserFactory
@@ -90,6 +92,13 @@ def _operation(operation_id):
     raise LookupError(operation_id)
 
 
+def _a_valid_phone(value):
+    try:
+        return isinstance(value, str) and bool(normalize_phone(value))
+    except ValidationError:
+        return False
+
+
 def _towards_acceptance(case, schema, practice):
     """Bend a schema-valid referral towards one the app accepts, keeping the generated texts and choices.
 
@@ -103,7 +112,7 @@ def _towards_acceptance(case, schema, practice):
         body["patient_consented_to_contact"] = True
         body.pop("clinician", None)
         body["services"] = [str(practice.fuzz_service.public_id)] if body.get("services") else []
-        if not any(ch.isdigit() for ch in body.get("patient_phone") or ""):
+        if not _a_valid_phone(body.get("patient_phone")):
             body["patient_phone"] = "617-555-0100"
         if body.get("reason_category") not in (
             None,
@@ -199,7 +208,7 @@ def _valid(**extra):
     return {
         "patient_first_name": "Fuzz",
         "patient_last_name": "Patient",
-        "patient_phone": "555-0100",
+        "patient_phone": "617-555-0100",
         "patient_consented_to_contact": True,
         **extra,
     }

@@ -304,7 +304,7 @@ def _referral_body(**extra):
     return {
         "patient_first_name": "Matrix",
         "patient_last_name": "Probe",
-        "patient_phone": "555-0100",
+        "patient_phone": "617-555-0100",
         "patient_consented_to_contact": True,
         **extra,
     }
@@ -519,17 +519,17 @@ def _body_cases(world):
     return {
         "manual referral, another spa's practice": (
             f"{s}/referrals/new/",
-            {"practice": practice, "reason_category": "other", "patient_phone": "555-0100"},
+            {"practice": practice, "reason_category": "other", "patient_phone": "617-555-0100"},
             {"practice": str(foreign["practice_id"])},
         ),
         "manual referral, another spa's clinician": (
             f"{s}/referrals/new/",
-            {"practice": practice, "reason_category": "other", "patient_phone": "555-0100"},
+            {"practice": practice, "reason_category": "other", "patient_phone": "617-555-0100"},
             {"clinician": str(foreign["clinician_id"])},
         ),
         "manual referral, another spa's service": (
             f"{s}/referrals/new/",
-            {"practice": practice, "reason_category": "other", "patient_phone": "555-0100"},
+            {"practice": practice, "reason_category": "other", "patient_phone": "617-555-0100"},
             {"services": [str(foreign["item_id"])]},
         ),
         "API key for another spa's practice": (

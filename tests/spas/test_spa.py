@@ -183,6 +183,7 @@ def _settings_data(spa, **changes):
     return {
         "name": spa.name,
         "timezone": spa.timezone,
+        "country": spa.country,
         "brand_colour": spa.brand_colour,
         "referral_email": spa.referral_email,
         **changes,
@@ -203,7 +204,7 @@ def test_the_owner_can_change_the_settings(owner, owner_client, spa):
             spa,
             name="Serene Day Spa",
             timezone="Europe/London",
-            referral_phone="+1 555 0100",
+            referral_phone="(617) 555-0199",
             brand_colour="#aa3366",
             require_owner_mfa="on",
         ),
@@ -214,7 +215,7 @@ def test_the_owner_can_change_the_settings(owner, owner_client, spa):
     spa.refresh_from_db()
     assert spa.name == "Serene Day Spa"
     assert spa.timezone == "Europe/London"
-    assert spa.referral_phone == "+1 555 0100"
+    assert spa.referral_phone == "+16175550199"
     assert spa.brand_colour == "#aa3366"
     assert spa.require_owner_mfa is True
     assert spa.slug == "serene-test"
@@ -222,6 +223,26 @@ def test_the_owner_can_change_the_settings(owner, owner_client, spa):
         event = AuditEvent.objects.get(spa=spa, action="spa.updated")
     assert event.actor == owner
     assert event.detail["fields"] == ["brand_colour", "name", "referral_phone", "require_owner_mfa", "timezone"]
+
+
+def test_the_spas_country_reads_its_phone_numbers(owner_client, spa):
+    assert spa.country == "US"
+
+    response = owner_client.post(_settings_url(spa), _settings_data(spa, country="GB", phone="020 7946 0958"))
+
+    assert response.status_code == 302
+    spa.refresh_from_db()
+    assert spa.country == "GB"
+    assert spa.phone == "+442079460958"
+
+
+def test_a_bad_spa_phone_is_refused_with_an_example(owner_client, spa):
+    response = owner_client.post(_settings_url(spa), _settings_data(spa, referral_phone="617-CALL-NOW"))
+
+    assert response.status_code == 400
+    assert field_error(response, "referral_phone") == "Enter the phone number in digits, such as (617) 555-0123."
+    spa.refresh_from_db()
+    assert spa.referral_phone == ""
 
 
 def test_the_settings_form_cannot_change_the_web_address(owner_client, spa):
