@@ -99,7 +99,7 @@ def test_the_first_screen_offers_ask_us_to_contact_you_and_the_spas_phone(client
 
     actions = re.search(r'id="landing-actions">(.*?)</div>', text, re.S).group(1)
     assert re.search(r'href="#landing-form"[^>]*>.*Ask us to contact you', actions, re.S)
-    assert 'href="tel:(617) 555-0100"' in actions
+    assert 'href="tel:+1-617-555-0100"' in actions
     # Before the offer and the services: on the first screen, not below them.
     assert text.index('id="landing-actions"') < text.index("20% off your first facial")
     assert text.index('id="landing-actions"') < text.index('id="landing-services"')
@@ -112,7 +112,7 @@ def test_the_referral_phone_is_preferred_when_the_spa_has_one(client, landing_sp
 
     actions = re.search(r'id="landing-actions">(.*?)</div>', text_of(get(client, landing_url())), re.S).group(1)
 
-    assert 'href="tel:(617) 555-0177"' in actions
+    assert 'href="tel:+1-617-555-0177"' in actions
 
 
 def test_names_and_email_carry_autocomplete(client, code):
