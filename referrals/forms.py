@@ -357,7 +357,13 @@ class CancelForm(TransitionForm):
 
 class AttemptForm(ReferralActionForm):
     outcome = forms.ChoiceField(
-        label=_("What happened?"), choices=[("", _("Choose…")), *ReferralEvent.Outcome.choices], required=False
+        label=_("What happened?"),
+        choices=[("", _("Choose…")), *ReferralEvent.Outcome.choices],
+        required=False,
+        help_text=_(
+            "No answer, a voicemail or a wrong number count toward unreachable. A sent message does not: it sets "
+            "a reminder to follow up."
+        ),
     )
     note = forms.CharField(
         label=_("Note (optional)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -400,13 +406,19 @@ class ReferralSettingsForm(forms.ModelForm):
         fields = [
             "first_contact_business_days",
             "unreachable_after_attempts",
+            "message_follow_up_business_days",
             "authorization_validity_months",
             "health_retention_months",
         ]
         help_texts = {
             "first_contact_business_days": _("Applies to referrals received from now on."),
             "unreachable_after_attempts": _(
-                "Failed attempts (no answer, voicemail…) before a referral is marked unreachable."
+                "Only failed attempts count: no answer, left a voicemail, wrong number. A message sent and "
+                "awaiting a reply does not count, and once the patient is reached the count stops."
+            ),
+            "message_follow_up_business_days": _(
+                "After you log a text or email sent and awaiting a reply, the referral comes back to My day for a "
+                "follow-up this many business days later, unless you reach the patient first."
             ),
             "authorization_validity_months": _(
                 "A patient's authorization to share outcomes ends this long after signing, unless they choose a "

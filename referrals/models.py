@@ -180,8 +180,9 @@ class Referral(models.Model):
     contacted_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     # After a text or email was sent and no reply came yet: when the spa owes the patient its next attempt. Set
-    # by logging a "message sent" attempt, cleared when the patient is reached or the referral leaves the
-    # contact stages. The day's work queue (My day) lists referrals by this, else by first_contact_due_at.
+    # by logging a "message sent" attempt, cleared by the next attempt of another kind, when the patient is
+    # reached or when the referral leaves the contact stages. The day's work queue (My day) lists referrals by
+    # this, else by first_contact_due_at.
     follow_up_due_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     decline_reason = models.CharField(max_length=255, blank=True, validators=[single_line])
@@ -230,6 +231,11 @@ class Referral(models.Model):
             and self.first_contact_attempt_at is None
             and self.first_contact_due_at < timezone.now()
         )
+
+    @property
+    def follow_up_overdue(self):
+        """A message was sent, no reply came, and the follow-up it scheduled is late."""
+        return self.follow_up_due_at is not None and self.follow_up_due_at < timezone.now()
 
     @property
     def is_open(self):
@@ -284,10 +290,11 @@ class ReferralEvent(models.Model):
 
     class Outcome(models.TextChoices):
         REACHED = "reached", _("Reached the patient")
-        VOICEMAIL = "voicemail", _("Left a voicemail")
         NO_ANSWER = "no_answer", _("No answer")
+        VOICEMAIL = "voicemail", _("Left a voicemail")
         WRONG_NUMBER = "wrong_number", _("Wrong number")
-        MESSAGE_SENT = "message_sent", _("Sent a text or email")
+        # Not a failure: the patient may answer it. It schedules its own follow-up (Referral.follow_up_due_at).
+        MESSAGE_SENT = "message_sent", _("Sent a message (awaiting reply)")
 
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
@@ -309,6 +316,10 @@ class ReferralEvent(models.Model):
         return f"{self.kind} {self.to_status or self.outcome}"
 
     @property
+    def is_failed_attempt(self):
+        return self.kind == self.Kind.ATTEMPT and self.outcome in FAILED_ATTEMPT_OUTCOMES
+
+    @property
     def visible_to_practice(self):
         """The portal shows status changes only: no notes, attempts or assignments."""
         return self.kind in (self.Kind.RECEIVED, self.Kind.STATUS)
@@ -316,6 +327,15 @@ class ReferralEvent(models.Model):
     @property
     def who(self):
         return self.actor.display_name if self.actor else self.actor_label
+
+
+# The outcomes that count toward "unreachable": the spa tried and the patient could not be reached. A sent
+# message awaiting a reply is not one of them.
+FAILED_ATTEMPT_OUTCOMES = [
+    ReferralEvent.Outcome.NO_ANSWER,
+    ReferralEvent.Outcome.VOICEMAIL,
+    ReferralEvent.Outcome.WRONG_NUMBER,
+]
 
 
 # --- Partner portal ------------------------------------------------------------------------
@@ -443,6 +463,11 @@ class ReferralSettings(models.Model):
     unreachable_after_attempts = models.PositiveSmallIntegerField(
         _("unreachable after this many failed attempts"),
         default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    message_follow_up_business_days = models.PositiveSmallIntegerField(
+        _("follow up on a sent message after (business days)"),
+        default=2,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
     )
     authorization_validity_months = models.PositiveSmallIntegerField(

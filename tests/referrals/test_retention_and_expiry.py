@@ -176,6 +176,7 @@ def test_owners_set_validity_and_retention_on_the_response_rules_page(owner_clie
         {
             "first_contact_business_days": 2,
             "unreachable_after_attempts": 3,
+            "message_follow_up_business_days": 2,
             "authorization_validity_months": 24,
             "health_retention_months": 36,
         },
@@ -201,6 +202,7 @@ def test_bad_settings_are_refused_beside_the_field(owner_client, spa, field, val
     data = {
         "first_contact_business_days": 2,
         "unreachable_after_attempts": 3,
+        "message_follow_up_business_days": 2,
         "authorization_validity_months": 12,
         "health_retention_months": "",
         field: value,
