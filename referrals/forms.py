@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from partners.models import Clinician, Practice
+from spa_referrals.forms import PastDateConfirmationMixin
 from spas.catalog import active_items
 from spas.models import Service, Specialty, User
 
@@ -27,6 +28,7 @@ from .models import (
     ReferralEvent,
     ReferralSettings,
     Status,
+    appointment_after_receipt,
     reason_choices,
 )
 
@@ -307,8 +309,12 @@ class DeclineForm(TransitionForm):
         return {**super().transition_kwargs(), "reason": self.cleaned_data["reason"]}
 
 
-class ScheduleForm(TransitionForm):
+class ScheduleForm(PastDateConfirmationMixin, TransitionForm):
+    """Booking (or moving) the appointment. It cannot come before the referral was received; a time already
+    past needs the "record it anyway" tick, when it is set or changed (changing only the service asks nothing)."""
+
     to_status = Status.SCHEDULED
+    past_date_fields = ("scheduled_for",)
     scheduled_for = forms.DateTimeField(
         label=_("Appointment (date and time)"),
         required=False,
@@ -330,6 +336,22 @@ class ScheduleForm(TransitionForm):
                 # Rescheduling starts from the current booking.
                 self.initial.setdefault("scheduled_for", referral.scheduled_for)
                 self.initial.setdefault("service", referral.scheduled_service)
+
+    def clean_scheduled_for(self):
+        scheduled_for = self.cleaned_data.get("scheduled_for")
+        if scheduled_for is not None and self.referral is not None:
+            # Said here, not only by the service, so it comes before (and instead of) "in the past — confirm?".
+            try:
+                appointment_after_receipt(self.referral, scheduled_for)
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["scheduled_for"]) from error
+        return scheduled_for
+
+    def clean(self):
+        booked = self.referral.scheduled_for if self.referral is not None else None
+        if booked is not None and self.cleaned_data.get("scheduled_for") == booked:
+            self.past_date_fields = ()  # the booking keeps its time: nothing new to confirm
+        return super().clean()
 
     def transition_kwargs(self):
         return {

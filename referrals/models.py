@@ -6,12 +6,14 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.templatetags.dates import moment
 from infra.text import single_line
 from partners.models import Clinician, Practice
 from spas.models import Service, Spa, Specialty
@@ -490,6 +492,21 @@ class ReferralSettings(models.Model):
 
     def __str__(self):
         return f"Referral settings of {self.spa}"
+
+
+def appointment_after_receipt(referral, scheduled_for):
+    """Refuse an appointment dated before the referral was received (a typo in the date, most likely)."""
+    if scheduled_for < referral.received_at:
+        with timezone.override(referral.spa.timezone):  # said on the spa's clock, wherever it is checked
+            received = moment(referral.received_at)
+        raise ValidationError(
+            {
+                "scheduled_for": _(
+                    "The appointment cannot be before the referral was received (%(received)s). Check the date."
+                )
+                % {"received": received}
+            }
+        )
 
 
 def referral_settings_for(spa):

@@ -24,6 +24,7 @@ from .models import (
     ReferralEvent,
     ReferralService,
     Status,
+    appointment_after_receipt,
     reason_choices,
     referral_settings_for,
 )
@@ -242,6 +243,7 @@ def referral_transition(
     if to_status == Status.SCHEDULED:
         if scheduled_for is None:
             raise ValidationError({"scheduled_for": _("Choose the appointment date and time.")})
+        appointment_after_receipt(referral, scheduled_for)
         if service is not None and service.spa_id != referral.spa_id:
             raise ValidationError({"service": _("Choose a service from your catalog.")})
         referral.scheduled_for = scheduled_for
