@@ -152,7 +152,7 @@ def test_new_authorizations_end_after_the_spas_validity(spa, practice_a):
     with freeze_time("2026-03-15 12:00:00"):
         authorization = authorize(referral)
     assert authorization.expires_at == datetime.datetime(2026, 9, 15, 12, tzinfo=datetime.UTC)
-    assert "2026-09-15" in authorization.text_signed
+    assert "ends on September 15, 2026," in authorization.text_signed
     # The patient's revocation link works at least as long as the authorization runs.
     assert authorization.revocation_token_expires_at >= authorization.expires_at
 
