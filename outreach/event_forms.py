@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Practice, Stage
+from spa_referrals.forms import PastDateConfirmationMixin
 from spas.models import Specialty
 
 from .models import Event, EventInvitee
@@ -47,7 +48,11 @@ def resolve_person(value, clinicians, contacts):
     return {person_value(person): person for person in [*clinicians, *contacts]}[value]
 
 
-class EventForm(forms.ModelForm):
+class EventForm(PastDateConfirmationMixin, forms.ModelForm):
+    """An event's own form. A time already past (an event logged after the fact, or a typo in the year) needs the
+    "record it anyway" tick, when it is set or changed (editing the notes of a past event asks nothing)."""
+
+    past_date_fields = ("starts_at",)
     starts_at = forms.DateTimeField(
         label=_("Date and time"),
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
@@ -72,6 +77,11 @@ class EventForm(forms.ModelForm):
         self.fields["starts_at"].help_text = _("In the spa's time zone (%(zone)s).") % {"zone": spa.timezone}
         if spa.address:
             self.fields["location"].widget.attrs["placeholder"] = spa.address
+
+    def clean(self):
+        if self.instance.pk and "starts_at" not in self.changed_data:
+            self.past_date_fields = ()
+        return super().clean()
 
 
 class InviteFilterForm(forms.Form):

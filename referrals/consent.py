@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from infra.templatetags.dates import legal_date
 from spa_referrals.client_ip import client_ip
 from spas.outbox import email_enqueue
 from spas.services import audit_record
@@ -143,7 +144,7 @@ def authorization_create(
             "recipient": _recipient_label(referral.practice, clinician),
             "information": DEFAULT_INFORMATION,
             "purpose": DEFAULT_PURPOSE,
-            "expiry_date": timezone.localtime(expires_at).date().isoformat(),
+            "expiry_date": expiry_in_words(spa, expires_at),
             "spa_contact": _spa_contact(spa),
         },
     )
@@ -267,10 +268,16 @@ def consent_preview(*, spa, practice, clinician=None, patient_name=""):
             "recipient": _recipient_label(practice, clinician),
             "information": DEFAULT_INFORMATION,
             "purpose": DEFAULT_PURPOSE,
-            "expiry_date": timezone.localtime(expires_at).date().isoformat(),
+            "expiry_date": expiry_in_words(spa, expires_at),
             "spa_contact": _spa_contact(spa),
         },
     )
+
+
+def expiry_in_words(spa, expires_at):
+    """The end date as the patient reads it in the text they sign: "December 5, 2027" on the spa's calendar."""
+    with timezone.override(spa.timezone):
+        return legal_date(expires_at)
 
 
 def _spa_contact(spa):

@@ -13,6 +13,7 @@ from django_scopes import scopes_disabled
 
 from infra.phones import PhoneNumberFormField
 from partners.models import Clinician, Practice
+from spa_referrals.forms import PastDateConfirmationMixin
 from spas.catalog import active_items
 from spas.models import Service, Specialty, User
 
@@ -30,6 +31,7 @@ from .models import (
     ReferralEvent,
     ReferralSettings,
     Status,
+    appointment_after_receipt,
     reason_choices,
 )
 
@@ -412,8 +414,12 @@ class DeclineForm(TransitionForm):
         return {**super().transition_kwargs(), "reason": self.cleaned_data["reason"]}
 
 
-class ScheduleForm(TransitionForm):
+class ScheduleForm(PastDateConfirmationMixin, TransitionForm):
+    """Booking (or moving) the appointment. It cannot come before the referral was received; a time already
+    past needs the "record it anyway" tick, when it is set or changed (changing only the service asks nothing)."""
+
     to_status = Status.SCHEDULED
+    past_date_fields = ("scheduled_for",)
     scheduled_for = forms.DateTimeField(
         label=_("Appointment (date and time)"),
         required=False,
@@ -435,6 +441,22 @@ class ScheduleForm(TransitionForm):
                 # Rescheduling starts from the current booking.
                 self.initial.setdefault("scheduled_for", referral.scheduled_for)
                 self.initial.setdefault("service", referral.scheduled_service)
+
+    def clean_scheduled_for(self):
+        scheduled_for = self.cleaned_data.get("scheduled_for")
+        if scheduled_for is not None and self.referral is not None:
+            # Said here, not only by the service, so it comes before (and instead of) "in the past — confirm?".
+            try:
+                appointment_after_receipt(self.referral, scheduled_for)
+            except ValidationError as error:
+                raise ValidationError(error.message_dict["scheduled_for"]) from error
+        return scheduled_for
+
+    def clean(self):
+        booked = self.referral.scheduled_for if self.referral is not None else None
+        if booked is not None and self.cleaned_data.get("scheduled_for") == booked:
+            self.past_date_fields = ()  # the booking keeps its time: nothing new to confirm
+        return super().clean()
 
     def transition_kwargs(self):
         return {
@@ -462,7 +484,13 @@ class CancelForm(TransitionForm):
 
 class AttemptForm(ReferralActionForm):
     outcome = forms.ChoiceField(
-        label=_("What happened?"), choices=[("", _("Choose…")), *ReferralEvent.Outcome.choices], required=False
+        label=_("What happened?"),
+        choices=[("", _("Choose…")), *ReferralEvent.Outcome.choices],
+        required=False,
+        help_text=_(
+            "No answer, a voicemail or a wrong number count toward unreachable. A sent message does not: it sets "
+            "a reminder to follow up."
+        ),
     )
     note = forms.CharField(
         label=_("Note (optional)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -505,13 +533,19 @@ class ReferralSettingsForm(forms.ModelForm):
         fields = [
             "first_contact_business_days",
             "unreachable_after_attempts",
+            "message_follow_up_business_days",
             "authorization_validity_months",
             "health_retention_months",
         ]
         help_texts = {
             "first_contact_business_days": _("Applies to referrals received from now on."),
             "unreachable_after_attempts": _(
-                "Failed attempts (no answer, voicemail…) before a referral is marked unreachable."
+                "Only failed attempts count: no answer, left a voicemail, wrong number. A message sent and "
+                "awaiting a reply does not count, and once the patient is reached the count stops."
+            ),
+            "message_follow_up_business_days": _(
+                "After you log a text or email sent and awaiting a reply, the referral comes back to My day for a "
+                "follow-up this many business days later, unless you reach the patient first."
             ),
             "authorization_validity_months": _(
                 "A patient's authorization to share outcomes ends this long after signing, unless they choose a "

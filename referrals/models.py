@@ -6,12 +6,14 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.templatetags.dates import moment
 from infra.text import single_line
 from partners.models import Clinician, Practice
 from spas.models import Service, Spa, Specialty
@@ -190,8 +192,9 @@ class Referral(models.Model):
     contacted_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     # After a text or email was sent and no reply came yet: when the spa owes the patient its next attempt. Set
-    # by logging a "message sent" attempt, cleared when the patient is reached or the referral leaves the
-    # contact stages. The day's work queue (My day) lists referrals by this, else by first_contact_due_at.
+    # by logging a "message sent" attempt, cleared by the next attempt of another kind, when the patient is
+    # reached or when the referral leaves the contact stages. The day's work queue (My day) lists referrals by
+    # this, else by first_contact_due_at.
     follow_up_due_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     decline_reason = models.CharField(max_length=255, blank=True, validators=[single_line])
@@ -254,6 +257,11 @@ class Referral(models.Model):
         ).strip()
 
     @property
+    def follow_up_overdue(self):
+        """A message was sent, no reply came, and the follow-up it scheduled is late."""
+        return self.follow_up_due_at is not None and self.follow_up_due_at < timezone.now()
+
+    @property
     def is_open(self):
         return self.status in OPEN_STATUSES
 
@@ -310,10 +318,11 @@ class ReferralEvent(models.Model):
 
     class Outcome(models.TextChoices):
         REACHED = "reached", _("Reached the patient")
-        VOICEMAIL = "voicemail", _("Left a voicemail")
         NO_ANSWER = "no_answer", _("No answer")
+        VOICEMAIL = "voicemail", _("Left a voicemail")
         WRONG_NUMBER = "wrong_number", _("Wrong number")
-        MESSAGE_SENT = "message_sent", _("Sent a text or email")
+        # Not a failure: the patient may answer it. It schedules its own follow-up (Referral.follow_up_due_at).
+        MESSAGE_SENT = "message_sent", _("Sent a message (awaiting reply)")
 
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
@@ -333,6 +342,10 @@ class ReferralEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.to_status or self.outcome}"
+
+    @property
+    def is_failed_attempt(self):
+        return self.kind == self.Kind.ATTEMPT and self.outcome in FAILED_ATTEMPT_OUTCOMES
 
     @property
     def visible_to_practice(self):
@@ -363,6 +376,13 @@ class ReferralView(models.Model):
 
     def __str__(self):
         return f"{self.referral_id} seen by {self.user_id}"
+# The outcomes that count toward "unreachable": the spa tried and the patient could not be reached. A sent
+# message awaiting a reply is not one of them.
+FAILED_ATTEMPT_OUTCOMES = [
+    ReferralEvent.Outcome.NO_ANSWER,
+    ReferralEvent.Outcome.VOICEMAIL,
+    ReferralEvent.Outcome.WRONG_NUMBER,
+]
 
 
 # --- Partner portal ------------------------------------------------------------------------
@@ -495,6 +515,11 @@ class ReferralSettings(models.Model):
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
     )
+    message_follow_up_business_days = models.PositiveSmallIntegerField(
+        _("follow up on a sent message after (business days)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
     authorization_validity_months = models.PositiveSmallIntegerField(
         _("authorizations to share outcomes end after (months)"),
         default=12,
@@ -515,6 +540,21 @@ class ReferralSettings(models.Model):
 
     def __str__(self):
         return f"Referral settings of {self.spa}"
+
+
+def appointment_after_receipt(referral, scheduled_for):
+    """Refuse an appointment dated before the referral was received (a typo in the date, most likely)."""
+    if scheduled_for < referral.received_at:
+        with timezone.override(referral.spa.timezone):  # said on the spa's clock, wherever it is checked
+            received = moment(referral.received_at)
+        raise ValidationError(
+            {
+                "scheduled_for": _(
+                    "The appointment cannot be before the referral was received (%(received)s). Check the date."
+                )
+                % {"received": received}
+            }
+        )
 
 
 def referral_settings_for(spa):

@@ -18,11 +18,13 @@ from spas.services import audit_record
 from .clock import add_business_days
 from .models import (
     ATTEMPT_STATUSES,
+    FAILED_ATTEMPT_OUTCOMES,
     TRANSITIONS,
     Referral,
     ReferralEvent,
     ReferralService,
     Status,
+    appointment_after_receipt,
     reason_choices,
     referral_settings_for,
 )
@@ -47,6 +49,11 @@ def first_contact_business_days(spa):
 
 def unreachable_after_attempts(spa):
     return referral_settings_for(spa).unreachable_after_attempts
+
+
+def message_follow_up_due(spa, sent_at):
+    """When a sent message that got no reply is owed its follow-up: the spa's number of business days later."""
+    return add_business_days(sent_at, referral_settings_for(spa).message_follow_up_business_days, spa.timezone)
 
 
 def _check_reason(referral):
@@ -236,6 +243,7 @@ def referral_transition(
     if to_status == Status.SCHEDULED:
         if scheduled_for is None:
             raise ValidationError({"scheduled_for": _("Choose the appointment date and time.")})
+        appointment_after_receipt(referral, scheduled_for)
         if service is not None and service.spa_id != referral.spa_id:
             raise ValidationError({"service": _("Choose a service from your catalog.")})
         referral.scheduled_for = scheduled_for
@@ -251,6 +259,10 @@ def referral_transition(
     if to_status in (Status.DECLINED, Status.COMPLETED, Status.CANCELLED):
         referral.closed_at = timezone.now()
         changed.append("closed_at")
+    if referral.follow_up_due_at and (to_status not in ATTEMPT_STATUSES or to_status == Status.CONTACTED):
+        # Reached, booked or closed: no follow-up on a sent message is owed any more.
+        referral.follow_up_due_at = None
+        changed.append("follow_up_due_at")
     previous = referral.status
     referral.status = to_status
     _save(referral, changed)
@@ -268,8 +280,10 @@ def referral_transition(
 
 @transaction.atomic
 def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=None, request=None):
-    """Log one attempt to reach the patient. Reaching them moves the referral to contacted; after the
-    spa's number of failed attempts it becomes unreachable."""
+    """Log one attempt to reach the patient. Reaching them moves the referral to contacted; no answer, a
+    voicemail or a wrong number count as failed, and after the spa's number of failed attempts it becomes
+    unreachable. A sent message awaiting a reply is not a failure: it schedules a follow-up
+    (``follow_up_due_at``) instead, which the next attempt of another kind settles."""
     referral = _locked(referral, expected_version)
     if outcome not in ReferralEvent.Outcome.values:
         raise ValidationError({"outcome": _("Choose what happened.")})
@@ -286,16 +300,22 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
         referral.first_contact_attempt_at = now
         changed.append("first_contact_attempt_at")
     previous = referral.status
+    follow_up_due_at = None
     if outcome == ReferralEvent.Outcome.REACHED:
         referral.status = Status.CONTACTED
         if referral.contacted_at is None:
             referral.contacted_at = now
             changed.append("contacted_at")
-    elif referral.status != Status.CONTACTED:
+    elif outcome == ReferralEvent.Outcome.MESSAGE_SENT:
+        follow_up_due_at = message_follow_up_due(referral.spa, now)
+    elif outcome in FAILED_ATTEMPT_OUTCOMES and referral.status != Status.CONTACTED:
         referral.failed_attempts += 1
         changed.append("failed_attempts")
         if referral.failed_attempts >= unreachable_after_attempts(referral.spa):
             referral.status = Status.UNREACHABLE
+    if referral.follow_up_due_at != follow_up_due_at:
+        referral.follow_up_due_at = follow_up_due_at
+        changed.append("follow_up_due_at")
     if referral.status != previous:
         changed.append("status")
     _save(referral, changed)

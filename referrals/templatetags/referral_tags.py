@@ -32,8 +32,9 @@ def new_referral_count(membership):
 
 @register.filter
 def readable_time(iso_value, spa_timezone="UTC"):
-    """An ISO 8601 timestamp from an export ("2026-03-04T15:20:00+00:00") as "Mar 4, 2026, 10:20 a.m." in the
-    spa's time zone; a plain date stays a date; anything else is shown as it is."""
+    """An ISO 8601 timestamp from an export ("2026-03-04T15:20:00+00:00") as "March 4, 2026, 10:20 a.m." in the
+    spa's time zone (the patient reads it: month in words, always the year); a plain date stays a date ("March 4,
+    2026"); anything else is shown as it is."""
     if not iso_value:
         return "—"
     try:
@@ -41,10 +42,10 @@ def readable_time(iso_value, spa_timezone="UTC"):
     except ValueError:
         return iso_value
     if len(str(iso_value)) == 10:
-        return dateformat.format(value.date(), "N j, Y")
+        return dateformat.format(value.date(), "F j, Y")
     if value.tzinfo is not None:
         try:
             value = value.astimezone(zoneinfo.ZoneInfo(spa_timezone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             pass
-    return dateformat.format(value, "N j, Y, P")
+    return dateformat.format(value, "F j, Y, P")

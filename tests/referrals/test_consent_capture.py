@@ -252,7 +252,9 @@ def test_the_chosen_end_date_is_kept(owner_client, spa, referral):
 
     [authorization] = authorizations_in(spa)
     assert authorization.allows_outcome_sharing is False
-    assert "2099-06-30" in authorization.text_signed
+    # The signed text gives the end date in words, as the patient reads it.
+    assert "This authorization ends on June 30, 2099, unless I revoke it earlier." in authorization.text_signed
+    assert "2099-06-30" not in authorization.text_signed
 
 
 def test_recording_without_the_scan_is_refused_beside_the_field(owner_client, spa, referral):

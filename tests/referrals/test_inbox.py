@@ -473,7 +473,8 @@ def test_a_referral_received_through_the_service_shows_its_first_timeline_line(o
 def test_owners_set_the_response_rules_and_the_change_is_audited(owner_client, spa, owner):
     response = owner_client.post(
         url("settings", spa),
-        {"first_contact_business_days": "3", "unreachable_after_attempts": "4", "authorization_validity_months": "12"},
+        {"first_contact_business_days": "3", "unreachable_after_attempts": "4", "authorization_validity_months": "12"}
+        | {"message_follow_up_business_days": "2"},
     )
 
     assert response.status_code == 302
@@ -489,7 +490,8 @@ def test_owners_set_the_response_rules_and_the_change_is_audited(owner_client, s
 def test_saving_unchanged_rules_writes_no_audit_event(owner_client, spa):
     owner_client.post(
         url("settings", spa),
-        {"first_contact_business_days": "2", "unreachable_after_attempts": "3", "authorization_validity_months": "12"},
+        {"first_contact_business_days": "2", "unreachable_after_attempts": "3", "authorization_validity_months": "12"}
+        | {"message_follow_up_business_days": "2"},
     )
 
     assert audit_actions(spa) == []
@@ -503,6 +505,7 @@ def test_impossible_rules_are_refused_beside_the_field(owner_client, spa, field,
     data = {
         "first_contact_business_days": "2",
         "unreachable_after_attempts": "3",
+        "message_follow_up_business_days": "2",
         "authorization_validity_months": "12",
         field: value,
     }

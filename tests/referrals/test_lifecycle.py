@@ -59,7 +59,7 @@ def test_the_table_covers_every_status_and_closed_ones_go_nowhere():
 
 @pytest.mark.parametrize(("source", "target"), LEGAL)
 def test_every_legal_move_is_made_by_the_service_and_recorded_with_who_and_when(spa, staff_user, source, target):
-    referral = make_referral(spa, status=source)
+    referral = make_referral(spa, status=source, received_at=datetime.datetime(2025, 6, 2, 14, 0, tzinfo=datetime.UTC))
 
     with freeze_time("2025-06-03 14:00:00+00:00"), scope(spa=spa):
         moved = services.referral_transition(

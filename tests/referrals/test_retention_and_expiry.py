@@ -152,7 +152,7 @@ def test_new_authorizations_end_after_the_spas_validity(spa, practice_a):
     with freeze_time("2026-03-15 12:00:00"):
         authorization = authorize(referral)
     assert authorization.expires_at == datetime.datetime(2026, 9, 15, 12, tzinfo=datetime.UTC)
-    assert "2026-09-15" in authorization.text_signed
+    assert "ends on September 15, 2026," in authorization.text_signed
     # The patient's revocation link works at least as long as the authorization runs.
     assert authorization.revocation_token_expires_at >= authorization.expires_at
 
@@ -176,6 +176,7 @@ def test_owners_set_validity_and_retention_on_the_response_rules_page(owner_clie
         {
             "first_contact_business_days": 2,
             "unreachable_after_attempts": 3,
+            "message_follow_up_business_days": 2,
             "authorization_validity_months": 24,
             "health_retention_months": 36,
         },
@@ -201,6 +202,7 @@ def test_bad_settings_are_refused_beside_the_field(owner_client, spa, field, val
     data = {
         "first_contact_business_days": 2,
         "unreachable_after_attempts": 3,
+        "message_follow_up_business_days": 2,
         "authorization_validity_months": 12,
         "health_retention_months": "",
         field: value,
