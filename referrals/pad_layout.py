@@ -43,9 +43,10 @@ SERVICE_LINE = 1.22
 SERVICE_GAP_MM = 0.9
 SERVICE_BOX_MM = 4.5  # the tick box and its gap, before the name's (hanging) text
 SERVICES_TOP_MM = 0.8
+WRITE_IN_MM = PRECAUTION_PITCH_MM = 7  # a handwritten line: ruled-paper spacing
 
 PRECAUTION_LABEL_GAP_MM = 0.5
-PRECAUTION_PITCH_MM = 7  # ruled-paper spacing; more room makes the lines taller, up to 7 mm × 4/3
+# PRECAUTION_PITCH_MM (above) is the least; more room makes the precautions lines taller, up to 7 mm × 4/3.
 PRECAUTION_PITCH_MIN_MM = 4  # only when a huge header or footer leaves almost no band
 MIN_PRECAUTION_LINES = 3
 
@@ -82,6 +83,7 @@ class SlipLayout:
     precaution_lines: range
     precaution_pitch: str
     qr_size: str
+    write_in_height: str
     footer_height: str
     # The measured heights behind the layout, for tests and the curious.
     band_mm: float
@@ -135,6 +137,26 @@ def _service_mm(name, size, width):
     return _lines_mm(line_count(name, width - SERVICE_BOX_MM, size), size, SERVICE_LINE) + SERVICE_GAP_MM
 
 
+def _fit_services(services, names, *, room, width, landing_display):
+    """(font size, services shown, height used): the largest size at which every name fits in ``room``, else
+    the floor size with as many whole names as fit above a "+N more at <address>" line."""
+    if not names:  # no service suits the specialty: one line for the clinician to write one in
+        return SERVICE_FLOOR_PT, [], WRITE_IN_MM
+    for size in SERVICE_SIZES:
+        used = sum(_service_mm(name, size, width) for name in names)
+        if used <= room:
+            return size, list(services), used
+    size, shown = SERVICE_FLOOR_PT, []
+    used = _service_mm(more_text(len(names), landing_display), size, width)  # the "+N more" line itself
+    for service, name in zip(services, names, strict=True):
+        height = _service_mm(name, size, width)
+        if used + height > room:
+            break
+        shown.append(service)
+        used += height
+    return size, shown, used
+
+
 def more_text(count, landing_display):
     return _("+%(count)s more at %(address)s") % {"count": count, "address": landing_display}
 
@@ -169,22 +191,7 @@ def layout_slip(
     room = band - precaution_label - MIN_PRECAUTION_LINES * PRECAUTION_PITCH_MM - SERVICES_TOP_MM
 
     names = [service.name for service in services]
-    size, shown, used = SERVICE_FLOOR_PT, [], 0.0
-    for candidate in SERVICE_SIZES:
-        heights = [_service_mm(name, candidate, width) for name in names]
-        if sum(heights) <= room:
-            size, shown, used = candidate, list(services), sum(heights)
-            break
-    else:
-        # Not even at the floor: as many whole names as fit above a "+N more at <address>" line.
-        more_height = _service_mm(more_text(len(names), landing_display), size, width)
-        for service, name in zip(services, names, strict=True):
-            height = _service_mm(name, size, width)
-            if used + height + more_height > room:
-                break
-            shown.append(service)
-            used += height
-        used += more_height
+    size, shown, used = _fit_services(services, names, room=room, width=width, landing_display=landing_display)
     more_count = len(services) - len(shown)
 
     precautions = band - precaution_label - used - SERVICES_TOP_MM
@@ -202,6 +209,7 @@ def layout_slip(
         precaution_lines=range(lines),
         precaution_pitch=_mm(pitch),
         qr_size=_mm(QR_MM),
+        write_in_height=_mm(WRITE_IN_MM),
         footer_height=_mm(footer),
         band_mm=band,
         services_mm=used,

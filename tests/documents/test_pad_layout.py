@@ -202,3 +202,18 @@ def test_wrapping_breaks_at_spaces_and_splits_only_a_word_longer_than_the_line()
     assert len(lines) > 1 and " ".join(lines) == LONG_NAMES[0]
     unbroken = "x" * 200
     assert "".join(wrap(unbroken, 40, 9)) == unbroken
+
+
+def test_a_specialty_without_services_gets_a_line_to_write_one_in(long_practice):
+    with scope(spa=long_practice.spa):
+        long_practice.specialty = "oncology"
+        long_practice.save()
+
+    rendered, context = render_pad(long_practice)
+
+    layout = context["layout"]
+    assert layout.services == [] and layout.more_count == 0
+    assert layout.services_mm > 0  # the write-in line
+    assert rendered.page_count == 1
+    assert "more at" not in pdf_text(rendered.content)
+    assert 0 < layout.band_mm - layout.services_mm - layout.precautions_mm < 6
