@@ -217,3 +217,12 @@ def test_a_specialty_without_services_gets_a_line_to_write_one_in(long_practice)
     assert rendered.page_count == 1
     assert "more at" not in pdf_text(rendered.content)
     assert 0 < layout.band_mm - layout.services_mm - layout.precautions_mm < 6
+
+
+def test_the_layout_measures_with_the_font_the_pdf_prints_in():
+    from spa_referrals.text_measure import _font
+
+    # Without DejaVu Sans (fonts-dejavu-core) the layout falls back to a cautious average width: still safe,
+    # but slips would list fewer services than fit. Say so here rather than in a puzzling pad.
+    assert _font(False) is not None and _font(True) is not None
+    assert "DejaVuSans" in _font(False).path
