@@ -102,8 +102,11 @@ def slip_geometry(paper):
 
 def _header_mm(*, spa_name, has_logo, practice_name, clinician_name, specialty, width):
     name_width = width - (LOGO_MM[0] + 2 if has_logo else 0)
-    spa_height = _lines_mm(line_count(spa_name, name_width, SPA_NAME_PT, bold=True), SPA_NAME_PT, BODY_LINE)
-    brand = BRAND_RULE_MM + max(spa_height, LOGO_MM[1] if has_logo else 0)
+    spa_lines = line_count(spa_name, name_width, SPA_NAME_PT, bold=True)
+    spa_line = _lines_mm(1, SPA_NAME_PT, BODY_LINE)
+    # The logo sits inline on the name's first line, which it makes as tall as itself.
+    first_line = max(spa_line, LOGO_MM[1]) if has_logo else spa_line
+    brand = BRAND_RULE_MM + first_line + (spa_lines - 1) * spa_line
     fields = [
         (_("Referred by") + ": " + practice_name, False),
         (_("Clinician") + ": " + (clinician_name or "_" * 30), False),

@@ -226,3 +226,22 @@ def test_the_layout_measures_with_the_font_the_pdf_prints_in():
     # but slips would list fewer services than fit. Say so here rather than in a puzzling pad.
     assert _font(False) is not None and _font(True) is not None
     assert "DejaVuSans" in _font(False).path
+
+
+def test_a_long_spa_name_beside_a_logo_leaves_less_room_for_services():
+    plain = layout_for(["Calming facial"])
+    crowded = layout_slip(
+        paper="letter",
+        services=[SimpleNamespace(name="Calming facial")],
+        landing_display="spa.example/r/ABC123",
+        spa_name="The Serenity Integrative Wellness Day Spa and Medical Aesthetics Studio of Brookline",
+        has_logo=True,
+        practice_name="Brookline Dermatology",
+        clinician_name="",
+        specialty="Dermatology",
+        phone="(617) 555-0199",
+        email="refer@serene.example",
+        offer_title="",
+    )
+
+    assert crowded.band_mm < plain.band_mm - 11  # the logo's height and two more lines of the name
