@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from partners.models import Clinician, ReferralCode
 from partners.services import referral_code_issue
-from referrals.pad_layout import layout_slip
+from referrals.pad_layout import layout_slip, logo_width_mm
 from spas import documents
 from spas.catalog import current_offers, services_for_specialty
 
@@ -147,6 +147,7 @@ def pad_build(spa, practice, options):
         landing_display=landing_display,
         spa_name=spa.name,
         has_logo=bool(logo),
+        logo_width=logo_width_mm(logo) if logo else 0,
         practice_name=practice.name,
         clinician_name=clinician.display_name if clinician else "",
         specialty=practice.get_specialty_display(),

@@ -9,7 +9,8 @@ Services are never cut mid-name: one per line, wrapped onto as many lines as a n
 starts at ``SERVICE_SIZES[0]`` and steps down, but never below ``SERVICE_FLOOR_PT`` (7.5 pt: the
 smallest size still comfortable to read on paper at arm's length), until every name fits while
 ``MIN_PRECAUTION_LINES`` writing lines remain. When even the floor is not enough, the slip lists the
-services that fit and ends with "+N more at <landing address>" (the landing page lists them all).
+services that fit and ends with "+N more at <landing address>" (the landing page lists them all); only
+when not a single service would fit does the slip give up one precautions line for it.
 The precautions get every millimetre left: as many lines as fit at ``PRECAUTION_PITCH_MM`` or more,
 spread evenly over the band, so a slip has no empty space between its last line and its footer.
 
@@ -17,11 +18,13 @@ Heights come from measuring each text with the document font (spa_referrals.text
 errs on the side of too tall, and the template prints with exactly these sizes and heights.
 """
 
+import base64
+import io
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from spa_referrals.text_measure import MM_PER_PT, line_count
+from spa_referrals.text_measure import MM_PER_PT, line_count, text_width_mm
 
 # Slip geometry in mm. The page's printable area (8 mm margins) holds a 2 × 2 grid of slips.
 PAGE_MARGIN_MM = 8
@@ -35,6 +38,8 @@ BODY_LINE = 1.3  # line-height of body text
 FIELD_GAP_MM = 1
 SPA_NAME_PT = 12
 LOGO_MM = (30, 11)  # max width, max height
+LOGO_GAP_MM = 2
+LOGO_LINE_EXTRA_MM = 2.5  # centred on the name's first line (vertical-align: middle), the logo makes it taller still
 BRAND_RULE_MM = 2.5 + 2 + 2  # the colour bar, the space under it, the space under the spa's name
 
 SERVICE_SIZES = (10, 9.5, 9, 8.5, 8, 7.5)
@@ -100,21 +105,39 @@ def slip_geometry(paper):
     return page_height, slip_height, slip_width, slip_width - 2 * SLIP_PADDING_MM
 
 
-def _header_mm(*, spa_name, has_logo, practice_name, clinician_name, specialty, width):
-    name_width = width - (LOGO_MM[0] + 2 if has_logo else 0)
-    spa_lines = line_count(spa_name, name_width, SPA_NAME_PT, bold=True)
+def _labelled_lines(label, value, width, size):
+    """Lines of "<b>Label:</b> value": the bold label takes the start of the first line."""
+    label_width = text_width_mm(f"{label}: ", size, bold=True)
+    return line_count(value, width, size, first_width_mm=width - label_width)
+
+
+def logo_width_mm(data_uri):
+    """How wide the logo prints (at most LOGO_MM, keeping its proportions); the widest when it cannot be read."""
+    from PIL import Image, UnidentifiedImageError  # here, not at the top: only a document render needs it
+
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(data_uri.partition(",")[2]))) as image:
+            width, height = image.size
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
+        return LOGO_MM[0]
+    return min(LOGO_MM[0], LOGO_MM[1] * width / height) if width and height else LOGO_MM[0]
+
+
+def _header_mm(*, spa_name, has_logo, logo_width, practice_name, clinician_name, specialty, width):
+    beside_logo = width - (logo_width + LOGO_GAP_MM if has_logo else 0)
+    spa_lines = line_count(spa_name, width, SPA_NAME_PT, bold=True, first_width_mm=beside_logo)
     spa_line = _lines_mm(1, SPA_NAME_PT, BODY_LINE)
     # The logo sits inline on the name's first line, which it makes as tall as itself.
-    first_line = max(spa_line, LOGO_MM[1]) if has_logo else spa_line
+    first_line = max(spa_line, LOGO_MM[1] + LOGO_LINE_EXTRA_MM) if has_logo else spa_line
     brand = BRAND_RULE_MM + first_line + (spa_lines - 1) * spa_line
     fields = [
-        (_("Referred by") + ": " + practice_name, False),
-        (_("Clinician") + ": " + (clinician_name or "_" * 30), False),
-        (_("Patient") + ": " + "_" * 22 + " " + _("Date") + ": " + "_" * 8, False),
+        (_("Referred by"), practice_name),
+        (_("Clinician"), clinician_name or "_" * 30),
+        (_("Patient"), "_" * 22 + " " + _("Date") + ": " + "_" * 8),
     ]
     height = brand
-    for text, bold in fields:
-        height += _lines_mm(line_count(text, width, BODY_PT, bold=bold), BODY_PT, BODY_LINE) + FIELD_GAP_MM
+    for label, value in fields:
+        height += _lines_mm(_labelled_lines(label, value, width, BODY_PT), BODY_PT, BODY_LINE) + FIELD_GAP_MM
     recommended = _("Recommended for your %(specialty)s patient") % {"specialty": specialty}
     height += _lines_mm(line_count(recommended, width, BODY_PT, bold=True), BODY_PT, BODY_LINE)
     return height
@@ -127,11 +150,9 @@ def _footer_mm(*, landing_display, phone, email, offer_title, width):
     contact += _lines_mm(line_count(landing_display, contact_width, URL_PT), URL_PT, BODY_LINE)
     for label, value in ((_("Phone"), phone), (_("Email"), email)):
         if value:
-            text = f"{label}: {value}"
-            contact += _lines_mm(line_count(text, contact_width, CONTACT_PT, bold=True), CONTACT_PT, BODY_LINE)
+            contact += _lines_mm(_labelled_lines(label, value, contact_width, CONTACT_PT), CONTACT_PT, BODY_LINE)
     if offer_title:
-        text = _("For referred patients") + ": " + offer_title
-        lines = line_count(text, contact_width - 3.5, OFFER_PT, bold=True)
+        lines = _labelled_lines(_("For referred patients"), offer_title, contact_width - 3.5, OFFER_PT)
         contact += _lines_mm(lines, OFFER_PT, BODY_LINE) + OFFER_BOX_MM
     return max(qr_block, contact)
 
@@ -171,6 +192,7 @@ def layout_slip(
     landing_display,
     spa_name,
     has_logo,
+    logo_width=LOGO_MM[0],
     practice_name,
     clinician_name,
     specialty,
@@ -183,6 +205,7 @@ def layout_slip(
     header = _header_mm(
         spa_name=spa_name,
         has_logo=has_logo,
+        logo_width=logo_width,
         practice_name=practice_name,
         clinician_name=clinician_name,
         specialty=specialty,
@@ -195,10 +218,14 @@ def layout_slip(
 
     names = [service.name for service in services]
     size, shown, used = _fit_services(services, names, room=room, width=width, landing_display=landing_display)
+    if names and not shown:
+        # A slip crowded by long names above and below: one precautions line less rather than no service at all.
+        room += PRECAUTION_PITCH_MM
+        size, shown, used = _fit_services(services, names, room=room, width=width, landing_display=landing_display)
     more_count = len(services) - len(shown)
 
     precautions = band - precaution_label - used - SERVICES_TOP_MM
-    lines = max(MIN_PRECAUTION_LINES, int(precautions // PRECAUTION_PITCH_MM))
+    lines = max(MIN_PRECAUTION_LINES - 1, int(precautions // PRECAUTION_PITCH_MM))
     pitch = max(precautions / lines, PRECAUTION_PITCH_MIN_MM)
     return SlipLayout(
         paper=paper,

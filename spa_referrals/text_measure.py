@@ -34,22 +34,27 @@ def text_width_mm(text, size_pt, *, bold=False):
     return em * size_pt * MM_PER_PT * SAFETY
 
 
-def wrap(text, width_mm, size_pt, *, bold=False):
-    """``text`` broken into lines no wider than ``width_mm``: greedy at spaces, a word too long for a
-    line on its own is split between characters (as ``overflow-wrap: anywhere`` does)."""
+def wrap(text, width_mm, size_pt, *, bold=False, first_width_mm=None):
+    """``text`` broken into lines no wider than ``width_mm`` (the first no wider than ``first_width_mm``, when
+    something inline sits beside it): greedy at spaces, a word too long for a line on its own is split between
+    characters (as ``overflow-wrap: anywhere`` does)."""
     lines = []
     line = ""
+
+    def room():
+        return first_width_mm if first_width_mm is not None and not lines else width_mm
+
     for word in text.split():
         candidate = f"{line} {word}" if line else word
-        if text_width_mm(candidate, size_pt, bold=bold) <= width_mm:
+        if text_width_mm(candidate, size_pt, bold=bold) <= room():
             line = candidate
             continue
         if line:
             lines.append(line)
         line = ""
-        while text_width_mm(word, size_pt, bold=bold) > width_mm:
+        while text_width_mm(word, size_pt, bold=bold) > room():
             cut = len(word) - 1
-            while cut > 1 and text_width_mm(word[:cut], size_pt, bold=bold) > width_mm:
+            while cut > 1 and text_width_mm(word[:cut], size_pt, bold=bold) > room():
                 cut -= 1
             lines.append(word[:cut])
             word = word[cut:]
@@ -59,5 +64,5 @@ def wrap(text, width_mm, size_pt, *, bold=False):
     return lines or [""]
 
 
-def line_count(text, width_mm, size_pt, *, bold=False):
-    return len(wrap(text, width_mm, size_pt, bold=bold))
+def line_count(text, width_mm, size_pt, *, bold=False, first_width_mm=None):
+    return len(wrap(text, width_mm, size_pt, bold=bold, first_width_mm=first_width_mm))

@@ -2,6 +2,7 @@
 further than 7.5 pt, "+N more at <landing address>" for what does not fit, and the rest of the slip ruled for
 precautions (referrals.pad_layout). Checked on the PDF itself: its extracted text and its text positions."""
 
+import base64
 import io
 import re
 from types import SimpleNamespace
@@ -10,10 +11,18 @@ import pypdfium2
 import pytest
 from django.conf import settings
 from django_scopes import scope
+from PIL import Image
 from pypdf import PdfReader
 
 from referrals.documents import pad_build
-from referrals.pad_layout import MIN_PRECAUTION_LINES, PRECAUTION_PITCH_MM, SERVICE_FLOOR_PT, SERVICE_SIZES, layout_slip
+from referrals.pad_layout import (
+    MIN_PRECAUTION_LINES,
+    PRECAUTION_PITCH_MM,
+    SERVICE_FLOOR_PT,
+    SERVICE_SIZES,
+    layout_slip,
+    logo_width_mm,
+)
 from spa_referrals.pdf import render_template_to_pdf
 from spa_referrals.text_measure import wrap
 
@@ -121,6 +130,7 @@ def test_a_crowded_slip_wraps_every_long_text_and_counts_the_services_left_off(c
     assert text.count("Anastasia-Maria Papadopoulou-Fitzgerald, MD, PhD") == 4
     assert text.count("20% off a first calming facial for every referred patient, any day") == 4
     layout = context["layout"]
+    assert layout.services  # crowded, but never a slip that recommends nothing
     for service in layout.services:
         assert text.count(service.name) == 4, service.name
     assert len(layout.services) + layout.more_count == len(LONG_NAMES)
@@ -245,3 +255,42 @@ def test_a_long_spa_name_beside_a_logo_leaves_less_room_for_services():
     )
 
     assert crowded.band_mm < plain.band_mm - 11  # the logo's height and two more lines of the name
+
+
+def test_only_the_first_line_is_narrowed_by_something_beside_it():
+    text = "The Serenity Integrative Wellness Day Spa and Medical Aesthetics Studio of Brookline"
+    narrow_first = wrap(text, 90, 12, bold=True, first_width_mm=58)
+    all_narrow = wrap(text, 58, 12, bold=True)
+
+    assert " ".join(narrow_first) == text
+    assert len(narrow_first) < len(all_narrow)
+
+
+def test_a_slip_too_crowded_for_any_service_gives_up_one_precautions_line_for_the_first():
+    crowded = layout_slip(
+        paper="letter",
+        services=[SimpleNamespace(name=name) for name in LONG_NAMES],
+        landing_display="spa.example/r/ABC123",
+        spa_name="The Serenity Integrative Wellness Day Spa and Medical Aesthetics Studio of Brookline",
+        has_logo=True,
+        logo_width=22,  # a 2:1 logo at its 11 mm height
+        practice_name=LONG_PRACTICE,
+        clinician_name="",
+        specialty="Dermatology",
+        phone="(617) 555-0199",
+        email="refer@serene.example",
+        offer_title="20% off a first calming facial for every referred patient, any weekday",
+    )
+
+    assert len(crowded.services) >= 1
+    assert crowded.more_count == len(LONG_NAMES) - len(crowded.services)
+    assert len(crowded.precaution_lines) == MIN_PRECAUTION_LINES - 1
+
+
+def test_the_logo_prints_as_wide_as_its_proportions_allow():
+    image = io.BytesIO()
+    Image.new("RGB", (120, 60), "#7a2a55").save(image, format="PNG")
+    data_uri = "data:image/png;base64," + base64.b64encode(image.getvalue()).decode()
+
+    assert logo_width_mm(data_uri) == pytest.approx(22)
+    assert logo_width_mm("data:image/svg+xml;base64," + base64.b64encode(b"<svg/>").decode()) == 30
