@@ -26,6 +26,14 @@ section and cuts, in this order:
 4. 5 services, 3 credentials, 2 equipment, 2 product lines; offer terms 120; talking points 200;
 5. 3 services, 2 credentials, 1 equipment, 1 product line; offer terms 80; talking points 120.
 
+Filling the page
+----------------
+A short catalog must not leave the bottom of the page empty. Every size on the page is in rem, and the
+build step picks the root size: at the first trimming level that fits, it searches ``SCALES`` (from 10 pt
+up to 16 pt) for the largest size that still fits one page, so a short catalog prints in larger type with
+more air. The footer (the spa's address line) sits in the page's bottom margin. Letter or A4 (option
+``paper``; Letter by default).
+
 Lists keep the catalog's own order (services by category then name, credentials by practitioner,
 equipment and product lines by name) and say "+ N more" for what was cut. Every text on the page
 has a bounded length, so the last level always fits; if it did not, the render fails rather than
@@ -57,6 +65,15 @@ LEAVE_BEHIND_TEMPLATE = "documents/leave_behind.html"
 LETTER_TEMPLATE = "documents/letter.html"
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 DEFAULT_COLOUR = "#2a7a78"
+
+PAPER_SIZES = {"letter": "letter", "a4": "A4"}
+PAGE_BOTTOM_MARGIN_MM = 14  # as in the template's @page rule: the footer line sits in it
+TWO_COLUMNS_FROM = 6  # catalog items on the page
+MIN_SPACER_MM = 4  # less spare room than this is left where it is
+# Root font sizes in pt, from the base size up: the largest that still fits one page is used.
+SCALES = [10, 10.5, 11, 11.5, 12, 12.5, 13, 13.5, 14, 15, 16]
+# Bumped when the page's layout changes, so leave-behinds printed with the old one show as out of date.
+LAYOUT_VERSION = 2
 
 TRIM_LEVELS = [
     {
@@ -152,7 +169,17 @@ def _catalog_state(spa):
         "equipment": _rows(catalog.active_items(Equipment, spa=spa)),
         "product_lines": _rows(catalog.active_items(ProductLine, spa=spa)),
         "points": [(row.specialty, row.updated_at) for row in catalog.talking_points_for(spa=spa)],
+        "first_contact_days": _first_contact_days(spa),
+        "layout": LAYOUT_VERSION,
     }
+
+
+def _first_contact_days(spa):
+    """The spa's promise, read without creating its settings row (a version must not write)."""
+    from referrals.models import ReferralSettings
+
+    days = ReferralSettings.objects.filter(spa=spa).values_list("first_contact_business_days", flat=True).first()
+    return days or ReferralSettings._meta.get_field("first_contact_business_days").default
 
 
 def _practice_state(practice):
@@ -176,12 +203,12 @@ def _specialty_label(specialty):
 
 
 def leave_behind_title(source, options):
+    specialty = _specialty_label(_specialty_of(source, options))
     if isinstance(source, Practice):
-        return _("Leave-behind: %(specialty)s, for %(practice)s") % {
-            "specialty": _specialty_label(_specialty_of(source, options)),
-            "practice": source.name,
-        }
-    return _("Leave-behind: %(specialty)s") % {"specialty": _specialty_label(_specialty_of(source, options))}
+        title = _("Leave-behind: %(specialty)s, for %(practice)s") % {"specialty": specialty, "practice": source.name}
+    else:
+        title = _("Leave-behind: %(specialty)s") % {"specialty": specialty}
+    return f"{title} (A4)" if paper_of(options) == "a4" else title
 
 
 def _cut(items, limit):
@@ -192,8 +219,12 @@ def _short(text, length):
     return Truncator(text or "").chars(length) if length else ""
 
 
-def leave_behind_context(spa, *, specialty, practice=None, level=0):
-    """Everything the leave-behind prints, trimmed to ``TRIM_LEVELS[level]``."""
+def paper_of(options):
+    return "a4" if (options or {}).get("paper") == "a4" else "letter"
+
+
+def leave_behind_context(spa, *, specialty, practice=None, level=0, paper="letter", scale=SCALES[0]):
+    """Everything the leave-behind prints, trimmed to ``TRIM_LEVELS[level]``, with a root size of ``scale`` pt."""
     limits = TRIM_LEVELS[level]
     today = catalog.spa_today(spa)
     services, more_services = _cut(catalog.services_for_specialty(spa=spa, specialty=specialty), limits["services"])
@@ -240,6 +271,15 @@ def leave_behind_context(spa, *, specialty, practice=None, level=0):
         "portal_url": settings.SITE_URL + reverse("portal:home", args=[spa.slug]),
         "referral_code": code,
         "landing_url": landing_url(code) if code else "",
+        "landing_display": landing_url(code).split("://", 1)[-1] if code else "",
+        "first_contact_days": _first_contact_days(spa),
+        "paper": paper,
+        "page_size": PAPER_SIZES[paper],
+        "root_size": f"{scale:g}pt",
+        "scale": scale,
+        "refer_spacer": "0mm",
+        # Two columns need something to balance: a handful of items reads better in one.
+        "two_columns": len(services) + len(credentials) + len(equipment) + len(product_lines) >= TWO_COLUMNS_FROM,
         "qr_data_uri": qr_svg_data_uri(landing_url(code)) if code else "",
         "referral_phone": spa.referral_phone or spa.phone,
         "referral_email": spa.referral_email or spa.email,
@@ -247,19 +287,74 @@ def leave_behind_context(spa, *, specialty, practice=None, level=0):
     }
 
 
-def leave_behind_fit(spa, *, specialty, practice=None):
-    """(context, rendered) of the least-trimmed level that fits on one page (the one-page rule)."""
-    for level in range(len(TRIM_LEVELS)):
-        context = leave_behind_context(spa, specialty=specialty, practice=practice, level=level)
+def leave_behind_fit(spa, *, specialty, practice=None, paper="letter"):
+    """(context, rendered) of the least-trimmed level that fits on one page (the one-page rule), at the
+    largest root size of ``SCALES`` that still fits (filling the page)."""
+
+    def attempt(level, scale):
+        context = leave_behind_context(
+            spa, specialty=specialty, practice=practice, level=level, paper=paper, scale=scale
+        )
         rendered = render_template_to_pdf(LEAVE_BEHIND_TEMPLATE, context)
-        if rendered.page_count == 1:
-            return context, rendered
+        return (context, rendered) if rendered.page_count == 1 else None
+
+    for level in range(len(TRIM_LEVELS)):
+        best = attempt(level, SCALES[0])
+        if best is None:
+            continue
+        # Binary search over the larger sizes: fitting only gets harder as the type grows.
+        low, high = 0, len(SCALES) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            fitted = attempt(level, SCALES[middle])
+            if fitted is None:
+                high = middle - 1
+            else:
+                low, best = middle, fitted
+        return _push_refer_down(*best)
     raise LeaveBehindTooLong(_("The leave-behind does not fit on one page even with the shortest catalog."))
+
+
+def spare_height_mm(content):
+    """How far above the page's bottom margin the last line of a one-page PDF ends, in mm (pypdfium2)."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(content)
+    try:
+        page = pdf[0]
+        textpage = page.get_textpage()
+        content_bottom = PAGE_BOTTOM_MARGIN_MM * 72 / 25.4  # PDF y runs upwards from the page's bottom edge
+        lowest = page.get_height()
+        for index in range(textpage.count_rects()):
+            _left, bottom, _right, _top = textpage.get_rect(index)
+            if bottom >= content_bottom:  # the footer line, down in the margin, does not count
+                lowest = min(lowest, bottom)
+        return (lowest - content_bottom) * 25.4 / 72
+    finally:
+        pdf.close()
+
+
+def _push_refer_down(context, rendered):
+    """A catalog too short to fill the page even in the largest type: "How to refer" moves to the page's foot,
+    the spare height going above it, so the page never ends in an empty band."""
+    # Below the last glyph's baseline: its line's descent and leading, the list item's margin (all scale with the
+    # type), and a little air.
+    spare = spare_height_mm(rendered.content) - 2 - context["scale"] * 0.3
+    for spacer in (spare, spare / 2):
+        if spacer < MIN_SPACER_MM:
+            break
+        pushed = {**context, "refer_spacer": f"{spacer:.1f}mm"}
+        again = render_template_to_pdf(LEAVE_BEHIND_TEMPLATE, pushed)
+        if again.page_count == 1:
+            return pushed, again
+    return context, rendered
 
 
 def build_leave_behind(spa, source, options):
     practice = source if isinstance(source, Practice) else None
-    context, _rendered = leave_behind_fit(spa, specialty=_specialty_of(source, options), practice=practice)
+    context, _rendered = leave_behind_fit(
+        spa, specialty=_specialty_of(source, options), practice=practice, paper=paper_of(options)
+    )
     return LEAVE_BEHIND_TEMPLATE, context
 
 

@@ -60,7 +60,13 @@ class LeaveBehindForm(forms.Form):
         required=False,
         empty_label=_("No practice: a general leave-behind"),
     )
+    paper = forms.ChoiceField(
+        label=_("Paper"), choices=[("letter", _("Letter")), ("a4", _("A4"))], initial="letter", required=False
+    )
 
     def __init__(self, *args, spa, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practice"].queryset = Practice.objects.filter(spa=spa).order_by("name")
+
+    def clean_paper(self):
+        return self.cleaned_data.get("paper") or "letter"

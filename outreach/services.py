@@ -56,20 +56,27 @@ def letter_request(*, spa, practice, template, requested_by, request=None):
     )
 
 
-def leave_behind_request(*, spa, specialty, practice=None, requested_by, request=None):
-    """The leave-behind for a specialty, personalized for ``practice`` when one is given."""
+def leave_behind_request(*, spa, specialty, practice=None, requested_by, paper="letter", request=None):
+    """The leave-behind for a specialty, personalized for ``practice`` when one is given, on Letter or A4."""
+    # Letter keeps the options it always had, so a Letter leave-behind already made is found again.
+    paper_option = {"paper": "a4"} if paper == "a4" else {}
     if practice is not None:
         return document_request(
             spa=spa,
             kind="leave_behind_practice",
             source=practice,
-            options={"specialty": specialty},
+            options={"specialty": specialty, **paper_option},
             requested_by=requested_by,
             request=request,
         )
     leave_behind, _created = LeaveBehind.objects.get_or_create(spa=spa, specialty=specialty)
     return document_request(
-        spa=spa, kind="leave_behind", source=leave_behind, requested_by=requested_by, request=request
+        spa=spa,
+        kind="leave_behind",
+        source=leave_behind,
+        options=paper_option,
+        requested_by=requested_by,
+        request=request,
     )
 
 

@@ -137,6 +137,7 @@ def leave_behind(request, spa_slug):
                 spa=request.spa,
                 specialty=form.cleaned_data["specialty"],
                 practice=form.cleaned_data["practice"],
+                paper=form.cleaned_data["paper"],
                 requested_by=request.user,
                 request=request,
             )

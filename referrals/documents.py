@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from partners.models import Clinician, ReferralCode
 from partners.services import referral_code_issue
+from referrals.pad_layout import layout_slip, logo_width_mm
 from spas import documents
 from spas.catalog import current_offers, services_for_specialty
 
@@ -27,9 +28,9 @@ KIND = "referral_pad"
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
 MIN_PAGES = 1
 MAX_PAGES = 20
-SLIPS_PER_PAGE = 4  # 2 columns × 2 rows
-# A slip has room for this many tick-boxes (two columns of four); the rest become "+ N more".
-MAX_SERVICES_ON_SLIP = 8
+SLIPS_PER_PAGE = 4  # 2 columns × 2 rows; how much of each slip goes where: referrals.pad_layout
+# Bumped when the slip's layout changes, so pads printed with the old one are offered again as out of date.
+LAYOUT_VERSION = 2
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 DEFAULT_COLOUR = "#2a7a78"
 
@@ -96,6 +97,7 @@ def pad_version(practice):
     clinician_codes = _clinician_codes(practice)
     content = {
         "site": settings.SITE_URL,
+        "layout": LAYOUT_VERSION,
         "practice": [practice.name, practice.specialty, practice.updated_at.isoformat()],
         "code": practice.referral_code,
         "clinicians": [
@@ -134,25 +136,41 @@ def pad_build(spa, practice, options):
         raise ValueError(_("This practice has no referral code yet."))
     pages = min(max(int(options.get("pages") or MIN_PAGES), MIN_PAGES), MAX_PAGES)
     services = services_for_specialty(spa=spa, specialty=practice.specialty)
-    shown = services[:MAX_SERVICES_ON_SLIP]
     url = landing_url(code)
+    landing_display = url.split("://", 1)[-1]
+    offer = _offer(spa, practice.specialty)
+    logo = logo_data_uri(spa)
+    paper = "a4" if options.get("paper") == "a4" else "letter"
+    layout = layout_slip(
+        paper=paper,
+        services=services,
+        landing_display=landing_display,
+        spa_name=spa.name,
+        has_logo=bool(logo),
+        logo_width=logo_width_mm(logo) if logo else 0,
+        practice_name=practice.name,
+        clinician_name=clinician.display_name if clinician else "",
+        specialty=practice.get_specialty_display(),
+        phone=spa.referral_phone,
+        email=spa.referral_email,
+        offer_title=offer.title if offer else "",
+    )
     context = {
         "spa": spa,
         "practice": practice,
         "clinician": clinician,
         "specialty": practice.get_specialty_display(),
-        "paper": "a4" if options.get("paper") == "a4" else "letter",
-        "page_size": PAPER_SIZES.get(options.get("paper"), "letter"),
+        "paper": paper,
+        "page_size": PAPER_SIZES[paper],
         "pages": range(pages),
         "slips": range(SLIPS_PER_PAGE),
-        "service_rows": [shown[index : index + 2] for index in range(0, len(shown), 2)],
-        "more_services": max(len(services) - MAX_SERVICES_ON_SLIP, 0),
-        "offer": _offer(spa, practice.specialty),
+        "layout": layout,
+        "offer": offer,
         "code": code,
         "landing_url": url,
-        "landing_display": url.split("://", 1)[-1],
+        "landing_display": landing_display,
         "qr_data_uri": qr_svg_data_uri(url),
-        "logo_data_uri": logo_data_uri(spa),
+        "logo_data_uri": logo,
         # Goes into a <style> block: only a validated hex colour, whatever the database holds.
         "brand_colour": spa.brand_colour if HEX_COLOUR.fullmatch(spa.brand_colour or "") else DEFAULT_COLOUR,
     }

@@ -174,17 +174,23 @@ def test_a_practice_without_a_code_gets_one_before_the_pad_is_made(pad_spa, owne
     assert set(qr_texts(pdf_bytes(document))) == {settings.SITE_URL + "/r/" + code}
 
 
-def test_many_services_are_trimmed_to_what_fits_and_say_how_many_more(
+def test_many_services_are_listed_while_they_fit_and_the_rest_counted_with_the_landing_address(
     practice, owner, django_capture_on_commit_callbacks
 ):
     with scope(spa=practice.spa):
-        for number in range(10):
-            ServiceFactory(spa=practice.spa, name=f"Extra facial {number}", specialties=["dermatology"])
+        for number in range(30):
+            ServiceFactory(spa=practice.spa, name=f"Extra facial {number:02d}", specialties=["dermatology"])
 
     document = make_pad(practice, owner, django_capture_on_commit_callbacks)
 
     assert document.page_count == 1
-    assert "+ 3 more services — ask us" in pdf_text(pdf_bytes(document))
+    text = pdf_text(pdf_bytes(document))
+    shown = [number for number in range(30) if f"Extra facial {number:02d}" in text]
+    address = settings.SITE_URL.split("://", 1)[-1] + "/r/" + PRACTICE_CODE
+    more = re.search(r"\+(\d+) more at " + re.escape(address), text)
+    assert more, text
+    shown_total = len(shown) + ("Post-peel calming facial" in text)  # the fixture's own service, then these 30
+    assert shown and shown_total + int(more.group(1)) == 31
 
 
 # --- one render per version ------------------------------------------------------------------------
