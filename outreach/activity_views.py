@@ -495,9 +495,7 @@ def touchpoint_restore(request, spa_slug, touchpoint_id):
     if removal is None or (removal.actor_id != request.user.pk and not request.membership.has_role(Role.MANAGER)):
         raise Http404("No such touchpoint.")
     try:
-        touchpoint = activity.touchpoint_restore(
-            spa=request.spa, removal=removal, actor=request.user, request=request
-        )
+        touchpoint = activity.touchpoint_restore(spa=request.spa, removal=removal, actor=request.user, request=request)
     except ValidationError as error:
         message = " ".join(error.messages)
         if request.htmx:

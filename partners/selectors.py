@@ -5,6 +5,7 @@ import re
 from django.db.models import Count, F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 
+from . import extensions
 from .models import Clinician, Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag
 
 BOARD_CARDS_PER_STAGE = 40
@@ -56,6 +57,8 @@ def practice_board(*, spa, queryset=None):
         .select_related("owner")
         .order_by("stage", "rank")
     )
+    # Each card's last contact and next step (registered by outreach), in the same query.
+    ranked = extensions.annotate(ranked, spa=spa)
     for practice in ranked:
         cards_by_stage[practice.stage].append(practice)
     return [(value, label, counts.get(value, 0), cards_by_stage[value]) for value, label in Stage.choices]
@@ -73,6 +76,17 @@ def practice_detail(*, spa, public_id):
             Prefetch("stage_changes", queryset=StageChange.objects.select_related("changed_by")),
         )
         .first()
+    )
+
+
+def last_declined_reason(*, practice):
+    """Why the practice declined the last time it was moved to Declined ("" when never)."""
+    return (
+        StageChange.objects.filter(spa=practice.spa_id, practice=practice, to_stage=Stage.DECLINED)
+        .order_by("-changed_at", "-id")
+        .values_list("reason", flat=True)
+        .first()
+        or ""
     )
 
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from outreach import activity
 from outreach.models import Touchpoint
 from partners import services
-from partners.models import Stage
+from partners.models import Practice, Stage, StageChange
 from referrals.models import Status
 from tests.factories import TEST_PASSWORD, ClinicianFactory, ReferralFactory
 
@@ -145,3 +145,110 @@ def test_a_practices_page_lists_its_referrals_and_undoes_a_removed_touchpoint(pa
     page.locator("#practice-referrals").get_by_role("link", name="Enter a referral from this practice").click()
     expect(page.get_by_label("Referring practice")).to_have_value(str(practice.public_id))
     expect(page.get_by_label("Referring clinician")).to_contain_text("Asha Patel, MD")
+
+
+def _board_spa(spa, owner):
+    """A practice or two in every stage, with contacts and next steps, like a spa a few months in."""
+    names = {
+        Stage.PROSPECT: ["Harbor Women's Health", "Cedar Physical Therapy"],
+        Stage.RESEARCHED: ["Back Bay Oncology Associates"],
+        Stage.CONTACTED: ["Newton Dermatology & Laser Center"],
+        Stage.MEETING: ["Charles River Chiropractic"],
+        Stage.TRIAL: ["Brookline Plastic Surgery"],
+        Stage.ACTIVE: ["Glow Dermatology", "Fenway Sports Medicine"],
+        Stage.DORMANT: ["Quincy Family Practice"],
+        Stage.DECLINED: ["Somerville Orthopedics"],
+    }
+    practices = {}
+    with scope(spa=spa):
+        today = activity.spa_today(spa)
+        for stage, stage_names in names.items():
+            for index, name in enumerate(stage_names):
+                practice = _practice(spa, owner, name, stage=stage)
+                practices[name] = practice
+                if stage in (Stage.CONTACTED, Stage.MEETING, Stage.TRIAL, Stage.ACTIVE):
+                    activity.touchpoint_log(
+                        spa=spa,
+                        practice=practice,
+                        kind="phone_call",
+                        occurred_on=today - datetime.timedelta(days=4 + index * 7),
+                        actor=owner,
+                    )
+                    activity.task_create(
+                        spa=spa,
+                        title="Follow-up call with the office manager",
+                        due_on=today + datetime.timedelta(days=2 + index),
+                        practice=practice,
+                        assignee=owner,
+                    )
+    return practices
+
+
+def test_the_board_shows_every_stage_declines_through_a_dialog_and_undoes_a_move(
+    page, login, spa, owner, screenshot, axe, assert_no_horizontal_scroll
+):
+    practices = _board_spa(spa, owner)
+    login(page, owner.email, TEST_PASSWORD)
+    page.goto(f"/s/{spa.slug}/partners/board/")
+
+    # All eight columns fit the 1366-px window: every column's box inside the viewport, no sideways scroll.
+    columns = page.locator("section.board-column")
+    expect(columns).to_have_count(8)
+    viewport = page.viewport_size
+    for index in range(8):
+        box = columns.nth(index).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (index, box)
+    assert_no_horizontal_scroll(page)
+    assert page.evaluate("() => { const b = document.querySelector('.board'); return b.scrollWidth <= b.clientWidth; }")
+
+    # Each card shows its last contact and its next step.
+    glow = page.locator(f'article.board-card[data-practice="{practices["Glow Dermatology"].public_id}"]')
+    expect(glow.locator(".board-last-contact")).to_contain_text("Last contact")
+    expect(glow.locator(".board-next-step")).to_contain_text("Follow-up call with the office manager")
+    screenshot(page, "board")
+    assert axe(page) == []
+
+    # A move shows a toast; its Undo puts the card back.
+    cedar = practices["Cedar Physical Therapy"]
+    card = page.locator(f'article.board-card[data-practice="{cedar.public_id}"]')
+    card.get_by_label("Move Cedar Physical Therapy to").select_option("researched")
+    card.get_by_role("button", name="Move").click()
+    expect(
+        page.locator(f'.board-dropzone[data-stage="researched"] [data-practice="{cedar.public_id}"]')
+    ).to_be_visible()
+    toast = page.locator("#toasts .toast").filter(has_text="Cedar Physical Therapy moved to Researched.")
+    toast.get_by_role("button", name="Undo").click()
+    expect(page.locator(f'.board-dropzone[data-stage="prospect"] [data-practice="{cedar.public_id}"]')).to_be_visible()
+    with scopes_disabled():
+        assert Practice.objects.get(pk=cedar.pk).stage == Stage.PROSPECT
+
+    # Declining opens a dialog with the common reasons; Cancel leaves the card where it was.
+    newton = practices["Newton Dermatology & Laser Center"]
+    card = page.locator(f'article.board-card[data-practice="{newton.public_id}"]')
+    card.get_by_label("Move Newton Dermatology & Laser Center to").select_option("declined")
+    card.get_by_role("button", name="Move").click()
+    dialog = page.get_by_role("dialog", name="Why did Newton Dermatology & Laser Center decline?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(card.get_by_label("Move Newton Dermatology & Laser Center to")).to_have_value("contacted")
+
+    # Again: no reason is refused in the dialog; a reason and a few words decline it.
+    card.get_by_label("Move Newton Dermatology & Laser Center to").select_option("declined")
+    card.get_by_role("button", name="Move").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Move to Declined").click()
+    expect(dialog.get_by_role("alert")).to_have_text("Choose a reason or say why in your words.")
+    dialog.get_by_label("Already refers to another spa").check()
+    dialog.get_by_label("In your words").fill("Their medical director's sister runs one.")
+    dialog.get_by_role("button", name="Move to Declined").click()
+    expect(dialog).to_be_hidden()
+    declined = page.locator('.board-dropzone[data-stage="declined"]')
+    expect(declined.locator(f'[data-practice="{newton.public_id}"]')).to_be_visible()
+    with scopes_disabled():
+        newton = Practice.objects.get(pk=newton.pk)
+        assert newton.stage == Stage.DECLINED
+        assert newton.declined_reason == "Already refers to another spa — Their medical director's sister runs one."
+        assert (
+            StageChange.objects.filter(practice=newton, to_stage=Stage.DECLINED).get().reason == newton.declined_reason
+        )
