@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from spa_referrals.forms import apply_validation_error
@@ -19,7 +20,7 @@ from spas.catalog import talking_points_for
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from . import selectors, services
+from . import extensions, selectors, services
 from .duplicates import practice_duplicates
 from .forms import (
     DECLINE_REASONS,
@@ -45,19 +46,64 @@ def _practice_or_404(request, practice_id):
     return get_object_or_404(Practice.objects.select_related("owner"), spa=request.spa, public_id=practice_id)
 
 
+# The list's sortable columns: (sort key, label, first click sorts descending). A note under a label says more.
+LIST_COLUMN_NOTES = {"referrals_90d": gettext_lazy("last 90 days")}
+LIST_COLUMNS = [
+    ("name", gettext_lazy("Practice"), False),
+    ("stage", gettext_lazy("Stage"), False),
+    ("last_contact", gettext_lazy("Last contact"), False),
+    ("next_task", gettext_lazy("Next task due"), False),
+    ("referrals_90d", gettext_lazy("Referrals"), True),
+    ("health", gettext_lazy("Health"), False),
+    ("owner", gettext_lazy("Owner"), False),
+]
+
+
+def _sort_headers(request, sort, descending):
+    """Each sortable column's header: its label, its aria-sort and the address its click goes to."""
+    query = request.GET.copy()
+    for name in ("page", "sort"):
+        query.pop(name, None)
+    headers = []
+    for key, label, descending_first in LIST_COLUMNS:
+        active = key == sort
+        next_descending = not descending if active else descending_first
+        query["sort"] = f"-{key}" if next_descending else key
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "note": LIST_COLUMN_NOTES.get(key, ""),
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                "url": "?" + query.urlencode(),
+            }
+        )
+    return headers
+
+
 def practice_list(request, spa_slug):
     spa = request.spa
-    practice_filter = PracticeFilter(request.GET or None, queryset=selectors.practice_list(spa=spa), spa=spa)
+    sort, descending = selectors.list_sort(request.GET.get("sort"))
+    practice_filter = PracticeFilter(
+        request.GET or None,
+        queryset=selectors.practice_list(spa=spa, sort=sort, descending=descending),
+        spa=spa,
+    )
     page = Paginator(practice_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Figures worked out in Python (health) for this page's rows only, in a fixed number of queries.
+    page.object_list = extensions.decorate(page.object_list, spa=spa)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "filter": practice_filter,
         "page": page,
         "query_string": query.urlencode(),
-        "is_filtered": any(value for key, value in request.GET.items() if key != "page"),
+        "is_filtered": any(value for key, value in request.GET.items() if key not in ("page", "sort")),
         "tags": selectors.spa_tags(spa=spa),
         "total": page.paginator.count,
+        "sort": f"-{sort}" if descending else sort,
+        "sort_headers": _sort_headers(request, sort, descending),
+        "today": timezone.localdate(),  # the spa's (tenancy middleware)
     }
     template = "partners/partials/practice_table.html" if request.htmx else "partners/practice_list.html"
     return render(request, template, context)

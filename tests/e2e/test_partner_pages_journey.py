@@ -27,7 +27,9 @@ FOLD = 900
 def _practice(spa, owner, name, stage=Stage.ACTIVE, **fields):
     with scope(spa=spa):
         practice = services.practice_create(
-            spa=spa, actor=owner, fields={"name": name, "specialty": "dermatology", "city": "Brookline", **fields}
+            spa=spa,
+            actor=owner,
+            fields={"name": name, "specialty": "dermatology", "city": "Brookline", "owner": owner, **fields},
         )
         if stage != practice.stage:
             services.practice_move_stage(practice=practice, to_stage=stage, actor=owner, reason="Demo")
@@ -252,3 +254,40 @@ def test_the_board_shows_every_stage_declines_through_a_dialog_and_undoes_a_move
         assert (
             StageChange.objects.filter(practice=newton, to_stage=Stage.DECLINED).get().reason == newton.declined_reason
         )
+
+
+def test_the_partners_list_shows_the_figures_and_sorts_by_them(page, login, spa, owner, screenshot, axe):
+    practices = _board_spa(spa, owner)
+    _referrals(spa, practices["Glow Dermatology"], None, 5)
+    _referrals(spa, practices["Fenway Sports Medicine"], None, 2)
+    login(page, owner.email, TEST_PASSWORD)
+    page.goto(f"/s/{spa.slug}/partners/")
+
+    table = page.locator("table.practice-table")
+    glow = table.locator(f'tr[data-practice="{practices["Glow Dermatology"].public_id}"]')
+    expect(glow.locator('[data-column="referrals_90d"]')).to_have_text("5")
+    expect(glow.locator('[data-column="health"] [data-health-status]')).to_have_count(1)
+    expect(glow.locator('[data-column="last_contact"]')).not_to_have_text("—")
+    expect(glow.locator('[data-column="next_task"]')).not_to_have_text("—")
+    expect(table.locator('th[data-sort="name"]')).to_have_attribute("aria-sort", "ascending")
+
+    # Most referrals first, then the fewest: the header says which.
+    table.get_by_role("link", name="Referrals last 90 days").click()
+    expect(page).to_have_url(re.compile(r"sort=-referrals_90d"))
+    header = page.locator('th[data-sort="referrals_90d"]')
+    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(page.locator("table.practice-table tbody tr").first).to_contain_text("Glow Dermatology")
+    expect(page.locator("table.practice-table tbody tr").nth(1)).to_contain_text("Fenway Sports Medicine")
+    expect(page.locator('th[data-sort="name"]')).to_have_attribute("aria-sort", "none")
+    screenshot(page, "partners-list")
+    assert axe(page) == []
+
+    page.locator("table.practice-table").get_by_role("link", name="Referrals last 90 days").click()
+    expect(page.locator('th[data-sort="referrals_90d"]')).to_have_attribute("aria-sort", "ascending")
+    expect(page.locator("table.practice-table tbody tr").last).to_contain_text("Glow Dermatology")
+
+    # A filter keeps the sort.
+    page.get_by_label("Stage").select_option(label="Active partner")
+    expect(page.locator("table.practice-table tbody tr")).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"sort=referrals_90d"))
+    expect(page.locator("table.practice-table tbody tr").first).to_contain_text("Fenway Sports Medicine")
