@@ -73,7 +73,7 @@ def _below_the_fold(locator):
     return box["y"] + box["height"] > FOLD
 
 
-def test_a_practices_page_lists_its_referrals_and_undoes_a_removed_touchpoint(page, login, spa, owner, screenshot):
+def test_a_practices_page_lists_its_referrals_and_undoes_a_removed_touchpoint(page, login, spa, owner, screenshot, axe):
     practice = _practice(spa, owner, "Brookline Skin & Laser")
     with scopes_disabled():
         clinician = ClinicianFactory(spa=spa, practice=practice, first_name="Asha", last_name="Patel", credentials="MD")
@@ -112,6 +112,7 @@ def test_a_practices_page_lists_its_referrals_and_undoes_a_removed_touchpoint(pa
     assert not _below_the_fold(card.get_by_role("link", name="Enter a referral from this practice"))
     assert not _below_the_fold(card.locator("#practice-referral-list > li").nth(2))
     screenshot(page, "practice")
+    assert axe(page) == []
 
     # "Log a touchpoint" opens the quick-log form.
     actions.get_by_role("link", name="Log a touchpoint").click()

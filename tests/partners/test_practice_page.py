@@ -100,6 +100,16 @@ def test_the_referrals_card_costs_two_queries_however_many_referrals(
     assert len(many) == len(few)
 
 
+def test_each_clinician_links_to_manual_entry_with_practice_and_clinician(owner_client, spa, practice):
+    clinician = make_clinician(practice, first_name="Dana", last_name="Derm", credentials="MD")
+    body = page_text(owner_client.get(url("detail", spa, practice.public_id)))
+    create = reverse("referrals:create", args=[spa.slug])
+    link = f'href="{create}?practice={practice.public_id}&amp;clinician={clinician.public_id}"'
+    # Named by the clinician it is for (aria-describedby), beside the clinician's name.
+    assert f'{link} aria-describedby="clinician-{clinician.public_id}">Enter a referral</a>' in body
+    assert f'id="clinician-{clinician.public_id}"' in body and "Dana Derm, MD</a>" in body
+
+
 def test_the_primary_actions_come_first(owner_client, spa, practice):
     body = page_text(owner_client.get(url("detail", spa, practice.public_id)))
     actions = body.split('id="practice-actions"', 1)[1].split("</div>", 1)[0]
