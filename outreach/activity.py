@@ -19,13 +19,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners.models import Clinician, OfficeContact
+from partners.models import Clinician, OfficeContact, Practice
 from referrals.models import ATTEMPT_STATUSES, ReferralEvent, Status
 from referrals.selectors import referral_inbox
-from spas.models import Membership
+from spas.models import AuditEvent, Membership
 from spas.services import audit_record
 
 from .models import (
+    Campaign,
+    Event,
     Task,
     TaskKind,
     TaskPractice,
@@ -148,31 +150,147 @@ def _touchpoints_changed(practice, kind):
         hook(practice, kind)
 
 
+# How long a removed touchpoint can be brought back with the toast's Undo.
+RESTORE_WINDOW = datetime.timedelta(hours=1)
+
+# The practice page's timeline filters: "Conversations" are exchanges with the practice's people; "Gifts" are
+# what the spa gave (a gift, a complimentary staff service). "All" shows every kind.
+TIMELINE_FILTERS = {
+    "conversations": [
+        TouchpointKind.LETTER,
+        TouchpointKind.PHONE_CALL,
+        TouchpointKind.EMAIL,
+        TouchpointKind.MEETING,
+        TouchpointKind.LUNCH_PRESENTATION,
+        TouchpointKind.CHECK_IN,
+        TouchpointKind.THANK_YOU_NOTE,
+    ],
+    "gifts": [TouchpointKind.GIFT, TouchpointKind.STAFF_SERVICE],
+}
+
+
+def _snapshot(touchpoint):
+    """What ``touchpoint_restore`` needs to bring a removed touchpoint back (kept in the audit event)."""
+    people = list(touchpoint.participants.values_list("clinician_id", "contact_id"))
+    return {
+        "practice": touchpoint.practice_id,
+        "kind": touchpoint.kind,
+        "occurred_on": touchpoint.occurred_on.isoformat(),
+        "outcome": touchpoint.outcome,
+        "notes": touchpoint.notes,
+        "next_step": touchpoint.next_step,
+        "campaign": touchpoint.campaign_id,
+        "event": touchpoint.event_id,
+        "logged_by": touchpoint.logged_by_id,
+        "created_at": touchpoint.created_at.isoformat(),
+        "clinicians": [clinician for clinician, _contact in people if clinician],
+        "contacts": [contact for _clinician, contact in people if contact],
+    }
+
+
 @transaction.atomic
 def touchpoint_delete(*, touchpoint, actor, request=None):
-    """Remove a touchpoint logged by mistake; a task it closed opens again."""
+    """Remove a touchpoint logged by mistake; a task it closed opens again. The audit event keeps what was
+    removed, so ``touchpoint_restore`` can undo it."""
+    snapshot = _snapshot(touchpoint)
+    reopened = []
     for task in Task.objects.select_for_update().filter(
         spa=touchpoint.spa, touchpoint=touchpoint, done_at__isnull=False
     ):
+        reopened.append([str(task.public_id), task.touchpoint_logged_by_task])
         _reopen(task, actor=actor, request=request, delete_touchpoint=False)
-    audit_record(spa=touchpoint.spa, action="touchpoint.deleted", actor=actor, obj=touchpoint, request=request)
+    audit_record(
+        spa=touchpoint.spa,
+        action="touchpoint.deleted",
+        actor=actor,
+        obj=touchpoint,
+        request=request,
+        detail={"touchpoint": snapshot, "reopened_tasks": reopened},
+    )
     practice, kind = touchpoint.practice, touchpoint.kind
     touchpoint.delete()
     _touchpoints_changed(practice, kind)
 
 
-def practice_timeline(*, spa, practice, limit=50):
-    """The practice's touchpoints, newest first, with the people involved and who logged them."""
+def touchpoint_removal(*, spa, touchpoint_id):
+    """The audit event of the touchpoint's latest removal (with its snapshot), or None."""
     return (
-        Touchpoint.objects.filter(spa=spa, practice=practice)
-        .select_related("logged_by", "campaign")
-        .prefetch_related(
-            Prefetch(
-                "participants",
-                queryset=TouchpointParticipant.objects.select_related("clinician", "contact"),
-            )
-        )[:limit]
+        AuditEvent.objects.filter(
+            spa=spa, action="touchpoint.deleted", object_type="outreach.touchpoint", object_id=str(touchpoint_id)
+        )
+        .order_by("-created_at", "-id")
+        .first()
     )
+
+
+@transaction.atomic
+def touchpoint_restore(*, spa, removal, actor, request=None):
+    """Bring back a touchpoint removed within ``RESTORE_WINDOW`` (the toast's Undo), with its people, and close
+    again the tasks its removal reopened (those still open). Returns the touchpoint."""
+    snapshot = (removal.detail or {}).get("touchpoint")
+    if not snapshot:
+        raise ValidationError(_("This touchpoint cannot be brought back."))
+    if removal.created_at < timezone.now() - RESTORE_WINDOW:
+        raise ValidationError(_("This touchpoint was removed too long ago to undo."))
+    if Touchpoint.objects.filter(spa=spa, public_id=removal.object_id).exists():
+        raise ValidationError(_("This touchpoint is already back."))
+    practice = Practice.objects.filter(spa=spa, pk=snapshot["practice"]).first()
+    if practice is None:
+        raise ValidationError(_("The practice of this touchpoint was removed."))
+    touchpoint = Touchpoint(
+        spa=spa,
+        public_id=removal.object_id,
+        practice=practice,
+        kind=snapshot["kind"],
+        occurred_on=datetime.date.fromisoformat(snapshot["occurred_on"]),
+        outcome=snapshot["outcome"],
+        notes=snapshot["notes"],
+        next_step=snapshot["next_step"],
+        campaign_id=_existing(Campaign, spa, snapshot.get("campaign")),
+        event_id=_existing(Event, spa, snapshot.get("event")),
+        logged_by_id=Membership.objects.filter(spa=spa, user_id=snapshot.get("logged_by"))
+        .values_list("user_id", flat=True)
+        .first(),
+        created_at=datetime.datetime.fromisoformat(snapshot["created_at"]),
+    )
+    touchpoint.full_clean(validate_unique=False)
+    touchpoint.save()
+    clinicians = Clinician.objects.filter(spa=spa, practice=practice, pk__in=snapshot.get("clinicians", []))
+    contacts = OfficeContact.objects.filter(spa=spa, practice=practice, pk__in=snapshot.get("contacts", []))
+    TouchpointParticipant.objects.bulk_create(
+        [TouchpointParticipant(spa=spa, touchpoint=touchpoint, clinician=person) for person in clinicians]
+        + [TouchpointParticipant(spa=spa, touchpoint=touchpoint, contact=person) for person in contacts]
+    )
+    audit_record(spa=spa, action="touchpoint.restored", actor=actor, obj=touchpoint, request=request)
+    logged_by_task = dict(removal.detail.get("reopened_tasks") or [])
+    for task in Task.objects.select_for_update().filter(spa=spa, public_id__in=list(logged_by_task), done_at=None):
+        _mark_done(
+            task,
+            actor=actor,
+            touchpoint=touchpoint,
+            logged_by_task=bool(logged_by_task.get(str(task.public_id))),
+            request=request,
+        )
+    _touchpoints_changed(practice, touchpoint.kind)
+    return touchpoint
+
+
+def _existing(model, spa, pk):
+    return model.objects.filter(spa=spa, pk=pk).values_list("pk", flat=True).first() if pk else None
+
+
+def practice_timeline(*, spa, practice, show="all", limit=50):
+    """The practice's touchpoints, newest first, with the people involved and who logged them; ``show`` is
+    "all" or one of ``TIMELINE_FILTERS``."""
+    touchpoints = Touchpoint.objects.filter(spa=spa, practice=practice)
+    if show in TIMELINE_FILTERS:
+        touchpoints = touchpoints.filter(kind__in=TIMELINE_FILTERS[show])
+    return touchpoints.select_related("logged_by", "campaign").prefetch_related(
+        Prefetch(
+            "participants",
+            queryset=TouchpointParticipant.objects.select_related("clinician", "contact"),
+        )
+    )[:limit]
 
 
 # --- tasks -----------------------------------------------------------------------------------------

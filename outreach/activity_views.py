@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partners.models import Practice
@@ -389,11 +389,27 @@ def task_snooze_undo(request, spa_slug, task_id):
 # --- touchpoints on a practice's page -------------------------------------------------------------
 
 
+TIMELINE_SHOW = [
+    ("all", gettext_lazy("All")),
+    ("conversations", gettext_lazy("Conversations")),
+    ("gifts", gettext_lazy("Gifts")),
+]
+
+
+def _timeline_show(request):
+    """The timeline filter the page asked for (``?timeline=gifts``; forms on the card post it back)."""
+    value = request.POST.get("timeline") or request.GET.get("timeline") or "all"
+    return value if value in activity.TIMELINE_FILTERS else "all"
+
+
 def activity_card_context(request, practice, form=None):
     today = activity.spa_today(request.spa)
+    show = _timeline_show(request)
     return {
         "practice": practice,
-        "touchpoints": activity.practice_timeline(spa=request.spa, practice=practice),
+        "touchpoints": activity.practice_timeline(spa=request.spa, practice=practice, show=show),
+        "timeline_show": show,
+        "timeline_choices": TIMELINE_SHOW,
         "touchpoint_form": form or TouchpointForm(practice=practice, today=today, auto_id="touch_%s"),
         # Its own tasks and the rolled-up ones that cover it (the week's thank-you notes).
         "open_tasks": Task.objects.filter(
@@ -462,12 +478,46 @@ def touchpoint_delete(request, spa_slug, touchpoint_id):
     if touchpoint.logged_by_id != request.user.pk and not request.membership.has_role(Role.MANAGER):
         raise Http404("No such touchpoint.")
     practice = touchpoint.practice
+    undo_url = reverse("outreach:touchpoint_restore", args=[spa_slug, touchpoint.public_id])
     activity.touchpoint_delete(touchpoint=touchpoint, actor=request.user, request=request)
     if request.htmx:
-        context = {**activity_card_context(request, practice), "notice": _("Touchpoint removed.")}
-        return _touchpoints_changed(render(request, "outreach/partials/activity_card.html", context))
+        response = render(request, "outreach/partials/activity_card.html", activity_card_context(request, practice))
+        return _touchpoints_changed(with_toast(response, _("Touchpoint removed."), undo_url=undo_url))
     messages.success(request, _("Touchpoint removed."))
     return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
+
+
+@require_POST
+@in_spa_timezone
+def touchpoint_restore(request, spa_slug, touchpoint_id):
+    """A removal's Undo (the toast posts here): the touchpoint comes back. Whoever removed it, or a manager."""
+    removal = activity.touchpoint_removal(spa=request.spa, touchpoint_id=touchpoint_id)
+    if removal is None or (removal.actor_id != request.user.pk and not request.membership.has_role(Role.MANAGER)):
+        raise Http404("No such touchpoint.")
+    try:
+        touchpoint = activity.touchpoint_restore(spa=request.spa, removal=removal, actor=request.user, request=request)
+    except ValidationError as error:
+        message = " ".join(error.messages)
+        if request.htmx:
+            return add_trigger(HttpResponse(status=409), "showToast", {"message": message, "level": "warning"})
+        messages.warning(request, message)
+        return redirect("outreach:my_day", spa_slug=spa_slug)
+    messages.success(request, _("Touchpoint restored."))
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("partners:detail", spa_slug=spa_slug, practice_id=touchpoint.practice.public_id)
+
+
+@in_spa_timezone
+def practice_timeline(request, spa_slug, practice_id):
+    """htmx: the practice's touchpoint card again, its timeline filtered (All / Conversations / Gifts)."""
+    practice = _practice_or_404(request, practice_id)
+    if not request.htmx:
+        query = urlencode({"timeline": _timeline_show(request)})
+        return redirect(reverse("partners:detail", args=[spa_slug, practice.public_id]) + f"?{query}#practice-activity")
+    return render(request, "outreach/partials/activity_card.html", activity_card_context(request, practice))
 
 
 # --- the playbook ---------------------------------------------------------------------------------

@@ -12,3 +12,7 @@ class OutreachConfig(AppConfig):
         # done; a logged check-in moves the next due date): importing them here makes the hooks live in
         # every process — web, worker, shell — not only once a URLconf happens to load them.
         from . import campaigns, checkins  # noqa: F401
+        from .partner_figures import register as register_partner_figures
+
+        # The partners list's and board's last contact, next task, referrals in 90 days and health.
+        register_partner_figures()

@@ -126,9 +126,9 @@ class PartnerHealth:
         )
 
 
-def health_queryset(*, spa, now=None, owner=None, practice=None):
-    """Trial and active practices of ``spa`` (only ``owner``'s, or only ``practice``, when given) with the
-    figures health needs, in two queries.
+def health_queryset(*, spa, now=None, owner=None, practice=None, practice_ids=None):
+    """Trial and active practices of ``spa`` (only ``owner``'s, only ``practice`` or ``practice_ids``, when
+    given) with the figures health needs, in two queries.
 
     The referral figures come from one aggregate over the spa's referrals of the last 180 days grouped by
     practice (an index-only scan of referral_window_idx), merged into the practices here: joining every
@@ -152,6 +152,9 @@ def health_queryset(*, spa, now=None, owner=None, practice=None):
     if practice is not None:
         practices = practices.filter(pk=practice.pk)
         referrals = referrals.filter(practice=practice)
+    if practice_ids is not None:
+        practices = practices.filter(pk__in=practice_ids)
+        referrals = referrals.filter(practice__in=practice_ids)
     figures = {
         row["practice_id"]: row
         for row in referrals.values("practice_id")

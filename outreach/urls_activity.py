@@ -18,6 +18,8 @@ urlpatterns = [
     path("tasks/<uuid:task_id>/snooze/undo/", activity_views.task_snooze_undo, name="task_snooze_undo"),
     path("practices/<uuid:practice_id>/touchpoints/", activity_views.touchpoint_log, name="touchpoint_log"),
     path("touchpoints/<uuid:touchpoint_id>/delete/", activity_views.touchpoint_delete, name="touchpoint_delete"),
+    path("touchpoints/<uuid:touchpoint_id>/restore/", activity_views.touchpoint_restore, name="touchpoint_restore"),
+    path("practices/<uuid:practice_id>/timeline/", activity_views.practice_timeline, name="practice_timeline"),
     path("practices/<uuid:practice_id>/playbook/", activity_views.task_from_playbook, name="task_from_playbook"),
     path("settings/", activity_views.outreach_settings, name="outreach_settings"),
 ]

@@ -89,6 +89,24 @@ class StageMoveForm(forms.Form):
     reason = forms.CharField(label=_("Reason (needed when declined)"), required=False, max_length=255)
 
 
+# What the board's decline dialog offers; "Other" asks for the words. The text is what the reason records.
+DECLINE_REASONS = [
+    _("Not interested right now"),
+    _("Already refers to another spa"),
+    _("Practice policy: no referrals to non-medical providers"),
+    _("Too busy to meet"),
+    _("Not a fit for their patients"),
+]
+
+
+class StageUndoForm(forms.Form):
+    """A move's Undo (the toast posts here with both stages in the address): back to ``stage`` if the practice
+    is still where the move put it (``moved_to``)."""
+
+    stage = forms.ChoiceField(choices=Stage.choices)
+    moved_to = forms.ChoiceField(choices=Stage.choices)
+
+
 class ClinicianForm(SpaPhonesMixin, forms.ModelForm):
     phone = PhoneNumberFormField(label=_("Phone"), required=False, autocomplete="off")
 

@@ -2,9 +2,10 @@
 
 import re
 
-from django.db.models import Count, F, Prefetch, Q, Window
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 
+from . import extensions
 from .models import Clinician, Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag
 
 BOARD_CARDS_PER_STAGE = 40
@@ -36,10 +37,45 @@ def practice_search(queryset, text):
     return queryset.filter(pk__in=matching_ids)
 
 
-def practice_list(*, spa, queryset=None):
-    """Practices of the spa with owner, tags, code and clinician count loaded for the list page."""
+# The list's own sort keys; others (last contact, next task, referrals in 90 days, health) are registered by
+# higher apps in partners.extensions. ``?sort=<key>`` sorts ascending, ``?sort=-<key>`` descending.
+LIST_SORTS = ["name", "stage", "owner"]
+
+
+def list_sort(value):
+    """(key, descending) for a ``sort`` parameter; anything unknown sorts by name."""
+    value = (value or "").strip()
+    descending = value.startswith("-")
+    key = value.removeprefix("-")
+    if key not in LIST_SORTS and key not in extensions.sort_keys():
+        return "name", False
+    return key, descending
+
+
+def _stage_position():
+    return Case(
+        *(When(stage=value, then=Value(index)) for index, value in enumerate(Stage.values)),
+        output_field=IntegerField(),
+    )
+
+
+def practice_list(*, spa, queryset=None, sort="name", descending=False):
+    """Practices of the spa with owner, tags, code, clinician count and the figures other apps register
+    (partners.extensions) loaded for the list page, in the order ``sort`` asks for."""
     queryset = queryset if queryset is not None else Practice.objects.filter(spa=spa)
-    return _with_list_data(queryset.filter(spa=spa)).order_by("name", "pk")
+    queryset = extensions.annotate(_with_list_data(queryset.filter(spa=spa)), spa=spa)
+    if sort == "stage":
+        position = _stage_position()
+        return queryset.order_by(position.desc() if descending else position.asc(), "name", "pk")
+    if sort == "owner":
+        owner = F("owner__full_name")
+        return queryset.order_by(
+            owner.desc(nulls_last=True) if descending else owner.asc(nulls_last=True), "name", "pk"
+        )
+    ordered = extensions.order(queryset, sort, spa=spa, descending=descending)
+    if ordered is not None:
+        return ordered
+    return queryset.order_by("-name" if descending else "name", "pk")
 
 
 def practice_board(*, spa, queryset=None):
@@ -56,6 +92,8 @@ def practice_board(*, spa, queryset=None):
         .select_related("owner")
         .order_by("stage", "rank")
     )
+    # Each card's last contact and next step (registered by outreach), in the same query.
+    ranked = extensions.annotate(ranked, spa=spa)
     for practice in ranked:
         cards_by_stage[practice.stage].append(practice)
     return [(value, label, counts.get(value, 0), cards_by_stage[value]) for value, label in Stage.choices]
@@ -73,6 +111,17 @@ def practice_detail(*, spa, public_id):
             Prefetch("stage_changes", queryset=StageChange.objects.select_related("changed_by")),
         )
         .first()
+    )
+
+
+def last_declined_reason(*, practice):
+    """Why the practice declined the last time it was moved to Declined ("" when never)."""
+    return (
+        StageChange.objects.filter(spa=practice.spa_id, practice=practice, to_stage=Stage.DECLINED)
+        .order_by("-changed_at", "-id")
+        .values_list("reason", flat=True)
+        .first()
+        or ""
     )
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<uuid:practice_id>/", views.practice_detail, name="detail"),
     path("<uuid:practice_id>/edit/", views.practice_edit, name="edit"),
     path("<uuid:practice_id>/stage/", views.practice_move_stage, name="move_stage"),
+    path("<uuid:practice_id>/stage/undo/", views.practice_move_stage_undo, name="move_stage_undo"),
     path("<uuid:practice_id>/merge/", views.practice_merge, name="merge"),
     path("<uuid:practice_id>/clinicians/new/", views.clinician_form, name="clinician_create"),
     path("<uuid:practice_id>/clinicians/<uuid:clinician_id>/", views.clinician_form, name="clinician_edit"),

@@ -1,25 +1,37 @@
 """Practice pages: the pipeline list and board, one practice's page, its clinicians and contacts, merges."""
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from spa_referrals.forms import apply_validation_error
+from spa_referrals.toasts import add_trigger, with_toast
 from spas.catalog import talking_points_for
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from . import selectors, services
+from . import extensions, selectors, services
 from .duplicates import practice_duplicates
-from .forms import ClinicianForm, MergeForm, OfficeContactForm, PracticeFilter, PracticeForm, StageMoveForm
+from .forms import (
+    DECLINE_REASONS,
+    ClinicianForm,
+    MergeForm,
+    OfficeContactForm,
+    PracticeFilter,
+    PracticeForm,
+    StageMoveForm,
+    StageUndoForm,
+)
 from .models import Clinician, OfficeContact, Practice, Stage
 
 PAGE_SIZE = 50
@@ -34,19 +46,64 @@ def _practice_or_404(request, practice_id):
     return get_object_or_404(Practice.objects.select_related("owner"), spa=request.spa, public_id=practice_id)
 
 
+# The list's sortable columns: (sort key, label, first click sorts descending). A note under a label says more.
+LIST_COLUMN_NOTES = {"referrals_90d": gettext_lazy("last 90 days")}
+LIST_COLUMNS = [
+    ("name", gettext_lazy("Practice"), False),
+    ("stage", gettext_lazy("Stage"), False),
+    ("last_contact", gettext_lazy("Last contact"), False),
+    ("next_task", gettext_lazy("Next task due"), False),
+    ("referrals_90d", gettext_lazy("Referrals"), True),
+    ("health", gettext_lazy("Health"), False),
+    ("owner", gettext_lazy("Owner"), False),
+]
+
+
+def _sort_headers(request, sort, descending):
+    """Each sortable column's header: its label, its aria-sort and the address its click goes to."""
+    query = request.GET.copy()
+    for name in ("page", "sort"):
+        query.pop(name, None)
+    headers = []
+    for key, label, descending_first in LIST_COLUMNS:
+        active = key == sort
+        next_descending = not descending if active else descending_first
+        query["sort"] = f"-{key}" if next_descending else key
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "note": LIST_COLUMN_NOTES.get(key, ""),
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                "url": "?" + query.urlencode(),
+            }
+        )
+    return headers
+
+
 def practice_list(request, spa_slug):
     spa = request.spa
-    practice_filter = PracticeFilter(request.GET or None, queryset=selectors.practice_list(spa=spa), spa=spa)
+    sort, descending = selectors.list_sort(request.GET.get("sort"))
+    practice_filter = PracticeFilter(
+        request.GET or None,
+        queryset=selectors.practice_list(spa=spa, sort=sort, descending=descending),
+        spa=spa,
+    )
     page = Paginator(practice_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Figures worked out in Python (health) for this page's rows only, in a fixed number of queries.
+    page.object_list = extensions.decorate(page.object_list, spa=spa)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "filter": practice_filter,
         "page": page,
         "query_string": query.urlencode(),
-        "is_filtered": any(value for key, value in request.GET.items() if key != "page"),
+        "is_filtered": any(value for key, value in request.GET.items() if key not in ("page", "sort")),
         "tags": selectors.spa_tags(spa=spa),
         "total": page.paginator.count,
+        "sort": f"-{sort}" if descending else sort,
+        "sort_headers": _sort_headers(request, sort, descending),
+        "today": timezone.localdate(),  # the spa's (tenancy middleware)
     }
     template = "partners/partials/practice_table.html" if request.htmx else "partners/practice_list.html"
     return render(request, template, context)
@@ -62,6 +119,8 @@ def _render_board(request, filter_data, *, partial):
         # Plain strings: each of up to 320 cards draws this menu, and lazy labels translate on every use.
         "stage_choices": [(value, str(label)) for value, label in Stage.choices],
         "cards_per_stage": selectors.BOARD_CARDS_PER_STAGE,
+        "decline_reasons": [str(reason) for reason in DECLINE_REASONS],
+        "today": timezone.localdate(),  # the spa's (tenancy middleware)
     }
     template = "partners/partials/board.html" if partial else "partners/board.html"
     return render(request, template, context)
@@ -149,6 +208,7 @@ def practice_detail(request, spa_slug, practice_id):
 def practice_move_stage(request, spa_slug, practice_id):
     """Move a card. htmx callers get the updated board (or stage panel) back; others a redirect."""
     practice = _practice_or_404(request, practice_id)
+    previous = practice.stage
     form = StageMoveForm(request.POST)
     error = None
     if form.is_valid():
@@ -173,6 +233,15 @@ def practice_move_stage(request, spa_slug, practice_id):
         response = _render_board(request, filters, partial=True)
         if error:
             response["HX-Trigger"] = json.dumps({"showMessage": error})
+        elif previous != form.cleaned_data["stage"]:
+            moved_to = form.cleaned_data["stage"]
+            undo_url = (
+                reverse("partners:move_stage_undo", args=[spa_slug, practice.public_id])
+                + "?"
+                + urlencode({"stage": previous, "moved_to": moved_to})
+            )
+            message = _("%(name)s moved to %(stage)s.") % {"name": practice.name, "stage": Stage(moved_to).label}
+            with_toast(response, message, undo_url=undo_url)
         return response
     if error:
         messages.error(request, error)
@@ -184,6 +253,36 @@ def practice_move_stage(request, spa_slug, practice_id):
     if request.POST.get("from") == "board":
         return redirect("partners:board", spa_slug=spa_slug)
     return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
+
+
+@require_POST
+def practice_move_stage_undo(request, spa_slug, practice_id):
+    """A board move's Undo (its toast posts here): the practice goes back to the stage it left, if it is still
+    where the move put it. Back to Declined takes the reason it was declined for before."""
+    practice = _practice_or_404(request, practice_id)
+    form = StageUndoForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose a valid stage."))
+    back_to = form.cleaned_data["stage"]
+    if practice.stage != form.cleaned_data["moved_to"]:
+        message = _("%(name)s has moved since; nothing was undone.") % {"name": practice.name}
+        return add_trigger(HttpResponse(status=409), "showToast", {"message": message, "level": "warning"})
+    reason = selectors.last_declined_reason(practice=practice) if back_to == Stage.DECLINED else ""
+    try:
+        services.practice_move_stage(
+            practice=practice, to_stage=back_to, reason=reason, actor=request.user, request=request
+        )
+    except ValidationError as error:
+        message = " ".join(error.messages)
+        return add_trigger(HttpResponse(status=409), "showToast", {"message": message, "level": "warning"})
+    messages.success(
+        request, _("Undone: %(name)s is back in %(stage)s.") % {"name": practice.name, "stage": Stage(back_to).label}
+    )
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("partners:board", spa_slug=spa_slug)
 
 
 def _child_form_view(request, *, practice, form_class, instance, save, template, label, delete_url_name):

@@ -378,6 +378,37 @@ class ManualReferralForm(forms.Form):
     def details(self):
         return {name: self.cleaned_data[name] for name in self.DETAIL_FIELDS}
 
+    @classmethod
+    def initial_from_link(cls, *, spa, query):
+        """The practice and clinician a link names (``?practice=<id>&clinician=<id>``, as on a practice's page).
+
+        Only the spa's own: an id of another spa's practice or clinician, a clinician of another practice, or
+        a malformed id is ignored. A clinician alone brings its practice."""
+        initial = {}
+        practice_ids = _uuids(query.get("practice"))
+        practice = Practice.objects.filter(spa=spa, public_id__in=practice_ids).first() if practice_ids else None
+        clinician_ids = _uuids(query.get("clinician"))
+        clinician = (
+            Clinician.objects.filter(spa=spa, public_id__in=clinician_ids).select_related("practice").first()
+            if clinician_ids
+            else None
+        )
+        if clinician is not None and practice is not None and clinician.practice_id != practice.pk:
+            clinician = None
+        if clinician is not None:
+            initial["clinician"] = clinician
+            practice = practice or clinician.practice
+        if practice is not None:
+            initial["practice"] = practice
+        return initial
+
+
+def _uuids(value):
+    try:
+        return [uuid.UUID(str(value))] if value else []
+    except ValueError:
+        return []
+
 
 # --- lifecycle actions ------------------------------------------------------------------------------
 

@@ -329,7 +329,9 @@ def referral_bulk_undo(request, spa_slug):
 def referral_create(request, spa_slug):
     """A referral that arrived by phone, fax, email or in person, typed in by the spa's staff."""
     spa = request.spa
-    form = ManualReferralForm(request.POST or None, request.FILES or None, spa=spa)
+    # "Enter a referral from this practice" (a practice's page) names the practice, and perhaps the clinician.
+    initial = ManualReferralForm.initial_from_link(spa=spa, query=request.GET) if request.method != "POST" else {}
+    form = ManualReferralForm(request.POST or None, request.FILES or None, spa=spa, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -101,20 +101,6 @@ document.addEventListener("htmx:afterSwap", function (event) { focusErrorSummary
       });
       return;
     }
-    // Declining a practice needs a reason: ask for it.
-    var stage = form.querySelector && form.querySelector("select[name=stage]");
-    var reason = form.querySelector && form.querySelector("input[name=reason][type=hidden]");
-    if (stage && reason && stage.value === "declined" && !reason.value) {
-      var answer = window.prompt(form.dataset.declinePrompt || "Why did the practice decline?");
-      if (!answer || !answer.trim()) {
-        event.preventDefault();
-        event.stopImmediatePropagation();
-        // A cancelled drop leaves the card where it was: put its menu back too.
-        if (form.dataset.currentStage) stage.value = form.dataset.currentStage;
-        return;
-      }
-      reason.value = answer.trim();
-    }
   }, true);
 })();
 

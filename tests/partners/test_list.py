@@ -54,7 +54,7 @@ def test_the_list_shows_stage_owner_clinician_count_and_code(owner_client, spa, 
     row = page.split("Back Bay Dermatology", 1)[1].split("</tr>", 1)[0]
     assert "Prospect" in row
     assert "Olivia Owner" in row
-    assert "<td>1</td>" in row
+    assert '<td class="text-end">1</td>' in row
     assert "vip" in row
 
 

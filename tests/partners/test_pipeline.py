@@ -187,7 +187,9 @@ def test_each_card_has_a_keyboard_move_to_menu_set_to_its_stage(owner_client, sp
     )
     assert '<option value="prospect" selected>Prospect</option>' in page
     assert f'hx-post="{url("move_stage", spa, practice.public_id)}"' in page
-    assert 'data-decline-prompt="Why did Back Bay Dermatology decline?"' in page
+    # Declining asks why in the board's dialog (static/js/partners.js), never window.prompt.
+    assert 'data-practice-name="Back Bay Dermatology"' in page
+    assert 'id="decline-dialog"' in page
 
 
 def test_a_full_column_shows_its_newest_cards_and_links_to_the_rest(owner_client, spa, monkeypatch):
@@ -223,7 +225,9 @@ def test_an_htmx_move_returns_the_updated_board(owner_client, spa, practice):
     columns = board_columns(response)
     assert columns["trial"] == (1, ["Back Bay Dermatology"])
     assert columns["prospect"] == (0, [])
-    assert "HX-Trigger" not in response
+    # No error, and a toast says what happened (with Undo: test_board.py).
+    assert "showMessage" not in response["HX-Trigger"]
+    assert json.loads(response["HX-Trigger"])["showToast"]["message"] == "Back Bay Dermatology moved to Trial."
     assert reload(practice).stage == Stage.TRIAL
 
 

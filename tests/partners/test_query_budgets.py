@@ -25,8 +25,9 @@ from .helpers import board_columns, listed_practices, make_practice, url
 LIST_BUDGET = 17
 BOARD_BUDGET = 15
 # 21 for the practice, its people, stage history, portal and pads; 11 for the outreach panels (touchpoints,
-# open tasks, playbook, campaigns, objections, gifts). Constant whatever the rows (see _same_count).
-DETAIL_BUDGET = 32
+# open tasks, playbook, campaigns, objections, gifts); 2 for its referrals (the latest, the counts per status).
+# Constant whatever the rows (see _same_count).
+DETAIL_BUDGET = 34
 
 
 def _grow(spa, owners, upto):
