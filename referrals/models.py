@@ -252,9 +252,10 @@ class Referral(models.Model):
     @property
     def missing_phone_for_preference(self):
         """The patient asked for a call or a text but no phone number was given (shown as a warning)."""
-        return self.preferred_contact_method in (ContactMethod.PHONE, ContactMethod.TEXT) and not (
-            self.patient_phone or ""
-        ).strip()
+        return (
+            self.preferred_contact_method in (ContactMethod.PHONE, ContactMethod.TEXT)
+            and not (self.patient_phone or "").strip()
+        )
 
     @property
     def follow_up_overdue(self):
@@ -376,6 +377,8 @@ class ReferralView(models.Model):
 
     def __str__(self):
         return f"{self.referral_id} seen by {self.user_id}"
+
+
 # The outcomes that count toward "unreachable": the spa tried and the patient could not be reached. A sent
 # message awaiting a reply is not one of them.
 FAILED_ATTEMPT_OUTCOMES = [

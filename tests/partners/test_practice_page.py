@@ -73,9 +73,9 @@ def test_the_page_lists_the_latest_ten_referrals_with_their_status(owner_client,
     counts = dict(re.findall(r'data-status="([a-z_]+)"><span[^>]*>[^<]+</span> (\d+)</a>', card.replace("&amp;", "&")))
     assert counts == {"received": "8", "completed": "4"}
     assert f'href="{inbox}?practice={practice.public_id}&amp;status=completed"' in card
-    # "See all" goes to the inbox filtered by the practice.
+    # "See all" goes to the inbox filtered by the practice, on the All tab (the inbox opens on Open otherwise).
     see_all = re.search(r'<a[^>]*href="([^"]+)"[^>]*id="practice-referrals-all">([^<]+)</a>', card)
-    assert see_all.group(1) == f"{inbox}?practice={practice.public_id}"
+    assert see_all.group(1) == f"{inbox}?practice={practice.public_id}&amp;status="
     assert see_all.group(2) == "See all 12 referrals in the inbox"
 
 
