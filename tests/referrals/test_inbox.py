@@ -411,8 +411,8 @@ def test_the_page_shows_patient_referral_consent_clock_and_timeline(owner_client
         "Calming facial",
         "Patient agreed verbally (recorded by spa staff)",
         "Stacy Staff",
-        # Due Tuesday 15:30 in New York, shown on the spa's clock, and overdue by now.
-        "Tue June 10, 3:30 p.m.",
+        # Due Tuesday 15:30 in New York, shown on the spa's clock with its year (not this year), and overdue.
+        "Tue June 10, 2025, 3:30 p.m.",
         "Overdue",
         "Received (Phone)",
     ]:
