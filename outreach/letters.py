@@ -17,6 +17,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from infra.phones import format_phone
+
 # A token is a name in braces, spaces inside allowed: {practice_name} or { practice_name }.
 TOKEN = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
@@ -78,7 +80,7 @@ def letter_values(*, spa, practice, owner_name, signature_name, today, offer_tit
         "practice_city": practice.city,
         "clinician_title_name": clinicians[0].title_name if clinicians else str(_("Doctor")),
         "spa_name": spa.name,
-        "spa_phone": spa.referral_phone or spa.phone,
+        "spa_phone": format_phone(spa.referral_phone or spa.phone, spa.country),
         "spa_email": spa.referral_email or spa.email,
         "offer": offer_title,
         "owner_name": owner_name,

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from infra.phones import format_phone
 from partners.models import Clinician, ReferralCode
 from partners.services import referral_code_issue
 from referrals.pad_layout import layout_slip, logo_width_mm
@@ -151,7 +152,7 @@ def pad_build(spa, practice, options):
         practice_name=practice.name,
         clinician_name=clinician.display_name if clinician else "",
         specialty=practice.get_specialty_display(),
-        phone=spa.referral_phone,
+        phone=format_phone(spa.referral_phone, spa.country),
         email=spa.referral_email,
         offer_title=offer.title if offer else "",
     )

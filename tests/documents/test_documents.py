@@ -323,12 +323,13 @@ def test_the_documents_page_lists_documents_with_their_status(sheet_kind, spa, p
 def test_the_page_polls_only_while_something_is_pending(sheet_kind, spa, practice, ask, owner_client):
     queued = ask(practice, render=False)
 
-    assert "hx-trigger" in owner_client.get(_url("list", spa)).content.decode()
+    # The table polls every two seconds (the navigation's badges listen for their own event, not a timer).
+    assert 'hx-trigger="every 2s"' in owner_client.get(_url("list", spa)).content.decode()
 
     document_render_task.delay(spa.pk, queued.pk)
 
     assert _fresh(queued).status == GeneratedDocument.Status.READY
-    assert "hx-trigger" not in owner_client.get(_url("list", spa)).content.decode()
+    assert "every 2s" not in owner_client.get(_url("list", spa)).content.decode()
 
 
 def test_the_htmx_request_gets_just_the_table(sheet_kind, spa, practice, ask, owner_client):
