@@ -155,7 +155,7 @@ def test_the_landing_page_on_a_phone_focuses_its_error_summary_after_a_failed_su
     call = phone_page.get_by_role("link", name="Call us: (617) 555-0100")
     expect(ask).to_be_in_viewport(ratio=1)
     expect(call).to_be_in_viewport(ratio=1)
-    assert call.get_attribute("href") == "tel:(617) 555-0100"
+    assert call.get_attribute("href") == "tel:+1-617-555-0100"
     for target in (ask, call, phone_page.get_by_role("button", name="Send", exact=True)):
         assert target.bounding_box()["height"] >= 44
     assert axe(phone_page) == []

@@ -181,7 +181,9 @@ def test_the_api_answers_400_naming_the_field(spa, field):
     response = post_json(setup.client, REFERRALS_URL, referral_body(**{field: "Dana\r\nWhitfield"}))
 
     assert response.status_code == 400
-    assert response.json()["errors"][field] == [MESSAGE]
+    # A phone with a line break in it is first of all not a phone number: that message names it.
+    expected = "Enter a phone number such as (617) 555-0123." if field == "patient_phone" else MESSAGE
+    assert response.json()["errors"][field] == [expected]
     assert _referral_names(spa) == []
 
 
