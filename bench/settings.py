@@ -71,3 +71,5 @@ MEDIA_ROOT = BENCH_VAR_DIR / "media"
 STATIC_ROOT = BENCH_VAR_DIR / "static"  # empty: everything is served from the finders
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The load generator is one key sending as fast as it can: measure the API, not its rate limit.
+API_KEY_THROTTLE_RATE = None

@@ -28,6 +28,7 @@ from spas.models import Service, Specialty
 from .api_auth import ApiKeyAuthentication, HasApiKey
 from .api_errors import IdempotencyKeyReused, JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
 from .api_keys import api_key_label
+from .api_throttles import ApiKeyRateThrottle
 from .idempotency import (
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
@@ -51,7 +52,19 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 _ERRORS = {
     400: OpenApiResponse(ValidationErrorOutputSerializer, description="Invalid input; messages name the field."),
     401: OpenApiResponse(DetailErrorOutputSerializer, description="Missing, invalid or revoked API key."),
+    429: OpenApiResponse(
+        DetailErrorOutputSerializer,
+        description="Too many requests with this API key; the Retry-After header says how many seconds to wait.",
+    ),
 }
+# The 429's header, declared on each operation (drf-spectacular puts response headers under parameters).
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before the next request with this API key.",
+)
 
 
 class PracticeApi(APIView):
@@ -62,7 +75,8 @@ class PracticeApi(APIView):
     parser_classes = [JSONObjectParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
-    throttle_classes = []
+    throttle_classes = [ApiKeyRateThrottle]
+    throttle_scope = "api"
 
     def dispatch(self, request, *args, **kwargs):
         self._tenant_scope = ExitStack()
@@ -105,12 +119,13 @@ class ReferralCreateApi(PracticeApi):
         ),
         tags=["referrals"],
         parameters=[
+            RETRY_AFTER,
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 description="Up to 255 printable ASCII characters, e.g. a UUID you generate per referral.",
-            )
+            ),
         ],
         request=ReferralCreateInputSerializer,
         responses={
@@ -212,10 +227,12 @@ class ReferralDetailApi(PracticeApi):
         summary="Where one of your referrals stands",
         description="Status and timeline of a referral made by the API key's practice. Every read is audited.",
         tags=["referrals"],
+        parameters=[RETRY_AFTER],
         responses={
             200: ReferralOutputSerializer,
             401: _ERRORS[401],
             404: OpenApiResponse(DetailErrorOutputSerializer, description="No such referral from your practice."),
+            429: _ERRORS[429],
         },
     )
     def get(self, request, referral_id):
@@ -234,13 +251,14 @@ class ServiceListApi(PracticeApi):
         description="Services you can recommend in a referral (`services` takes their ids).",
         tags=["services"],
         parameters=[
+            RETRY_AFTER,
             OpenApiParameter(
                 "specialty",
                 OpenApiTypes.STR,
                 OpenApiParameter.QUERY,
                 enum=Specialty.values,
                 description="Only services suited to this specialty's patients.",
-            )
+            ),
         ],
         responses={200: ServiceOutputSerializer(many=True), **_ERRORS},
     )

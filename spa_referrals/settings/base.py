@@ -283,6 +283,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "referrals.api_errors.api_exception_handler",
 }
+# Requests per API key (referrals/api_throttles.py): DRF's rate syntax, e.g. "600/minute"; empty turns it off.
+API_KEY_THROTTLE_RATE = env.str("API_KEY_THROTTLE_RATE", default="600/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Spa Referrals API",
     "VERSION": "1.0.0",
