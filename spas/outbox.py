@@ -1,10 +1,18 @@
 """The outbox: every email is a row first, sent later by a Celery task.
 
-``email_enqueue`` writes the row inside the caller's transaction and asks a
-worker to send it once that transaction commits. If the broker is down the row
-simply waits for the periodic sweep; if the mail server fails, the row is
-retried with exponential backoff and finally marked failed with the reason.
-Nothing is dropped.
+``email_enqueue`` writes the row inside the caller's transaction and, once that transaction commits, asks
+for a *drain* of the outbox a moment later — unless an earlier email already asked within that moment (a flag
+in the shared cache, set with ``add`` and lapsing when the drain is due), so a hundred referrals a second cost
+about one broker message a second, not a hundred. Every email committed while the flag stands was committed
+before the drain it waits for reads the outbox; the first one after it lapses asks for the next drain.
+A drain claims due rows in batches (``FOR UPDATE SKIP LOCKED``, so two drains never take the same row),
+sends each batch over one mail-server connection and marks the outcome in one statement per outcome.
+
+Delivery is *at least once*: the row is written in the causing transaction, durably; the outbox's own
+bookkeeping (claims and marks) commits with ``synchronous_commit = off``, so a crash may lose a mark and the
+email go out again once its lease runs out — never lose an email. If the broker is down the row waits for
+the periodic sweep; if the mail server fails, the row is retried with exponential backoff and finally marked
+failed with the reason. Nothing is dropped.
 """
 
 import logging
@@ -13,9 +21,10 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import Q
+from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -28,6 +37,15 @@ SEND_LEASE = timedelta(minutes=5)  # a "sending" row older than this belongs to 
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 6 * 3600
 SWEEP_BATCH = 200
+# One drain's batches: claimed, sent over one connection and marked together.
+DRAIN_BATCH = 50
+# A drain sends at most this many batches, then asks for another drain (other work gets the worker too).
+DRAIN_MAX_BATCHES = 20
+# "A drain is asked for, due when this flag lapses": set by the first email of each window. The drain runs
+# DRAIN_WINDOW_SECONDS after it was asked for, so it reads every email committed while the flag stood. No worker
+# has to clear the flag, and a lost drain message costs at most the sweep's minute.
+DRAIN_FLAG = "outbox:drain-requested"
+DRAIN_WINDOW_SECONDS = 1
 
 # Failures worth another try: the server was unreachable, busy or hung up.
 # Every smtplib exception is an OSError, so SMTP replies are sorted by code in
@@ -85,12 +103,155 @@ def email_enqueue_rendered(*, to, subject, body_text, body_html="", spa=None, te
 
 
 def _request_delivery(email_id):
-    from .tasks import outbox_send_task
+    """After commit: ask for a drain of the outbox, unless an email of this window already did."""
+    from .tasks import outbox_drain_task
+
+    if outbox_drain_task.app.conf.task_always_eager:
+        # An eager drain (the test settings) runs now, not when the window closes, so it cannot cover the
+        # emails of the window after it: each email asks for its own.
+        outbox_drain_request()
+        return
+    try:
+        first = cache.add(DRAIN_FLAG, email_id, DRAIN_WINDOW_SECONDS)
+    except Exception:  # noqa: BLE001 - the cache is down: ask anyway, one message too many is harmless
+        logger.warning("Could not check the outbox's drain flag; asking for a drain anyway.", exc_info=True)
+        first = True
+    if first:
+        outbox_drain_request(countdown=DRAIN_WINDOW_SECONDS)
+
+
+def outbox_drain_request(countdown=0):
+    from .tasks import outbox_drain_task
 
     try:
-        outbox_send_task.delay(email_id)
-    except Exception:  # noqa: BLE001 - the broker may be down; the sweep will send it
-        logger.warning("Could not enqueue email %s; the outbox sweep will send it.", email_id, exc_info=True)
+        outbox_drain_task.apply_async(countdown=countdown)
+    except Exception:  # noqa: BLE001 - the broker may be down; the sweep will send the rows
+        logger.warning("Could not ask for an outbox drain; the outbox sweep will send the rows.", exc_info=True)
+        _forget_drain_flag()  # the next email asks again rather than waiting for the flag to lapse
+
+
+def _forget_drain_flag():
+    try:
+        cache.delete(DRAIN_FLAG)
+    except Exception:  # noqa: BLE001 - the flag lapses by itself
+        logger.warning("Could not clear the outbox's drain flag.", exc_info=True)
+
+
+def _due():
+    now = timezone.now()
+    return Q(status=OutgoingEmail.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutgoingEmail.Status.SENDING, locked_until__lt=now
+    )
+
+
+def _bookkeeping_commits_asynchronously():
+    """Inside a transaction: let its commit return before the WAL reaches the disk (PostgreSQL only).
+
+    Only the outbox's own marks and claims: a crash can lose the last few, and the lease then sends the email
+    again. The row itself, and the referral that caused it, were committed synchronously.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def drain(*, batch_size=DRAIN_BATCH, max_batches=DRAIN_MAX_BATCHES):
+    """Send due rows in batches until none is left (or ``max_batches`` were sent). Returns how many were sent."""
+    sent = 0
+    for _batch in range(max_batches):
+        emails = _claim_batch(batch_size)
+        if not emails:
+            return sent
+        sent += _send_batch(emails)
+        if len(emails) < batch_size:
+            return sent
+    outbox_drain_request()  # more is due: another drain, after whatever else is queued
+    return sent
+
+
+def _claim_batch(batch_size):
+    """Take up to ``batch_size`` due rows for sending, rows another drain holds skipped, in one statement."""
+    now = timezone.now()
+    with scopes_disabled(), transaction.atomic():
+        _bookkeeping_commits_asynchronously()
+        ids = list(
+            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            .filter(_due())
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return []
+        OutgoingEmail.objects.filter(pk__in=ids).update(
+            status=OutgoingEmail.Status.SENDING, locked_until=now + SEND_LEASE
+        )
+        return list(OutgoingEmail.objects.filter(pk__in=ids).order_by("next_attempt_at", "pk"))
+
+
+def _message(email, mail_connection=None):
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        connection=mail_connection,
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    return message
+
+
+def _send_batch(emails):
+    """Send claimed rows over one connection; mark the sent in one statement and the failed together."""
+    sent, failed = [], []
+    mail_connection = get_connection()
+    try:
+        mail_connection.open()
+        for email in emails:
+            try:
+                _message(email, mail_connection).send(fail_silently=False)
+            except SoftTimeLimitExceeded as error:
+                # Time is up: this one failed transiently; the rest stay claimed until their lease runs out.
+                failed.append((email, error, True))
+                raise
+            except Exception as error:  # noqa: BLE001 - one recipient's failure never stops the batch
+                failed.append((email, error, _is_transient(error)))
+            else:
+                sent.append(email)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:  # noqa: BLE001 - the server could not be reached: every unsent row failed
+        done = {email.pk for email in sent} | {email.pk for email, _error, _transient in failed}
+        failed.extend((email, error, _is_transient(error)) for email in emails if email.pk not in done)
+    finally:
+        try:
+            mail_connection.close()
+        except Exception:  # noqa: BLE001 - the messages are sent; a failed QUIT changes nothing
+            logger.warning("Closing the mail connection failed.", exc_info=True)
+        _mark(sent, failed)
+    return len(sent)
+
+
+def _mark(sent, failed):
+    now = timezone.now()
+    with scopes_disabled(), transaction.atomic():
+        _bookkeeping_commits_asynchronously()
+        if sent:
+            OutgoingEmail.objects.filter(pk__in=[email.pk for email in sent]).update(
+                status=OutgoingEmail.Status.SENT,
+                sent_at=now,
+                locked_until=None,
+                last_error="",
+                attempts=F("attempts") + 1,
+            )
+        for email, error, transient in failed:
+            email.attempts += 1
+            _failure_fields(email, error, transient=transient)
+        if failed:
+            OutgoingEmail.objects.bulk_update(
+                [email for email, _error, _transient in failed],
+                ["status", "next_attempt_at", "locked_until", "attempts", "last_error"],
+            )
 
 
 def _claim(email_id):
@@ -117,14 +278,7 @@ def deliver(email_id):
         return None
     with scopes_disabled():
         email = OutgoingEmail.objects.get(pk=email_id)
-    message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to],
-    )
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    message = _message(email)
     email.attempts += 1
     try:
         message.send(fail_silently=False)
@@ -144,6 +298,12 @@ def deliver(email_id):
 
 
 def _record_failure(email, error, *, transient):
+    _failure_fields(email, error, transient=transient)
+    email.save(update_fields=["status", "next_attempt_at", "locked_until", "attempts", "last_error"])
+
+
+def _failure_fields(email, error, *, transient):
+    """Set a failed attempt's fields on ``email`` (attempts already counted): retry later, or give up."""
     email.last_error = f"{type(error).__name__}: {error}"[:2000]
     email.locked_until = None
     if transient and email.attempts < settings.OUTBOX_MAX_ATTEMPTS:
@@ -153,7 +313,6 @@ def _record_failure(email, error, *, transient):
     else:
         email.status = OutgoingEmail.Status.FAILED
         logger.error("Email %s failed permanently: %s", email.pk, email.last_error)
-    email.save(update_fields=["status", "next_attempt_at", "locked_until", "attempts", "last_error"])
 
 
 def due_email_ids(limit=SWEEP_BATCH):

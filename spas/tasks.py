@@ -19,14 +19,17 @@ def outbox_send_task(email_id):
     return outbox.deliver(email_id)
 
 
+@shared_task(name="spas.tasks.outbox_drain_task", soft_time_limit=240, time_limit=300)
+def outbox_drain_task():
+    """Send the outbox's due rows in batches. Asked for after commits, coalesced (spas.outbox)."""
+    return outbox.drain()
+
+
 @shared_task(name="spas.tasks.outbox_sweep_task", soft_time_limit=240, time_limit=300)
 def outbox_sweep_task():
-    """Send every due row: lost enqueues, retries whose backoff passed, rows a dead worker held."""
-    sent = 0
-    for email_id in outbox.due_email_ids():
-        if outbox.deliver(email_id) is not None:
-            sent += 1
-    return sent
+    """The safety net, every minute: lost drain requests, retries whose backoff passed, rows a dead worker
+    held. The same batched drain; returns how many emails it sent."""
+    return outbox.drain()
 
 
 @shared_task(name="spas.tasks.credential_reminders_task", soft_time_limit=540, time_limit=600)

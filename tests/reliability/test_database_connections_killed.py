@@ -226,14 +226,14 @@ def test_a_worker_s_next_task_after_every_connection_was_terminated_succeeds(red
             name="worker",
             env={"DATABASE_URL": f"{this_runs_database_url()}?application_name={application_name}"},
         )
-        before = send("Before")
-        workers.events.wait_for("task_finished", timeout=60, where=lambda e: e["args"] == [before.pk], process=worker)
+        send("Before")
+        workers.events.wait_for("email_sent", timeout=60, where=lambda e: e["subject"] == "Before", process=worker)
 
         assert terminate_every_connection() >= 1
         connection.close()  # this process's own connection (not under test here) was terminated too
 
         after = send("After")
-        workers.events.wait_for("task_finished", timeout=60, where=lambda e: e["args"] == [after.pk], process=worker)
+        workers.events.wait_for("email_sent", timeout=60, where=lambda e: e["subject"] == "After", process=worker)
 
     assert len(sent("Before")) == 1
     assert len(sent("After")) == 1, workers.logs()

@@ -22,7 +22,7 @@ from referrals.documents import referral_pad_request
 from spas.documents import RENDER_LEASE
 from spas.models import GeneratedDocument, OutgoingEmail
 from spas.outbox import email_enqueue_rendered
-from spas.tasks import documents_sweep_task, outbox_send_task, outbox_sweep_task
+from spas.tasks import documents_sweep_task, outbox_drain_task, outbox_send_task, outbox_sweep_task
 from tests.conftest import postgres_only, redis_only
 from tests.factories import PracticeFactory, ReferralCodeFactory
 
@@ -30,6 +30,7 @@ from .support import celery_through, needs_redis_server, wait_until
 
 RENDER_TASK = "spas.tasks.document_render_task"
 SEND_TASK = "spas.tasks.outbox_send_task"
+DRAIN_TASK = "spas.tasks.outbox_drain_task"
 SWEEP_TASK = "spas.tasks.outbox_sweep_task"
 pytestmark = [postgres_only, redis_only, needs_redis_server, pytest.mark.django_db(transaction=True)]
 # The broker gives an unacknowledged message back once it is this old (production: an hour).
@@ -113,8 +114,9 @@ def test_an_email_whose_worker_is_killed_mid_send_is_sent_exactly_once_after_a_r
             email = email_enqueue_rendered(
                 spa=spa, to="frontdesk@derm.example", subject="New referral", body_text="See the app."
             )
+        # The commit asked for a drain; the worker's drain claimed the row and stopped dead sending it.
         [killed_task] = events.wait_for(
-            "task_started", timeout=60, where=lambda e: e["task"] == SEND_TASK, process=first
+            "task_started", timeout=60, where=lambda e: e["task"] == DRAIN_TASK, process=first
         )
         events.wait_for("hanging", timeout=60, where=lambda e: e["what"] == "email", process=first)
         assert _fresh(OutgoingEmail, email.pk).status == OutgoingEmail.Status.SENDING
@@ -122,25 +124,32 @@ def test_an_email_whose_worker_is_killed_mid_send_is_sent_exactly_once_after_a_r
         first.kill()
 
         assert redis_server.client().hlen("unacked") == 1
-        # The five-minute lease runs out, and the email is asked for twice more: a duplicate send message
-        # and the sweep (beat, every minute).
+        # The five-minute lease runs out, and the email is asked for three times more: a one-email send, a
+        # second drain and the sweep (beat, every minute), beside the killed drain's own message, given back.
         with scopes_disabled():
             OutgoingEmail.objects.filter(pk=email.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
         outbox_send_task.delay(email.pk)
+        outbox_drain_task.delay()
         outbox_sweep_task.delay()
 
         workers.start(broker_url=broker, name="second")
         wait_until(
-            lambda: len(_finished(events, SEND_TASK, "second")) == 2 and _finished(events, SWEEP_TASK, "second"),
+            lambda: (
+                len(_finished(events, DRAIN_TASK, "second")) == 2
+                and _finished(events, SEND_TASK, "second")
+                and _finished(events, SWEEP_TASK, "second")
+            ),
             timeout=90,
-            message=f"both sends and the sweep to finish in the new worker\n{workers.logs()}",
+            message=f"the drains, the send and the sweep to finish in the new worker\n{workers.logs()}",
         )
 
+    drains = _finished(events, DRAIN_TASK, "second")
+    assert killed_task["id"] in {run["id"] for run in drains}
     sends = _finished(events, SEND_TASK, "second")
-    assert killed_task["id"] in {run["id"] for run in sends}
     sweeps = _finished(events, SWEEP_TASK, "second")
-    # One of the three sent it; the other two found it claimed or already sent.
-    assert [run["result"] for run in sends].count(OutgoingEmail.Status.SENT) + sum(run["result"] for run in sweeps) == 1
+    # One of the four sent it; the others found it claimed or already sent.
+    sent_by = [run["result"] for run in sends].count(OutgoingEmail.Status.SENT)
+    assert sent_by + sum(run["result"] for run in drains) + sum(run["result"] for run in sweeps) == 1
     [sent] = events.all("email_sent")
     assert sent["worker"] == "second"
     assert sent["to"] == ["frontdesk@derm.example"]

@@ -15,7 +15,7 @@ from spa_referrals.celery import app as celery_app
 from spas import outbox
 from spas.models import OutgoingEmail, Role
 from spas.outbox import email_enqueue, email_enqueue_rendered
-from spas.tasks import outbox_send_task
+from spas.tasks import outbox_drain_task
 
 Status = OutgoingEmail.Status
 
@@ -114,7 +114,7 @@ def test_an_email_whose_enqueue_fails_because_the_broker_is_down_is_committed_an
 ):
     outage = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     with (
-        mock.patch.object(outbox_send_task, "delay", side_effect=outage) as delay,
+        mock.patch.object(outbox_drain_task, "apply_async", side_effect=outage) as delay,
         django_capture_on_commit_callbacks(execute=True),
         transaction.atomic(),
     ):
