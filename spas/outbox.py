@@ -317,13 +317,7 @@ def _failure_fields(email, error, *, transient):
 
 def due_email_ids(limit=SWEEP_BATCH):
     """Rows that should be sent now: pending and due, or abandoned by a dead worker."""
-    now = timezone.now()
     with scopes_disabled():
         return list(
-            OutgoingEmail.objects.filter(
-                Q(status=OutgoingEmail.Status.PENDING, next_attempt_at__lte=now)
-                | Q(status=OutgoingEmail.Status.SENDING, locked_until__lt=now)
-            )
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
+            OutgoingEmail.objects.filter(_due()).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
         )
