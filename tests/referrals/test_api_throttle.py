@@ -79,3 +79,18 @@ def test_the_schema_documents_the_429(client):
     text = schema.content.decode()
     assert "'429'" in text or '"429"' in text
     assert "Retry-After" in text
+
+
+def test_the_clock_is_read_at_each_request_not_kept_from_import(spa, monkeypatch):
+    """DRF keeps time.time as a class attribute; a module imported under a frozen test clock kept freezegun's
+    function there, which then broke every throttle check. The key's throttle reads the clock itself."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    def fake_time():  # what freezegun leaves behind: a plain function, wrong as a method
+        return 0.0
+
+    monkeypatch.setattr(SimpleRateThrottle, "timer", fake_time)
+    setup = api_setup(spa)
+    for _ in range(3):
+        assert setup.client.get(SERVICES_URL).status_code == 200
+    assert setup.client.get(SERVICES_URL).status_code == 429
