@@ -2,14 +2,13 @@
 always the spa's own: an id from elsewhere is "not a valid choice", never used."""
 
 import datetime
-import uuid
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from partners.models import Clinician, OfficeContact, Practice
-from spa_referrals.forms import PastDateConfirmationMixin
+from spa_referrals.forms import PastDateConfirmationMixin, UUIDListField
 from spas.models import User
 
 from .activity import BULK_LIMIT
@@ -112,25 +111,15 @@ class QuickTaskForm(PastDateConfirmationMixin, forms.Form):
     due_on = forms.DateField(label=_("Due"), required=False, widget=DATE_INPUT)
 
 
-class UUIDListField(forms.Field):
-    """Several ids from checkboxes of the same name (tasks picked for a bulk action)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        if not value:
-            return []
-        values = [value] if isinstance(value, str) else list(value)
-        try:
-            return [uuid.UUID(str(item)) for item in values]
-        except ValueError:
-            raise ValidationError(_("Choose tasks from the list."), code="invalid") from None
-
-
 class TaskSelectionForm(forms.Form):
     """The tasks ticked for a bulk action (mark done, or its Undo)."""
 
-    task = UUIDListField(error_messages={"required": _("Tick the tasks to mark done first.")})
+    task = UUIDListField(
+        error_messages={
+            "required": _("Tick the tasks to mark done first."),
+            "invalid": _("Choose tasks from the list."),
+        }
+    )
 
     def clean_task(self):
         ids = self.cleaned_data["task"]

@@ -13,7 +13,7 @@ from django_scopes import scopes_disabled
 
 from infra.phones import PhoneNumberFormField
 from partners.models import Clinician, Practice
-from spa_referrals.forms import PastDateConfirmationMixin
+from spa_referrals.forms import PastDateConfirmationMixin, UUIDListField
 from spas.catalog import active_items
 from spas.models import Service, Specialty, User
 
@@ -130,21 +130,6 @@ with scopes_disabled():
             return queryset
 
 
-class UUIDListField(forms.Field):
-    """Several ids from checkboxes of the same name (referrals ticked for a bulk action)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        if not value:
-            return []
-        values = [value] if isinstance(value, str) else list(value)
-        try:
-            return [uuid.UUID(str(item)) for item in values]
-        except ValueError:
-            raise ValidationError(_("Choose referrals from the list."), code="invalid") from None
-
-
 BULK_LIMIT = 100
 
 
@@ -161,7 +146,9 @@ class ReferralBulkForm(forms.Form):
     ]
 
     action = forms.ChoiceField(choices=ACTIONS, error_messages={"required": _("Choose what to do first.")})
-    referral = UUIDListField(error_messages={"required": _("Tick the referrals first.")})
+    referral = UUIDListField(
+        error_messages={"required": _("Tick the referrals first."), "invalid": _("Choose referrals from the list.")}
+    )
     assignee = forms.ModelChoiceField(
         label=_("Assign to"), queryset=User.objects.none(), required=False, empty_label=_("Choose a person")
     )
@@ -196,7 +183,7 @@ class ReferralBulkUndoForm(forms.Form):
     assignment, each referral with who had it before ("<uuid>:<user id>", empty for nobody)."""
 
     action = forms.ChoiceField(choices=[("assign", "assign"), ("mark_read", "mark_read"), ("archive", "archive")])
-    referral = UUIDListField(required=False)
+    referral = UUIDListField(required=False, error_messages={"invalid": _("Choose referrals from the list.")})
     previous = forms.CharField(required=False, widget=forms.MultipleHiddenInput)
 
     def clean(self):

@@ -5,8 +5,10 @@ FORM_RENDERER), so views and templates just write ``{{ form }}``.
 """
 
 import datetime
+import uuid
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms.boundfield import BoundField
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
@@ -98,3 +100,19 @@ class PastDateConfirmationMixin:
                 self.add_error(name, _("This date is in the past — record it anyway? Tick the box below to confirm."))
             self.fields[self.PAST_DATE_CONFIRM_FIELD].widget = forms.CheckboxInput()
         return cleaned_data
+
+
+class UUIDListField(forms.Field):
+    """Several ids from checkboxes of the same name (rows ticked for a bulk action); a malformed id is an error."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": _("Choose from the list.")}
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        try:
+            return [uuid.UUID(str(item)) for item in values]
+        except ValueError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None

@@ -20,18 +20,6 @@ from spas.tasks import outbox_drain_task
 Status = OutgoingEmail.Status
 
 
-@pytest.fixture
-def smtp_server(settings):
-    """Django's real SMTP backend talking to a fake server: the one thing outside the machine."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "smtp.example.com"
-    settings.EMAIL_PORT = 587
-    with mock.patch("smtplib.SMTP") as smtp_class:
-        server = smtp_class.return_value
-        server.sendmail.return_value = {}
-        yield server
-
-
 def _invitation_context(spa, inviter):
     return {
         "spa": spa,

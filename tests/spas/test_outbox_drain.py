@@ -6,7 +6,6 @@ import smtplib
 import threading
 import time
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.db import connection, transaction
@@ -20,18 +19,6 @@ from spas.tasks import outbox_drain_task
 from tests.conftest import postgres_only, redis_only
 
 Status = OutgoingEmail.Status
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """Django's real SMTP backend talking to a fake server: the one thing outside the machine."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "smtp.example.com"
-    settings.EMAIL_PORT = 587
-    with mock.patch("smtplib.SMTP") as smtp_class:
-        server = smtp_class.return_value
-        server.sendmail.return_value = {}
-        yield smtp_class
 
 
 def _rows(**filters):
@@ -53,19 +40,19 @@ def brokered(monkeypatch):
     return requests
 
 
-def test_a_batch_goes_over_one_connection_and_is_marked_sent(spa, smtp_server, brokered):
+def test_a_batch_goes_over_one_connection_and_is_marked_sent(spa, smtp_class, brokered):
     for number in range(7):
         _enqueue(spa, f"desk{number}@derm.example")
 
     assert outbox.drain() == 7
 
-    assert smtp_server.call_count == 1  # one connection for the batch
-    assert smtp_server.return_value.sendmail.call_count == 7
+    assert smtp_class.call_count == 1  # one connection for the batch
+    assert smtp_class.return_value.sendmail.call_count == 7
     assert {email.status for email in _rows()} == {Status.SENT}
     assert {email.attempts for email in _rows()} == {1}
 
 
-def test_a_refused_recipient_does_not_block_the_rest_of_its_batch(spa, smtp_server, brokered):
+def test_a_refused_recipient_does_not_block_the_rest_of_its_batch(spa, smtp_class, brokered):
     for to in ["first@derm.example", "gone@derm.example", "busy@derm.example", "last@derm.example"]:
         _enqueue(spa, to)
 
@@ -76,7 +63,7 @@ def test_a_refused_recipient_does_not_block_the_rest_of_its_batch(spa, smtp_serv
             raise smtplib.SMTPRecipientsRefused({"busy@derm.example": (450, b"4.2.1 Mailbox busy")})
         return {}
 
-    smtp_server.return_value.sendmail.side_effect = sendmail
+    smtp_class.return_value.sendmail.side_effect = sendmail
 
     assert outbox.drain() == 2
 
@@ -92,10 +79,10 @@ def test_a_refused_recipient_does_not_block_the_rest_of_its_batch(spa, smtp_serv
     assert "Mailbox busy" in busy.last_error
 
 
-def test_a_mail_server_that_cannot_be_reached_leaves_the_batch_for_a_retry(spa, smtp_server, brokered):
+def test_a_mail_server_that_cannot_be_reached_leaves_the_batch_for_a_retry(spa, smtp_class, brokered):
     for number in range(3):
         _enqueue(spa, f"desk{number}@derm.example")
-    smtp_server.side_effect = smtplib.SMTPConnectError(421, b"Too busy")
+    smtp_class.side_effect = smtplib.SMTPConnectError(421, b"Too busy")
 
     assert outbox.drain() == 0
 
