@@ -126,8 +126,13 @@ else:
     # queries are short OLTP ones, where JIT only costs.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+if USING_POSTGRES:
+    # Django's PostgreSQL backend, with the health check (SELECT 1) run only on a connection that sat idle
+    # longer than this; see infra/postgresql/base.py.
+    DATABASES["default"]["ENGINE"] = "infra.postgresql"
+    HEALTH_CHECK_AFTER_IDLE_SECONDS = env.float("HEALTH_CHECK_AFTER_IDLE_SECONDS", default=10.0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Row-level security (spas/rls.py): the role the web and worker processes connect as. `migrate`, run as the
 # tables' owner, grants it table privileges. Empty: no grants (e.g. development as one superuser).
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="")

@@ -168,7 +168,7 @@ def celery_through(broker_url, **transport_options):
 def this_runs_database_url():
     """The database this test run uses (pytest-django's test database), as a DATABASE_URL."""
     db = connection.settings_dict
-    assert db["ENGINE"].startswith("django.db.backends.postgresql"), "worker subprocesses need PostgreSQL"
+    assert connection.vendor == "postgresql", "worker subprocesses need PostgreSQL"
     credentials = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")

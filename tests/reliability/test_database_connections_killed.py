@@ -1,7 +1,8 @@
 """Every PostgreSQL connection to the database is terminated (a failover, a restart, an administrator's
 ``pg_terminate_backend``): the next request and the next task succeed. Web and worker processes keep their
-connections between requests (CONN_MAX_AGE); CONN_HEALTH_CHECKS makes each request's first query check the
-connection and open a new one instead of failing on the dead one.
+connections between requests (CONN_MAX_AGE); CONN_HEALTH_CHECKS (infra/postgresql: a socket poll on a busy
+connection, SELECT 1 on an idle one) makes each request's first query check the connection and open a new one
+instead of failing on the dead one.
 
 Three kinds of process: this one, through Django's test client; a real web server (gunicorn, one sync
 worker that keeps its connection from request to request); and a real Celery worker. (pytest-django's
@@ -41,7 +42,8 @@ from .support import (
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reconnect_afterwards")]
 TERMINATE_ALL = (
-    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    # With a timeout, pg_terminate_backend returns once the backend is gone, as after a real failover.
+    "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
 

@@ -75,7 +75,7 @@ def test_production_settings_take_every_service_from_the_environment():
         "debug": False,
         "hosts": ["referrals.example.com"],
         "db": "db.internal",
-        "engine": "django.db.backends.postgresql",
+        "engine": "infra.postgresql",
         "broker": "redis://redis.internal:6379/0",
         "cache": "redis://redis.internal:6379/0",
         "eager": False,
