@@ -154,6 +154,40 @@ def wait_outbox_drained(since, *, slug=seed.BIG_SLUG, timeout=180):
         }
 
 
+def emails_via_worker(worker_cpu_seconds, *, count=1000, slug=seed.BIG_SLUG, timeout=300):
+    """Queue ``count`` new-referral emails in one transaction, as the web process does, and wait for the Celery
+    worker to send them all: the worker's CPU seconds for it (every process of the worker) and the web side's
+    cost per queued email. Returns {"emails", "sent", "worker_cpu_s", "wall_s", "enqueue_ms_each"}."""
+    from django.conf import settings
+    from django.db import transaction
+    from django.urls import reverse
+
+    from referrals.models import Referral
+    from spas.models import Spa
+    from spas.outbox import email_enqueue
+
+    with scopes_disabled():
+        spa = Spa.objects.get(slug=slug)
+        referral = Referral.objects.filter(spa=spa).select_related("practice").order_by("-received_at").first()
+    url = settings.SITE_URL + reverse("referrals:detail", args=[spa.slug, referral.public_id])
+    context = {"spa": spa, "practice": referral.practice, "channel": "API", "url": url, "due": referral.received_at}
+    since = timezone.now()
+    cpu_before = worker_cpu_seconds()
+    started = time.perf_counter()
+    with scope(spa=spa), transaction.atomic():
+        for index in range(count):
+            email_enqueue(spa=spa, to=f"cpu-{index}@bench.example", template_name="referral-new", context=context)
+    enqueued = time.perf_counter()
+    drained = wait_outbox_drained(since, timeout=timeout)
+    return {
+        "emails": drained["emails"],
+        "sent": drained["sent"],
+        "worker_cpu_s": worker_cpu_seconds() - cpu_before,
+        "wall_s": time.perf_counter() - started,
+        "enqueue_ms_each": (enqueued - started) * 1000 / count,
+    }
+
+
 def pads_via_worker(count, *, pages=2, slug=seed.BIG_SLUG, timeout=300):
     """Ask for ``count`` referral pads (``pages`` letter pages each) of active practices, as the practice page's
     button does, and wait for the Celery worker to render them (WeasyPrint, the thumbnail, the file saved).

@@ -58,7 +58,14 @@ from bench.settings import BENCH_VAR_DIR  # noqa: E402
 
 TARGET_P95_MS = 100.0
 TARGET_RATIO = 2.0
-TARGET_WRITE_THROUGHPUT = 0.60  # API create ≥ 60 % of the bare endpoint's requests per second
+# API create against the bare insert (issue 15): gated at ≥ 0.35× its requests/s and ≤ 3× its p95; the stretch
+# line (0.60× / 2×, issue 9's first target) is printed beside it, not gated.
+TARGET_WRITE_THROUGHPUT = 0.35
+TARGET_WRITE_P95_RATIO = 3.0
+STRETCH_WRITE_THROUGHPUT = 0.60
+STRETCH_WRITE_P95_RATIO = 2.0
+# A page with its cache off (figures read from the maintained aggregates, issue 15) against the plain list.
+TARGET_CACHE_OFF_RATIO = 3.0
 TARGET_PDF_RATIO = 1.2  # bench/pdf.py's own gate
 TARGET_CHECKIN_S = 10.0
 TARGET_WEB_RSS_MB = 150.0
@@ -91,6 +98,8 @@ class Endpoint:
     form: dict | None = None
     group: str = "read"  # rows of a group run together; "write" rows after every "read" row of their profile
     kind: str = "page"  # "page": p95 vs the baseline's p95 and < 100 ms; "write": throughput and p95 vs baseline
+    max_ratio: float = TARGET_RATIO  # a page's p95 ÷ its baseline's p95, at most
+    absolute: bool = True  # False: a page is judged on the ratio alone (no "p95 < 100 ms")
 
     def spec(self):
         return {
@@ -161,16 +170,17 @@ def endpoints(slug, api_body=None, portal_fields=None):
             group="write",
             gated=False,
         ),
-        # Cache misses, shown but not gated: the dashboard's figures are cached per spa and recomputed by one
-        # viewer a minute while the others see the previous ones; the inbox's counts are cached per spa
-        # until a referral changes. A miss is the exception on both.
+        # Cache off: every request computes the page's figures, as the first viewer after a change does. Since
+        # issue 15 they come from the maintained aggregates, so the page costs about as much as a cached one;
+        # gated at ≤ 3× the plain list's p95 (no absolute target: a miss is the exception).
         Endpoint(
             "dashboard (cache off)",
             f"{workspace}/",
             expect="</html>",
             baseline="plain list",
             profile="cache off",
-            gated=False,
+            max_ratio=TARGET_CACHE_OFF_RATIO,
+            absolute=False,
         ),
         Endpoint(
             "inbox (cache off)",
@@ -178,7 +188,8 @@ def endpoints(slug, api_body=None, portal_fields=None):
             expect="data-referral=",
             baseline="plain list",
             profile="cache off",
-            gated=False,
+            max_ratio=TARGET_CACHE_OFF_RATIO,
+            absolute=False,
         ),
     ]
     return rows
@@ -388,28 +399,10 @@ def http_rows(rows, measured):
         elif baseline is None:
             line.result = "no baseline measured"
         elif row.kind == "write":
-            throughput = result["rps"] / baseline["rps"] if baseline["rps"] else 0.0
-            p95_ratio = result["p95_ms"] / baseline["p95_ms"] if baseline["p95_ms"] else float("inf")
-            line.ratio = f"{throughput:.2f}× rps, {p95_ratio:.2f}× p95"
-            line.target = f"≥ {TARGET_WRITE_THROUGHPUT:.2f}× rps, ≤ {TARGET_RATIO:g}× p95"
-            passed = throughput >= TARGET_WRITE_THROUGHPUT and p95_ratio <= TARGET_RATIO
-            line.result = "PASS" if passed else ("MISS" if row.gated else "miss (not gated)")
-            line.passed = passed or not row.gated
+            out.extend(_write_verdict(line, row, result, baseline))
+            continue
         else:
-            ratio = result["p95_ms"] / baseline["p95_ms"] if baseline["p95_ms"] else None
-            line.ratio = f"{ratio:.2f}×" if ratio else "—"
-            line.target = f"p95 < {TARGET_P95_MS:.0f} ms, ≤ {TARGET_RATIO:g}×"
-            ratio_ok = ratio is not None and ratio <= TARGET_RATIO
-            absolute_ok = result["p95_ms"] < TARGET_P95_MS
-            # On a loaded machine the plain ListView itself can be over 100 ms at p95; then the absolute target
-            # says nothing about the page and the ratio (same run, same machine) is the judge. Shown as such.
-            baseline_over = baseline["p95_ms"] >= TARGET_P95_MS
-            passed = ratio_ok and (absolute_ok or baseline_over)
-            if passed:
-                line.result = "PASS" if absolute_ok else "PASS (ratio; baseline also ≥ 100 ms)"
-            else:
-                line.result = "MISS" if row.gated else "miss (not gated)"
-            line.passed = passed or not row.gated
+            _page_verdict(line, row, result, baseline)
         out.append(line)
         if row.form and result.get("form_get_median_ms") is not None:
             out.append(
@@ -422,6 +415,48 @@ def http_rows(rows, measured):
                 )
             )
     return out
+
+
+def _write_verdict(line, row, result, baseline):
+    """A write row against its baseline (gated), and the stretch line beside it (not gated)."""
+    throughput = result["rps"] / baseline["rps"] if baseline["rps"] else 0.0
+    p95_ratio = result["p95_ms"] / baseline["p95_ms"] if baseline["p95_ms"] else float("inf")
+    line.ratio = f"{throughput:.2f}× rps, {p95_ratio:.2f}× p95"
+    line.target = f"≥ {TARGET_WRITE_THROUGHPUT:.2f}× rps, ≤ {TARGET_WRITE_P95_RATIO:g}× p95"
+    passed = throughput >= TARGET_WRITE_THROUGHPUT and p95_ratio <= TARGET_WRITE_P95_RATIO
+    line.result = "PASS" if passed else ("MISS" if row.gated else "miss (not gated)")
+    line.passed = passed or not row.gated
+    stretch = throughput >= STRETCH_WRITE_THROUGHPUT and p95_ratio <= STRETCH_WRITE_P95_RATIO
+    stretch_line = Row(
+        "  stretch line",
+        ratio=line.ratio,
+        target=f"≥ {STRETCH_WRITE_THROUGHPUT:.2f}× rps, ≤ {STRETCH_WRITE_P95_RATIO:g}× p95",
+        result="reached (not gated)" if stretch else "not reached (not gated)",
+    )
+    return [line, stretch_line]
+
+
+def _page_verdict(line, row, result, baseline):
+    ratio = result["p95_ms"] / baseline["p95_ms"] if baseline["p95_ms"] else None
+    line.ratio = f"{ratio:.2f}×" if ratio else "—"
+    ratio_ok = ratio is not None and ratio <= row.max_ratio
+    if not row.absolute:
+        line.target = f"≤ {row.max_ratio:g}×"
+        passed = ratio_ok
+        line.result = "PASS" if passed else ("MISS" if row.gated else "miss (not gated)")
+        line.passed = passed or not row.gated
+        return
+    line.target = f"p95 < {TARGET_P95_MS:.0f} ms, ≤ {row.max_ratio:g}×"
+    absolute_ok = result["p95_ms"] < TARGET_P95_MS
+    # On a loaded machine the plain ListView itself can be over 100 ms at p95; then the absolute target
+    # says nothing about the page and the ratio (same run, same machine) is the judge. Shown as such.
+    baseline_over = baseline["p95_ms"] >= TARGET_P95_MS
+    passed = ratio_ok and (absolute_ok or baseline_over)
+    if passed:
+        line.result = "PASS" if absolute_ok else "PASS (ratio; baseline also ≥ 100 ms)"
+    else:
+        line.result = "MISS" if row.gated else "miss (not gated)"
+    line.passed = passed or not row.gated
 
 
 def pdf_rows(pdf):
@@ -463,6 +498,25 @@ def pad_rows(pads):
             target="not gated",
             result="measured (no target)" if ok else f"FAIL ({len(pads['failed'])} failed)",
             passed=ok,
+        )
+    ]
+
+
+def email_rows(emails):
+    """The Celery worker's CPU per 1,000 emails sent (claim, render, send over locmem SMTP, mark); not gated."""
+    if not emails:
+        return []
+    sent = emails["sent"]
+    per_thousand = emails["worker_cpu_s"] * 1000 / sent if sent else None
+    return [
+        Row(
+            "Celery worker CPU per 1,000 emails",
+            p50="—" if per_thousand is None else f"{per_thousand:.1f} s",
+            rate=f"{sent / emails['wall_s']:,.0f} emails/s" if emails["wall_s"] else "—",
+            ratio=f"web: {emails['enqueue_ms_each']:.2f} ms/email queued",
+            target="all sent, not gated",
+            result="measured (no target)" if sent == emails["emails"] else f"FAIL ({sent} of {emails['emails']} sent)",
+            passed=sent == emails["emails"],
         )
     ]
 
@@ -730,6 +784,13 @@ def main():  # noqa: PLR0915 - one run, top to bottom
                     f"  the Celery worker rendered {pads['ready']} of {pads['documents']} referral pads "
                     f"({pads['pages_each']} pages each)" + (f"; failed: {pads['failed']}" if pads["failed"] else "")
                 )
+        emails = None
+        if not _skipped("emails"):
+            emails = phases.emails_via_worker(worker.cpu_seconds, count=_env_int("BENCH_EMAILS", 1000))
+            log(
+                f"  the Celery worker sent {emails['sent']:,} of {emails['emails']:,} queued emails in "
+                f"{emails['wall_s']:.1f} s using {emails['worker_cpu_s']:.1f} s of CPU"
+            )
         worker_facts = {
             "memory": {str(pid): usage for pid, usage in worker.memory().items()},
             "cpu_s": worker.cpu_seconds() - cpu_before,
@@ -789,6 +850,7 @@ def main():  # noqa: PLR0915 - one run, top to bottom
     lines += http_rows([row for row in rows if row.profile != "app"], measured)
     lines += pdf_rows(pdf) if pdf is not None else []
     lines += pad_rows(pads)
+    lines += email_rows(emails)
     lines += check_in_rows(checkins)
     if app_run:
         lines += memory_rows(

@@ -116,6 +116,19 @@ CLOSED_STATUSES = [Status.DECLINED, Status.COMPLETED, Status.CANCELLED, Status.W
 # What the referring practice may still take back from the portal: referrals the spa has not accepted yet.
 WITHDRAWABLE_STATUSES = [Status.RECEIVED]
 AWAITING_FIRST_CONTACT = [Status.RECEIVED, Status.ACCEPTED]
+
+
+def awaiting_first_contact_rank():
+    """0 for a referral still awaiting its first contact attempt, 1 otherwise: the inbox's first sort key on the
+    tabs that open on the most urgent. The inbox's open-referrals index holds the same expression, so its order
+    is read from the index instead of sorting every open referral (15,000 of them at 100,000: 70 ms a page)."""
+    return models.Case(
+        models.When(status__in=AWAITING_FIRST_CONTACT, first_contact_attempt_at=None, then=models.Value(0)),
+        default=models.Value(1),
+        output_field=models.IntegerField(),
+    )
+
+
 # Where contact attempts can be logged: after accepting, until the appointment is booked.
 ATTEMPT_STATUSES = [Status.ACCEPTED, Status.CONTACTED, Status.UNREACHABLE]
 
@@ -229,6 +242,16 @@ class Referral(models.Model):
             models.Index(fields=["spa", "received_at"], include=["practice", "status"], name="referral_window_idx"),
             models.Index(fields=["spa", "practice", "received_at"], name="referral_practice_idx"),
             models.Index(fields=["status", "first_contact_due_at"], name="referral_due_idx"),
+            # The inbox's open tabs in their order (referrals.selectors.inbox_ordered), so a page reads 50 rows.
+            models.Index(
+                models.F("spa"),
+                awaiting_first_contact_rank(),
+                models.F("first_contact_due_at"),
+                models.F("received_at"),
+                models.F("id"),
+                name="referral_open_order_idx",
+                condition=models.Q(archived_at__isnull=True, status__in=OPEN_STATUSES),
+            ),
         ]
 
     def __str__(self):

@@ -4,7 +4,7 @@ import hashlib
 
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import BooleanField, Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Prefetch, Q, Value, When
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -18,6 +18,7 @@ from .models import (
     ReferralService,
     ReferralView,
     Status,
+    awaiting_first_contact_rank,
 )
 
 
@@ -82,12 +83,7 @@ DUE_FIRST_TABS = {"open", "overdue", Status.RECEIVED, Status.ACCEPTED}
 def inbox_ordered(referrals, *, tab):
     """The inbox's order for a tab ("open", "overdue", a status value, or "" for all)."""
     if tab in DUE_FIRST_TABS:
-        awaiting = Case(
-            When(status__in=AWAITING_FIRST_CONTACT, first_contact_attempt_at=None, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-        return referrals.annotate(awaiting_first_contact=awaiting).order_by(
+        return referrals.annotate(awaiting_first_contact=awaiting_first_contact_rank()).order_by(
             "awaiting_first_contact", "first_contact_due_at", "received_at", "id"
         )
     if tab == Status.SCHEDULED:
