@@ -40,7 +40,12 @@ WARM_UP = 30
 PARTS = [
     ("whole request (Django handler)", "django/core/handlers/base.py", "get_response"),
     ("connection check at request start", "django/db/backends/base/base.py", "close_if_unusable_or_obsolete"),
-    ("  first cursor's health check", "infra/postgresql/base.py", "close_if_health_check_failed"),
+    ("  first cursor's health check (infra: socket poll)", "infra/postgresql/base.py", "close_if_health_check_failed"),
+    (
+        "  first cursor's health check (Django: SELECT 1)",
+        "django/db/backends/base/base.py",
+        "close_if_health_check_failed",
+    ),
     ("API key authentication", "referrals/api_auth.py", "authenticate"),
     ("per-key throttle", "referrals/api_throttles.py", "allow_request"),
     ("idempotency wrapper (all of it)", "referrals/idempotency.py", "idempotent_call"),
