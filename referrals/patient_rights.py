@@ -357,7 +357,7 @@ def _scrub_referral(referral, *, now, files, cancel_pending_emails):
         waiting = [OutgoingEmail.Status.PENDING, OutgoingEmail.Status.SENDING]
         if cancel_pending_emails:
             emails.filter(status__in=waiting).update(status=OutgoingEmail.Status.FAILED, last_error=ERASED_EMAIL_NOTE)
-        emails.exclude(status__in=waiting).update(to="", subject="", body_text="", body_html="")
+        emails.exclude(status__in=waiting).update(to="", subject="", body_text="", body_html="", context={})
 
 
 def _delete_files_after_commit(files):

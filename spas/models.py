@@ -323,6 +323,10 @@ class OutgoingEmail(models.Model):
 
     ``spa`` is empty only for account emails (sign-up verification, password
     reset, login codes) that belong to no tenant.
+
+    An email from a template holds the template's name and its context (``spas.email_context``) until the
+    worker renders it in ``language`` and ``time_zone``; the rendered subject and bodies then stay on the
+    row for the record (``rendered_at``). Account emails arrive rendered.
     """
 
     class Status(models.TextChoices):
@@ -333,10 +337,15 @@ class OutgoingEmail(models.Model):
 
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, null=True, blank=True, related_name="outgoing_emails")
     to = models.EmailField()
-    subject = models.CharField(max_length=255)
-    body_text = models.TextField()
+    subject = models.CharField(max_length=255, blank=True)
+    body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
     template = models.CharField(max_length=100, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    # What the enqueuing request had active: the worker renders in the same language and on the same clock.
+    language = models.CharField(max_length=15, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)  # not "timezone": that would hide django's below
+    rendered_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -352,7 +361,7 @@ class OutgoingEmail(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
 
     def __str__(self):
-        return f"{self.subject} → {self.to} ({self.status})"
+        return f"{self.subject or self.template} → {self.to} ({self.status})"
 
 
 # --- Specialties and the service catalog -------------------------------------------------

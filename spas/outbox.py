@@ -8,6 +8,13 @@ before the drain it waits for reads the outbox; the first one after it lapses as
 A drain claims due rows in batches (``FOR UPDATE SKIP LOCKED``, so two drains never take the same row),
 sends each batch over one mail-server connection and marks the outcome in one statement per outcome.
 
+The request renders nothing: the row holds the template's name, its context as JSON (``spas.email_context``:
+records as references, loaded again by the worker, one query per model and batch) and the request's language
+and time zone. The drain renders each row in those, so the text is what the request would have rendered, and
+saves the subject and bodies on the row with the outcome, for the record and for any retry. A row that cannot
+be rendered (its record was deleted, the template is broken) is marked failed at once and the batch goes on.
+Account emails (``email_enqueue_rendered``) arrive rendered.
+
 Delivery is *at least once*: the row is written in the causing transaction, durably; the outbox's own
 bookkeeping (claims and marks) commits with ``synchronous_commit = off``, so a crash may lose a mark and the
 email go out again once its lease runs out — never lose an email. If the broker is down the row waits for
@@ -23,12 +30,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
-from django_scopes import scopes_disabled
+from django.utils import timezone, translation
+from django_scopes import scope, scopes_disabled
 
+from . import email_context
 from .models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
@@ -72,24 +80,23 @@ def _is_transient(error):
     return isinstance(error, TRANSIENT_ERRORS)
 
 
-def render_email(template_name, context):
-    """Render ``templates/emails/<name>-subject.txt``, ``-body.txt`` and ``-body.html``."""
-    subject = render_to_string(f"emails/{template_name}-subject.txt", context)
-    subject = " ".join(subject.split())  # a subject is one line
-    body_text = render_to_string(f"emails/{template_name}-body.txt", context)
-    body_html = render_to_string(f"emails/{template_name}-body.html", context)
-    return subject, body_text, body_html
-
-
 def email_enqueue(*, to, template_name, context, spa=None):
-    """Write one email to the outbox and send it after the surrounding transaction commits."""
-    subject, body_text, body_html = render_email(template_name, {"site_url": settings.SITE_URL, **context})
-    return email_enqueue_rendered(
-        to=to, subject=subject, body_text=body_text, body_html=body_html, spa=spa, template=template_name
+    """Write one email to the outbox, to be rendered and sent after the surrounding transaction commits."""
+    # Nothing is rendered here: the worker renders the template in this request's language, on its clock.
+    email = OutgoingEmail.objects.create(
+        spa=spa,
+        to=to,
+        template=template_name,
+        context=email_context.encode(context),
+        language=translation.get_language() or "",
+        time_zone=timezone.get_current_timezone_name(),
     )
+    transaction.on_commit(lambda: _request_delivery(email.pk))
+    return email
 
 
 def email_enqueue_rendered(*, to, subject, body_text, body_html="", spa=None, template=""):
+    """Write one email that is already rendered (allauth's account emails) to the outbox."""
     email = OutgoingEmail.objects.create(
         spa=spa,
         to=to,
@@ -97,9 +104,42 @@ def email_enqueue_rendered(*, to, subject, body_text, body_html="", spa=None, te
         body_text=body_text,
         body_html=body_html,
         template=template,
+        rendered_at=timezone.now(),
     )
     transaction.on_commit(lambda: _request_delivery(email.pk))
     return email
+
+
+def email_render(email, *, objects=None):
+    """Set (not save) ``email``'s subject and bodies from its template and context; a rendered row stays as it is.
+
+    ``objects`` are the context's instances when the caller loaded a batch's at once
+    (``email_context.load_objects``). Raises ``email_context.UndecodableContext`` if one is gone, and whatever
+    the templates raise.
+    """
+    if email.rendered_at is not None:
+        return email
+    context = email_context.decode(email.context, objects)
+    # As the enqueuing request would have: in its language, on its clock, inside the email's spa's scope.
+    with (
+        scope(spa=email.spa_id),
+        translation.override(email.language or None),
+        timezone.override(email.time_zone or None),
+    ):
+        email.subject, email.body_text, email.body_html = _render_templates(
+            email.template, {"site_url": settings.SITE_URL, **context}
+        )
+    email.rendered_at = timezone.now()
+    return email
+
+
+def _render_templates(template_name, context):
+    """Render ``templates/emails/<name>-subject.txt``, ``-body.txt`` and ``-body.html``."""
+    subject = render_to_string(f"emails/{template_name}-subject.txt", context)
+    subject = " ".join(subject.split())[:255]  # a subject is one line
+    body_text = render_to_string(f"emails/{template_name}-body.txt", context)
+    body_html = render_to_string(f"emails/{template_name}-body.html", context)
+    return subject, body_text, body_html
 
 
 def _request_delivery(email_id):
@@ -202,8 +242,48 @@ def _message(email, mail_connection=None):
 
 
 def _send_batch(emails):
-    """Send claimed rows over one connection; mark the sent in one statement and the failed together."""
-    sent, failed = [], []
+    """Render the claimed rows that need it and send them over one connection; mark the sent in one statement
+    and the failed (rendering failures too) in another."""
+    failed = [(email, error, False) for email, error in _render_batch(emails)]
+    unrenderable = {email.pk for email, _error, _transient in failed}
+    sent = []
+    try:
+        _send_over_one_connection([email for email in emails if email.pk not in unrenderable], sent, failed)
+    finally:
+        _mark(sent, failed)
+    return len(sent)
+
+
+def _render_batch(emails):
+    """Render the rows not rendered yet, their contexts' instances loaded together. Returns the rows that
+    cannot be rendered, each with its error."""
+    unrendered = [email for email in emails if email.rendered_at is None]
+    if not unrendered:
+        return []
+    objects = email_context.load_objects([email.context for email in unrendered])
+    failures = []
+    for email in unrendered:
+        error = _render_error(email, objects=objects)
+        if error is not None:
+            failures.append((email, error))
+    return failures
+
+
+def _render_error(email, objects=None):
+    """Render ``email`` if it is not rendered yet; returns what made that fail, or None."""
+    try:
+        email_render(email, objects=objects)
+    except (SoftTimeLimitExceeded, DatabaseError):
+        raise  # not this email's fault: the row stays claimed and its lease brings it back
+    except Exception as error:  # noqa: BLE001 - a deleted record or a broken template fails this email alone
+        return error
+    return None
+
+
+def _send_over_one_connection(emails, sent, failed):
+    """Send ``emails``, adding each to ``sent`` or to ``failed`` (with the error and whether to retry)."""
+    if not emails:
+        return
     mail_connection = get_connection()
     try:
         mail_connection.open()
@@ -228,30 +308,36 @@ def _send_batch(emails):
             mail_connection.close()
         except Exception:  # noqa: BLE001 - the messages are sent; a failed QUIT changes nothing
             logger.warning("Closing the mail connection failed.", exc_info=True)
-        _mark(sent, failed)
-    return len(sent)
+
+
+# What a send or a failure changes on a row; the rendered text is saved with it, for the record and the retries.
+RENDERED_FIELDS = ["subject", "body_text", "body_html", "rendered_at"]
+SENT_FIELDS = ["status", "sent_at", "locked_until", "attempts", "last_error", *RENDERED_FIELDS]
+FAILED_FIELDS = ["status", "next_attempt_at", "locked_until", "attempts", "last_error", *RENDERED_FIELDS]
 
 
 def _mark(sent, failed):
     now = timezone.now()
+    for email in sent:
+        email.attempts += 1
+        _sent_fields(email, now)
+    for email, error, transient in failed:
+        email.attempts += 1
+        _failure_fields(email, error, transient=transient)
     with scopes_disabled(), transaction.atomic():
         _bookkeeping_commits_asynchronously()
         if sent:
-            OutgoingEmail.objects.filter(pk__in=[email.pk for email in sent]).update(
-                status=OutgoingEmail.Status.SENT,
-                sent_at=now,
-                locked_until=None,
-                last_error="",
-                attempts=F("attempts") + 1,
-            )
-        for email, error, transient in failed:
-            email.attempts += 1
-            _failure_fields(email, error, transient=transient)
+            OutgoingEmail.objects.bulk_update(sent, SENT_FIELDS)
         if failed:
-            OutgoingEmail.objects.bulk_update(
-                [email for email, _error, _transient in failed],
-                ["status", "next_attempt_at", "locked_until", "attempts", "last_error"],
-            )
+            OutgoingEmail.objects.bulk_update([email for email, _error, _transient in failed], FAILED_FIELDS)
+
+
+def _sent_fields(email, now):
+    """Set a sent row's fields on ``email`` (its attempt already counted)."""
+    email.status = OutgoingEmail.Status.SENT
+    email.sent_at = now
+    email.locked_until = None
+    email.last_error = ""
 
 
 def _claim(email_id):
@@ -278,10 +364,13 @@ def deliver(email_id):
         return None
     with scopes_disabled():
         email = OutgoingEmail.objects.get(pk=email_id)
-    message = _message(email)
     email.attempts += 1
+    render_error = _render_error(email)
+    if render_error is not None:
+        _record_failure(email, render_error, transient=False)
+        return email.status
     try:
-        message.send(fail_silently=False)
+        _message(email).send(fail_silently=False)
     except SoftTimeLimitExceeded as error:
         # A hung mail server is a transient failure; the task's time is up, so stop here.
         _record_failure(email, error, transient=True)
@@ -289,17 +378,14 @@ def deliver(email_id):
     except Exception as error:  # noqa: BLE001 - a failure is recorded, never raised
         _record_failure(email, error, transient=_is_transient(error))
     else:
-        email.status = OutgoingEmail.Status.SENT
-        email.sent_at = timezone.now()
-        email.locked_until = None
-        email.last_error = ""
-        email.save(update_fields=["status", "sent_at", "locked_until", "attempts", "last_error"])
+        _sent_fields(email, timezone.now())
+        email.save(update_fields=SENT_FIELDS)
     return email.status
 
 
 def _record_failure(email, error, *, transient):
     _failure_fields(email, error, transient=transient)
-    email.save(update_fields=["status", "next_attempt_at", "locked_until", "attempts", "last_error"])
+    email.save(update_fields=FAILED_FIELDS)
 
 
 def _failure_fields(email, error, *, transient):

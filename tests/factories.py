@@ -63,7 +63,8 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Practice {n} Dermatology")
     specialty = "dermatology"
     city = "Brookline"
-    phone = factory.Sequence(lambda n: f"(617) 555-{n % 10000:04d}")
+    # 555-9xxx: a range no test's patient uses, so a scan for a patient's number never finds a practice's.
+    phone = factory.Sequence(lambda n: f"(617) 555-{9000 + n % 1000:04d}")
 
 
 class ClinicianFactory(factory.django.DjangoModelFactory):

@@ -29,6 +29,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: 
 from playwright.sync_api import expect  # noqa: E402
 
 from spas.models import OutgoingEmail  # noqa: E402
+from tests.rendered_emails import rendered  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -186,7 +187,7 @@ def latest_email():
                     emails = emails.filter(pk__gt=after.pk)
                 email = emails.order_by("-created_at", "-pk").first()
             if email is not None:
-                return email
+                return rendered(email)
             if time.monotonic() > deadline:
                 raise AssertionError(f"No email to {address} (subject containing {subject_contains!r}) in the outbox")
             time.sleep(0.1)

@@ -28,6 +28,7 @@ from tests.factories import (
     SpaFactory,
     UserFactory,
 )
+from tests.rendered_emails import rendered
 
 from .helpers import make_practice, rows
 
@@ -61,7 +62,8 @@ def check_in_tasks(spa=None, **filters):
 
 
 def check_in_emails():
-    return rows(OutgoingEmail, template="check-in-due")
+    """The check-in emails, with the text the worker will send."""
+    return [rendered(email) for email in rows(OutgoingEmail, template="check-in-due")]
 
 
 def log_check_in(practice, on, actor=None):

@@ -15,6 +15,7 @@ from outreach.models import TaskDigest, outreach_settings_for
 from outreach.tasks import task_digests_send_task
 from spas.models import OutgoingEmail, Role
 from tests.factories import MembershipFactory, SpaFactory, UserFactory
+from tests.rendered_emails import rendered
 
 from .helpers import make_practice, rows
 
@@ -25,7 +26,8 @@ def _task(spa, user, due_on, title="Call the office manager", **fields):
 
 
 def digests():
-    return rows(OutgoingEmail, template="task-digest")
+    """The digest emails, with the text the worker will send."""
+    return [rendered(email) for email in rows(OutgoingEmail, template="task-digest")]
 
 
 def test_nothing_goes_out_before_the_spa_s_digest_hour(spa, owner):

@@ -14,6 +14,7 @@ from referrals.models import Channel, ConsentMethod, Referral, ReferralService, 
 from referrals.services import referral_add_note, referral_create, referral_log_attempt, referral_transition
 from spas.models import AuditEvent, OutgoingEmail
 from tests.factories import ClinicianFactory, PracticeFactory, ServiceFactory
+from tests.rendered_emails import rendered
 
 from .api_helpers import REFERRALS_URL, SERVICES_URL, api_setup, post_json, referral_body
 
@@ -79,7 +80,9 @@ def test_a_practice_system_creates_a_referral(spa, owner):
         assert "EHR integration" in created.get().actor_label
         # The spa hears about it through the outbox; the email carries no patient details.
         [email] = OutgoingEmail.objects.filter(spa=spa, template="referral-new")
+    rendered(email)
     assert email.to == owner.email
+    assert "New referral from" in email.subject
     assert "Dana" not in email.body_text and "Whitfield" not in email.body_text
 
 

@@ -1,5 +1,6 @@
 """Capturing authorizations on every path (landing page, portal, spa) and revoking them (patient link, staff)."""
 
+import json
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from django_scopes import scope, scopes_disabled
 from referrals.models import Authorization, Referral
 from referrals.submissions import submission_token_new
 from spas.models import AuditEvent
+from tests.rendered_emails import rendered
 
 from ..factories import ReferralCodeFactory
 from .portal_helpers import field_error, page_text, portal_url
@@ -130,11 +132,11 @@ def test_the_confirmation_email_has_the_revocation_link_and_nothing_about_the_pa
 ):
     landing_post(client)
 
-    [email] = outbox_rows(template="referral-confirmation")
+    [email] = map(rendered, outbox_rows(template="referral-confirmation"))
     assert email.to == "maya@example.com"
     assert REVOKE_LINK.search(email.body_text)
     assert REVOKE_LINK.search(email.body_html)
-    for content in (email.subject, email.body_text, email.body_html):
+    for content in (email.subject, email.body_text, email.body_html, json.dumps(email.context)):
         for detail in ("Maya", "Lopez", "555-0123", "5550123", "sensitive", "Sensitive", "After 5pm", "Brookline"):
             assert detail not in content
 
@@ -150,7 +152,7 @@ def test_no_confirmation_email_without_an_email_address(client, spa, practice_co
 
 
 def _revoke_path(outbox_rows):
-    [email] = outbox_rows(template="referral-confirmation")
+    [email] = map(rendered, outbox_rows(template="referral-confirmation"))
     return REVOKE_LINK.search(email.body_text).group(0)
 
 

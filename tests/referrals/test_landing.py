@@ -9,6 +9,7 @@ from django_scopes import scope, scopes_disabled
 from referrals.models import Channel, ConsentMethod, Referral
 from referrals.submissions import submission_token_new
 from spas.models import AuditEvent
+from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, OfferFactory, ReferralCodeFactory, ServiceFactory
 from .portal_helpers import field_error, page_text
@@ -163,7 +164,8 @@ def test_a_patient_refers_themselves_and_the_referral_is_attributed_to_the_pract
     assert referral.consent_to_contact is True
     assert referral.consent_method == ConsentMethod.PATIENT_ONLINE
     assert "KM7QXZ" in referral.consent_captured_by
-    [notification] = outbox_rows(to=owner.email, template="referral-new")
+    [notification] = map(rendered, outbox_rows(to=owner.email, template="referral-new"))
+    assert "New referral from" in notification.subject
     assert "Maya" not in notification.subject + notification.body_text + notification.body_html
     with scope(spa=spa):
         created = AuditEvent.objects.get(action="referral.created")

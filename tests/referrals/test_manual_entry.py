@@ -1,6 +1,7 @@
 """Manual entry of referrals that arrived by phone, fax, email or in person; the new-referral email."""
 
 import io
+import json
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 
 from referrals.models import ATTACHMENT_MAX_BYTES, Referral, ReferralEvent, ReferralService, Status
 from spas.models import AuditEvent, OutgoingEmail, Role
+from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, MembershipFactory, ServiceFactory, UserFactory
 from .spa_helpers import alerts, count, field_error, make_practice, page_text, rows, url
@@ -316,7 +318,7 @@ def test_a_new_referral_emails_the_owners_a_link_and_no_health_information(
     owner_client.post(url("create", spa), _post_data(practice))
 
     referral = rows(Referral, spa=spa)[0]
-    emails = outbox_rows(spa=spa, template="referral-new")
+    emails = [rendered(email) for email in outbox_rows(spa=spa, template="referral-new")]
     assert sorted(email.to for email in emails) == sorted([owner.email, second_owner.email])
     link = settings.SITE_URL + url("detail", spa, referral.public_id)
     for email in emails:
@@ -338,6 +340,7 @@ def test_a_new_referral_emails_the_owners_a_link_and_no_health_information(
             assert secret not in email.subject
             assert secret not in email.body_text
             assert secret not in email.body_html
+            assert secret not in json.dumps(email.context)
 
 
 def test_the_new_referral_email_is_delivered_through_the_outbox(owner_client, spa, practice, deliver_outbox):

@@ -16,6 +16,7 @@ from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, Refe
 from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
 from spas.models import AuditEvent
 from tests.factories import OfficeContactFactory, ServiceFactory
+from tests.rendered_emails import rendered
 
 from .portal_helpers import make_referral, portal_url
 
@@ -139,7 +140,7 @@ def test_a_shared_report_is_delivered_to_its_practice_only_and_emailed_as_a_link
     assert portal_client_b.get(portal_url("outcome", spa, report.public_id)).status_code == 404
     assert portal_client_b.get(portal_url("outcome_pdf", spa, report.public_id)).status_code == 404
 
-    [email] = outbox_rows(to=CONTACT_EMAIL)
+    [email] = map(rendered, outbox_rows(to=CONTACT_EMAIL))
     link = reverse("portal:outcome", args=[spa.slug, report.public_id])
     assert link in email.body_text
     for health_info in (OBSERVATION, "Ada", "Lovelace", "Barrier repair", "improved", "retinoids"):

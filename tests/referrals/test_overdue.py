@@ -1,6 +1,7 @@
 """Overdue referrals: the flag, and the hourly job that tells the assignee and the owners, once."""
 
 import datetime
+import json
 
 import pytest
 from celery.schedules import crontab
@@ -14,6 +15,7 @@ from referrals.models import Status
 from referrals.tasks import overdue_referrals_notify, overdue_referrals_notify_task
 from spa_referrals.celery import app as celery_app
 from spas.models import Role
+from tests.rendered_emails import rendered
 
 from ..factories import MembershipFactory, UserFactory
 from .spa_helpers import make_practice, make_referral, receive_referral, reload, url
@@ -95,7 +97,7 @@ def test_the_job_emails_the_assignee_and_the_owners_once_per_overdue_referral(
     sent = overdue_referrals_notify_task()
 
     assert sent == 2
-    emails = outbox_rows(spa=spa, template="referral-overdue")
+    emails = [rendered(email) for email in outbox_rows(spa=spa, template="referral-overdue")]
     by_practice = {}
     for email in emails:
         by_practice.setdefault(email.subject, []).append(email.to)
@@ -133,7 +135,7 @@ def test_the_overdue_email_carries_a_link_and_no_health_information(spa, owner, 
 
     overdue_referrals_notify_task()
 
-    (email,) = outbox_rows(spa=spa, template="referral-overdue")
+    (email,) = map(rendered, outbox_rows(spa=spa, template="referral-overdue"))
     link = settings.SITE_URL + url("detail", spa, referral.public_id)
     assert link in email.body_text
     assert f'href="{link}"' in email.body_html
@@ -149,6 +151,7 @@ def test_the_overdue_email_carries_a_link_and_no_health_information(spa, owner, 
         assert secret not in email.subject
         assert secret not in email.body_text
         assert secret not in email.body_html
+        assert secret not in json.dumps(email.context)
 
 
 @freeze_time("2025-06-10 20:30:00+00:00")
@@ -157,7 +160,7 @@ def test_the_due_time_in_the_email_is_on_the_spas_clock(spa, owner, outbox_rows)
 
     overdue_referrals_notify_task()
 
-    (email,) = outbox_rows(spa=spa, template="referral-overdue")
+    (email,) = map(rendered, outbox_rows(spa=spa, template="referral-overdue"))
     assert "First contact was due by Tuesday June 10, 3:30 p.m." in email.body_text
 
 
@@ -167,10 +170,10 @@ def test_the_job_goes_spa_by_spa_and_tells_each_spa_only_about_its_own(spa, owne
 
     assert overdue_referrals_notify_task() == 2
 
-    assert [(email.to, email.subject) for email in outbox_rows(spa=spa)] == [
+    assert [(email.to, rendered(email).subject) for email in outbox_rows(spa=spa)] == [
         (owner.email, "Overdue: first contact for a referral from Our Practice")
     ]
-    assert [(email.to, email.subject) for email in outbox_rows(spa=other_spa)] == [
+    assert [(email.to, rendered(email).subject) for email in outbox_rows(spa=other_spa)] == [
         (outsider.email, "Overdue: first contact for a referral from Their Practice")
     ]
 

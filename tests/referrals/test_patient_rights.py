@@ -407,7 +407,7 @@ def test_an_email_still_waiting_for_the_patient_is_never_sent(owner_client, prac
     assert [message.to for message in mailoutbox] == []
     with scopes_disabled():
         email = OutgoingEmail.objects.get(template="referral-confirmation")
-    assert (email.status, email.to, email.body_text) == ("failed", "", "")
+    assert (email.status, email.to, email.body_text, email.context) == ("failed", "", "", {})
 
 
 @pytest.mark.parametrize(

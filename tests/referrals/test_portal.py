@@ -11,6 +11,7 @@ from django_scopes import scope, scopes_disabled
 from referrals.models import Channel, ConsentMethod, Referral, ReferralEvent, ReferralService
 from referrals.services import referral_add_note, referral_assign, referral_log_attempt, referral_transition
 from spas.models import AuditEvent
+from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, ServiceFactory
 from .portal_helpers import field_error, make_referral, page_text, portal_url
@@ -310,7 +311,7 @@ def test_a_portal_referral_records_the_clinics_attestation_and_notifies_the_spa(
     assert referral.created_by == portal_user_a
     with scope(spa=spa):
         assert {row.service for row in ReferralService.objects.filter(referral=referral)} == set(derm_services)
-    [notification] = outbox_rows(to=owner.email, template="referral-new")
+    [notification] = map(rendered, outbox_rows(to=owner.email, template="referral-new"))
     assert "Brookline Dermatology" in notification.subject
     for patient_detail in ("Grace", "Hopper", "555-0142", "5550142", "peel"):
         assert patient_detail not in notification.subject + notification.body_text + notification.body_html

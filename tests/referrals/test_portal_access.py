@@ -15,6 +15,7 @@ from django_scopes import scope, scopes_disabled
 from referrals.models import PortalAccess, PortalInvitation
 from referrals.portal_services import portal_invitation_create
 from spas.models import AuditEvent, OutgoingEmail, Role, User
+from tests.rendered_emails import rendered
 
 from ..factories import MembershipFactory, PortalInvitationFactory, SpaFactory, UserFactory
 from .portal_helpers import (
@@ -74,7 +75,7 @@ def test_a_manager_invites_clinic_staff_and_the_link_goes_out_through_the_outbox
     assert invitation.email == INVITEE
     assert invitation.practice == practice_a
     assert invitation.invited_by == manager_user
-    [email] = outbox_rows(to=INVITEE)
+    [email] = map(rendered, outbox_rows(to=INVITEE))
     assert email.template == "portal-invitation"
     assert email.spa == spa
     assert "Serene Test Spa" in email.subject
@@ -488,7 +489,7 @@ def test_invitation_email_carries_no_patient_information(owner, spa, practice_a,
     make_referral(practice_a, first="Zelda", last="Zimmerman")
     invite(spa, practice_a, owner)
 
-    [email] = outbox_rows(to=INVITEE)
+    [email] = map(rendered, outbox_rows(to=INVITEE))
     assert "Zelda" not in email.body_text + email.body_html + email.subject
     with scopes_disabled():
         assert OutgoingEmail.objects.filter(to=INVITEE).count() == 1

@@ -14,6 +14,7 @@ from infra.templatetags.dates import day
 from referrals.models import PortalAccess, Referral, ReferralEvent, Status
 from referrals.services import referral_transition
 from spas.models import AuditEvent
+from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, ServiceFactory, UserFactory
 from .portal_helpers import field_error, give_portal_access, logged_in, make_referral, page_text, portal_url
@@ -215,7 +216,7 @@ def test_the_clinic_adds_information_that_the_spa_sees_and_is_told_about(
     assert "New mobile: (617) 555-0188" in spa_page
     portal_page = page_text(portal_client_a.get(portal_url("referral", spa, sent.public_id)))
     assert "New mobile: (617) 555-0188" in portal_page
-    [email] = outbox_rows(template="referral-practice-update")
+    [email] = map(rendered, outbox_rows(template="referral-practice-update"))
     assert email.to == owner.email
     assert "added information" in email.subject
     assert "555-0188" not in email.body_text  # nothing about the patient in an email
@@ -260,7 +261,7 @@ def test_the_clinic_withdraws_a_referral_the_spa_has_not_accepted(
     assert (event.from_status, event.to_status, event.note) == ("received", "withdrawn", "Sent to the wrong spa")
     [entry] = audit("referral.withdrawn_by_practice", referral)
     assert entry.actor == portal_user_a
-    [email] = outbox_rows(template="referral-practice-update")
+    [email] = map(rendered, outbox_rows(template="referral-practice-update"))
     assert email.to == owner.email
     assert "withdrew a referral" in email.subject
     # The spa sees it as withdrawn by the practice, not declined or lost.

@@ -19,6 +19,7 @@ from referrals.tasks import authorizations_expire_task, health_fields_purge_task
 from spa_referrals.celery import app
 from spas.models import AuditEvent, OutgoingEmail
 from tests.factories import MembershipFactory, UserFactory
+from tests.rendered_emails import rendered
 
 from .portal_helpers import make_referral
 
@@ -47,8 +48,10 @@ def draft(referral, author):
 
 
 def blocked_emails():
+    """The "drafts can no longer be shared" emails, with the text the worker will send."""
     with scopes_disabled():
-        return list(OutgoingEmail.objects.filter(template="outcome-drafts-blocked").order_by("to"))
+        emails = list(OutgoingEmail.objects.filter(template="outcome-drafts-blocked").order_by("to"))
+    return [rendered(email) for email in emails]
 
 
 # --- expiry -----------------------------------------------------------------------------------------

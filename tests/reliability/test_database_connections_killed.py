@@ -239,5 +239,10 @@ def test_a_worker_s_next_task_after_every_connection_was_terminated_succeeds(red
 
     assert len(sent("Before")) == 1
     assert len(sent("After")) == 1, workers.logs()
-    with scopes_disabled():
-        assert OutgoingEmail.objects.get(pk=after.pk).status == OutgoingEmail.Status.SENT
+
+    def marked_sent():
+        with scopes_disabled():
+            return OutgoingEmail.objects.get(pk=after.pk).status == OutgoingEmail.Status.SENT
+
+    # The worker marks the row just after the mail server took the message (the event above): wait for it.
+    wait_until(marked_sent, timeout=10, message="the worker to mark the email sent")

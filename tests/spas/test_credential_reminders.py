@@ -15,6 +15,7 @@ from spa_referrals.celery import app as celery_app
 from spas import catalog
 from spas.models import Credential, Role, Spa
 from spas.tasks import credential_reminders_task
+from tests.rendered_emails import rendered
 
 from ..factories import CredentialFactory, MembershipFactory, ServiceFactory, SpaFactory, UserFactory
 
@@ -35,10 +36,12 @@ def team(owner, second_owner, manager_user, staff_user):
 
 @pytest.fixture
 def reminders(outbox_rows):
+    """The reminder emails, with the text the worker will send."""
+
     def rows(spa=None, **filters):
         if spa is not None:
             filters["spa"] = spa
-        return outbox_rows(template="credential-expiring", **filters)
+        return [rendered(email) for email in outbox_rows(template="credential-expiring", **filters)]
 
     return rows
 

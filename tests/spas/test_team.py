@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from spas.models import Invitation, Membership, Role
+from tests.rendered_emails import rendered
 
 from ..factories import InvitationFactory, MembershipFactory, UserFactory
 
@@ -107,7 +108,7 @@ def test_the_owner_invites_someone_by_email_and_role(owner_client, spa, owner, o
     assert invitation.role == Role.MANAGER
     assert invitation.invited_by == owner
     assert invitation.is_pending
-    [email] = outbox_rows(to="newhire@example.com")
+    [email] = map(rendered, outbox_rows(to="newhire@example.com"))
     assert email.spa == spa
     assert email.template == "invitation"
     assert "Serene Test Spa" in email.subject
