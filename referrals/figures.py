@@ -162,12 +162,18 @@ class Tally:
     sql_filter: Q = field(default_factory=Q)
 
 
+def month_start(day, months_back=0):
+    """The first day of ``day``'s month, or of the month ``months_back`` before it: the monthly rows' key."""
+    month_index = day.year * 12 + day.month - 1 - months_back
+    return datetime.date(month_index // 12, month_index % 12 + 1, 1)
+
+
 def _local_day(moment, zone):
     return moment.astimezone(zone).date()
 
 
 def _local_month(moment, zone):
-    return _local_day(moment, zone).replace(day=1)
+    return month_start(_local_day(moment, zone))
 
 
 def _sql_day(name, zone):
