@@ -83,7 +83,8 @@ def snapshot(referral):
         contacted=referral.contacted_at is not None,
         scheduled=referral.scheduled_for is not None,
         closed_at=referral.closed_at,
-        price=referral.scheduled_service.price if completed and referral.scheduled_service_id else None,
+        # Decimal(): an instance built in memory may still hold the price as it was given (a string).
+        price=Decimal(referral.scheduled_service.price) if completed and referral.scheduled_service_id else None,
     )
 
 
