@@ -29,6 +29,7 @@ the database's write lock for the same effect.)
 
 import contextlib
 import datetime
+import functools
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -36,7 +37,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, BooleanField, Count, DateField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    DateField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from .figure_models import (
@@ -367,18 +379,31 @@ def _upsert(spa, model, rows):
         f"{quote(f.column)} = {table}.{quote(f.column)} + EXCLUDED.{quote(f.column)}" for f in counted
     )
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    adapt = [_adapter(field) for field in fields]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             params = []
             for key, change in chunk:
                 values = [spa.pk, *key, *(change.get(f.name, 0) for f in counted)]
-                params += [f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True)]
+                params += [to_db(value) for to_db, value in zip(adapt, values, strict=True)]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608 - names from models
                 f"ON CONFLICT ({conflict}) DO UPDATE SET {additions}",
                 params,
             )
+
+
+def _adapter(field):
+    """How a value goes into the database for ``field``: days and money through Django's adaptation for this
+    database; numbers and text as they are (a rebuild writes a million of them)."""
+    if isinstance(field, DateField | DecimalField):
+        return functools.partial(field.get_db_prep_save, connection=connection)
+    return _as_is
+
+
+def _as_is(value):
+    return value
 
 
 def _drop_empty_rows(spa, practices):
@@ -487,11 +512,10 @@ def rebuild(spa):
         model.objects.filter(spa=spa).delete()
     written = 0
     for model, by_key in computed(spa).items():
-        objects = [
-            model(spa=spa, **dict(zip(KEY_FIELDS[model], key, strict=True)), **counts) for key, counts in by_key.items()
-        ]
-        model.objects.bulk_create(objects, batch_size=1000)
-        written += len(objects)
+        # The same multi-row statements as the writers' (onto empty tables): several times faster than
+        # bulk_create at 100,000 rows.
+        _upsert(spa, model, sorted(by_key.items()))
+        written += len(by_key)
     return written
 
 
