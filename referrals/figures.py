@@ -18,13 +18,14 @@ referral's ``Facts`` (maintenance) and as SQL over the spa's referrals (rebuild)
 test_figures.py plays random histories through the real services and checks the two agree.
 
 Concurrency. A change is one multi-row ``INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n`` per table
-it touches (PostgreSQL and SQLite alike): two writers counting on the same row add up, whichever comes first,
-and rows are written in one global order (table, then key) so that two writers never wait on each other in a
-circle. On PostgreSQL writers also take a *shared* advisory lock on the spa for their transaction, and a
-rebuild takes it *exclusively*: the rebuild waits for the writers in flight to commit and holds off new ones
-until it has committed, so a change is counted either in the rebuild's read of the referrals or by its own
-delta on top of the rebuilt rows, never in both nor in neither. (On SQLite a rebuild deletes first, which takes
-the database's write lock for the same effect.)
+it touches (PostgreSQL and SQLite alike): two writers counting on the same row add up, whichever comes first.
+Rows are written in one global order (table, then key), so two writers making one change each never wait on
+each other in a circle (a transaction making several, like a practice merge, can meet a deadlock, which
+PostgreSQL ends by failing one of the two: nothing is counted wrong). On PostgreSQL writers also take a
+*shared* advisory lock on the spa for their transaction, and a rebuild takes it *exclusively*: the rebuild
+waits for the writers in flight to commit and holds off new ones until it has committed, so a change is counted
+either in the rebuild's read of the referrals or by its own delta on top of the rebuilt rows, never in both
+nor in neither. (On SQLite a rebuild deletes first, which takes the database's write lock for the same effect.)
 """
 
 import contextlib
@@ -197,13 +198,15 @@ def _sql_month(name, zone):
     return TruncMonth(name, tzinfo=zone, output_field=DateField())
 
 
-COMPLETED = Q(status=Status.COMPLETED)
-RECEIVED = Measure("received", lambda facts: 1, Count("pk"))
-COMPLETED_ = Measure("completed", lambda facts: facts.status == Status.COMPLETED, Count("pk", filter=COMPLETED))
-OPEN = Measure(
-    "open", lambda facts: facts.status not in CLOSED_STATUSES, Count("pk", filter=~Q(status__in=CLOSED_STATUSES))
+IS_COMPLETED = Q(status=Status.COMPLETED)
+# What most tables count: the referrals received, of those the completed ones and those still open.
+OUTCOMES = (
+    Measure("received", lambda facts: 1, Count("pk")),
+    Measure("completed", lambda facts: facts.status == Status.COMPLETED, Count("pk", filter=IS_COMPLETED)),
+    Measure(
+        "open", lambda facts: facts.status not in CLOSED_STATUSES, Count("pk", filter=~Q(status__in=CLOSED_STATUSES))
+    ),
 )
-OUTCOMES = (RECEIVED, COMPLETED_, OPEN)
 
 TALLIES = (
     # The inbox: per status, archived (test or spam) referrals apart.
@@ -279,7 +282,7 @@ TALLIES = (
             ),
         ),
         counts=lambda facts: facts.status == Status.COMPLETED and facts.closed_at is not None,
-        sql_filter=COMPLETED & Q(closed_at__isnull=False),
+        sql_filter=IS_COMPLETED & Q(closed_at__isnull=False),
     ),
     # The report by clinician: per practice, clinician (0: nobody named) and receipt month.
     Tally(
