@@ -13,8 +13,11 @@
              catalog: what the check-in job (bench/checkins.py) works through.
 
 Everything is bulk_create in large batches under ``scopes_disabled()`` (no services, no audit events, no
-emails): the point is the shape and size of the tables the pages read, quickly. Random choices come from one
-seeded ``random.Random``, so two seeds with the same parameters and day give the same distributions.
+emails): the point is the shape and size of the tables the pages read, quickly. Bulk-created referrals skip
+the services that keep the referral figures (referrals/figures.py), so each spa's figures are counted once
+from its referrals at the end (``figures.rebuild``, what ``manage.py rebuild_referral_figures`` does).
+Random choices come from one seeded ``random.Random``, so two seeds with the same parameters and day give the
+same distributions.
 
 Referrals are consistent with their status: first contact is due 2 business days after receipt (the spa
 default, referrals.clock); contacted and later statuses have a first attempt after receipt; scheduled ones an
@@ -1002,6 +1005,7 @@ def seed(params, *, now=None, log=print):
             counts = seeder.run()
             if slug == BIG_SLUG:
                 _api_and_portal(seeder)
+            counts["figure rows"] = _count_figures(spa)
             summary[slug] = counts
             if slug in (BIG_SLUG, CHECKIN_SLUG):
                 log(f"  seeded {slug}: " + _describe(counts) + f" in {time.perf_counter() - started:.1f} s")
@@ -1012,6 +1016,13 @@ def seed(params, *, now=None, log=print):
                 f"{sum(c['practices'] for c in small):,} practices"
             )
     return summary
+
+
+def _count_figures(spa):
+    """The spa's referral figures, counted from the referrals just bulk-created. Returns the rows written."""
+    from referrals import figures
+
+    return figures.rebuild(spa)
 
 
 def _describe(counts):

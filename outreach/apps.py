@@ -14,5 +14,5 @@ class OutreachConfig(AppConfig):
         from . import campaigns, checkins  # noqa: F401
         from .partner_figures import register as register_partner_figures
 
-        # The partners list's and board's last contact, next task, referrals in 90 days and health.
+        # The partners list's and board's last contact, next task, referrals in the last 3 months and health.
         register_partner_figures()

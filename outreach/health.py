@@ -2,25 +2,28 @@
 
 Signals, for every practice in stage TRIAL or ACTIVE (dates on the spa's calendar):
 
-- referrals received in the last 90 days and in the 90 days before (the trend);
-- conversion: completed / referrals received in the last 180 days (shown when there are any);
+- referrals received in the last 3 months and in the 3 months before (the trend). Months are calendar
+  months, the practice figures being kept per month (referrals/figures.py): "the last 3 months" is this month
+  so far and the two before it (on June 30: April 1 – June 30; on July 2: May 1 – July 2), "the 3 months
+  before" the three whole months before those (until issue 15: the last 90 days and the 90 before);
+- conversion: completed / referrals received in the last 6 months, the same six (shown when there are any);
 - days since the last touchpoint of any kind (none logged: counted from the day it entered its stage);
 - an overdue check-in (active partners only): the next check-in date (checkins.py) is before today.
 
 Thresholds. A practice is AT RISK when any of these holds:
 
-- no referrals in the last 90 days while the 90 days before had some ("No referrals in 90 days (4 the
-  quarter before)");
+- no referrals in the last 3 months while the 3 months before had some ("No referrals in 3 months (4 the
+  3 months before)");
 - its check-in is overdue by more than ``CHECK_IN_AT_RISK_DAYS`` (30) days;
 - no contact for more than ``CONTACT_AT_RISK_DAYS`` (120) days.
 
 It is COOLING (when not at risk) when any of these holds:
 
-- no referrals in 180 days, once it has been in its stage for ``NEW_PARTNER_GRACE_DAYS`` (90) days — a new
+- no referrals in 6 months, once it has been in its stage for ``NEW_PARTNER_GRACE_DAYS`` (90) days — a new
   partner is not cooling for not having referred yet;
-- referrals halved: at least 2 the quarter before and at most half as many in the last 90 days;
+- referrals halved: at least 2 the 3 months before and at most half as many in the last 3 months;
 - conversion under ``LOW_CONVERSION_SHARE`` (25 %) with at least ``LOW_CONVERSION_MIN_REFERRALS`` (4) referrals
-  in 180 days — their patients are not reaching the spa, which the practice will notice;
+  in 6 months — their patients are not reaching the spa, which the practice will notice;
 - its check-in is overdue (by 1 to 30 days);
 - no contact for more than ``CONTACT_COOLING_DAYS`` (60) days.
 
@@ -30,28 +33,32 @@ Order ("sorted by risk"): at risk, then cooling, then healthy; within a status t
 at-risk reasons comes first, then more cooling reasons, then the longer silence (days since the last contact
 plus days the check-in is overdue), then the larger drop in referrals, then the name.
 
-Queries: one for all the practices with their figures (Count(filter=…) over referrals, Subquery for the
-touchpoints), whatever their number; the status, reasons and order are worked out in Python.
+Queries: two whatever their number — the practices (with Subqueries for the touchpoints and check-ins), and
+their referral figures: the practice-month rows of the last 6 months, summed per practice. The status,
+reasons and order are worked out in Python.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from partners.models import Practice, Stage
-from referrals.models import Referral, Status
+from referrals.figures import month_start
+from referrals.models import PracticeMonthFigures
 
-from .activity import spa_day_start, spa_today
+from .activity import spa_today
 from .checkins import cadence_override, check_in_due_on, last_check_in_subquery, local_date
 from .models import Touchpoint, outreach_settings_for
 
-WINDOW_DAYS = 90
-CONVERSION_DAYS = 180
+# Calendar months, this one included (see the docstring).
+WINDOW_MONTHS = 3
+CONVERSION_MONTHS = 2 * WINDOW_MONTHS
 NEW_PARTNER_GRACE_DAYS = 90
 CONTACT_COOLING_DAYS = 60
 CONTACT_AT_RISK_DAYS = 120
@@ -80,8 +87,8 @@ class PartnerHealth:
     cooling_reasons: list = field(default_factory=list)
     referrals_recent: int = 0
     referrals_before: int = 0
-    received_180: int = 0
-    completed_180: int = 0
+    received_6_months: int = 0
+    completed_6_months: int = 0
     last_contact_on: datetime.date | None = None
     days_since_contact: int = 0
     last_check_in_on: datetime.date | None = None
@@ -100,13 +107,13 @@ class PartnerHealth:
 
     @property
     def conversion_percent(self):
-        if not self.received_180:
+        if not self.received_6_months:
             return None
-        return round(100 * self.completed_180 / self.received_180)
+        return round(100 * self.completed_6_months / self.received_6_months)
 
     @property
     def trend(self):
-        """ "up", "down" or "flat": the last 90 days against the 90 before."""
+        """ "up", "down" or "flat": the last 3 months against the 3 before."""
         if self.referrals_recent > self.referrals_before:
             return "up"
         if self.referrals_recent < self.referrals_before:
@@ -126,43 +133,46 @@ class PartnerHealth:
         )
 
 
+def recent_months_start(today):
+    """The first day of "the last 3 months": this month and the two before."""
+    return month_start(today, WINDOW_MONTHS - 1)
+
+
+def _sum(column, condition=None):
+    return Coalesce(Sum(column, filter=condition), 0)
+
+
 def health_queryset(*, spa, now=None, owner=None, practice=None, practice_ids=None):
     """Trial and active practices of ``spa`` (only ``owner``'s, only ``practice`` or ``practice_ids``, when
     given) with the figures health needs, in two queries.
 
-    The referral figures come from one aggregate over the spa's referrals of the last 180 days grouped by
-    practice (an index-only scan of referral_window_idx), merged into the practices here: joining every
-    referral to every practice instead cost over a second at 100,000 referrals.
+    The referral figures are the practice-month rows of the last 6 months summed per practice (their number
+    grows with practices and months, not with referrals), merged into the practices here.
     """
     now = now or timezone.now()
     today = spa_today(spa, now)
-    recent_start = spa_day_start(spa, today - datetime.timedelta(days=WINDOW_DAYS - 1))
-    before_start = spa_day_start(spa, today - datetime.timedelta(days=WINDOW_DAYS + WINDOW_DAYS - 1))
-    conversion_start = spa_day_start(spa, today - datetime.timedelta(days=CONVERSION_DAYS - 1))
-    in_recent = Q(received_at__gte=recent_start)
-    in_before = Q(received_at__lt=recent_start)
-    in_conversion = Q(received_at__gte=conversion_start)
+    recent_start = recent_months_start(today)
+    window_start = month_start(today, CONVERSION_MONTHS - 1)
+    in_recent = Q(month__gte=recent_start)
     practices = Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES)
-    referrals = Referral.objects.filter(
-        spa=spa, received_at__gte=min(before_start, conversion_start), received_at__lte=now
-    )
+    months = PracticeMonthFigures.objects.filter(spa=spa, month__gte=window_start, month__lte=today)
     if owner is not None:
         practices = practices.filter(owner=owner)
-        referrals = referrals.filter(practice__owner=owner)
+        months = months.filter(practice__owner=owner)
     if practice is not None:
         practices = practices.filter(pk=practice.pk)
-        referrals = referrals.filter(practice=practice)
+        months = months.filter(practice=practice)
     if practice_ids is not None:
         practices = practices.filter(pk__in=practice_ids)
-        referrals = referrals.filter(practice__in=practice_ids)
+        months = months.filter(practice__in=practice_ids)
     figures = {
         row["practice_id"]: row
-        for row in referrals.values("practice_id")
+        for row in months.values("practice_id")
         .annotate(
-            referrals_recent=Count("pk", filter=in_recent),
-            referrals_before=Count("pk", filter=in_before & Q(received_at__gte=before_start)),
-            received_180=Count("pk", filter=in_conversion),
-            completed_180=Count("pk", filter=in_conversion & Q(status=Status.COMPLETED)),
+            referrals_recent=_sum("received", in_recent),
+            referrals_before=_sum("received", ~in_recent),
+            received_6_months=_sum("received"),
+            completed_6_months=_sum("completed"),
         )
         .order_by()
     }
@@ -176,7 +186,7 @@ def health_queryset(*, spa, now=None, owner=None, practice=None, practice_ids=No
         .annotate(last_touchpoint_on=last_touchpoint, latest_check_in_on=last_check_in_subquery())
         .order_by("name", "pk")
     )
-    empty = {"referrals_recent": 0, "referrals_before": 0, "received_180": 0, "completed_180": 0}
+    empty = {"referrals_recent": 0, "referrals_before": 0, "received_6_months": 0, "completed_6_months": 0}
     for practice in practices:
         practice.spa = spa  # the same for every row: set, not joined and built 5,000 times over
         for name, value in figures.get(practice.pk, empty).items():
@@ -191,8 +201,8 @@ def assess(practice, *, today, default_cadence_days):
         practice=practice,
         referrals_recent=practice.referrals_recent,
         referrals_before=practice.referrals_before,
-        received_180=practice.received_180,
-        completed_180=practice.completed_180,
+        received_6_months=practice.received_6_months,
+        completed_6_months=practice.completed_6_months,
         last_contact_on=practice.last_touchpoint_on,
     )
     in_stage_since = local_date(practice.spa, practice.stage_changed_at)
@@ -204,26 +214,28 @@ def assess(practice, *, today, default_cadence_days):
     recent, before = health.referrals_recent, health.referrals_before
     if recent == 0 and before > 0:
         health.at_risk_reasons.append(
-            _("No referrals in %(days)d days (%(before)d the quarter before)") % {"days": WINDOW_DAYS, "before": before}
+            _("No referrals in %(months)d months (%(before)d the %(months)d months before)")
+            % {"months": WINDOW_MONTHS, "before": before}
         )
     elif recent == 0 and days_in_stage >= NEW_PARTNER_GRACE_DAYS:
-        health.cooling_reasons.append(_("No referrals in %(days)d days") % {"days": CONVERSION_DAYS})
+        health.cooling_reasons.append(_("No referrals in %(months)d months") % {"months": CONVERSION_MONTHS})
     elif before >= REFERRAL_DROP_MIN_BEFORE and recent * 2 <= before:
         health.cooling_reasons.append(
-            _("Referrals down: %(recent)d in %(days)d days (%(before)d the quarter before)")
-            % {"recent": recent, "days": WINDOW_DAYS, "before": before}
+            _("Referrals down: %(recent)d in %(months)d months (%(before)d the %(months)d months before)")
+            % {"recent": recent, "months": WINDOW_MONTHS, "before": before}
         )
 
     # Conversion to completed.
-    share = health.completed_180 / health.received_180 if health.received_180 else None
-    if share is not None and health.received_180 >= LOW_CONVERSION_MIN_REFERRALS and share < LOW_CONVERSION_SHARE:
+    received, completed = health.received_6_months, health.completed_6_months
+    share = completed / received if received else None
+    if share is not None and received >= LOW_CONVERSION_MIN_REFERRALS and share < LOW_CONVERSION_SHARE:
         health.cooling_reasons.append(
             ngettext(
-                "Only %(completed)d of %(received)d referral in %(days)d days completed",
-                "Only %(completed)d of %(received)d referrals in %(days)d days completed",
-                health.received_180,
+                "Only %(completed)d of %(received)d referral in %(months)d months completed",
+                "Only %(completed)d of %(received)d referrals in %(months)d months completed",
+                received,
             )
-            % {"completed": health.completed_180, "received": health.received_180, "days": CONVERSION_DAYS}
+            % {"completed": completed, "received": received, "months": CONVERSION_MONTHS}
         )
 
     # The check-in rhythm (active partners only).

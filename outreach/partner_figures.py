@@ -3,25 +3,24 @@
 - ``last_contact_on``: the latest touchpoint's date (up to today);
 - ``next_task_due_on`` / ``next_task_title``: the earliest open task at the practice (its own, or a rolled-up
   task that covers it) — the board's "next step";
-- ``referrals_90d``: referrals received in the last 90 days (the spa's calendar);
+- ``referrals_90d`` (the name kept for the list's ``?sort=``): referrals received in the last 3 months — this
+  calendar month and the two before, partner health's window — summed from the maintained practice-month
+  figures (referrals/figures.py) rather than counted over the referrals;
 - ``health``: the partner health (outreach.health) of trial and active partners, set on the rows of a page.
 
 All but health are subqueries in the page's one query. Sorting by health ranks every trial and active partner
 (two queries) and orders by that rank in SQL.
 """
 
-import datetime
-
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import F, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from partners import extensions
-from referrals.models import Referral
+from referrals.models import PracticeMonthFigures
 
-from .activity import spa_day_start, spa_today
-from .health import HEALTH_STAGES, WINDOW_DAYS, assess, health_queryset
+from .activity import spa_today
+from .health import HEALTH_STAGES, assess, health_queryset, recent_months_start
 from .models import Task, Touchpoint, outreach_settings_for
 
 
@@ -33,7 +32,6 @@ def _open_tasks():
 
 def annotate(queryset, *, spa):
     today = spa_today(spa)
-    since = spa_day_start(spa, today - datetime.timedelta(days=WINDOW_DAYS - 1))
     return queryset.annotate(
         last_contact_on=Subquery(
             Touchpoint.objects.filter(spa=spa, practice=OuterRef("pk"), occurred_on__lte=today)
@@ -44,12 +42,12 @@ def annotate(queryset, *, spa):
         next_task_title=Subquery(_open_tasks().filter(spa=spa).values("title")[:1]),
         referrals_90d=Coalesce(
             Subquery(
-                Referral.objects.filter(
-                    spa=spa, practice=OuterRef("pk"), received_at__gte=since, received_at__lte=timezone.now()
+                PracticeMonthFigures.objects.filter(
+                    spa=spa, practice=OuterRef("pk"), month__gte=recent_months_start(today), month__lte=today
                 )
                 .order_by()
                 .values("practice")
-                .annotate(count=Count("pk"))
+                .annotate(count=Sum("received"))
                 .values("count")[:1]
             ),
             0,

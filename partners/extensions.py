@@ -1,7 +1,7 @@
 """Figures that higher apps add to the partners list and the pipeline board.
 
 partners imports neither referrals nor outreach (imports flow one way), yet the list shows each practice's
-last contact, next task, referrals in 90 days and health, and a board card its last contact and next step.
+last contact, next task, referrals in the last 3 months and health, and a board card its last contact and next step.
 Those apps register here when they start (AppConfig.ready):
 
 - ``register_annotations(annotate)``: ``annotate(queryset, *, spa) -> queryset`` adds values to a Practice

@@ -37,7 +37,7 @@ def practice_search(queryset, text):
     return queryset.filter(pk__in=matching_ids)
 
 
-# The list's own sort keys; others (last contact, next task, referrals in 90 days, health) are registered by
+# The list's own sort keys; others (last contact, next task, referrals in 3 months, health) are registered by
 # higher apps in partners.extensions. ``?sort=<key>`` sorts ascending, ``?sort=-<key>`` descending.
 LIST_SORTS = ["name", "stage", "owner"]
 

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from spas import dependents
 from spas.models import Membership
 from spas.services import audit_record
 
@@ -113,7 +114,9 @@ def practice_update(*, practice, actor, fields, tag_names=None, request=None):
     _check_owner(practice.spa, practice.owner)
     practice.full_clean()
     if changed:
-        practice.save(update_fields=[*changed, "phone_normalized", "updated_at"])
+        # The referral figures count by the practice's specialty (spas/dependents.py).
+        with dependents.changing(spa=practice.spa, practices=[practice] if "specialty" in changed else []):
+            practice.save(update_fields=[*changed, "phone_normalized", "updated_at"])
     if tag_names is not None:
         practice_set_tags(practice=practice, tag_names=tag_names)
     audit_record(
@@ -191,7 +194,9 @@ def clinician_delete(*, clinician, actor, request=None):
         request=request,
         detail={"name": clinician.display_name},
     )
-    clinician.delete()
+    # Its referrals stay, naming nobody: the referral figures count them so (spas/dependents.py).
+    with dependents.changing(spa=clinician.spa, clinicians=[clinician]):
+        clinician.delete()
 
 
 @transaction.atomic
@@ -285,7 +290,10 @@ def practice_merge(*, survivor, merged, actor, request=None):
     survivor_tags = set(PracticeTag.objects.filter(practice=survivor).values_list("tag_id", flat=True))
     PracticeTag.objects.filter(practice=merged, tag_id__in=survivor_tags).delete()
     PracticeTag.objects.filter(practice=merged).update(practice=survivor)
-    moved = _repoint_references(merged=merged, survivor=survivor)
+    # The merged practice's referrals become the survivor's: the referral figures take them out of the merged
+    # practice's rows (leaving none to repoint) and count them under the survivor (spas/dependents.py).
+    with dependents.changing(spa=survivor.spa, practices=[merged]):
+        moved = _repoint_references(merged=merged, survivor=survivor)
     filled = []
     for name in [
         "address",

@@ -47,7 +47,7 @@ def _practice_or_404(request, practice_id):
 
 
 # The list's sortable columns: (sort key, label, first click sorts descending). A note under a label says more.
-LIST_COLUMN_NOTES = {"referrals_90d": gettext_lazy("last 90 days")}
+LIST_COLUMN_NOTES = {"referrals_90d": gettext_lazy("last 3 months")}
 LIST_COLUMNS = [
     ("name", gettext_lazy("Practice"), False),
     ("stage", gettext_lazy("Stage"), False),

@@ -16,7 +16,7 @@ from partners.models import Practice
 from spas.demo import demo_user
 from spas.models import Membership, Role, Service
 
-from . import services
+from . import figures, services
 from .clock import add_business_days
 from .models import ApiKey, PortalAccess, Referral, ReferralEvent, Status, hash_api_key
 from .services import first_contact_business_days
@@ -146,16 +146,18 @@ def _seed_referrals(spa, owner):
         waited = timedelta(hours=WAITED_HOURS[index % len(WAITED_HOURS)]) if steps else timedelta(0)
         referral.refresh_from_db()
         received_at = referral.received_at - shift - waited
-        Referral.objects.filter(pk=referral.pk).update(
-            received_at=received_at,
-            consent_captured_at=received_at,
-            first_contact_due_at=add_business_days(received_at, first_contact_business_days(spa), spa.timezone),
-            **{
-                name: F(name) - shift
-                for name in ("first_contact_attempt_at", "contacted_at", "closed_at", "scheduled_for")
-                if getattr(referral, name) is not None
-            },
-        )
+        # Moved to another day (and month): the figures count it there instead.
+        with figures.referrals_changing(spa=spa, referral_ids=[referral.pk]):
+            Referral.objects.filter(pk=referral.pk).update(
+                received_at=received_at,
+                consent_captured_at=received_at,
+                first_contact_due_at=add_business_days(received_at, first_contact_business_days(spa), spa.timezone),
+                **{
+                    name: F(name) - shift
+                    for name in ("first_contact_attempt_at", "contacted_at", "closed_at", "scheduled_for")
+                    if getattr(referral, name) is not None
+                },
+            )
         ReferralEvent.objects.filter(referral=referral).update(created_at=F("created_at") - shift)
         ReferralEvent.objects.filter(referral=referral, kind=ReferralEvent.Kind.RECEIVED).update(created_at=received_at)
     _seed_consent_and_outcomes(spa, owner)

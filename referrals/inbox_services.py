@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from spas.services import audit_record
 
-from . import services
+from . import figures, services
 from .models import ArchiveReason, Referral, ReferralEvent, ReferralView
 from .selectors import referral_counts_changed, referral_seen_changed, seen_referral_ids
 
@@ -71,6 +71,8 @@ def referrals_restore_assignees(*, spa, previous, actor, request=None):
 
 
 def _archive_one(referral, *, archived, reason, actor, request):
+    """Archive or restore one locked referral; returns its figures' snapshot from before."""
+    before = figures.snapshot(referral)
     referral.archived_at = timezone.now() if archived else None
     referral.archived_reason = reason if archived else ""
     referral.version += 1
@@ -91,6 +93,18 @@ def _archive_one(referral, *, archived, reason, actor, request):
         request=request,
         detail={"reason": reason} if archived else {},
     )
+    return before
+
+
+def _locked_rows(spa, referrals):
+    """The spa's rows of ``referrals``, locked (their practice read along, unlocked: the figures need its
+    specialty)."""
+    return (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("practice")
+        .filter(spa=spa, pk__in=[r.pk for r in referrals])
+        .order_by("pk")
+    )
 
 
 @transaction.atomic
@@ -99,13 +113,12 @@ def referrals_archive(*, spa, referrals, reason, actor, request=None):
     archived now (one already archived is left alone)."""
     if reason not in ArchiveReason.values:
         raise ValidationError({"reason": _("Say whether these are test referrals or spam.")})
-    archived = []
-    for referral in Referral.objects.select_for_update().filter(
-        spa=spa, pk__in=[r.pk for r in referrals], archived_at=None
-    ):
-        _archive_one(referral, archived=True, reason=reason, actor=actor, request=request)
+    archived, changes = [], []
+    for referral in _locked_rows(spa, referrals).filter(archived_at=None):
+        changes.append((_archive_one(referral, archived=True, reason=reason, actor=actor, request=request), referral))
         archived.append(referral)
     if archived:
+        figures.referrals_changed(spa, changes)
         referral_counts_changed(spa.pk)
     return archived
 
@@ -113,12 +126,11 @@ def referrals_archive(*, spa, referrals, reason, actor, request=None):
 @transaction.atomic
 def referrals_restore(*, spa, referrals, actor, request=None):
     """Bring archived referrals back into the inbox (Undo of archive, or a later change of mind)."""
-    restored = []
-    for referral in Referral.objects.select_for_update().filter(
-        spa=spa, pk__in=[r.pk for r in referrals], archived_at__isnull=False
-    ):
-        _archive_one(referral, archived=False, reason="", actor=actor, request=request)
+    restored, changes = [], []
+    for referral in _locked_rows(spa, referrals).filter(archived_at__isnull=False):
+        changes.append((_archive_one(referral, archived=False, reason="", actor=actor, request=request), referral))
         restored.append(referral)
     if restored:
+        figures.referrals_changed(spa, changes)
         referral_counts_changed(spa.pk)
     return restored

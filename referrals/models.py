@@ -18,6 +18,15 @@ from infra.text import single_line
 from partners.models import Clinician, Practice
 from spas.models import Service, Spa, Specialty
 
+# The maintained referral figures (issue 15) live in their own module; imported here so Django finds them.
+from .figure_models import (  # noqa: F401
+    ChannelMonthFigures,
+    ClinicianMonthFigures,
+    PracticeMonthFigures,
+    ReferralDayFigures,
+    ReferralStatusCount,
+)
+
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "webp", "gif", "heic"]
 

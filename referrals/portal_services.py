@@ -14,6 +14,7 @@ from spas.models import Membership, Role
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
+from . import figures
 from .consent import authorization_create
 from .models import (
     WITHDRAWABLE_STATUSES,
@@ -312,10 +313,11 @@ def portal_referral_withdraw(*, access, referral, reason="", request=None):
             _("%(spa)s has already accepted this referral; call them to stop it.") % {"spa": referral.spa.name}
         )
     reason = (reason or "").strip()[:255]
+    before = figures.snapshot(referral)
     previous = referral.status
     referral.status = Status.WITHDRAWN
     referral.closed_at = timezone.now()
-    _save(referral, ["status", "closed_at"])
+    _save(referral, ["status", "closed_at"], before=before)
     _event(
         referral,
         access.user,

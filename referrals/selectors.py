@@ -16,6 +16,7 @@ from .models import (
     Referral,
     ReferralEvent,
     ReferralService,
+    ReferralStatusCount,
     ReferralView,
     Status,
     awaiting_first_contact_rank,
@@ -91,10 +92,12 @@ def inbox_ordered(referrals, *, tab):
     return referrals.order_by("-received_at", "-id")
 
 
-# The inbox's counts (a tab per status, "open", "overdue", "all") are one aggregate over all the spa's
-# referrals: at 100,000 referrals that is the page's most expensive query. They are cached per spa and
-# filter for a minute ("overdue" moves with the clock), under a per-spa generation that every change to a
-# referral bumps after commit, so a change shows at once and a quiet inbox costs no COUNT at all.
+# The inbox's counts (a tab per status, "open", "overdue", "all"). Unfiltered, the per-status ones are the
+# maintained figures (ReferralStatusCount, one row per status) and only "overdue" is counted, over the few
+# referrals awaiting a first contact; filtered (a practice, a channel…) they are one GROUP BY over the filtered
+# referrals. Either way they are cached per spa and filter for a minute ("overdue" moves with the clock),
+# under a per-spa generation that every change to a referral bumps after commit, so a change shows at once
+# and a quiet inbox costs no COUNT at all.
 COUNTS_SECONDS = 60
 
 
@@ -107,31 +110,44 @@ def referral_counts_changed(spa_id):
     transaction.on_commit(lambda: soft_cache.bump(_generation_key(spa_id)))
 
 
+def _with_totals(by_status, overdue):
+    counts = {value: by_status.get(value, 0) for value in Status.values}
+    counts["open"] = sum(counts[value] for value in OPEN_STATUSES)
+    counts["all"] = sum(by_status.values())
+    counts["overdue"] = overdue
+    return counts
+
+
 def _count_all(queryset):
     # Two queries, both index-friendly: a GROUP BY status (index-only on referral_inbox_idx) and the few
     # overdue ones; one aggregate with a FILTER per status read every row instead (bench, 100k referrals).
     by_status = dict(queryset.order_by().values_list("status").annotate(count=Count("pk")))
-    counts = {value: by_status.get(value, 0) for value in Status.values}
-    counts["open"] = sum(counts[value] for value in OPEN_STATUSES)
-    counts["all"] = sum(by_status.values())
-    counts["overdue"] = queryset.filter(overdue_condition()).order_by().count()
-    return counts
+    return _with_totals(by_status, queryset.filter(overdue_condition()).order_by().count())
 
 
-def inbox_counts(*, queryset, spa=None, filters=""):
-    """{status: count} plus "open", "overdue" and "all", in one query over the (filtered) inbox.
+def _count_maintained(spa, archived):
+    """The unfiltered inbox's counts from the maintained figures: a row per status, whatever the history."""
+    by_status = dict(ReferralStatusCount.objects.filter(spa=spa, archived=archived).values_list("status", "referrals"))
+    # An archived referral is never overdue (overdue_condition): the archive's tab needs no count.
+    overdue = 0 if archived else Referral.objects.filter(overdue_condition(), spa=spa).count()
+    return _with_totals(by_status, overdue)
 
-    With ``spa`` and ``filters`` (a canonical description of the filters ``queryset`` carries) the
-    result is cached as described above.
+
+def inbox_counts(*, queryset, spa=None, filters="", archived=False):
+    """{status: count} plus "open", "overdue" and "all" of the inbox's referrals (``archived``: of the archive).
+
+    ``queryset`` is the inbox filtered by ``filters`` (a canonical description of the filters it carries
+    besides the status and the archive choice). With ``spa`` the result is cached as described above, and
+    without ``filters`` it comes from the maintained figures instead of ``queryset``.
     """
     if spa is None:
         return _count_all(queryset)
     generation = soft_cache.get(_generation_key(spa.pk), 0)
-    digest = hashlib.sha256(filters.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{filters}|archived={archived}".encode()).hexdigest()[:16]
     key = f"referral-counts:{spa.pk}:{generation}:{digest}"
     counts = soft_cache.get(key)
     if counts is None:
-        counts = _count_all(queryset)
+        counts = _count_all(queryset) if filters else _count_maintained(spa, archived)
         soft_cache.set(key, counts, COUNTS_SECONDS)
     return counts
 

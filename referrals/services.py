@@ -15,6 +15,7 @@ from spas.models import Membership, Role
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
+from . import figures
 from .clock import add_business_days
 from .models import (
     ATTEMPT_STATUSES,
@@ -157,6 +158,7 @@ def _referral_written(referral, *, services, request, notify):
         request=request,
         detail={"channel": referral.channel, "practice": str(referral.practice.public_id)},
     )
+    figures.referral_added(referral)
     referral_counts_changed(spa.pk)
     if notify:
         _notify_new_referral(referral)
@@ -205,9 +207,11 @@ def _locked(referral, expected_version):
     return current
 
 
-def _save(referral, fields):
+def _save(referral, fields, *, before):
+    """Save a change to a locked referral; ``before`` is its ``figures.snapshot`` from before the change."""
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
+    figures.referral_changed(before, referral)
     referral_counts_changed(referral.spa_id)
 
 
@@ -226,6 +230,7 @@ def referral_transition(
 ):
     """Move a referral to ``to_status`` if that is a legal move from where it is now."""
     referral = _locked(referral, expected_version)
+    before = figures.snapshot(referral)
     if to_status not in Status.values:
         raise ValidationError(_("Unknown status."))
     if to_status not in TRANSITIONS[referral.status]:
@@ -265,7 +270,7 @@ def referral_transition(
         changed.append("follow_up_due_at")
     previous = referral.status
     referral.status = to_status
-    _save(referral, changed)
+    _save(referral, changed, before=before)
     _event(referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=to_status, note=reason)
     audit_record(
         spa=referral.spa,
@@ -285,6 +290,7 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
     unreachable. A sent message awaiting a reply is not a failure: it schedules a follow-up
     (``follow_up_due_at``) instead, which the next attempt of another kind settles."""
     referral = _locked(referral, expected_version)
+    before = figures.snapshot(referral)
     if outcome not in ReferralEvent.Outcome.values:
         raise ValidationError({"outcome": _("Choose what happened.")})
     if referral.status == Status.RECEIVED:
@@ -318,7 +324,7 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
         changed.append("follow_up_due_at")
     if referral.status != previous:
         changed.append("status")
-    _save(referral, changed)
+    _save(referral, changed, before=before)
     _event(referral, actor, kind=ReferralEvent.Kind.ATTEMPT, outcome=outcome, note=(note or "")[:2000])
     if referral.status != previous:
         _event(referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=referral.status)
@@ -336,10 +342,11 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
 @transaction.atomic
 def referral_assign(*, referral, assignee, actor, expected_version=None, request=None):
     referral = _locked(referral, expected_version)
+    before = figures.snapshot(referral)
     if assignee is not None and not Membership.objects.filter(spa=referral.spa, user=assignee).exists():
         raise ValidationError({"assignee": _("Assign the referral to a member of this spa.")})
     referral.assignee = assignee
-    _save(referral, ["assignee"])
+    _save(referral, ["assignee"], before=before)
     label = assignee.display_name if assignee else _("nobody")
     _event(referral, actor, kind=ReferralEvent.Kind.ASSIGNED, note=str(label))
     audit_record(

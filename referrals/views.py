@@ -160,13 +160,15 @@ def referral_inbox(request, spa_slug):
     spa = request.spa
     referrals = selectors.referral_inbox(spa=spa, membership=request.membership, archived=None)
     referral_filter = ReferralFilter(_inbox_query(request.GET), queryset=referrals, spa=spa)
+    cleaned = referral_filter.form.cleaned_data if referral_filter.form.is_valid() else {}
+    showing_archived = cleaned.get("archived") is True
     # The tabs count across statuses within the other filters (practice, channel, assignee…).
     counts = selectors.inbox_counts(
         queryset=referral_filter.queryset_without("status", "overdue"),
         spa=spa,
-        filters=_filters_key(referral_filter, "status", "overdue"),
+        filters=_filters_key(referral_filter, "status", "overdue", "archived"),
+        archived=showing_archived,
     )
-    cleaned = referral_filter.form.cleaned_data if referral_filter.form.is_valid() else {}
     status_value = cleaned.get("status") or ""
     overdue_value = cleaned.get("overdue")
     # The page's total is one of the counts already at hand, so paginating costs no COUNT(*) of its own.
@@ -174,7 +176,6 @@ def referral_inbox(request, spa_slug):
     ordered = selectors.inbox_ordered(referral_filter.qs, tab=_inbox_tab(status_value, overdue_value))
     page = selectors.CountedPaginator(ordered, PAGE_SIZE, count=total).get_page(request.GET.get("page"))
     tab_query = _query_without(request, "status", "overdue", "page")
-    showing_archived = cleaned.get("archived") is True
     context = {
         "filter": referral_filter,
         "page": page,

@@ -1,9 +1,11 @@
 """The spa's dashboard: how the partnership programme is doing and what needs attention today.
 
 It reads every app (referrals, partners, outreach, the catalog), which is why it lives in the project
-package. Every figure is one aggregate query whatever the data size; "this month" and "today" are the
-spa's calendar (month boundaries at local midnight). The spa-wide figures are cached per spa: they are
-fresh for a minute (``FRESH_SECONDS``); after that the first viewer recomputes them while everyone else
+package. "This month" and "today" are the spa's calendar (month boundaries at local midnight). The referral
+figures are read from the maintained counts (referrals/figures.py: a row per day and specialty, a row per
+practice and month), so a cache miss reads rows by the days and months shown, never the spa's referral
+history; every figure is one query whatever the data size. The spa-wide figures are cached per spa: they
+are fresh for a minute (``FRESH_SECONDS``); after that the first viewer recomputes them while everyone else
 is shown the previous set (kept up to ``KEEP_SECONDS``), so a team opening the dashboard at nine does not
 recompute it eight times over. Only "your tasks today" is per person (one small query). ``fresh=True``
 recomputes.
@@ -14,14 +16,20 @@ Definitions (shown on the page as well):
   November 1–5 until 9:00) — never with the whole of last month, which had more days to fill. When last
   month was shorter (March 30 against February), the comparison is with all of last month. The whole of
   last month is shown beside it for context. (No "on pace for N": early in a month a projection of a few
-  referrals swings wildly.) With maintained daily counts (issue 15) the same figure is last month's whole
-  days 1 … d−1 plus one indexed count of day d's referrals until now's time of day;
-- conversion: of the referrals received in the last 90 days, the share completed;
+  referrals swings wildly.) Counted as last month's whole days 1 … d−1 from the daily counts plus one
+  indexed count of day d's referrals until now's time of day (all of day d when last month was shorter);
+- conversion: of the referrals received in the last 90 days — today and the 89 days before, whole days on
+  the spa's calendar — the share completed;
 - median time to first contact: received → first contact attempt, over referrals received in the last
-  30 days that have had one; with fewer than ``MIN_MEDIAN_SAMPLE`` of them there is no median, only the count;
+  30 days that have had one; with fewer than ``MIN_MEDIAN_SAMPLE`` of them there is no median, only the count
+  (a median needs the cases themselves: one query over those 30 days' referrals, not the history);
 - tasks due: open tasks due today or earlier, split into due today and overdue (the parts add up to it);
-- the funnel (last 90 days): received → contacted (the spa reached the patient) → scheduled (an
-  appointment was booked) → completed.
+- the funnel (the same 90 days): received → contacted (the spa reached the patient) → scheduled (an
+  appointment was booked) → completed;
+- top referring practices: by referrals received in the last 3 months — this calendar month so far and the
+  two before (the practice figures are kept per month) — with how many of those were completed;
+- referrals per week by specialty: the last twelve weeks (Monday to Sunday), by the referring practice's
+  specialty.
 """
 
 import datetime
@@ -32,7 +40,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -43,7 +51,8 @@ from infra.templatetags.dates import day, moment
 from outreach.health import HealthStatus, partner_health_list
 from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
 from partners.models import Practice, Stage
-from referrals.models import Referral, Status
+from referrals.figures import month_start
+from referrals.models import PracticeMonthFigures, Referral, ReferralDayFigures
 from referrals.selectors import overdue_condition
 from spas.models import Credential, Specialty
 
@@ -53,6 +62,8 @@ FRESH_SECONDS = 60
 KEEP_SECONDS = 15 * 60
 RECOMPUTE_LOCK_SECONDS = 30
 RECENT_DAYS = 90
+# Top practices: this month and the two before (practice figures are kept per month).
+TOP_PRACTICE_MONTHS = 3
 MEDIAN_DAYS = 30
 # Below this many referrals a median says more about one patient than about the team: show the count instead.
 MIN_MEDIAN_SAMPLE = 5
@@ -122,20 +133,27 @@ def day_span(first, last, today):
     return text if first.year == today.year else f"{text}, {first.year}"
 
 
+def _day_sum(column, **days):
+    return Coalesce(Sum(column, filter=Q(**days)), 0)
+
+
 def _referral_figures(spa, now, today):
     last_month, this_month, next_month = month_starts(today)
-    last_start, this_start, next_start = (local_midnight(spa, day) for day in (last_month, this_month, next_month))
     same_day, same_point = same_point_last_month(spa, now)
-    recent_start = now - datetime.timedelta(days=RECENT_DAYS)
-    recent = Q(received_at__gte=recent_start)
-    figures = Referral.objects.filter(spa=spa, received_at__gte=min(last_start, recent_start)).aggregate(
-        this_month=Count("pk", filter=Q(received_at__gte=this_start, received_at__lt=next_start)),
-        last_month=Count("pk", filter=Q(received_at__gte=last_start, received_at__lt=this_start)),
-        last_month_to_date=Count("pk", filter=Q(received_at__gte=last_start, received_at__lt=same_point)),
-        received=Count("pk", filter=recent),
-        contacted=Count("pk", filter=recent & Q(contacted_at__isnull=False)),
-        scheduled=Count("pk", filter=recent & Q(scheduled_for__isnull=False)),
-        completed=Count("pk", filter=recent & Q(status=Status.COMPLETED)),
+    recent_first_day = today - datetime.timedelta(days=RECENT_DAYS - 1)
+    figures = ReferralDayFigures.objects.filter(spa=spa, day__gte=min(last_month, recent_first_day)).aggregate(
+        this_month=_day_sum("received", day__gte=this_month, day__lt=next_month),
+        last_month=_day_sum("received", day__gte=last_month, day__lt=this_month),
+        before_same_day=_day_sum("received", day__gte=last_month, day__lt=same_day),
+        received=_day_sum("received", day__gte=recent_first_day),
+        contacted=_day_sum("contacted", day__gte=recent_first_day),
+        scheduled=_day_sum("scheduled", day__gte=recent_first_day),
+        completed=_day_sum("completed", day__gte=recent_first_day),
+    )
+    # The same day of last month up to now's time of day: the days are counted whole, so this one day is read
+    # from the referrals themselves (referral_window_idx).
+    figures["last_month_to_date"] = figures.pop("before_same_day") + _received_between(
+        spa, local_midnight(spa, same_day), same_point
     )
     figures["month_label"] = date_format(this_month, "F")
     figures["last_month_label"] = date_format(last_month, "F")
@@ -148,6 +166,10 @@ def _referral_figures(spa, now, today):
     )
     figures["conversion"] = round(100 * figures["completed"] / figures["received"]) if figures["received"] else None
     return figures
+
+
+def _received_between(spa, start, end):
+    return Referral.objects.filter(spa=spa, received_at__gte=start, received_at__lt=end).count()
 
 
 def _first_contact(spa, now):
@@ -171,18 +193,13 @@ def _first_contact(spa, now):
 
 def _weekly_by_specialty(spa, today):
     week_start = today - datetime.timedelta(days=today.weekday() + 7 * (WEEKS - 1))
-    rows = (
-        Referral.objects.filter(spa=spa, received_at__gte=local_midnight(spa, week_start))
-        .annotate(week=TruncWeek("received_at", tzinfo=spa_zone(spa)))
-        .values("week", "practice__specialty")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
+    days = ReferralDayFigures.objects.filter(spa=spa, day__gte=week_start, received__gt=0)
     weeks = [week_start + datetime.timedelta(days=7 * index) for index in range(WEEKS)]
     counts = {}
-    for row in rows:
-        week = row["week"].date() if isinstance(row["week"], datetime.datetime) else row["week"]
-        counts[(week, row["practice__specialty"])] = row["count"]
+    # At most 84 days × the specialties: summed into weeks here rather than by database-specific SQL.
+    for received_on, specialty, received in days.values_list("day", "specialty", "received"):
+        week = received_on - datetime.timedelta(days=received_on.weekday())
+        counts[(week, specialty)] = counts.get((week, specialty), 0) + received
     series = [(str(label), [counts.get((week, value), 0) for week in weeks]) for value, label in Specialty.choices]
     return {
         "weeks": weeks,
@@ -191,13 +208,16 @@ def _weekly_by_specialty(spa, today):
     }
 
 
-def _top_practices(spa, now):
-    return list(
-        Referral.objects.filter(spa=spa, received_at__gte=now - datetime.timedelta(days=RECENT_DAYS))
+def _top_practices(spa, today):
+    since = month_start(today, TOP_PRACTICE_MONTHS - 1)
+    rows = (
+        PracticeMonthFigures.objects.filter(spa=spa, month__gte=since)
         .values("practice__public_id", "practice__name")
-        .annotate(count=Count("pk"), completed=Count("pk", filter=Q(status=Status.COMPLETED)))
+        .annotate(count=Sum("received"), completed=Sum("completed"))
+        .filter(count__gt=0)
         .order_by("-count", "practice__name")[:TOP_PRACTICES]
     )
+    return list(rows), since
 
 
 def _pipeline(spa):
@@ -337,6 +357,7 @@ def _compute(spa, now):
     at_risk, health_counts = partner_health_list(spa=spa, status=HealthStatus.AT_RISK, now=now)
     limit, gifts = _gifts_near_limit(spa, today)
     pipeline = _pipeline(spa)
+    top_practices, top_practices_since = _top_practices(spa, today)
     return {
         "computed_at": now,
         "today": today,
@@ -344,7 +365,8 @@ def _compute(spa, now):
         "first_contact": _first_contact(spa, now),
         "overdue_count": overdue_count,
         "weekly": _weekly_by_specialty(spa, today),
-        "top_practices": _top_practices(spa, now),
+        "top_practices": top_practices,
+        "top_practices_since": top_practices_since,
         "pipeline": pipeline,
         "active_partners": next(count for value, _label, count in pipeline if value == Stage.ACTIVE),
         "health_counts": health_counts,
@@ -354,7 +376,7 @@ def _compute(spa, now):
 
 
 def _spa_figures(spa, now, fresh):
-    key = f"dashboard:v3:{spa.pk}"
+    key = f"dashboard:v4:{spa.pk}"
     cached = None if fresh else soft_cache.get(key)
     if cached is not None:
         age = (now - cached["computed_at"]).total_seconds()

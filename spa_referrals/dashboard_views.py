@@ -48,7 +48,7 @@ def _charts(spa, figures):
                 )
                 for row in figures["top_practices"]
             ],
-            title=_("Top referring practices, last 90 days"),
+            title=_("Top referring practices, last 3 months"),
             chart_id="chart-top",
             # Practice names are long ("Somerville Acupuncture Collective"): a roomy column, wrapping onto two lines.
             width=330,

@@ -1,5 +1,5 @@
-"""The reports page (/s/<spa_slug>/reports/): one report at a time for a chosen period, as a chart, a
-table and a formula-safe CSV download. Managers and owners (revenue is on it)."""
+"""The reports page (/s/<spa_slug>/reports/): one report at a time for a chosen period of whole months, as a
+chart, a table and a formula-safe CSV download. Managers and owners (revenue is on it)."""
 
 import datetime
 import zoneinfo
@@ -146,12 +146,29 @@ REPORTS = {
     ]
 }
 CHART_ROWS = 15
+DEFAULT_PRESET = "last_3_months"
+
+
+class MonthField(forms.DateField):
+    """A calendar month, as the first day of it. Takes "2026-11" (what a month input sends) and, for links
+    written before reports were by month, a day ("2026-11-15": its month)."""
+
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+    default_error_messages = {"invalid": gettext_lazy("Enter a valid month, such as 2026-11.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        return day.replace(day=1) if day else day
 
 
 class PeriodForm(forms.Form):
     preset = forms.CharField(required=False)
-    start = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = MonthField(label=gettext_lazy("From"), required=False)
+    end = MonthField(label=gettext_lazy("To"), required=False)
 
     def __init__(self, *args, presets, **kwargs):
         super().__init__(*args, **kwargs)
@@ -164,12 +181,13 @@ class PeriodForm(forms.Form):
             cleaned["start"], cleaned["end"] = self.presets[preset]
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end:
-            if end < start:
+            months = (end.year - start.year) * 12 + end.month - start.month + 1
+            if end < start.replace(day=1):
                 self.add_error("end", _("The end comes before the start."))
-            elif (end - start).days > reports.MAX_PERIOD_DAYS:
+            elif months > reports.MAX_PERIOD_MONTHS:
                 self.add_error("end", _("Choose a period of at most three years."))
         elif not self.errors:
-            cleaned["start"], cleaned["end"] = self.presets["last_90_days"]
+            cleaned["start"], cleaned["end"] = self.presets[DEFAULT_PRESET]
         return cleaned
 
 
@@ -188,12 +206,14 @@ def _cell(row, column):
 def report_page(request, spa_slug):
     spa = request.spa
     presets = reports.preset_periods(spa)
-    form = PeriodForm(request.GET or {"preset": "last_90_days"}, presets=presets)
+    form = PeriodForm(request.GET or {"preset": DEFAULT_PRESET}, presets=presets)
     kind = REPORTS.get(request.GET.get("report") or "practices", REPORTS["practices"])
     if not form.is_valid():
         context = {"form": form, "kind": kind, "reports": REPORTS.values(), "presets": presets, "rows": None}
         return render(request, "reports/report.html", context, status=400)
-    period = reports.Period(form.cleaned_data["start"], form.cleaned_data["end"], zoneinfo.ZoneInfo(spa.timezone))
+    period = reports.Period.of_months(
+        form.cleaned_data["start"], form.cleaned_data["end"], zoneinfo.ZoneInfo(spa.timezone)
+    )
     # Show the dates a preset stands for in the date fields (and carry them to the other reports' tabs).
     form = PeriodForm({"start": period.start, "end": period.end}, presets=presets)
     form.is_valid()

@@ -1,10 +1,18 @@
-"""Reports for a chosen period: referrals by practice, clinician, specialty and channel; leakage by practice;
-revenue attributed by practice; campaign results. Each report is rows of plain values, one query whatever
-the number of rows, shared by the page (table + chart) and its CSV export.
+"""Reports for a chosen period of whole calendar months: referrals by practice, clinician, specialty and
+channel; leakage by practice; revenue attributed by practice; campaign results. Each report is rows of plain
+values, one query whatever the number of rows (two for clinicians: their names), shared by the page
+(table + chart) and its CSV export.
+
+The referral reports read the maintained figures (referrals/figures.py) — rows per practice, clinician or
+channel and month, per specialty and day — not the referrals: their cost grows with the months and the
+practices in the period, never with the number of referrals. That is why a period is whole months (from the
+first of one month to the end of another, on the spa's calendar; until issue 15 any two days): the practice,
+clinician and channel figures are kept per month. The campaign report still counts the referrals of each
+campaign's practices since its launch (a moment, not a month).
 
 Definitions (the page repeats them):
-- A referral belongs to the period it was **received** in (spa's calendar, both ends included), except for
-  revenue, which counts referrals **completed** in the period.
+- A referral belongs to the month it was **received** in (spa's calendar), except for revenue, which counts
+  referrals **completed** in the period's months.
 - Leakage, of the referrals received in the period: **never contacted** — cancelled or unreachable without the
   spa ever reaching the patient; **never booked** — the patient was reached but the referral was cancelled
   without an appointment; **no-shows** — the appointment was missed (status No-show). A referral the spa
@@ -16,29 +24,53 @@ Definitions (the page repeats them):
   (referrals completed without a booked service count as completed, at no revenue).
 """
 
+import calendar
 import datetime
 import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
 from outreach.activity import spa_today
 from outreach.models import Campaign, CampaignEnrollment, Touchpoint
-from partners.models import Stage, StageChange
-from referrals.models import CLOSED_STATUSES, Channel, Referral, Status
+from partners.models import Clinician, Stage, StageChange
+from referrals.figures import month_start
+from referrals.models import (
+    Channel,
+    ChannelMonthFigures,
+    ClinicianMonthFigures,
+    PracticeMonthFigures,
+    Referral,
+    ReferralDayFigures,
+)
 from spas.models import Specialty
 
-MAX_PERIOD_DAYS = 3 * 366
+MAX_PERIOD_MONTHS = 36
 MEETING_KINDS = ["meeting", "lunch_presentation"]
+
+
+def month_end(day):
+    """The last day of ``day``'s month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 @dataclass(frozen=True)
 class Period:
-    start: datetime.date  # inclusive
-    end: datetime.date  # inclusive
+    start: datetime.date  # inclusive: the first day of a month
+    end: datetime.date  # inclusive: the last day of a month
     zone: zoneinfo.ZoneInfo
+
+    @classmethod
+    def of_months(cls, first, last, zone):
+        """From the first day of ``first``'s month to the last day of ``last``'s."""
+        return cls(month_start(first), month_end(last), zone)
+
+    @property
+    def months(self):
+        """The keys of the monthly figures in the period: ``month__gte=start, month__lte=end``."""
+        return {"month__gte": self.start, "month__lte": self.end}
 
     @property
     def start_at(self):
@@ -51,21 +83,17 @@ class Period:
 
 
 def preset_periods(spa):
-    """The period chooser's presets: (key, label, start, end) on the spa's calendar."""
+    """The period chooser's presets: (key, label, first day, last day) on the spa's calendar, whole months (the
+    current one included, so far)."""
     today = spa_today(spa)
-    this_month = today.replace(day=1)
-    last_month_end = this_month - datetime.timedelta(days=1)
+    this_month = month_start(today)
     return [
-        ("this_month", _("This month"), this_month, today),
-        ("last_month", _("Last month"), last_month_end.replace(day=1), last_month_end),
-        ("last_90_days", _("Last 90 days"), today - datetime.timedelta(days=89), today),
-        ("this_year", _("This year"), today.replace(month=1, day=1), today),
-        ("last_12_months", _("Last 12 months"), today - datetime.timedelta(days=364), today),
+        ("this_month", _("This month"), this_month, month_end(today)),
+        ("last_month", _("Last month"), month_start(today, 1), this_month - datetime.timedelta(days=1)),
+        ("last_3_months", _("Last 3 months"), month_start(today, 2), month_end(today)),
+        ("this_year", _("This year"), today.replace(month=1, day=1), month_end(today)),
+        ("last_12_months", _("Last 12 months"), month_start(today, 11), month_end(today)),
     ]
-
-
-def _received(spa, period):
-    return Referral.objects.filter(spa=spa, received_at__gte=period.start_at, received_at__lt=period.end_before)
 
 
 def percent(part, whole):
@@ -79,18 +107,20 @@ def with_completed_share(row):
     return row
 
 
-COUNTS = {
-    "referrals": Count("pk"),
-    "completed": Count("pk", filter=Q(status=Status.COMPLETED)),
-    "open": Count("pk", filter=~Q(status__in=CLOSED_STATUSES)),
-}
+# Summed from the maintained rows: received (in the period), of those completed, of those not closed yet.
+COUNTS = {"referrals": Sum("received"), "completed": Sum("completed"), "open": Sum("open")}
+
+
+def _practice_months(spa, period):
+    return PracticeMonthFigures.objects.filter(spa=spa, **period.months)
 
 
 def referrals_by_practice(*, spa, period):
     rows = (
-        _received(spa, period)
+        _practice_months(spa, period)
         .values(key=F("practice__public_id"), name=F("practice__name"), specialty=F("practice__specialty"))
         .annotate(**COUNTS)
+        .filter(referrals__gt=0)  # a practice's month may count only completions of older referrals
         .order_by("-referrals", "name")
     )
     specialties = dict(Specialty.choices)
@@ -101,27 +131,43 @@ def referrals_by_practice(*, spa, period):
 
 def referrals_by_clinician(*, spa, period):
     rows = (
-        _received(spa, period)
-        .values(
-            key=F("clinician__public_id"),
-            first=F("clinician__first_name"),
-            last=F("clinician__last_name"),
-            credentials=F("clinician__credentials"),
-            practice_name=F("practice__name"),
-        )
+        ClinicianMonthFigures.objects.filter(spa=spa, **period.months)
+        .values("clinician_key", practice_name=F("practice__name"))
         .annotate(**COUNTS)
-        .order_by("-referrals", "practice_name", "last")
+        .filter(referrals__gt=0)
+        .order_by()
     )
+    # clinician_key is the clinician's id (0: nobody named), not a foreign key: the names are one more query.
+    rows = list(rows)
+    keys = [row["clinician_key"] for row in rows if row["clinician_key"]]
+    clinicians = {clinician.pk: clinician for clinician in Clinician.objects.filter(spa=spa, pk__in=keys)}
+
+    def order(row):
+        # Most referrals first, then by practice, its clinicians by last name and "nobody named" after them.
+        clinician = clinicians.get(row["clinician_key"])
+        return (-row["referrals"], row["practice_name"], clinician is None, clinician.last_name if clinician else "")
+
     result = []
-    for row in rows:
-        if row["key"] is None:
-            name = str(_("No clinician named"))
-        else:
-            name = f"{row['first']} {row['last']}" + (f", {row['credentials']}" if row["credentials"] else "")
+    for row in sorted(rows, key=order):
+        clinician = clinicians.get(row["clinician_key"])
         result.append(
-            with_completed_share({"key": row["key"], "name": name, "practice": row["practice_name"], **_counts(row)})
+            with_completed_share(
+                {
+                    "key": clinician.public_id if clinician else None,
+                    "name": _clinician_name(clinician),
+                    "practice": row["practice_name"],
+                    **_counts(row),
+                }
+            )
         )
     return result
+
+
+def _clinician_name(clinician):
+    if clinician is None:
+        return str(_("No clinician named"))
+    credentials = f", {clinician.credentials}" if clinician.credentials else ""
+    return f"{clinician.first_name} {clinician.last_name}{credentials}"
 
 
 def _counts(row):
@@ -129,7 +175,8 @@ def _counts(row):
 
 
 def referrals_by_specialty(*, spa, period):
-    rows = _received(spa, period).values(value=F("practice__specialty")).annotate(**COUNTS).order_by("-referrals")
+    days = ReferralDayFigures.objects.filter(spa=spa, day__gte=period.start, day__lte=period.end)
+    rows = days.values(value=F("specialty")).annotate(**COUNTS).filter(referrals__gt=0).order_by("-referrals", "value")
     labels = dict(Specialty.choices)
     return [
         with_completed_share({"key": row["value"], "name": str(labels.get(row["value"], row["value"])), **_counts(row)})
@@ -138,18 +185,13 @@ def referrals_by_specialty(*, spa, period):
 
 
 def referrals_by_channel(*, spa, period):
-    rows = _received(spa, period).values(value=F("channel")).annotate(**COUNTS).order_by("-referrals")
+    months = ChannelMonthFigures.objects.filter(spa=spa, **period.months)
+    rows = months.values(value=F("channel")).annotate(**COUNTS).filter(referrals__gt=0).order_by("-referrals", "value")
     labels = dict(Channel.choices)
     return [
         with_completed_share({"key": row["value"], "name": str(labels.get(row["value"], row["value"])), **_counts(row)})
         for row in rows
     ]
-
-
-DECLINED_BY_SPA = Q(status=Status.DECLINED)
-NEVER_CONTACTED = Q(contacted_at__isnull=True, status__in=[Status.CANCELLED, Status.UNREACHABLE])
-NEVER_BOOKED = Q(contacted_at__isnull=False, scheduled_for__isnull=True, status=Status.CANCELLED)
-NO_SHOW = Q(status=Status.NO_SHOW)
 
 
 def with_leakage(row):
@@ -161,16 +203,18 @@ def with_leakage(row):
 
 
 def leakage_by_practice(*, spa, period):
+    # The columns' definitions are the figures' (referrals/figures.py, PracticeMonthFigures).
     rows = (
-        _received(spa, period)
+        _practice_months(spa, period)
         .values(key=F("practice__public_id"), name=F("practice__name"))
         .annotate(
-            referrals=Count("pk"),
-            declined=Count("pk", filter=DECLINED_BY_SPA),
-            never_contacted=Count("pk", filter=NEVER_CONTACTED),
-            never_booked=Count("pk", filter=NEVER_BOOKED),
-            no_shows=Count("pk", filter=NO_SHOW),
+            referrals=Sum("received"),
+            declined=Sum("declined"),
+            never_contacted=Sum("never_contacted"),
+            never_booked=Sum("never_booked"),
+            no_shows=Sum("no_shows"),
         )
+        .filter(referrals__gt=0)
         .order_by("name")
     )
     return sorted((with_leakage(row) for row in rows), key=lambda row: (-row["leaked"], row["name"]))
@@ -178,15 +222,10 @@ def leakage_by_practice(*, spa, period):
 
 def revenue_by_practice(*, spa, period):
     rows = (
-        Referral.objects.filter(
-            spa=spa, status=Status.COMPLETED, closed_at__gte=period.start_at, closed_at__lt=period.end_before
-        )
+        _practice_months(spa, period)
         .values(key=F("practice__public_id"), name=F("practice__name"))
-        .annotate(
-            completed=Count("pk"),
-            priced=Count("pk", filter=Q(scheduled_service__isnull=False)),
-            revenue=Sum("scheduled_service__price"),
-        )
+        .annotate(completed=Sum("completions"), priced=Sum("priced_completions"), revenue=Sum("revenue"))
+        .filter(completed__gt=0)
         .order_by("name")
     )
     result = [{**row, "revenue": row["revenue"] or 0} for row in rows]

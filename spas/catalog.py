@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import dependents
 from .models import (
     Credential,
     Equipment,
@@ -120,7 +121,9 @@ def catalog_item_save(*, spa, item, actor, request=None):
         update_fields.append("updated_at")
         if renewed:
             update_fields += ["reminded_60_at", "reminded_30_at"]
-        item.save(update_fields=update_fields)
+        # Revenue is counted at the catalog price: a new price changes the referral figures' (spas/dependents.py).
+        with dependents.changing(spa=spa, services=[item] if _price_changed(item) else []):
+            item.save(update_fields=update_fields)
     audit_record(
         spa=spa,
         action=f"{item._meta.model_name}.{'created' if creating else 'updated'}",
@@ -129,6 +132,12 @@ def catalog_item_save(*, spa, item, actor, request=None):
         request=request,
     )
     return item
+
+
+def _price_changed(item):
+    if not isinstance(item, Service):
+        return False
+    return Service.objects.filter(pk=item.pk).values_list("price", flat=True).first() != item.price
 
 
 def _reset_reminders_if_renewed(credential):

@@ -10,6 +10,7 @@ from django_scopes import scope, scopes_disabled
 
 from spa_referrals.client_ip import client_ip
 
+from . import dependents
 from .models import AuditEvent, Invitation, Membership, Role, Spa
 from .outbox import email_enqueue
 
@@ -49,10 +50,13 @@ def spa_create(*, owner, name, slug, timezone_name, request=None, **details):
 
 @transaction.atomic
 def spa_update(*, spa, actor, request=None, **fields):
+    new_timezone = "timezone" in fields and fields["timezone"] != spa.timezone
     for name, value in fields.items():
         setattr(spa, name, value)
     spa.full_clean()
-    spa.save(update_fields=list(fields))
+    # Days and months are the spa's: a new time zone moves the referral figures' (spas/dependents.py).
+    with dependents.changing(spa=spa, timezone=new_timezone):
+        spa.save(update_fields=list(fields))
     audit_record(
         spa=spa, action="spa.updated", actor=actor, obj=spa, request=request, detail={"fields": sorted(fields)}
     )

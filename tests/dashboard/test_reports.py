@@ -1,5 +1,5 @@
-"""Reports for a chosen period: the numbers against a hand-built fixture, the period rules, the CSV (formula
-safe, audited), who may see them, and the query count as rows grow."""
+"""Reports for a chosen period of whole months: the numbers against a hand-built fixture, the period rules, the
+CSV (formula safe, audited), who may see them, and the query count as rows grow."""
 
 import csv
 import datetime
@@ -11,9 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
+from freezegun import freeze_time
 
 from outreach.models import Campaign, CampaignEnrollment, Touchpoint
 from partners.models import Stage, StageChange
+from spa_referrals.reports import preset_periods
 from spas.models import AuditEvent
 from tests.factories import ClinicianFactory, PracticeFactory, ReferralFactory, ServiceFactory
 
@@ -91,7 +93,7 @@ def book(spa):
 
 
 def report(client, spa, name, **params):
-    query = {"report": name, "start": "2026-11-01", "end": "2026-11-30", **params}
+    query = {"report": name, "start": "2026-11", "end": "2026-11", **params}
     return client.get(reverse("reports:index", args=[spa.slug]), query)
 
 
@@ -234,9 +236,9 @@ def test_the_csv_is_formula_safe_and_audited(owner_client, spa, book):
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"start": "2026-11-30", "end": "2026-11-01"}, "end", "The end comes before the start."),
-        ({"start": "2020-01-01", "end": "2026-11-01"}, "end", "at most three years"),
-        ({"start": "not-a-date"}, "start", "Enter a valid date"),
+        ({"start": "2026-11", "end": "2026-10"}, "end", "The end comes before the start."),
+        ({"start": "2023-11", "end": "2026-11"}, "end", "at most three years"),  # 37 months
+        ({"start": "not-a-month"}, "start", "Enter a valid month"),
     ],
 )
 def test_a_bad_period_is_refused_beside_the_field(owner_client, spa, params, field, message):
@@ -244,6 +246,32 @@ def test_a_bad_period_is_refused_beside_the_field(owner_client, spa, params, fie
     assert response.status_code == 400
     body = response.content.decode()
     assert f'id="id_{field}_error"' in body and message in body
+
+
+def test_a_period_is_whole_months_and_old_day_links_still_work(owner_client, spa, book):
+    """Figures are kept per month: a period runs from the first of one month to the end of another. A link from
+    before (days) shows the months those days are in."""
+    body = report(owner_client, spa, "practices", start="2026-11-15", end="2026-11-20").content.decode()
+    assert 'value="2026-11"' in body and 'type="month"' in body
+    assert table(report(owner_client, spa, "practices", start="2026-11-15", end="2026-11-20")) == table(
+        report(owner_client, spa, "practices")
+    )
+    assert report(owner_client, spa, "practices", start="2023-12", end="2026-11").status_code == 200  # 36 months
+    # December's referral joins when the period runs to December.
+    assert totals(report(owner_client, spa, "practices", end="2026-12"))[2] == "8"
+
+
+def test_the_presets_are_whole_months(spa):
+    with freeze_time("2026-12-06 15:00"), scope(spa=spa):
+        presets = {key: (start, end) for key, _label, start, end in preset_periods(spa)}
+    day = datetime.date
+    assert presets == {
+        "this_month": (day(2026, 12, 1), day(2026, 12, 31)),
+        "last_month": (day(2026, 11, 1), day(2026, 11, 30)),
+        "last_3_months": (day(2026, 10, 1), day(2026, 12, 31)),
+        "this_year": (day(2026, 1, 1), day(2026, 12, 31)),
+        "last_12_months": (day(2026, 1, 1), day(2026, 12, 31)),
+    }
 
 
 def test_presets_and_unknown_reports_fall_back_sensibly(owner_client, spa, book):

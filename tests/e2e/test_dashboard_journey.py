@@ -100,13 +100,13 @@ def test_the_dashboard_s_charts_are_whole_and_accessible(page, phone_page, login
     for role, name in (
         ("img", "Referrals per week by specialty"),
         ("img", "Referral funnel, last 90 days"),
-        ("group", "Top referring practices, last 90 days"),
+        ("group", "Top referring practices, last 3 months"),
         ("group", "Practices by pipeline stage"),
     ):
         chart = page.get_by_role(role, name=name)
         expect(chart).to_be_visible()
         assert chart.bounding_box()["height"] > 60
-    top = page.get_by_role("group", name="Top referring practices, last 90 days")
+    top = page.get_by_role("group", name="Top referring practices, last 3 months")
     expect(top.get_by_role("link", name="Somerville Acupuncture Collective")).to_be_visible()
     assert page.locator("svg[role=img] a").count() == 0
     assert page.evaluate(TEXT_INSIDE_ITS_CHART) == []
@@ -125,7 +125,7 @@ def test_the_dashboard_s_charts_are_whole_and_accessible(page, phone_page, login
 
     login(phone_page, owner.email, TEST_PASSWORD)
     phone_page.goto(f"/s/{busy_spa.slug}/")
-    expect(phone_page.get_by_role("group", name="Top referring practices, last 90 days")).to_be_visible()
+    expect(phone_page.get_by_role("group", name="Top referring practices, last 3 months")).to_be_visible()
     assert phone_page.evaluate(TEXT_INSIDE_ITS_CHART) == []
     screenshot(phone_page, "dashboard-phone")
 
@@ -133,7 +133,7 @@ def test_the_dashboard_s_charts_are_whole_and_accessible(page, phone_page, login
 def test_every_report_s_chart_is_whole_and_leakage_leaves_out_declines(page, login, owner, busy_spa, screenshot):
     login(page, owner.email, TEST_PASSWORD)
     for report in ("practices", "clinicians", "specialties", "channels", "revenue", "campaigns", "leakage"):
-        page.goto(f"/s/{busy_spa.slug}/reports/?report={report}&preset=last_90_days")
+        page.goto(f"/s/{busy_spa.slug}/reports/?report={report}&preset=last_3_months")
         expect(page.locator("#report-title")).to_be_visible()
         assert page.evaluate(TEXT_INSIDE_ITS_CHART) == [], report
     expect(page.get_by_role("img", name="Referrals lost by practice")).to_be_visible()

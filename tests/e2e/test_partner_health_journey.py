@@ -65,7 +65,7 @@ def test_partner_health_list_and_a_practice_s_check_ins(page, login, spa, owner,
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(4)
     expect(rows.nth(0)).to_contain_text("Brookline Women's Health")
-    expect(rows.nth(0)).to_contain_text("No referrals in 90 days (4 the quarter before)")
+    expect(rows.nth(0)).to_contain_text("No referrals in 3 months (4 the 3 months before)")
     expect(rows.nth(0)).to_contain_text("Check-in overdue by 12 days")
     expect(rows.nth(3)).to_contain_text("Glow Dermatology")
     screenshot(page, "partner-health-list")

@@ -273,7 +273,7 @@ def test_the_partners_list_shows_the_figures_and_sorts_by_them(page, login, spa,
     expect(table.locator('th[data-sort="name"]')).to_have_attribute("aria-sort", "ascending")
 
     # Most referrals first, then the fewest: the header says which.
-    table.get_by_role("link", name="Referrals last 90 days").click()
+    table.get_by_role("link", name="Referrals last 3 months").click()
     expect(page).to_have_url(re.compile(r"sort=-referrals_90d"))
     header = page.locator('th[data-sort="referrals_90d"]')
     expect(header).to_have_attribute("aria-sort", "descending")
@@ -283,7 +283,7 @@ def test_the_partners_list_shows_the_figures_and_sorts_by_them(page, login, spa,
     screenshot(page, "partners-list")
     assert axe(page) == []
 
-    page.locator("table.practice-table").get_by_role("link", name="Referrals last 90 days").click()
+    page.locator("table.practice-table").get_by_role("link", name="Referrals last 3 months").click()
     expect(page.locator('th[data-sort="referrals_90d"]')).to_have_attribute("aria-sort", "ascending")
     expect(page.locator("table.practice-table tbody tr").last).to_contain_text("Glow Dermatology")
 

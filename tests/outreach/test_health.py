@@ -38,8 +38,8 @@ def partner(
     **fields,
 ):
     """A practice in ``stage`` for ``in_stage_days``; ``recent`` / ``before``: statuses of referrals received in
-    the last 90 days / the 90 before; the last touchpoint ``contact_days`` ago; the last check-in
-    ``check_in_days`` ago (a check-in is a touchpoint too)."""
+    the last 3 months / the 3 months before (on June 30: April–June / January–March); the last touchpoint
+    ``contact_days`` ago; the last check-in ``check_in_days`` ago (a check-in is a touchpoint too)."""
     practice = make_practice(spa, name=name, stage=stage, stage_changed_at=ago(in_stage_days), **fields)
     with scope(spa=spa):
         for index, status in enumerate(recent):
@@ -86,7 +86,7 @@ def test_a_steady_partner_is_healthy(spa):
     assert health.reasons == []
     assert (health.referrals_recent, health.referrals_before) == (3, 3)
     assert health.trend == "flat"
-    assert health.conversion_percent == 67  # 4 of 6 in 180 days
+    assert health.conversion_percent == 67  # 4 of 6 in 6 months
     assert health.last_contact_on == TODAY - datetime.timedelta(days=10)
     assert health.next_check_in_on == TODAY + datetime.timedelta(days=71)
     assert health.check_in_overdue_days == 0
@@ -96,7 +96,7 @@ def test_referrals_that_stopped_put_a_partner_at_risk(spa):
     practice = partner(spa, "Stopped Derm", before=[COMPLETED] * 4, contact_days=5, check_in_days=5)
     health = health_of(practice)
     assert health.status == HealthStatus.AT_RISK
-    assert health.reasons == ["No referrals in 90 days (4 the quarter before)"]
+    assert health.reasons == ["No referrals in 3 months (4 the 3 months before)"]
     assert health.trend == "down"
 
 
@@ -141,7 +141,7 @@ def test_halved_referrals_cool_a_partner(spa):
     practice = partner(spa, "Slowing Derm", recent=[COMPLETED], before=[COMPLETED] * 4, contact_days=5, check_in_days=5)
     health = health_of(practice)
     assert health.status == HealthStatus.COOLING
-    assert health.reasons == ["Referrals down: 1 in 90 days (4 the quarter before)"]
+    assert health.reasons == ["Referrals down: 1 in 3 months (4 the 3 months before)"]
 
 
 def test_referred_patients_who_rarely_complete_cool_a_partner(spa):
@@ -155,7 +155,7 @@ def test_referred_patients_who_rarely_complete_cool_a_partner(spa):
     )
     health = health_of(practice)
     assert health.conversion_percent == 20
-    assert health.reasons == ["Only 1 of 5 referrals in 180 days completed"]
+    assert health.reasons == ["Only 1 of 5 referrals in 6 months completed"]
     assert health.status == HealthStatus.COOLING
 
 
@@ -164,7 +164,7 @@ def test_a_new_partner_is_not_cooling_for_not_having_referred_yet(spa):
     old = partner(spa, "Never Refers Derm", stage=Stage.TRIAL, in_stage_days=200, contact_days=3)
     assert health_of(new).status == HealthStatus.HEALTHY
     assert health_of(new).conversion_percent is None
-    assert health_of(old).reasons == ["No referrals in 180 days"]
+    assert health_of(old).reasons == ["No referrals in 6 months"]
     assert health_of(old).status == HealthStatus.COOLING
 
 
@@ -180,19 +180,22 @@ def test_several_reasons_are_all_given(spa):
     health = health_of(practice)
     assert health.status == HealthStatus.AT_RISK
     assert health.reasons == [
-        "No referrals in 90 days (3 the quarter before)",
+        "No referrals in 3 months (3 the 3 months before)",
         "Check-in overdue by 50 days",
         "No contact for 80 days",
     ]
 
 
 def test_the_windows_follow_the_spa_s_calendar(spa):
+    """The last 3 months are calendar months on the spa's clock: on June 30, April 1 – June 30 in New York."""
     practice = partner(spa, "Edge Derm", contact_days=1, check_in_days=1)
     with scope(spa=spa):
-        ReferralFactory(practice=practice, received_at=at("2026-04-02 00:05"))  # day 90 of the window (Apr 2 – Jun 30)
-        ReferralFactory(practice=practice, received_at=at("2026-04-01 23:55"))  # the quarter before
+        ReferralFactory(practice=practice, received_at=at("2026-04-01 00:05"))  # the first minute of April
+        ReferralFactory(practice=practice, received_at=at("2026-03-31 23:55"))  # the 3 months before
+        ReferralFactory(practice=practice, received_at=at("2026-01-01 00:05"))  # their first minute
+        ReferralFactory(practice=practice, received_at=at("2025-12-31 23:55"))  # outside both
     health = health_of(practice)
-    assert (health.referrals_recent, health.referrals_before) == (1, 1)
+    assert (health.referrals_recent, health.referrals_before) == (1, 2)
 
 
 def test_the_list_is_sorted_by_risk_and_counts_each_status(spa, other_spa):

@@ -61,7 +61,7 @@ def test_the_list_shows_partners_most_at_risk_first_with_reasons_and_counts(owne
     order = re.findall(r'data-health="(\w+)"', body)
     assert order == ["at_risk", "cooling", "healthy"]
     assert body.index("Risky Derm") < body.index("Cooling Derm") < body.index("Healthy Derm")
-    assert "No referrals in 90 days (4 the quarter before)" in body
+    assert "No referrals in 3 months (4 the 3 months before)" in body
     assert "Check-in overdue by 12 days" in body
     assert "Prospect Derm" not in body and "Outsider Derm" not in body
     counts = dict(re.findall(r'data-count="(\w+)">.*?<span class="badge[^"]*">(\d+)</span>', body, re.S))

@@ -1,4 +1,4 @@
-"""The partners list's figures: last contact, next task due, referrals in 90 days and health, each a sortable
+"""The partners list's figures: last contact, next task due, referrals in 3 months and health, each a sortable
 column (server-side ``?sort=``, headers with aria-sort), at a query cost that does not grow with the rows."""
 
 import datetime
@@ -41,7 +41,7 @@ def partners(spa, owner):
     """Three practices with different figures.
 
     - Glow Dermatology (active): contacted 3 days ago, a task due in 2 days, 4 referrals lately → healthy;
-    - Harbor OB-GYN (active): contacted 100 days ago, no task, 3 referrals the quarter before, none lately →
+    - Harbor OB-GYN (active): contacted 100 days ago, no task, 3 referrals the 3 months before, none lately →
       at risk;
     - Cedar Physio (prospect): never contacted, a task due yesterday, no referrals → no health (not a partner).
     """
@@ -61,7 +61,7 @@ def partners(spa, owner):
         activity.task_create(spa=spa, title="Intro call", due_on=_days(spa, -1), practice=cedar)
         activity.task_create(spa=spa, title="Later call", due_on=_days(spa, 9), practice=cedar)
     _referrals(glow, 4, days_ago=10)
-    _referrals(glow, 2, days_ago=120)  # outside the 90 days
+    _referrals(glow, 2, days_ago=120)  # outside the last 3 months (this one and the two before), in the 3 before
     _referrals(harbor, 3, days_ago=120)
     return {"glow": glow, "harbor": harbor, "cedar": cedar}
 
@@ -92,7 +92,7 @@ def test_each_row_shows_last_contact_next_task_referrals_and_health(owner_client
     assert _cell(harbor, "next_task") == "—"
     assert _cell(harbor, "referrals_90d") == "0"
     assert 'data-health-status="at_risk"' in harbor
-    assert "No referrals in 90 days (3 the quarter before)" in harbor  # the reasons, as the badge's title
+    assert "No referrals in 3 months (3 the 3 months before)" in harbor  # the reasons, as the badge's title
 
     cedar = _row(response, partners["cedar"])
     assert _cell(cedar, "last_contact") == "—"
