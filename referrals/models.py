@@ -132,7 +132,8 @@ def awaiting_first_contact_rank():
     tabs that open on the most urgent. The inbox's open-referrals index holds the same expression, so its order
     is read from the index instead of sorting every open referral (15,000 of them at 100,000: 70 ms a page)."""
     return models.Case(
-        models.When(status__in=AWAITING_FIRST_CONTACT, first_contact_attempt_at=None, then=models.Value(0)),
+        # Written as the migration writes it (keywords in alphabetical order), so that the two compare equal.
+        models.When(first_contact_attempt_at=None, status__in=AWAITING_FIRST_CONTACT, then=models.Value(0)),
         default=models.Value(1),
         output_field=models.IntegerField(),
     )

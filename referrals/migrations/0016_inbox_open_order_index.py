@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("partners", "0002_single_line_text_fields"),
-        ("referrals", "0014_sent_messages_are_not_failed_attempts"),
+        ("referrals", "0015_referral_figures"),
         ("spas", "0006_spa_country"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
