@@ -262,6 +262,15 @@ class Referral(models.Model):
                 name="referral_open_order_idx",
                 condition=models.Q(archived_at__isnull=True, status__in=OPEN_STATUSES),
             ),
+            # The overdue ones (referrals.selectors.overdue_condition): the navigation badge, the inbox's Overdue
+            # tab and the dashboard count them on a cache miss; a few hundred rows instead of the spa's 100,000.
+            models.Index(
+                fields=["spa", "first_contact_due_at"],
+                name="referral_overdue_idx",
+                condition=models.Q(
+                    archived_at__isnull=True, first_contact_attempt_at__isnull=True, status__in=AWAITING_FIRST_CONTACT
+                ),
+            ),
         ]
 
     def __str__(self):

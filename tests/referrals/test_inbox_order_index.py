@@ -1,4 +1,5 @@
-"""The inbox's open tabs read their page from referral_open_order_idx instead of sorting every open referral.
+"""The inbox's open tabs read their page from referral_open_order_idx instead of sorting every open referral, and
+the overdue count (badge, tab, dashboard) reads referral_overdue_idx instead of the spa's referrals.
 
 The index holds the same "awaiting first contact" expression the inbox orders by
 (``referrals.models.awaiting_first_contact_rank``); if the two drift apart, PostgreSQL sorts again (70 ms a
@@ -37,3 +38,13 @@ def test_an_open_tab_s_page_is_read_in_index_order(spa, tab):
 
     assert "referral_open_order_idx" in plan
     assert "Sort" not in plan
+
+
+def test_the_overdue_count_reads_only_the_overdue_index(spa):
+    from referrals.models import Referral
+    from referrals.selectors import overdue_condition
+
+    with scope(spa=spa):
+        plan = _plan(Referral.objects.filter(overdue_condition(), spa=spa).order_by().values("pk"))
+
+    assert "referral_overdue_idx" in plan
