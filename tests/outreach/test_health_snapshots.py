@@ -71,7 +71,7 @@ WRITES = {
     "stage_on_the_board": 3,
     "rename": 3,
     "create_practice": 2,
-    "merge": 1.5,
+    "merge": 3,
     "referral": 18,
     "referral_worked": 18,
 }
@@ -208,10 +208,17 @@ class History:
         if len(practices) < 4:
             return None
         survivor, merged = self.rng.sample(practices, 2)
+        if self.rng.random() < 0.5:  # now and then one that never referred: only its touchpoints move over
+            merged = self.practice(referrals__isnull=True) or merged
+        if survivor.pk == merged.pk:
+            return None
         with_cadence = set(CheckInCadence.objects.filter(spa=self.spa).values_list("practice_id", flat=True))
         if survivor.pk in with_cadence and merged.pk in with_cadence:
             return None  # two check-in rhythms cannot be combined (the merge refuses)
-        return partner_services.practice_merge(survivor=survivor, merged=merged, actor=self.owner)
+        try:
+            return partner_services.practice_merge(survivor=survivor, merged=merged, actor=self.owner)
+        except ValidationError as error:  # two partners' health rows must never stop a merge
+            raise AssertionError(f"the merge was refused: {error}") from error
 
     # --- referrals --------------------------------------------------------------------------------------------
 
