@@ -203,13 +203,19 @@ def stale_spa_ids(now=None):
 
 def refresh_stale_spas(now=None):
     """Refresh the partner health of every spa whose rows are not all today's, spa by spa in its scope, each in its
-    own transaction. Returns how many spas it refreshed. Idempotent: a second run finds nothing to do."""
+    own transaction. Returns how many spas it refreshed. Idempotent: a second run finds nothing to do, and of two
+    runs at once (two beats) one refreshes each spa."""
+    now = now or timezone.now()
     refreshed = 0
     for spa_id in stale_spa_ids(now):
         spa = Spa.objects.filter(pk=spa_id).first()
         if spa is None:
             continue
         with scope(spa=spa), transaction.atomic():
+            # The other run, if any, holds these locks until it has committed: then this one finds today's rows.
+            _lock(Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES))
+            if not PartnerHealthSnapshot.objects.filter(spa=spa).exclude(assessed_on=spa_today(spa, now)).exists():
+                continue
             refresh_spa(spa=spa, now=now)
         refreshed += 1
     return refreshed
