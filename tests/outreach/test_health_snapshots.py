@@ -13,6 +13,8 @@ fails (``EXERCISED`` makes sure every kind of write ran).
 
 import datetime
 import random
+import threading
+import time
 import zoneinfo
 from collections import Counter, defaultdict
 
@@ -20,6 +22,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
@@ -37,6 +40,7 @@ from referrals.models import TRANSITIONS, Referral, Status
 from spa_referrals.dashboard import ATTENTION_PER_KIND, dashboard_figures
 from spas import services as spa_services
 from spas.models import AuditEvent, Role, Spa
+from tests.conftest import postgres_only
 from tests.factories import MembershipFactory, PracticeFactory, ReferralFactory, SpaFactory, UserFactory
 
 UTC = datetime.UTC
@@ -607,3 +611,74 @@ def test_the_rebuild_command_repairs_and_checks(spa, other_spa, partner_world, c
         call_command("rebuild_partner_health", "--check")
     with pytest.raises(CommandError, match="No spa"):
         call_command("rebuild_partner_health", "--spa", "nowhere")
+
+
+# --- writers at once ------------------------------------------------------------------------------------------
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_writes_at_once_at_one_partner_leave_its_row_as_a_fresh_assessment(monkeypatch):
+    """Eight people log contacts with one partner at the same moment, two referrals arrive from it and the job
+    refreshes the spa among them: every write waits for the one before, so the row is never an older reading."""
+    read = health_snapshots.health_queryset
+
+    def slow_read(**kwargs):
+        practices = read(**kwargs)
+        time.sleep(0.05)  # between reading and writing: where another writer could commit meanwhile
+        return practices
+
+    monkeypatch.setattr(health_snapshots, "health_queryset", slow_read)
+    spa = SpaFactory(slug="busy-partner")
+    owner = MembershipFactory(spa=spa, role=Role.OWNER, user=UserFactory()).user
+    with scope(spa=spa):
+        practice = PracticeFactory(
+            spa=spa, stage=Stage.ACTIVE, stage_changed_at=datetime.datetime(2025, 1, 5, 15, tzinfo=UTC)
+        )
+    barrier = threading.Barrier(11)
+    errors = []
+
+    def run(index, work):
+        try:
+            barrier.wait(timeout=30)
+            with scope(spa=spa), transaction.atomic():
+                work(index)
+        except Exception as error:  # noqa: BLE001 - reported below, with the thread's index
+            errors.append((index, repr(error)))
+        finally:
+            connection.close()
+
+    def contact(index):
+        activity.touchpoint_log(
+            spa=spa,
+            practice=practice,
+            kind=TouchpointKind.CHECK_IN if index % 2 else TouchpointKind.PHONE_CALL,
+            occurred_on=activity.spa_today(spa) - datetime.timedelta(days=10 * index),
+            actor=owner,
+        )
+
+    def refer(index):
+        referral_services.referral_create(
+            spa=spa,
+            practice=practice,
+            channel="phone",
+            patient={**PATIENT, "patient_first_name": f"Patient {index}"},
+            consent_method="verbal",
+            consent_captured_by="Front desk",
+            notify=False,
+        )
+
+    def refresh(index):
+        health_snapshots.refresh_spa(spa=spa)
+
+    works = [contact] * 8 + [refer] * 2 + [refresh]
+    threads = [threading.Thread(target=run, args=(index, work)) for index, work in enumerate(works)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    with scope(spa=spa):
+        assert Touchpoint.objects.filter(spa=spa).count() == 8
+        assert health_snapshots.differences(spa) == []
