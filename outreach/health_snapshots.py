@@ -53,7 +53,7 @@ Rows written straight into the tables (``bench/seed.py``, a restore) bypass all 
 import zoneinfo
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, F, Max, Min, Q, Subquery
 from django.db.models.functions import Collate
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -98,22 +98,27 @@ def _values(health, today):
 
 def _default_cadence_days(spa):
     # Read, not created (outreach_settings_for would insert the spa's row): a write elsewhere refreshes health.
-    days = OutreachSettings.objects.filter(spa=spa).values_list("check_in_cadence_days", flat=True).first()
+    return OutreachSettings.objects.filter(spa=spa).values_list("check_in_cadence_days", flat=True)
+
+
+def _or_default(days):
     return days or OutreachSettings._meta.get_field("check_in_cadence_days").default
 
 
-def _assessments(spa, practice_ids, now):
-    """(today, [PartnerHealth]) of the spa's trial and active practices (only ``practice_ids`` when given)."""
+def _assessments(spa, practice_ids, now, default_days=None):
+    """(today, [PartnerHealth]) of the spa's trial and active practices (only ``practice_ids`` when given).
+    ``default_days``: the spa's default check-in cadence, when the caller has read it already."""
     today = spa_today(spa, now)
-    default_days = _default_cadence_days(spa)
+    if default_days is None:
+        default_days = _or_default(_default_cadence_days(spa).first())
     practices = health_queryset(spa=spa, now=now, practice_ids=practice_ids)
     return today, [assess(practice, today=today, default_cadence_days=default_days) for practice in practices]
 
 
-def assessed(spa, *, now=None, practice_ids=None):
+def assessed(spa, *, now=None, practice_ids=None, default_days=None):
     """{practice id: row values}: the spa's partners (only ``practice_ids`` when given) assessed afresh, as a
     refresh would write them."""
-    today, healths = _assessments(spa, practice_ids, now or timezone.now())
+    today, healths = _assessments(spa, practice_ids, now or timezone.now(), default_days)
     return {health.practice.pk: _values(health, today) for health in healths}
 
 
@@ -139,9 +144,16 @@ def differences(spa, *, now=None):
 # --- writing ---------------------------------------------------------------------------------------------------
 
 
-def _lock(practices):
-    """Lock these practices' rows in id order (PostgreSQL; nothing on SQLite); returns their ids."""
-    return list(practices.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
+def _lock(spa, practices):
+    """Lock these practices' rows in id order (PostgreSQL; nothing on SQLite). Returns (their ids, the spa's default
+    check-in cadence), read in the same statement: a write pays one round trip less."""
+    rows = list(
+        practices.select_for_update(no_key=True)
+        .annotate(default_days=Subquery(_default_cadence_days(spa)[:1]))
+        .order_by("pk")
+        .values_list("pk", "default_days")
+    )
+    return [practice_id for practice_id, _days in rows], _or_default(rows[0][1] if rows else None)
 
 
 def _write(spa, rows):
@@ -163,13 +175,13 @@ def refresh_practices(*, spa, practice_ids, now=None):
     with transaction.atomic(savepoint=False):
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start : start + _IDS_PER_QUERY]
-            partners = _lock(Practice.objects.filter(spa=spa, pk__in=chunk, stage__in=HEALTH_STAGES))
+            partners, default_days = _lock(spa, Practice.objects.filter(spa=spa, pk__in=chunk, stage__in=HEALTH_STAGES))
             if len(partners) < len(chunk):
                 PartnerHealthSnapshot.objects.filter(spa=spa, practice__in=chunk).exclude(
                     practice__in=partners
                 ).delete()
             if partners:
-                _write(spa, assessed(spa, now=now, practice_ids=partners))
+                _write(spa, assessed(spa, now=now, practice_ids=partners, default_days=default_days))
 
 
 def refresh_spa(*, spa, now=None):
@@ -177,9 +189,9 @@ def refresh_spa(*, spa, now=None):
     many partners it assessed."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
-        _lock(Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES))
+        _partners, default_days = _lock(spa, Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES))
         PartnerHealthSnapshot.objects.filter(spa=spa).exclude(practice__stage__in=HEALTH_STAGES).delete()
-        rows = assessed(spa, now=now)
+        rows = assessed(spa, now=now, default_days=default_days)
         _write(spa, rows)
     return len(rows)
 
@@ -213,7 +225,7 @@ def refresh_stale_spas(now=None):
             continue
         with scope(spa=spa), transaction.atomic():
             # The other run, if any, holds these locks until it has committed: then this one finds today's rows.
-            _lock(Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES))
+            _lock(spa, Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES))
             if not PartnerHealthSnapshot.objects.filter(spa=spa).exclude(assessed_on=spa_today(spa, now)).exists():
                 continue
             refresh_spa(spa=spa, now=now)
