@@ -682,3 +682,22 @@ def test_writes_at_once_at_one_partner_leave_its_row_as_a_fresh_assessment(monke
     with scope(spa=spa):
         assert Touchpoint.objects.filter(spa=spa).count() == 8
         assert health_snapshots.differences(spa) == []
+
+
+def test_the_demo_leaves_every_partner_s_row_right(db):
+    from outreach.demo import seed_outreach
+    from partners.demo import seed_partners
+    from referrals.demo import seed_referrals
+    from spas.demo import seed_catalog, seed_spas
+
+    spas = {spa.slug: spa for spa, _logins in seed_spas()}
+    for spa in spas.values():
+        seed_catalog(spa)
+    seed_partners(spas)
+    seed_referrals(spas)
+    seed_outreach(spas)
+    for spa in spas.values():
+        with scope(spa=spa):
+            assert health_snapshots.differences(spa) == []
+    with scope(spa=spas["serenity-spa"]):
+        assert PartnerHealthSnapshot.objects.filter(spa=spas["serenity-spa"]).exists()
