@@ -15,7 +15,8 @@
 Everything is bulk_create in large batches under ``scopes_disabled()`` (no services, no audit events, no
 emails): the point is the shape and size of the tables the pages read, quickly. Bulk-created referrals skip
 the services that keep the referral figures (referrals/figures.py), so each spa's figures are counted once
-from its referrals at the end (``figures.rebuild``, what ``manage.py rebuild_referral_figures`` does).
+from its referrals at the end (``figures.rebuild``, what ``manage.py rebuild_referral_figures`` does), then its
+partners' health assessed (``health_snapshots.refresh_spa``, what ``manage.py rebuild_partner_health`` does).
 Random choices come from one seeded ``random.Random``, so two seeds with the same parameters and day give the
 same distributions.
 
@@ -1006,6 +1007,7 @@ def seed(params, *, now=None, log=print):
             if slug == BIG_SLUG:
                 _api_and_portal(seeder)
             counts["figure rows"] = _count_figures(spa)
+            counts["partners assessed"] = _assess_partners(spa, now)
             summary[slug] = counts
             if slug in (BIG_SLUG, CHECKIN_SLUG):
                 log(f"  seeded {slug}: " + _describe(counts) + f" in {time.perf_counter() - started:.1f} s")
@@ -1023,6 +1025,14 @@ def _count_figures(spa):
     from referrals import figures
 
     return figures.rebuild(spa)
+
+
+def _assess_partners(spa, now):
+    """The spa's partner health, kept per partner (outreach/health_snapshots.py), assessed from what was just
+    bulk-created and the figures just counted. Returns how many partners it assessed."""
+    from outreach.health_snapshots import refresh_spa
+
+    return refresh_spa(spa=spa, now=now)
 
 
 def _describe(counts):

@@ -2,8 +2,9 @@
 
 Logging a touchpoint closes the practice's open task of the same kind (a logged call closes the "Call"
 task); marking such a task done logs the touchpoint. Other parts of outreach react through hooks they
-register here at import (``on_touchpoints_changed``, ``on_task_done``, ``on_task_reopened``) — campaigns
-advance, check-in cadences move — so this module knows none of them.
+register here at import (``on_touchpoints_changed``, ``on_task_done``, ``on_task_reopened``,
+``on_outreach_settings_changed``) — campaigns advance, check-in cadences move, partner health is assessed
+again — so this module knows none of them.
 
 Scheduled jobs create tasks with a ``dedupe_key``: the unique constraint makes a second run, or a
 second beat process, create nothing (``task_create`` then returns the existing task, created=False).
@@ -44,6 +45,7 @@ TOUCHPOINT_KIND_OF_TASK = {kind: kind for kind in TaskKind.values if kind in Tou
 _touchpoint_hooks = []
 _task_done_hooks = []
 _task_reopened_hooks = []
+_settings_hooks = []
 
 
 def on_touchpoints_changed(hook):
@@ -62,6 +64,12 @@ def on_task_done(hook):
 def on_task_reopened(hook):
     """Register ``hook(task)``, called inside the transaction that undid it."""
     _task_reopened_hooks.append(hook)
+    return hook
+
+
+def on_outreach_settings_changed(hook):
+    """Register ``hook(spa, changed)``, called inside the transaction that changed these settings (field names)."""
+    _settings_hooks.append(hook)
     return hook
 
 
@@ -701,4 +709,6 @@ def outreach_settings_update(*, spa, actor, fields, request=None):
         request=request,
         detail={name: fields[name] for name in changed},
     )
+    for hook in _settings_hooks:
+        hook(spa, changed)
     return settings_row

@@ -12,7 +12,10 @@ class OutreachConfig(AppConfig):
         # done; a logged check-in moves the next due date): importing them here makes the hooks live in
         # every process — web, worker, shell — not only once a URLconf happens to load them.
         from . import campaigns, checkins  # noqa: F401
+        from .health_snapshots import register as register_health_snapshots
         from .partner_figures import register as register_partner_figures
 
         # The partners list's and board's last contact, next task, referrals in the last 3 months and health.
         register_partner_figures()
+        # Partner health kept per partner follows the writes of partners, referrals and the spa that change it.
+        register_health_snapshots()

@@ -189,7 +189,13 @@ def check_in_cadence_set(*, practice, cadence_days, actor, request=None):
         request=request,
         detail={"from": previous, "to": cadence_days},
     )
-    return check_in_schedule_refresh(practice=practice)
+    # Imported here: health_snapshots reads this module (through health).
+    from .health_snapshots import refresh_practices
+
+    row = check_in_schedule_refresh(practice=practice)
+    # An overdue check-in is part of partner health.
+    refresh_practices(spa=practice.spa, practice_ids=[practice.pk])
+    return row
 
 
 # --- the briefing ----------------------------------------------------------------------------------

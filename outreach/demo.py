@@ -1,6 +1,7 @@
 """Demo outreach for the demo spas: touchpoints and tasks, a running campaign, events, objections, a gift
 ledger with one clinician near the yearly limit, and the scheduled jobs' first run (check-ins due,
-thank-you note suggestions, fresh approaches). Every part is idempotent."""
+thank-you note suggestions, fresh approaches), then the partner health the dashboard reads. Every part is
+idempotent."""
 
 from django_scopes import scope
 
@@ -12,6 +13,7 @@ from .demo_events import seed_events
 from .demo_gifts import seed_gifts
 from .demo_health import seed_health
 from .demo_objections import seed_objections
+from .health_snapshots import refresh_spa
 
 # In dependency order: the history first, then what reads it (the jobs look at touchpoints and referrals).
 PARTS = [seed_activity, seed_campaigns, seed_events, seed_objections, seed_gifts, seed_health]
@@ -25,6 +27,8 @@ def seed_outreach(spas):
             owner = Membership.objects.filter(spa=spa, role=Role.OWNER).select_related("user").first().user
             for part in PARTS:
                 part(spa, owner)
+            # The demo dates its practices' stage moves back behind the services' back (partners/demo.py).
+            refresh_spa(spa=spa)
     if "serenity-spa" in spas:
         lines.append("  Outreach (My day, campaigns, events, gifts): /s/serenity-spa/outreach/")
     return lines

@@ -36,6 +36,16 @@ plus days the check-in is overdue), then the larger drop in referrals, then the 
 Queries: two whatever their number — the practices (with Subqueries for the touchpoints and check-ins), and
 their referral figures: the practice-month rows of the last 6 months, summed per practice. The status,
 reasons and order are worked out in Python.
+
+Maintained (issue 15). The partner health page and the partners list assess live, here. The dashboard reads
+instead a row per trial and active partner (``PartnerHealthSnapshot``, written by ``health_snapshots.py``):
+the status ``assess`` gave it and the rest of its ``sort_key``, for the spa's date it was assessed for. Every
+write that changes an input above — a touchpoint, a check-in cadence, referrals received or completed, a stage
+move, a rename, a merge, an import, the spa's default cadence or time zone — assesses the practices it changed
+again in its own transaction; since "today" moves without writes, ``partner_health_refresh_task`` assesses a
+spa's partners again shortly after its midnight (and the dashboard refreshes a spa whose rows are not today's).
+The rules live here only: change them, and the rows follow at the next refresh (``manage.py
+rebuild_partner_health`` to apply them at once).
 """
 
 import datetime

@@ -80,3 +80,12 @@ def campaigns_advance_task():
     from .campaigns import campaigns_advance
 
     return _for_each_spa(lambda spa: campaigns_advance(spa=spa))
+
+
+@shared_task(name="outreach.tasks.partner_health_refresh_task", soft_time_limit=540, time_limit=600)
+def partner_health_refresh_task():
+    """Every 15 minutes: the partner health of each spa whose day has turned since its partners were assessed (so
+    shortly after the spa's midnight), spa by spa."""
+    from .health_snapshots import refresh_stale_spas
+
+    return refresh_stale_spas()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
 from infra.phones import normalize_phone
+from spas import dependents
 from spas.models import Membership, Specialty
 from spas.services import audit_record
 
@@ -507,6 +508,8 @@ def import_commit(*, practice_import, actor, request=None):
         batch_size=1000,
     )
     _create_tags(spa, practices, check.drafts)
+    # Those imported as trial or active partners get their partner health (spas/dependents.py).
+    dependents.practices_changed(spa=spa, practices=practices)
     practice_import.status = PracticeImport.Status.COMMITTED
     practice_import.committed_at = now
     practice_import.practices_created = len(practices)

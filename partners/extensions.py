@@ -9,12 +9,17 @@ Those apps register here when they start (AppConfig.ready):
 - ``register_decorator(decorate)``: ``decorate(practices, *, spa)`` sets attributes on the rows of one page
   (figures worked out in Python, like health) in a fixed number of queries;
 - ``register_sort(key, order)``: ``order(queryset, *, spa, descending) -> queryset`` orders by a figure the
-  app annotated or worked out; the list's ``?sort=<key>`` (``-<key>`` descending) uses it.
+  app annotated or worked out; the list's ``?sort=<key>`` (``-<key>`` descending) uses it;
+- ``register_derived(model)``: ``model``'s rows are worked out per practice by the app that owns them (partner
+  health's row per partner). A merge deletes the merged practice's rows instead of moving them onto the survivor,
+  where they would collide with its own; the app works the survivor's out again when told of the merge
+  (``spas.dependents.practices_changed``).
 """
 
 _annotations = []
 _decorators = []
 _sorts = {}
+_derived = []
 
 
 def register_annotations(annotate):
@@ -30,6 +35,15 @@ def register_decorator(decorate):
 def register_sort(key, order):
     _sorts[key] = order
     return order
+
+
+def register_derived(model):
+    _derived.append(model)
+    return model
+
+
+def derived_models():
+    return list(_derived)
 
 
 def annotate(queryset, *, spa):

@@ -9,6 +9,7 @@ from spas import dependents
 from spas.models import Membership
 from spas.services import audit_record
 
+from . import extensions
 from .models import (
     Clinician,
     OfficeContact,
@@ -96,6 +97,8 @@ def practice_create(*, spa, actor, fields, tag_names=(), request=None):
     practice_set_tags(practice=practice, tag_names=tag_names)
     StageChange.objects.create(spa=spa, practice=practice, from_stage="", to_stage=practice.stage, changed_by=actor)
     audit_record(spa=spa, action="practice.created", actor=actor, obj=practice, request=request)
+    # A practice created as a trial or active partner gets its partner health (spas/dependents.py).
+    dependents.practices_changed(spa=spa, practices=[practice])
     return practice
 
 
@@ -119,6 +122,9 @@ def practice_update(*, practice, actor, fields, tag_names=None, request=None):
             practice.save(update_fields=[*changed, "phone_normalized", "updated_at"])
     if tag_names is not None:
         practice_set_tags(practice=practice, tag_names=tag_names)
+    if "name" in changed:
+        # Partner health orders partners of equal risk by name (spas/dependents.py).
+        dependents.practices_changed(spa=practice.spa, practices=[practice])
     audit_record(
         spa=practice.spa,
         action="practice.updated",
@@ -157,6 +163,8 @@ def practice_move_stage(*, practice, to_stage, actor, reason="", request=None):
         request=request,
         detail={"from": previous, "to": to_stage},
     )
+    # Partner health covers trial and active partners, counted from the day they entered the stage.
+    dependents.practices_changed(spa=practice.spa, practices=[practice])
     return practice
 
 
@@ -247,10 +255,15 @@ def _repoint_references(*, merged, survivor):
     (referrals, outreach): their rows move too, without partners importing them.
     """
     moved = {}
+    derived = extensions.derived_models()
     for relation in _references_to_practice():
         related_model = relation.related_model
         if related_model is PracticeTag:
             continue  # handled separately: a tag may be on both practices
+        if related_model in derived:
+            # Worked out per practice by a higher app, which works the survivor's out again after the merge.
+            related_model._base_manager.filter(**{relation.field.name: merged}).delete()
+            continue
         field_name = relation.field.name
         rows = related_model._base_manager.filter(**{field_name: merged})
         if related_model._meta.auto_created:
@@ -326,4 +339,6 @@ def practice_merge(*, survivor, merged, actor, request=None):
         detail={"merged_id": str(merged.public_id), "merged_name": merged.name, "moved": moved, "filled": filled},
     )
     merged.delete()
+    # The survivor has the merged practice's touchpoints, referrals and check-ins now (spas/dependents.py).
+    dependents.practices_changed(spa=survivor.spa, practices=[survivor])
     return survivor

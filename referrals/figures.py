@@ -13,6 +13,10 @@ its own transaction, through this module only:
 - ``rebuild(spa)``: throw a spa's figures away and count them again from its referrals
   (``manage.py rebuild_referral_figures``; ``bench/seed.py``; a change of the spa's time zone).
 
+Partner health (outreach/health_snapshots.py) is worked out from the practice-month rows: it registers with
+``follow_practice_months(follower)`` and is told, once per write in the writing transaction, which rows changed
+and by how much (a rebuild tells nobody: what runs one refreshes partner health after it).
+
 What a referral counts for is written twice on purpose, side by side in each ``Measure``: as Python over one
 referral's ``Facts`` (maintenance) and as SQL over the spa's referrals (rebuild). tests/referrals/
 test_figures.py plays random histories through the real services and checks the two agree.
@@ -355,10 +359,20 @@ def _lock_for_rebuild(spa):
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(spa.pk)])
 
 
+_practice_month_followers = []
+
+
+def follow_practice_months(follower):
+    """Register ``follower(spa, changes)``, called in the writing transaction after the practice-month figures
+    changed: ``changes`` is {(practice_id, month): {column: change}}, only what changed."""
+    _practice_month_followers.append(follower)
+    return follower
+
+
 def _apply(spa, deltas):
     """Add ``deltas`` to the spa's figures: on PostgreSQL the writers' shared lock on the spa's figures (see the
     module's docstring) and every table's upsert travel in one query string, one round trip for the lot (an API
-    create is otherwise ~6 statements heavier; bench, issue 15)."""
+    create is otherwise ~6 statements heavier; bench, issue 15). Then the practice months' followers."""
     if not deltas:
         return
     statements = []
@@ -376,6 +390,9 @@ def _apply(spa, deltas):
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
+    if PracticeMonthFigures in deltas:
+        for follower in _practice_month_followers:
+            follower(spa, deltas[PracticeMonthFigures])
 
 
 def _upserts(spa, model, rows):

@@ -4,11 +4,16 @@ It reads every app (referrals, partners, outreach, the catalog), which is why it
 package. "This month" and "today" are the spa's calendar (month boundaries at local midnight). The referral
 figures are read from the maintained counts (referrals/figures.py: a row per day and specialty, a row per
 practice and month), so a cache miss reads rows by the days and months shown, never the spa's referral
-history; every figure is one query whatever the data size. The spa-wide figures are cached per spa: they
-are fresh for a minute (``FRESH_SECONDS``); after that the first viewer recomputes them while everyone else
-is shown the previous set (kept up to ``KEEP_SECONDS``), so a team opening the dashboard at nine does not
-recompute it eight times over. Only "your tasks today" is per person (one small query). ``fresh=True``
-recomputes.
+history; every figure is one query whatever the data size. Partner health likewise is read from the row kept per
+trial or active partner (outreach/health_snapshots.py): the counts per status are one GROUP BY over those rows,
+the at-risk items the first ``ATTENTION_PER_KIND`` at-risk rows in the partner health list's order, and only
+those few practices are then assessed afresh, for their reasons in words — never every partner. The rows are
+kept by the writes and assessed again shortly after each spa's midnight; when a spa's are not all today's yet
+(or not one per partner), the computation refreshes them first, so a status assessed for an earlier day is
+never shown as today's. The spa-wide figures are cached per spa: they are fresh for a minute
+(``FRESH_SECONDS``); after that the first viewer recomputes them while everyone else is shown the previous set
+(kept up to ``KEEP_SECONDS``), so a team opening the dashboard at nine does not recompute it eight times over.
+Only "your tasks today" is per person (one small query). ``fresh=True`` recomputes.
 
 Definitions (shown on the page as well):
 - referrals this month: received in the spa's calendar month so far. It is compared with the same stretch of
@@ -48,7 +53,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from infra.templatetags.dates import day, moment
-from outreach.health import HealthStatus, partner_health_list
+from outreach.health import HEALTH_STAGES
+from outreach.health_snapshots import current_counts, most_at_risk
 from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
 from partners.models import Practice, Stage
 from referrals.figures import month_start
@@ -354,9 +360,11 @@ def _compute(spa, now):
     today = timezone.localtime(now, spa_zone(spa)).date()
     referrals = _referral_figures(spa, now, today)
     overdue_count, overdue_list = _overdue_referrals(spa, now)
-    at_risk, health_counts = partner_health_list(spa=spa, status=HealthStatus.AT_RISK, now=now)
-    limit, gifts = _gifts_near_limit(spa, today)
     pipeline = _pipeline(spa)
+    partners = sum(count for value, _label, count in pipeline if value in HEALTH_STAGES)
+    health_counts = current_counts(spa, partners=partners, now=now)
+    at_risk = most_at_risk(spa=spa, limit=ATTENTION_PER_KIND, now=now)
+    limit, gifts = _gifts_near_limit(spa, today)
     top_practices, top_practices_since = _top_practices(spa, today)
     return {
         "computed_at": now,

@@ -57,6 +57,8 @@ def spa_update(*, spa, actor, request=None, **fields):
     # Days and months are the spa's: a new time zone moves the referral figures' (spas/dependents.py).
     with dependents.changing(spa=spa, timezone=new_timezone):
         spa.save(update_fields=list(fields))
+    # Partner health counts days on the spa's calendar too (spas/dependents.py).
+    dependents.practices_changed(spa=spa, every_practice=new_timezone)
     audit_record(
         spa=spa, action="spa.updated", actor=actor, obj=spa, request=request, detail={"fields": sorted(fields)}
     )

@@ -66,6 +66,15 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     # 555-9xxx: a range no test's patient uses, so a scan for a patient's number never finds a practice's.
     phone = factory.Sequence(lambda n: f"(617) 555-{9000 + n % 1000:04d}")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Saved as given, and given its partner health as ``practice_create`` does (a trial or active partner)."""
+        from spas import dependents
+
+        practice = super()._create(model_class, *args, **kwargs)
+        dependents.practices_changed(spa=practice.spa, practices=[practice])
+        return practice
+
 
 class ClinicianFactory(factory.django.DjangoModelFactory):
     class Meta:

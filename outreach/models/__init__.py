@@ -1,4 +1,5 @@
-"""Outreach models, by area: letters and leave-behinds, day-to-day activity, planned programmes."""
+"""Outreach models, by area: letters and leave-behinds, day-to-day activity, planned programmes, partner health
+kept per partner."""
 
 from .activity import (
     CheckInCadence,
@@ -14,6 +15,7 @@ from .activity import (
     TouchpointParticipant,
     outreach_settings_for,
 )
+from .health import PartnerHealthSnapshot
 from .letters import LeaveBehind, LetterBatch, LetterTemplate
 from .programmes import (
     CASH_EQUIVALENT_KINDS,
@@ -52,6 +54,7 @@ __all__ = [
     "ObjectionLog",
     "ObjectionResponse",
     "OutreachSettings",
+    "PartnerHealthSnapshot",
     "Task",
     "TaskDigest",
     "TaskKind",

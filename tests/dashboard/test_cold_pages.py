@@ -1,6 +1,7 @@
 """Cold pages (issue 15): with nothing cached, the dashboard, the inbox, the reports, partner health and the
 partners list cost the same number of queries for a history five times the size, and none of them counts
-over the spa's referrals (GROUP BY) any more: their figures come from the maintained rows.
+over the spa's referrals (GROUP BY) any more: their figures come from the maintained rows. The dashboard
+does not assess every partner's health either: it reads the rows kept per partner.
 
 The history is many referrals over fourteen months, many days, practices, clinicians, channels and
 statuses, made by the factory (which counts them in the figures as the services do).
@@ -13,14 +14,16 @@ import zoneinfo
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
-from partners.models import Stage
+from outreach.health import HEALTH_STAGES
+from partners.models import Practice, Stage
 from referrals.models import CLOSED_STATUSES, Channel, Referral, Status
-from spa_referrals.dashboard import dashboard_figures
+from spa_referrals.dashboard import ATTENTION_PER_KIND, dashboard_figures
 from spa_referrals.report_views import REPORTS
 from tests.factories import ClinicianFactory, PracticeFactory, ReferralFactory, ServiceFactory
 
@@ -146,3 +149,27 @@ def test_the_dashboard_s_figures_equal_a_count_of_the_referrals(spa, owner_with_
         recent.filter(scheduled_for__isnull=False).count(),
         recent.filter(status=Status.COMPLETED).count(),
     )
+
+
+def test_a_cold_dashboard_assesses_only_the_partners_it_lists(spa, owner_with_client):
+    """Partner health comes from the rows kept per partner (outreach/health_snapshots.py): with nothing cached, the
+    dashboard reads the practices of the at-risk partners it lists and of the overdue referrals it lists, five
+    each at most — not every trial and active partner, as assessing them all would."""
+    with freeze_time(NOW):
+        grow(spa, random.Random(5), practices=40, referrals=200)
+        with scope(spa=spa):
+            partners = Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES).count()
+        owner_with_client.get(reverse("spas:home", args=[spa.slug]))  # the session's first request writes once
+        cache.clear()
+        loaded = []
+
+        def count(sender, instance, **kwargs):
+            loaded.append(instance)
+
+        post_init.connect(count, sender=Practice)
+        try:
+            assert owner_with_client.get(reverse("spas:home", args=[spa.slug])).status_code == 200
+        finally:
+            post_init.disconnect(count, sender=Practice)
+    assert partners > 2 * ATTENTION_PER_KIND
+    assert len(loaded) <= 2 * ATTENTION_PER_KIND

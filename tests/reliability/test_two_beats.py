@@ -19,10 +19,11 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 from outreach import activity
-from outreach.models import Task, TaskDigest, TaskKind, TaskPractice
+from outreach.models import PartnerHealthSnapshot, Task, TaskDigest, TaskKind, TaskPractice
 from outreach.tasks import (
     check_ins_create_due_task,
     fresh_approaches_task,
+    partner_health_refresh_task,
     task_digests_send_task,
     thank_you_suggestions_task,
 )
@@ -221,6 +222,19 @@ def _outbox_outcome(spa):
     return sorted(message.to[0] for message in mail.outbox)
 
 
+def _partner_health(spa, people):
+    """Three partners whose health was assessed yesterday: the spa's day has turned."""
+    for n in range(3):
+        _practice(spa, name=f"Partner Derm {n}", stage=Stage.ACTIVE, stage_changed_at=NOW - datetime.timedelta(40 * n))
+    with scope(spa=spa):
+        PartnerHealthSnapshot.objects.filter(spa=spa).update(assessed_on=TODAY - datetime.timedelta(1))
+    return 1, [TODAY] * 3  # one spa refreshed: every row today's
+
+
+def _partner_health_outcome(spa):
+    return sorted(row.assessed_on for row in _rows(PartnerHealthSnapshot, spa=spa))
+
+
 JOBS = {
     "check-ins": Job(check_ins_create_due_task, _check_ins, _check_ins_outcome),
     "task-digests": Job(task_digests_send_task, _digests, _digests_outcome),
@@ -230,6 +244,7 @@ JOBS = {
     "credential-reminders": Job(credential_reminders_task, _credentials, _credentials_outcome),
     "authorization-expiry": Job(authorizations_expire_task, _authorizations, _authorizations_outcome),
     "outbox-sweep": Job(outbox_sweep_task, _outbox, _outbox_outcome),
+    "partner-health": Job(partner_health_refresh_task, _partner_health, _partner_health_outcome),
 }
 
 
