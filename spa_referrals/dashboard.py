@@ -47,6 +47,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from infra import soft_cache
 from infra.templatetags.dates import day, moment
 from outreach.health import HealthStatus, partner_health_list
 from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
@@ -55,8 +56,6 @@ from referrals.figures import month_start
 from referrals.models import PracticeMonthFigures, Referral, ReferralDayFigures
 from referrals.selectors import overdue_condition
 from spas.models import Credential, Specialty
-
-from . import soft_cache
 
 FRESH_SECONDS = 60
 KEEP_SECONDS = 15 * 60
