@@ -10,7 +10,7 @@ imported, as gunicorn's first request does); one request to each page the benchm
 plain list, the API, the portal form) through ``django.test.Client``; the OpenAPI schema (``/api/schema/``); then
 one PDF page rendered in the process (what the outcome-report and patient-export downloads do in a web worker).
 After the requests it notes which of HEAVY_MODULES are loaded: a web worker that renders no PDF must not have
-WeasyPrint, pypdf or qrcode (spa_referrals.pdf, outreach.batches and referrals.documents import them on use).
+WeasyPrint, pypdf or qrcode (infra.pdf, outreach.batches and referrals.documents import them on use).
 
 ``modules`` measures single libraries: RSS of a fresh set-up process before and after importing each one.
 
@@ -86,7 +86,7 @@ def probe():
     steps.append(("/api/schema/ generated", _rss_kib()))
 
     from bench.pdf import representative_html
-    from spa_referrals.pdf import render_html_to_pdf
+    from infra.pdf import render_html_to_pdf
 
     render_html_to_pdf(representative_html(1), time_limit=60)
     steps.append(("one PDF page rendered", _rss_kib()))

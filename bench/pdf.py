@@ -1,4 +1,4 @@
-"""Referral-pad rendering time: the safe renderer (spa_referrals.pdf) against bare WeasyPrint.
+"""Referral-pad rendering time: the safe renderer (infra.pdf) against bare WeasyPrint.
 
 Both render the SAME HTML: a real referral pad (templates/documents/referral_pad.html with a context from
 referrals.documents.pad_build, built in a throwaway test database) when that works, otherwise a
@@ -37,7 +37,7 @@ def _setup_django():
 
 def _inline_assets(html):
     """Replace each allowlisted <link href="asset:..."> with the file's CSS in a <style> block."""
-    from spa_referrals.pdf import asset_allowlist
+    from infra.pdf import asset_allowlist
 
     for name, path in asset_allowlist().items():
         for quote in ('"', "'"):
@@ -107,7 +107,7 @@ def main():
     _setup_django()
     import weasyprint
 
-    from spa_referrals.pdf import render_html_to_pdf
+    from infra.pdf import render_html_to_pdf
 
     try:
         html, source = _inline_assets(referral_pad_html(PAGES)), "templates/documents/referral_pad.html"
@@ -124,7 +124,7 @@ def main():
         document.write_pdf()
         return len(document.pages)
 
-    renderers = {"spa_referrals.pdf": safe, "bare WeasyPrint": bare}
+    renderers = {"infra.pdf": safe, "bare WeasyPrint": bare}
     page_counts = {name: render() for name, render in renderers.items() for _ in range(WARMUP)}
     if len(set(page_counts.values())) != 1:
         raise SystemExit(f"The renderers disagree on the page count: {page_counts}")

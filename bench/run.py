@@ -464,7 +464,7 @@ def pdf_rows(pdf):
         return [
             Row("PDF page (bench/pdf.py)", result=f"FAIL: {(pdf or {}).get('error', 'not run')[:80]}", passed=False)
         ]
-    safe, bare = pdf["renderers"]["spa_referrals.pdf"], pdf["renderers"]["bare WeasyPrint"]
+    safe, bare = pdf["renderers"]["infra.pdf"], pdf["renderers"]["bare WeasyPrint"]
     return [
         Row(
             "PDF page, bare WeasyPrint", p50=_ms(bare["cpu_median_ms"]), p95=_ms(bare["cpu_p95_ms"]), result="baseline"

@@ -7,8 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from infra.forms import PastDateConfirmationMixin, UUIDListField
 from partners.models import Clinician, OfficeContact, Practice
-from spa_referrals.forms import PastDateConfirmationMixin, UUIDListField
 from spas.models import User
 
 from .activity import BULK_LIMIT

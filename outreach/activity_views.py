@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from infra.forms import apply_validation_error
+from infra.toasts import add_trigger, with_toast
 from partners.models import Practice
 from referrals.models import ReferralEvent
-from spa_referrals.forms import apply_validation_error
-from spa_referrals.toasts import add_trigger, with_toast
 from spas.models import Role
 from spas.tenancy import requires_role
 

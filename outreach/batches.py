@@ -15,9 +15,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.pdf import render_template_to_pdf
 from partners.models import Practice
 from referrals.documents import logo_data_uri
-from spa_referrals.pdf import render_template_to_pdf
 from spas import catalog
 from spas.documents import mark_failed, save_rendered
 from spas.models import GeneratedDocument

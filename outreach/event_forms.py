@@ -8,8 +8,8 @@ someone at another practice) is refused beside the field, never used.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from infra.forms import PastDateConfirmationMixin
 from partners.models import Practice, Stage
-from spa_referrals.forms import PastDateConfirmationMixin
 from spas.models import Specialty
 
 from .models import Event, EventInvitee

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from infra.forms import apply_validation_error
 from partners.models import Practice
 from partners.selectors import practice_search, spa_cities
 from referrals.views import in_spa_timezone
-from spa_referrals.forms import apply_validation_error
 from spas.models import Role
 from spas.tenancy import requires_role
 

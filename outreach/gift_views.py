@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from infra.csv_export import csv_response
+from infra.forms import apply_validation_error
 from referrals.views import in_spa_timezone
-from spa_referrals.csv_export import csv_response
-from spa_referrals.forms import apply_validation_error
 from spas.models import Role
 from spas.services import audit_record
 from spas.tenancy import requires_role

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from infra.forms import apply_validation_error
 from partners.models import Practice, Stage
-from spa_referrals.forms import apply_validation_error
 from spas.models import Role
 from spas.tenancy import requires_role
 

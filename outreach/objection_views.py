@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from infra.forms import apply_validation_error
 from partners.models import Practice
-from spa_referrals.forms import apply_validation_error
 from spas.catalog import active_items
 from spas.models import Credential, Role
 from spas.tenancy import requires_role

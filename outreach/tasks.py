@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from spas.tenancy import SpaTask
+from spas.tenancy import SpaTask, for_each_spa
 
 
 @shared_task(
@@ -24,30 +24,12 @@ def letter_batch_render_task(spa_id, batch_document_id):
 # tasks it creates carry a dedupe key, digests a unique row per member and day).
 
 
-def _for_each_spa(work):
-    """Run ``work(spa)`` for every spa inside its scope; return the sum of what it returns."""
-    from django_scopes import scope, scopes_disabled
-
-    from spas.models import Spa
-
-    with scopes_disabled():
-        spa_ids = list(Spa.objects.values_list("pk", flat=True))
-    total = 0
-    for spa_id in spa_ids:
-        spa = Spa.objects.filter(pk=spa_id).first()
-        if spa is None:
-            continue
-        with scope(spa=spa):
-            total += work(spa)
-    return total
-
-
 @shared_task(name="outreach.tasks.task_digests_send_task", soft_time_limit=540, time_limit=600)
 def task_digests_send_task():
     """Every 15 minutes: the morning digest for members whose spa's digest hour has come (once a day each)."""
     from .digest import task_digests_send
 
-    return _for_each_spa(lambda spa: task_digests_send(spa=spa))
+    return for_each_spa(lambda spa: task_digests_send(spa=spa))
 
 
 @shared_task(name="outreach.tasks.check_ins_create_due_task", soft_time_limit=540, time_limit=600)
@@ -55,7 +37,7 @@ def check_ins_create_due_task():
     """Hourly: a check-in task for each active partner that is due one, and one email per assignee."""
     from .checkins import check_ins_create_due
 
-    return _for_each_spa(lambda spa: check_ins_create_due(spa=spa))
+    return for_each_spa(lambda spa: check_ins_create_due(spa=spa))
 
 
 @shared_task(name="outreach.tasks.thank_you_suggestions_task", soft_time_limit=540, time_limit=600)
@@ -63,7 +45,7 @@ def thank_you_suggestions_task():
     """Every 15 minutes: suggest a thank-you note where a practice's referral arrived (at most weekly)."""
     from .nudges import thank_you_suggestions_create
 
-    return _for_each_spa(lambda spa: thank_you_suggestions_create(spa=spa))
+    return for_each_spa(lambda spa: thank_you_suggestions_create(spa=spa))
 
 
 @shared_task(name="outreach.tasks.fresh_approaches_task", soft_time_limit=540, time_limit=600)
@@ -71,7 +53,7 @@ def fresh_approaches_task():
     """Daily: declined and dormant practices resurface for a fresh approach after the spa's period."""
     from .nudges import fresh_approaches_create
 
-    return _for_each_spa(lambda spa: fresh_approaches_create(spa=spa))
+    return for_each_spa(lambda spa: fresh_approaches_create(spa=spa))
 
 
 @shared_task(name="outreach.tasks.campaigns_advance_task", soft_time_limit=540, time_limit=600)
@@ -79,7 +61,7 @@ def campaigns_advance_task():
     """Hourly: running campaigns create the tasks whose time has come and finish when all are done."""
     from .campaigns import campaigns_advance
 
-    return _for_each_spa(lambda spa: campaigns_advance(spa=spa))
+    return for_each_spa(lambda spa: campaigns_advance(spa=spa))
 
 
 @shared_task(name="outreach.tasks.partner_health_refresh_task", soft_time_limit=540, time_limit=600)

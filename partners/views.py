@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from spa_referrals.forms import apply_validation_error
-from spa_referrals.toasts import add_trigger, with_toast
+from infra.forms import apply_validation_error
+from infra.toasts import add_trigger, with_toast
 from spas.catalog import talking_points_for
 from spas.models import Role
 from spas.tenancy import requires_role

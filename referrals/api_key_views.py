@@ -10,8 +10,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from infra.forms import apply_validation_error
 from partners.models import Practice
-from spa_referrals.forms import apply_validation_error
 from spas.models import Role
 from spas.tenancy import requires_role
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from infra.client_ip import client_ip
 from infra.templatetags.dates import legal_date
-from spa_referrals.client_ip import client_ip
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from spa_referrals.forms import apply_validation_error
+from infra.forms import apply_validation_error
 
 from . import services
 from .consent import authorization_create, authorization_revoke

@@ -44,7 +44,7 @@ def landing_url(code):
 def qr_svg_data_uri(text):
     """An SVG QR code (vector, so it stays sharp at any print size) as a data: URI."""
     # Imported here, not at the top: only a document render needs it, and a web worker that never renders one
-    # is spared qrcode and its image modules (see spa_referrals.pdf on WeasyPrint).
+    # is spared qrcode and its image modules (see infra.pdf on WeasyPrint).
     import qrcode
     import qrcode.image.svg
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from infra.forms import PastDateConfirmationMixin, UUIDListField
 from infra.phones import PhoneNumberFormField
 from partners.models import Clinician, Practice
-from spa_referrals.forms import PastDateConfirmationMixin, UUIDListField
 from spas.catalog import active_items
 from spas.models import Service, Specialty, User
 

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from infra import soft_cache
+from infra.client_ip import client_ip
 from partners.models import ReferralCode
-from spa_referrals import soft_cache
-from spa_referrals.client_ip import client_ip
 
 from .consent import authorization_confirmation_send, authorization_create
 from .models import Authorization, Channel, ConsentMethod, ContactMethod

@@ -14,7 +14,7 @@ when not a single service would fit does the slip give up one precautions line f
 The precautions get every millimetre left: as many lines as fit at ``PRECAUTION_PITCH_MM`` or more,
 spread evenly over the band, so a slip has no empty space between its last line and its footer.
 
-Heights come from measuring each text with the document font (spa_referrals.text_measure), which
+Heights come from measuring each text with the document font (infra.text_measure), which
 errs on the side of too tall, and the template prints with exactly these sizes and heights.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from spa_referrals.text_measure import MM_PER_PT, line_count, text_width_mm
+from infra.text_measure import MM_PER_PT, line_count, text_width_mm
 
 # Slip geometry in mm. The page's printable area (8 mm margins) holds a 2 × 2 grid of slips.
 PAGE_MARGIN_MM = 8

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from spa_referrals.forms import apply_validation_error
-from spa_referrals.pdf import render_template_to_pdf
+from infra.forms import apply_validation_error
+from infra.pdf import render_template_to_pdf
 from spas.models import Role
 from spas.tenancy import requires_role
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_scopes import scope
 
-from spa_referrals.forms import apply_validation_error
+from infra.forms import apply_validation_error
 from spas.catalog import current_offers, services_for_specialty
 
 from .consent import authorization_by_revocation_token, authorization_revoke, consent_preview

@@ -8,7 +8,7 @@ from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Pre
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from spa_referrals import soft_cache
+from infra import soft_cache
 
 from .models import (
     AWAITING_FIRST_CONTACT,

@@ -7,11 +7,9 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
 
-from spas.models import Spa
 from spas.outbox import email_enqueue
-from spas.tenancy import SpaTask
+from spas.tenancy import SpaTask, for_each_spa
 
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .services import _staff_recipients, owner_emails
@@ -57,14 +55,7 @@ def overdue_referrals_notify(*, spa, now=None):
 @shared_task(name="referrals.tasks.overdue_referrals_notify_task", soft_time_limit=240, time_limit=300)
 def overdue_referrals_notify_task():
     """Hourly, over all spas, spa by spa inside each spa's scope."""
-    with scopes_disabled():
-        spa_ids = list(Spa.objects.values_list("pk", flat=True))
-    total = 0
-    for spa_id in spa_ids:
-        spa = Spa.objects.get(pk=spa_id)
-        with scope(spa=spa):
-            total += overdue_referrals_notify(spa=spa)
-    return total
+    return for_each_spa(lambda spa: overdue_referrals_notify(spa=spa))
 
 
 IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
@@ -74,16 +65,13 @@ IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 def idempotency_records_purge_task():
     """Forget API Idempotency-Keys and form submission tokens after 24 hours. Over all spas, spa by spa."""
     cutoff = timezone.now() - IDEMPOTENCY_KEY_LIFETIME
-    with scopes_disabled():
-        spa_ids = list(Spa.objects.values_list("pk", flat=True))
-    deleted = 0
-    for spa_id in spa_ids:
-        spa = Spa.objects.get(pk=spa_id)
-        with scope(spa=spa):
-            deleted += IdempotencyRecord.objects.filter(spa_id=spa_id, created_at__lt=cutoff).delete()[0]
-            # The forms' one-time submission tokens live as briefly (a double click comes within seconds).
-            deleted += submission_tokens_purge(spa=spa)
-    return deleted
+
+    def purge(spa):
+        deleted = IdempotencyRecord.objects.filter(spa=spa, created_at__lt=cutoff).delete()[0]
+        # The forms' one-time submission tokens live as briefly (a double click comes within seconds).
+        return deleted + submission_tokens_purge(spa=spa)
+
+    return for_each_spa(purge)
 
 
 @shared_task(base=SpaTask, name="referrals.tasks.outcome_delivery_task", soft_time_limit=60, time_limit=90)
@@ -95,26 +83,12 @@ def outcome_delivery_task(spa_id, delivery_id):
     return delivery.status if delivery else None
 
 
-def _for_each_spa(work):
-    """Run ``work(spa)`` for every spa, spa by spa inside its scope; return the sum of the results."""
-    with scopes_disabled():
-        spa_ids = list(Spa.objects.values_list("pk", flat=True))
-    total = 0
-    for spa_id in spa_ids:
-        spa = Spa.objects.filter(pk=spa_id).first()
-        if spa is None:
-            continue
-        with scope(spa=spa):
-            total += work(spa)
-    return total
-
-
 @shared_task(name="referrals.tasks.authorizations_expire_task", soft_time_limit=540, time_limit=600)
 def authorizations_expire_task():
     """Daily: mark authorizations that ran out and tell each spa which drafts can no longer be shared."""
     from .outcomes import authorizations_expire
 
-    return _for_each_spa(lambda spa: len(authorizations_expire(spa=spa)))
+    return for_each_spa(lambda spa: len(authorizations_expire(spa=spa)))
 
 
 @shared_task(name="referrals.tasks.health_fields_purge_task", soft_time_limit=1740, time_limit=1800)
@@ -122,4 +96,4 @@ def health_fields_purge_task():
     """Nightly: erase the health fields of referrals closed longer ago than each spa's retention setting."""
     from .patient_rights import closed_referrals_purge
 
-    return _for_each_spa(lambda spa: closed_referrals_purge(spa=spa))
+    return for_each_spa(lambda spa: closed_referrals_purge(spa=spa))

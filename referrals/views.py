@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from spa_referrals.forms import apply_validation_error
-from spa_referrals.toasts import add_trigger, with_toast
+from infra.forms import apply_validation_error
+from infra.toasts import add_trigger, with_toast
 from spas.models import Role, User
 from spas.tenancy import requires_role
 

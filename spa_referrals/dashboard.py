@@ -52,6 +52,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from infra import soft_cache
 from infra.templatetags.dates import day, moment
 from outreach.health import HEALTH_STAGES
 from outreach.health_snapshots import current_counts, most_at_risk
@@ -61,8 +62,6 @@ from referrals.figures import month_start
 from referrals.models import PracticeMonthFigures, Referral, ReferralDayFigures
 from referrals.selectors import overdue_condition
 from spas.models import Credential, Specialty
-
-from . import soft_cache
 
 FRESH_SECONDS = 60
 KEEP_SECONDS = 15 * 60

@@ -5,10 +5,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from infra import charts
 from spas import selectors as spa_selectors
 from spas.views import getting_started
 
-from . import charts
 from .dashboard import dashboard_figures, format_duration
 
 

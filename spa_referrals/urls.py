@@ -2,9 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from infra.health import healthz
 from spas import views as spa_views
 
-from .health import healthz
 from .home import home
 
 # Everything a spa's staff sees lives under /s/<spa_slug>/; spas.tenancy
@@ -43,8 +43,8 @@ urlpatterns = [
 if settings.ADMIN_ENABLED:
     urlpatterns.append(path(settings.ADMIN_URL, admin.site.urls))
 
-handler404 = "spa_referrals.errors.page_not_found"
-handler500 = "spa_referrals.errors.server_error"
+handler404 = "infra.errors.page_not_found"
+handler500 = "infra.errors.server_error"
 
 # MEDIA_ROOT is never served as a folder, not even in DEBUG: it holds private referral
 # attachments. Logos go through spas.views.spa_logo, attachments through a scoped, audited view.

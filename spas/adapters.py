@@ -5,7 +5,7 @@ from allauth.core import context as allauth_context
 from django.contrib.sites.shortcuts import get_current_site
 from django.urls import reverse
 
-from spa_referrals.client_ip import client_ip
+from infra.client_ip import client_ip
 
 from .outbox import email_enqueue_rendered
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from spa_referrals.forms import apply_validation_error
+from infra.forms import apply_validation_error
 
 from . import catalog
 from .catalog_forms import CATALOG_FORMS, TalkingPointsForm

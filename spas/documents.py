@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from spa_referrals.pdf import render_template_to_pdf
+from infra.pdf import render_template_to_pdf
 
 from .models import GeneratedDocument
 from .services import audit_record

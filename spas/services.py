@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
-from spa_referrals.client_ip import client_ip
+from infra.client_ip import client_ip
 
 from . import dependents
 from .models import AuditEvent, Invitation, Membership, Role, Spa

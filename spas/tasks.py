@@ -3,12 +3,9 @@
 import logging
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
-from django_scopes import scope, scopes_disabled
 
 from . import catalog, outbox
-from .models import Spa
-from .tenancy import SpaTask
+from .tenancy import SpaTask, for_each_spa
 
 logger = logging.getLogger(__name__)
 
@@ -39,23 +36,11 @@ def credential_reminders_task():
     Idempotent: each reminder is claimed once per credential and expiry date, so a second run,
     a second beat or a redelivered message sends nothing new.
     """
-    # A fan-out job over all tenants: list them without a scope, then work spa by spa inside its own.
-    with scopes_disabled():
-        spa_ids = list(Spa.objects.order_by("pk").values_list("pk", flat=True))
-    sent = 0
-    for spa_id in spa_ids:
-        spa = Spa.objects.filter(pk=spa_id).first()
-        if spa is None:  # deleted since the list was read
-            continue
-        with scope(spa=spa):
-            try:
-                sent += catalog.credential_reminders_send(spa=spa, today=catalog.spa_today(spa))
-            except SoftTimeLimitExceeded:
-                raise
-            except Exception:
-                # One spa's bad data must not cost every later spa its reminders; tomorrow's run retries it.
-                logger.exception("Credential reminders failed for spa %s", spa_id)
-    return sent
+    return for_each_spa(
+        lambda spa: catalog.credential_reminders_send(spa=spa, today=catalog.spa_today(spa)),
+        keep_going=True,
+        label="Credential reminders",
+    )
 
 
 @shared_task(base=SpaTask, name="spas.tasks.document_render_task", soft_time_limit=120, time_limit=150, acks_late=True)

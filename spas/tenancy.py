@@ -7,7 +7,10 @@ a query on a scoped model without the tenant raises instead of leaking.
 "Not yours" answers 404, exactly like "does not exist".
 """
 
+import logging
+
 import celery
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -18,6 +21,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from .models import Membership, Role, Spa
+
+logger = logging.getLogger(__name__)
 
 WORKSPACE_PREFIX = "/s/"
 
@@ -117,3 +122,31 @@ class SpaTask(celery.Task):
             return None
         with scope(spa=spa):
             return super().__call__(spa_id, *args, **kwargs)
+
+
+def for_each_spa(work, *, keep_going=False, label=""):
+    """Run ``work(spa)`` for every spa, one at a time inside its own scope; return the sum of the results.
+
+    The fan-out of a periodic job over all tenants: the spas are listed without a scope, then each is worked on
+    inside its scope (a task for one spa takes ``SpaTask`` instead). A spa deleted since the list was read is
+    skipped. With ``keep_going`` a spa whose work fails is logged and the next one runs — one spa's bad data must
+    not cost every later spa its run, and the next run retries it — while the task's soft time limit still
+    stops the whole job. ``label`` names the work in that log line ("Credential reminders failed for spa 7").
+    """
+    with scopes_disabled():
+        spa_ids = list(Spa.objects.order_by("pk").values_list("pk", flat=True))
+    total = 0
+    for spa_id in spa_ids:
+        spa = Spa.objects.filter(pk=spa_id).first()
+        if spa is None:
+            continue
+        with scope(spa=spa):
+            try:
+                total += work(spa)
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                if not keep_going:
+                    raise
+                logger.exception("%s failed for spa %s", label or getattr(work, "__name__", "Work"), spa_id)
+    return total

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from spa_referrals.forms import apply_validation_error
+from infra.forms import apply_validation_error
 
 from . import selectors, services
 from .forms import InvitationForm, RoleForm, SpaForm, SpaSettingsForm

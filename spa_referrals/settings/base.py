@@ -63,14 +63,14 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (settings/security.py)
-    "spa_referrals.security.ResponseHardeningMiddleware",  # no-store, per-response CSP parts
+    "infra.security.ResponseHardeningMiddleware",  # no-store, per-response CSP parts
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "spa_referrals.security.SessionLifetimeMiddleware",  # idle and absolute session limits
+    "infra.security.SessionLifetimeMiddleware",  # idle and absolute session limits
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -311,7 +311,7 @@ LOGGING = {
     },
 }
 
-FORM_RENDERER = "spa_referrals.forms.BootstrapFormRenderer"
+FORM_RENDERER = "infra.forms.BootstrapFormRenderer"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 # Serve straight from the finders (node_modules, static/) until collectstatic has run.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)

@@ -85,14 +85,14 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 # --- Sessions ------------------------------------------------------------------------------------------
 # A signed-in session ends after SESSION_IDLE_TIMEOUT_MINUTES without a request, and in any case
-# SESSION_ABSOLUTE_HOURS after sign-in, however active (spa_referrals.security.SessionLifetimeMiddleware).
+# SESSION_ABSOLUTE_HOURS after sign-in, however active (infra.security.SessionLifetimeMiddleware).
 SESSION_IDLE_TIMEOUT_MINUTES = _env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30)
 SESSION_ABSOLUTE_HOURS = _env.int("SESSION_ABSOLUTE_HOURS", default=12)
 # The cookie never outlives the absolute lifetime either.
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
 
 # --- Caching of pages with health information ------------------------------------------------------------
-# Every response produced by a view carries Cache-Control: no-store (spa_referrals.security
+# Every response produced by a view carries Cache-Control: no-store (infra.security
 # .NoStoreMiddleware): referral pages, the inbox, outcome reports, consent and patient-rights pages,
 # the portal, the landing page's thanks/revoke pages, documents and downloads, the API. Deny by default
 # means a new page with patient data is covered without anyone remembering to. Exempt: these prefixes,

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from spa_referrals import charts
+from infra import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 

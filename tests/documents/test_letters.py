@@ -263,8 +263,8 @@ def test_running_a_finished_batch_again_does_nothing(spa, owner, practice, djang
 
 
 def test_the_batch_task_skips_parts_already_ready(spa, owner):
+    from infra.pdf import render_html_to_pdf
     from outreach.tasks import letter_batch_render_task
-    from spa_referrals.pdf import render_html_to_pdf
     from spas.documents import save_rendered
 
     template = LetterTemplateFactory(spa=spa)

@@ -14,6 +14,8 @@ from django_scopes import scope
 from PIL import Image
 from pypdf import PdfReader
 
+from infra.pdf import render_template_to_pdf
+from infra.text_measure import wrap
 from referrals.documents import pad_build
 from referrals.pad_layout import (
     MIN_PRECAUTION_LINES,
@@ -23,8 +25,6 @@ from referrals.pad_layout import (
     layout_slip,
     logo_width_mm,
 )
-from spa_referrals.pdf import render_template_to_pdf
-from spa_referrals.text_measure import wrap
 
 from ..factories import ClinicianFactory, OfferFactory, PracticeFactory, ReferralCodeFactory, ServiceFactory
 
@@ -230,7 +230,7 @@ def test_a_specialty_without_services_gets_a_line_to_write_one_in(long_practice)
 
 
 def test_the_layout_measures_with_the_font_the_pdf_prints_in():
-    from spa_referrals.text_measure import _font
+    from infra.text_measure import _font
 
     # Without DejaVu Sans (fonts-dejavu-core) the layout falls back to a cautious average width: still safe,
     # but slips would list fewer services than fit. Say so here rather than in a puzzling pad.

@@ -14,7 +14,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from spa_referrals.pdf import (
+from infra.pdf import (
     RenderError,
     RenderTimeout,
     SafeURLFetcher,
@@ -284,7 +284,7 @@ def test_data_uris_are_served():
 
 
 def test_oversized_data_uris_are_refused(monkeypatch):
-    monkeypatch.setattr("spa_referrals.pdf.MAX_DATA_URI_BYTES", 100)
+    monkeypatch.setattr("infra.pdf.MAX_DATA_URI_BYTES", 100)
     fetcher = SafeURLFetcher()
 
     render_html_to_pdf(f'<img src="data:image/png;base64,{"A" * 400}">', fetcher=fetcher)

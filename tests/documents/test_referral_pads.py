@@ -14,8 +14,8 @@ from django_scopes import scope, scopes_disabled
 from PIL import Image
 from pypdf import PdfReader
 
+from infra.pdf import render_template_to_pdf
 from referrals.documents import KIND, pad_build, referral_pad_request
-from spa_referrals.pdf import render_template_to_pdf
 from spas import documents
 from spas.models import GeneratedDocument
 

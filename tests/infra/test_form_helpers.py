@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from freezegun import freeze_time
 
-from spa_referrals.forms import PastDateConfirmationMixin
+from infra.forms import PastDateConfirmationMixin
 
 PAST_MESSAGE = "This date is in the past — record it anyway? Tick the box below to confirm."
 

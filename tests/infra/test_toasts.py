@@ -4,7 +4,7 @@ import json
 
 from django.http import HttpResponse
 
-from spa_referrals.toasts import add_trigger, with_toast
+from infra.toasts import add_trigger, with_toast
 
 
 def test_a_toast_with_undo_is_one_hx_trigger_event():

@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django_scopes import scope
 
-from spa_referrals.security import inline_hashes
+from infra.security import inline_hashes
 from tests.factories import PortalAccessFactory, PracticeFactory, ReferralCodeFactory, UserFactory
 
 from .samples import sample_values

@@ -37,7 +37,7 @@ def test_missing_pages_get_the_friendly_404(owner_client):
 
 
 def test_server_errors_get_the_friendly_500_without_touching_the_database(db, settings):
-    from spa_referrals.errors import server_error
+    from infra.errors import server_error
 
     response = server_error(None)
     assert response.status_code == 500

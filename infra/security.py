@@ -79,7 +79,7 @@ def _stamp(session, now):
     session[SESSION_LAST_SEEN] = now
 
 
-@receiver(user_logged_in, dispatch_uid="spa_referrals.security.stamp_session")
+@receiver(user_logged_in, dispatch_uid="infra.security.stamp_session")
 def _stamp_on_login(sender, request, user, **kwargs):
     # Every sign-in starts a new absolute lifetime.
     if request is not None and hasattr(request, "session"):

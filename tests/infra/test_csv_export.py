@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from spa_referrals.csv_export import csv_response, csv_rows, safe_cell
+from infra.csv_export import csv_response, csv_rows, safe_cell
 
 
 def _parse(response):

@@ -98,7 +98,7 @@ def _safe_url_fetcher_class():
 
 
 def __getattr__(name):
-    # ``from spa_referrals.pdf import SafeURLFetcher`` (tests, subclasses) still works: the first access builds
+    # ``from infra.pdf import SafeURLFetcher`` (tests, subclasses) still works: the first access builds
     # the class, importing WeasyPrint, and keeps it as a module attribute.
     if name == "SafeURLFetcher":
         globals()[name] = fetcher_class = _safe_url_fetcher_class()
