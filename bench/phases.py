@@ -108,13 +108,16 @@ def restore_seeded_state(seeded_at, *, slug=seed.BIG_SLUG):
             cursor.execute("DELETE FROM django_session")
             deleted["sessions"] = cursor.rowcount
     if deleted["referrals"]:
-        # The referrals went without the app's services: count the spa's maintained figures again (~5 s).
+        # The referrals went without the app's services: count the spa's maintained figures again and assess its
+        # partners' health from them (~5 s).
         from django.db import transaction
 
+        from outreach.health_snapshots import refresh_spa
         from referrals import figures
 
         with scope(spa=spa), transaction.atomic():
             figures.rebuild(spa)
+            refresh_spa(spa=spa)  # the partners' kept health follows their figures
     if deleted["referrals"] or deleted["audit events"]:
         with connection.cursor() as cursor:
             for table in BENCH_TABLES_SEEDED:  # visibility maps again, for the index-only scans
