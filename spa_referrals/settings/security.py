@@ -3,7 +3,7 @@
 One policy, read top to bottom. What only holds behind HTTPS (HSTS, Secure cookies, the HTTPS redirect)
 is switched on by production.py; everything else applies in every environment, so tests and `make run`
 see the same headers as production. The middleware that enforces the parts Django has no setting for
-lives in spa_referrals/security.py.
+lives in infra/security.py.
 """
 
 import environ as _environ
@@ -14,7 +14,7 @@ _NONE = "'none'"
 
 # --- Client IP behind proxies (rate limits, audit events) --------------------------------------------
 # How many reverse proxies (load balancer, nginx) stand in front of the app; client IPs for audit events
-# and rate limits are the Nth address from the right of X-Forwarded-For (spa_referrals/client_ip.py).
+# and rate limits are the Nth address from the right of X-Forwarded-For (infra/client_ip.py).
 # Anything left of the trusted hops is the client's own claim and never keys a limit.
 TRUSTED_PROXY_COUNT = _env.int("TRUSTED_PROXY_COUNT", default=0)
 # allauth's own reading of X-Forwarded-For, for any allauth code that bypasses the adapter's
@@ -53,7 +53,7 @@ PERMISSIONS_POLICY = {
 # (style-src-attr) because templates set per-spa brand colours (--brand) and progress-bar widths that
 # way, htmx swaps such markup in, and Bootstrap's components set element styles. A style attribute can
 # not run script. /api/docs/ (Swagger UI) gets hashes of its own inline bootstrap added per response
-# (spa_referrals/security.py); PDFs are sent without a policy (Chrome's viewer would be blocked by it).
+# (infra/security.py); PDFs are sent without a policy (Chrome's viewer would be blocked by it).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [_SELF],

@@ -1,4 +1,4 @@
-"""spa_referrals/csv_export.py: CSV downloads a spreadsheet cannot turn into formulas."""
+"""infra/csv_export.py: CSV downloads a spreadsheet cannot turn into formulas."""
 
 import csv
 import io
