@@ -51,6 +51,9 @@ def test_log_a_touchpoint_add_the_next_step_and_tick_it_off(page, login, spa, ow
     # On My day it is coming up; tick it off, then undo.
     page.locator("nav").get_by_role("link", name="Outreach").click()
     expect(page.get_by_role("heading", name=re.compile("^My day"))).to_be_visible()
+    # A click before htmx has wired the page submits the form the old way (a reload that shows the task under
+    # "Done today" instead of in its row): wait, as a person would, for the page to finish loading.
+    page.wait_for_load_state("load")
     row = page.locator(".task-row").filter(has_text="Follow-up call within 5 days")
     row.get_by_role("button", name=re.compile("^Mark done")).click()
     expect(row.get_by_role("button", name=re.compile("^Undo"))).to_be_visible()
