@@ -6,41 +6,17 @@ hand, or when ``--check`` reports a difference. Spa by spa, each in its own tran
 figures lock, so referrals written meanwhile are counted exactly once.
 """
 
-from django.core.management.base import BaseCommand, CommandError
-from django_scopes import scope, scopes_disabled
-
 from referrals import figures
-from spas.models import Spa
+from spas.rebuild_command import SpaRebuildCommand
 
 
-class Command(BaseCommand):
+class Command(SpaRebuildCommand):
     help = "Count the referral figures (dashboard, inbox tabs, partner health, reports) again from the referrals."
+    check_help = "Change nothing; exit 1 if a spa's kept figures differ from a count."
+    what, unit, fresh = "Figures", "rows", "a fresh count"
 
-    def add_arguments(self, parser):
-        parser.add_argument("--spa", metavar="SLUG", help="Only this spa (default: every spa, one by one).")
-        parser.add_argument(
-            "--check", action="store_true", help="Change nothing; exit 1 if a spa's kept figures differ from a count."
-        )
+    def rebuild_spa(self, spa):
+        return figures.rebuild(spa)
 
-    def handle(self, *args, spa=None, check=False, **options):
-        with scopes_disabled():  # a job over all spas: it lists them, then works inside each one's scope
-            spas = Spa.objects.order_by("slug")
-            if spa:
-                spas = spas.filter(slug=spa)
-            spas = list(spas)
-        if spa and not spas:
-            raise CommandError(f"No spa with the slug {spa!r}.")
-        differing = []
-        for each in spas:
-            with scope(spa=each):
-                if check:
-                    wrong = figures.differences(each)
-                    if wrong:
-                        differing.append(each.slug)
-                        self.stdout.write(f"{each.slug}: {len(wrong)} rows differ from a fresh count, e.g. {wrong[0]}")
-                else:
-                    rows = figures.rebuild(each)
-                    self.stdout.write(f"{each.slug}: {rows} rows")
-        if differing:
-            raise CommandError(f"{len(differing)} spa(s) need a rebuild: " + ", ".join(differing))
-        self.stdout.write(self.style.SUCCESS("Figures checked." if check else "Figures rebuilt."))
+    def differences(self, spa):
+        return figures.differences(spa)
