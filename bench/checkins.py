@@ -62,8 +62,8 @@ def _spa():
 
 def reset():
     """Remove the check-in tasks earlier runs created, with their audit events and emails (all of this spa's)."""
+    from infra.models import OutgoingEmail
     from outreach.models import Task
-    from spas.models import OutgoingEmail
 
     spa = _spa()
     with scopes_disabled():
@@ -78,10 +78,10 @@ def reset():
 
 
 def run(profile=False):
+    from infra.models import OutgoingEmail
     from outreach.checkins import check_ins_create_due
     from outreach.models import CheckInCadence, Task
     from partners.models import Practice, Stage
-    from spas.models import OutgoingEmail
 
     spa = _spa()
     with scopes_disabled():

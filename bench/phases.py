@@ -91,8 +91,9 @@ def restore_seeded_state(seeded_at, *, slug=seed.BIG_SLUG):
     """Remove what earlier runs wrote into the big spa (referrals the write rows created, with their timeline,
     emails, idempotency records and audit events, the bare endpoint's rows) and every session, so each run
     measures the data set as seeded. Returns {what: rows deleted}."""
+    from infra.models import OutgoingEmail
     from referrals.models import IdempotencyRecord, Referral
-    from spas.models import OutgoingEmail, Spa
+    from spas.models import Spa
 
     deleted = {}
     with scopes_disabled():
@@ -149,7 +150,7 @@ def purge_broker():
 
 def wait_outbox_drained(since, *, slug=seed.BIG_SLUG, timeout=180):
     """Wait until the worker has sent every email queued since ``since``: {"emails", "sent", "wait_s"}."""
-    from spas.models import OutgoingEmail
+    from infra.models import OutgoingEmail
 
     started = time.perf_counter()
     with scopes_disabled():
@@ -173,9 +174,9 @@ def emails_via_worker(worker_cpu_seconds, *, count=1000, slug=seed.BIG_SLUG, tim
     from django.db import transaction
     from django.urls import reverse
 
+    from infra.outbox import email_enqueue
     from referrals.models import Referral
     from spas.models import Spa
-    from spas.outbox import email_enqueue
 
     with scopes_disabled():
         spa = Spa.objects.get(slug=slug)
@@ -205,9 +206,10 @@ def pads_via_worker(count, *, pages=2, slug=seed.BIG_SLUG, timeout=300):
 
     Returns per document the render time in the worker (started → finished) and end to end (requested →
     finished, queueing in the 2-process pool included), in seconds, and failures."""
+    from infra import documents
+    from infra.models import GeneratedDocument
     from referrals.documents import KIND
-    from spas import documents
-    from spas.models import GeneratedDocument, Spa, User
+    from spas.models import Spa, User
 
     with scopes_disabled():
         spa = Spa.objects.get(slug=slug)

@@ -9,9 +9,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from infra.models import AuditEvent
 from referrals.api_auth import ApiKeyAuthentication, HasApiKey
 from referrals.models import Referral
-from spas.models import AuditEvent
 
 
 class PlainReferralList(ListView):

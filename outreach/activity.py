@@ -20,11 +20,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.audit import audit_record
+from infra.models import AuditEvent
 from partners.models import Clinician, OfficeContact, Practice
 from referrals.models import ATTEMPT_STATUSES, ReferralEvent, Status
 from referrals.selectors import referral_inbox
-from spas.models import AuditEvent, Membership
-from spas.services import audit_record
+from spas.models import Membership
 
 from .models import (
     Campaign,

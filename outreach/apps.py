@@ -5,6 +5,12 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self):
+        from partners import panels
+
+        # The practice page's quick-log and timeline (wide column, under referrals) and outreach cards (side).
+        panels.register_panel(panels.MAIN, "outreach/partials/practice_main.html", order=20)
+        panels.register_panel(panels.SIDE, "outreach/partials/practice_side.html", order=10)
+
         from .documents import register_kinds
 
         register_kinds()

@@ -15,12 +15,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.documents import mark_failed, save_rendered
+from infra.models import GeneratedDocument
 from infra.pdf import render_template_to_pdf
 from partners.models import Practice
 from referrals.documents import logo_data_uri
 from spas import catalog
-from spas.documents import mark_failed, save_rendered
-from spas.models import GeneratedDocument
 
 from .documents import LETTER_TEMPLATE, brand_colour, letter_for, owner_name
 from .models import LetterBatch, LetterTemplate

@@ -36,10 +36,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from infra.audit import audit_record
+from infra.models import GeneratedDocument
 from partners.models import Practice, PracticeTag, Stage, StageChange
 from referrals.models import Referral
-from spas.models import GeneratedDocument, Membership, Specialty
-from spas.services import audit_record
+from spas.models import Membership, Specialty
 
 from . import activity
 from .models import (

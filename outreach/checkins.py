@@ -59,11 +59,12 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from infra.audit import audit_record
+from infra.models import AuditEvent
+from infra.outbox import email_enqueue
 from partners.models import Practice, Stage
 from referrals.models import OPEN_STATUSES, Referral, Status
-from spas.models import AuditEvent, Credential, Equipment, Membership, Offer, ProductLine, Role, Service
-from spas.outbox import email_enqueue
-from spas.services import audit_record
+from spas.models import Credential, Equipment, Membership, Offer, ProductLine, Role, Service
 
 from .activity import on_touchpoints_changed, spa_day_start, spa_today
 from .models import (

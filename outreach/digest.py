@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from infra.outbox import email_enqueue
 from spas.models import Membership
-from spas.outbox import email_enqueue
 
 from .models import Task, TaskDigest, outreach_settings_for
 

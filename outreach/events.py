@@ -21,9 +21,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.audit import audit_record
 from partners.models import Clinician, OfficeContact, Practice
 from spas.models import Membership
-from spas.services import audit_record
 
 from .activity import spa_today, task_create, touchpoint_delete, touchpoint_log
 from .models import Event, EventInvitee, Task, TaskKind, TaskSource, Touchpoint, TouchpointKind, TouchpointParticipant

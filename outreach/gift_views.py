@@ -13,11 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from infra.audit import audit_record
 from infra.csv_export import csv_response
 from infra.forms import apply_validation_error
 from referrals.views import in_spa_timezone
 from spas.models import Role
-from spas.services import audit_record
 from spas.tenancy import requires_role
 
 from . import gifts

@@ -33,9 +33,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from infra.audit import audit_record
 from partners.models import Clinician, OfficeContact
 from spas.models import Membership, Role
-from spas.services import audit_record
 
 from .activity import spa_today, touchpoint_delete, touchpoint_log
 from .models import (
@@ -541,7 +541,7 @@ def _snapshot(gift):
 
 
 def _touchpoint_of(gift):
-    from spas.models import AuditEvent
+    from infra.models import AuditEvent
 
     event = (
         AuditEvent.objects.filter(

@@ -41,9 +41,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from infra.audit import audit_record
 from partners.models import Practice, Stage, StageChange
 from referrals.models import Referral
-from spas.services import audit_record
 
 from .activity import spa_today, task_create
 from .checkins import BRIEFING_VERSION, assignee_for, local_date, spa_news_since, team_of

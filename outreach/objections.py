@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from infra.audit import audit_record
+from infra.models import AuditEvent
 from partners.models import Practice
-from spas.models import AuditEvent, Role, Spa
-from spas.services import audit_record
+from spas.models import Role, Spa
 
 from .activity import spa_today
 from .models import ObjectionCategory, ObjectionLog, ObjectionResponse, Touchpoint

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from spas.documents import document_request
-from spas.models import GeneratedDocument
-from spas.services import audit_record
+from infra.audit import audit_record
+from infra.documents import document_request
+from infra.models import GeneratedDocument
 
 from .documents import letter_batch_title, letter_batch_version
 from .models import LeaveBehind, LetterBatch

@@ -9,10 +9,11 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from infra.audit import audit_record
+from infra.models import GeneratedDocument
 from infra.text import download_filename
 from partners.models import Practice
-from spas.models import GeneratedDocument, Role
-from spas.services import audit_record
+from spas.models import Role
 from spas.tenancy import requires_role
 
 from . import services

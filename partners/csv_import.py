@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
+from infra.audit import audit_record
 from infra.phones import normalize_phone
 from spas import dependents
 from spas.models import Membership, Specialty
-from spas.services import audit_record
 
 from .duplicates import DuplicateIndex
 from .models import (

@@ -6,10 +6,10 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from infra.audit import audit_record
 from infra.csv_export import csv_response
 from infra.phones import format_phone
 from spas.models import Role
-from spas.services import audit_record
 from spas.tenancy import requires_role
 
 from . import csv_import

@@ -2,16 +2,15 @@
 
 import re
 import secrets
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 
 from infra.phones import without_extension
+from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 from spas.models import Spa, Specialty
 
@@ -68,7 +67,7 @@ class Stage(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
-class Practice(models.Model):
+class Practice(TenantModel, PublicId, CreatedAt):
     class Size(models.TextChoices):
         SOLO = "solo", _("Solo (1 clinician)")
         SMALL = "small", _("Small (2–5)")
@@ -83,7 +82,6 @@ class Practice(models.Model):
         WALK_IN = "walk_in", _("Walk-in")
         OTHER = "other", _("Other")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="practices")
     name = models.CharField(_("practice name"), max_length=160, validators=[single_line])
     specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty.choices)
@@ -112,10 +110,7 @@ class Practice(models.Model):
     philosophy = models.TextField(_("practice philosophy"), max_length=4000, blank=True)
     published_articles = models.TextField(_("published articles"), max_length=4000, blank=True)
     community_involvement = models.TextField(_("community involvement"), max_length=4000, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["name"]
@@ -142,9 +137,7 @@ class Practice(models.Model):
         return code.code if code else ""
 
 
-class Clinician(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+class Clinician(TenantModel, PublicId, CreatedAt):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="clinicians")
     first_name = models.CharField(_("first name"), max_length=80, validators=[single_line])
     last_name = models.CharField(_("last name"), max_length=80, validators=[single_line])
@@ -155,9 +148,6 @@ class Clinician(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     npi = models.CharField(_("NPI"), max_length=10, blank=True, validators=[validate_npi])
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -178,7 +168,7 @@ class Clinician(models.Model):
         return f"Dr. {self.last_name}" if tokens & doctor else f"{self.first_name} {self.last_name}"
 
 
-class OfficeContact(models.Model):
+class OfficeContact(TenantModel, PublicId, CreatedAt):
     class Role(models.TextChoices):
         OFFICE_MANAGER = "office_manager", _("Office manager")
         FRONT_DESK = "front_desk", _("Front desk")
@@ -192,8 +182,6 @@ class OfficeContact(models.Model):
         FAX = "fax", _("Fax")
         IN_PERSON = "in_person", _("In person")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(_("name"), max_length=120, validators=[single_line])
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.FRONT_DESK)
@@ -202,9 +190,6 @@ class OfficeContact(models.Model):
     preferred_contact_method = models.CharField(
         _("preferred contact method"), max_length=12, choices=ContactMethod.choices, default=ContactMethod.EMAIL
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["name"]
@@ -213,7 +198,7 @@ class OfficeContact(models.Model):
         return self.name
 
 
-class ReferralCode(models.Model):
+class ReferralCode(TenantModel, CreatedAt):
     """A short code printed on a pad and typed at /r/<code>: for a practice, or for one of its clinicians.
 
     Codes are unique across all spas because the landing page resolves them without a spa in the URL.
@@ -221,14 +206,10 @@ class ReferralCode(models.Model):
     """
 
     code = models.CharField(max_length=12, unique=True)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="referral_codes")
     clinician = models.ForeignKey(
         Clinician, on_delete=models.CASCADE, null=True, blank=True, related_name="referral_codes"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -237,11 +218,8 @@ class ReferralCode(models.Model):
         return self.code
 
 
-class Tag(models.Model):
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+class Tag(TenantModel):
     name = models.CharField(_("tag"), max_length=40, validators=[single_line])
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["name"]
@@ -251,14 +229,11 @@ class Tag(models.Model):
         return self.name
 
 
-class PracticeTag(models.Model):
+class PracticeTag(TenantModel):
     """The practice ↔ tag link, with the spa on the row like every tenant table."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="practice_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="practice_tags")
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["practice", "tag"], name="practice_tag_unique")]
@@ -267,18 +242,15 @@ class PracticeTag(models.Model):
         return f"{self.practice_id}:{self.tag_id}"
 
 
-class StageChange(models.Model):
+class StageChange(TenantModel):
     """One move in the pipeline: from, to, who and when."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=16, choices=Stage.choices)
     reason = models.CharField(max_length=255, blank=True)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -287,15 +259,13 @@ class StageChange(models.Model):
         return f"{self.from_stage or '—'} → {self.to_stage}"
 
 
-class PracticeImport(models.Model):
+class PracticeImport(TenantModel, PublicId, CreatedAt):
     """An uploaded CSV of practices (and their clinicians) waiting to be mapped, checked and committed."""
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
         COMMITTED = "committed", _("Imported")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=255)
     content = models.TextField()
     mapping = models.JSONField(default=dict)
@@ -305,10 +275,7 @@ class PracticeImport(models.Model):
     practices_created = models.PositiveIntegerField(default=0)
     clinicians_created = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
     committed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,9 +5,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.audit import audit_record
 from spas import dependents
 from spas.models import Membership
-from spas.services import audit_record
 
 from . import extensions
 from .models import (

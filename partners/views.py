@@ -20,7 +20,7 @@ from spas.catalog import talking_points_for
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from . import extensions, selectors, services
+from . import extensions, panels, selectors, services
 from .duplicates import practice_duplicates
 from .forms import (
     DECLINE_REASONS,
@@ -200,6 +200,8 @@ def practice_detail(request, spa_slug, practice_id):
         "duplicates": _duplicates_of(request.spa, practice),
         "clinician_form": ClinicianForm(spa=request.spa),
         "contact_form": OfficeContactForm(spa=request.spa),
+        # The referrals, outreach, portal and pad panels: their apps register them (partners/panels.py).
+        "panels": panels.panels(),
     }
     return render(request, "partners/practice_detail.html", context)
 

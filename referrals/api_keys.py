@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from spas.services import audit_record
+from infra.audit import audit_record
 
 from .models import API_KEY_PREFIX, ApiKey, hash_api_key
 

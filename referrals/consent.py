@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
+from infra.audit import audit_record
 from infra.client_ip import client_ip
+from infra.outbox import email_enqueue
 from infra.templatetags.dates import legal_date
-from spas.outbox import email_enqueue
-from spas.services import audit_record
 
 from .models import Authorization, ConsentTemplate, referral_settings_for
 

@@ -1,6 +1,6 @@
 """Referral pads: tear-off slips a practice hands to patients, with a QR code to the landing page.
 
-Registered as the "referral_pad" document kind (spas.documents) from ReferralsConfig.ready(). The
+Registered as the "referral_pad" document kind (infra.documents) from ReferralsConfig.ready(). The
 source is the practice; options are {"paper": "letter"|"a4", "pages": 1–20, "clinician": public_id|None}.
 Every piece of spa-entered text reaches the template as a context variable, so it is escaped.
 """
@@ -18,11 +18,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from infra import documents
 from infra.phones import format_phone
 from partners.models import Clinician, ReferralCode
 from partners.services import referral_code_issue
 from referrals.pad_layout import layout_slip, logo_width_mm
-from spas import documents
 from spas.catalog import current_offers, services_for_specialty
 
 KIND = "referral_pad"

@@ -12,10 +12,9 @@ Imported by ``referrals.models`` (kept apart because that module is long already
 """
 
 from django.db import models
-from django_scopes import ScopedManager
 
+from infra.tenant_models import TenantModel
 from partners.models import Practice
-from spas.models import Spa
 
 
 def _count():
@@ -24,15 +23,12 @@ def _count():
     return models.IntegerField(default=0)
 
 
-class ReferralStatusCount(models.Model):
+class ReferralStatusCount(TenantModel):
     """How many of the spa's referrals are in each status, archived ones apart: the inbox's tabs."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=12)
     archived = models.BooleanField()
     referrals = _count()
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [
@@ -43,11 +39,10 @@ class ReferralStatusCount(models.Model):
         return f"{self.status}{' (archived)' if self.archived else ''}: {self.referrals}"
 
 
-class ReferralDayFigures(models.Model):
+class ReferralDayFigures(TenantModel):
     """The referrals received on one day from practices of one specialty, and what became of them so far: the
     dashboard's month, same-days and 90-day figures, its weekly chart, and the report by specialty."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     specialty = models.CharField(max_length=32)  # the practice's
     received = _count()
@@ -58,8 +53,6 @@ class ReferralDayFigures(models.Model):
     # Not closed yet (not declined, completed, cancelled or withdrawn).
     open = _count()
 
-    objects = ScopedManager(spa="spa")
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["spa", "day", "specialty"], name="referral_day_figures_key"),
@@ -69,12 +62,11 @@ class ReferralDayFigures(models.Model):
         return f"{self.day} {self.specialty}: {self.received}"
 
 
-class PracticeMonthFigures(models.Model):
+class PracticeMonthFigures(TenantModel):
     """One practice's referrals received in one month (the first of the month on the spa's calendar), what became
     of them, and the referrals it sent that were completed in that month: top practices, partner health, the
     partners list, and the reports by practice, leakage and revenue."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     # Received in the month.
@@ -92,8 +84,6 @@ class PracticeMonthFigures(models.Model):
     priced_completions = _count()
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
 
-    objects = ScopedManager(spa="spa")
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["spa", "practice", "month"], name="practice_month_figures_key"),
@@ -105,11 +95,10 @@ class PracticeMonthFigures(models.Model):
         return f"{self.practice_id} {self.month:%Y-%m}: {self.received}"
 
 
-class ClinicianMonthFigures(models.Model):
+class ClinicianMonthFigures(TenantModel):
     """The referrals of one clinician (or of nobody named, per practice) received in one month: the report by
     clinician."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     # The clinician's id, 0 when the referral names none. Not a foreign key: a unique key treats NULLs as all
     # different on SQLite (and on PostgreSQL before 15), so "nobody named" would never meet its own row.
@@ -118,8 +107,6 @@ class ClinicianMonthFigures(models.Model):
     received = _count()
     completed = _count()
     open = _count()
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [
@@ -132,17 +119,14 @@ class ClinicianMonthFigures(models.Model):
         return f"{self.practice_id}/{self.clinician_key} {self.month:%Y-%m}: {self.received}"
 
 
-class ChannelMonthFigures(models.Model):
+class ChannelMonthFigures(TenantModel):
     """The referrals that came in by one channel in one month: the report by channel."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=12)
     month = models.DateField()
     received = _count()
     completed = _count()
     open = _count()
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [

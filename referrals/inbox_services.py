@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from spas.services import audit_record
+from infra.audit import audit_record
 
 from . import figures, services
 from .models import ArchiveReason, Referral, ReferralEvent, ReferralView

@@ -3,7 +3,6 @@
 import functools
 import hashlib
 import secrets
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from infra.templatetags.dates import moment
+from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 from partners.models import Clinician, Practice
 from spas.models import Service, Spa, Specialty
@@ -172,9 +172,7 @@ class ArchiveReason(models.TextChoices):
     SPAM = "spam", _("Spam")
 
 
-class Referral(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+class Referral(TenantModel, PublicId):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="referrals")
     clinician = models.ForeignKey(Clinician, on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
@@ -240,8 +238,6 @@ class Referral(models.Model):
     # Optimistic locking: a save based on a stale copy is refused instead of overwriting.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -329,14 +325,11 @@ class Referral(models.Model):
         return _all_reason_labels().get(self.reason_category, self.reason_category)
 
 
-class ReferralService(models.Model):
+class ReferralService(TenantModel):
     """A catalog service recommended for a referral (the spa is on the row, like every tenant table)."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="recommended")
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["referral", "service"], name="referral_service_unique")]
@@ -345,7 +338,7 @@ class ReferralService(models.Model):
         return f"{self.referral_id}:{self.service_id}"
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(TenantModel, CreatedAt):
     """One line of a referral's timeline: a status change, a contact attempt, an assignment or a note."""
 
     class Kind(models.TextChoices):
@@ -367,7 +360,6 @@ class ReferralEvent(models.Model):
         # Not a failure: the patient may answer it. It schedules its own follow-up (Referral.follow_up_due_at).
         MESSAGE_SENT = "message_sent", _("Sent a message (awaiting reply)")
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     from_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
@@ -376,9 +368,6 @@ class ReferralEvent(models.Model):
     note = models.TextField(max_length=2000, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     actor_label = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -400,19 +389,16 @@ class ReferralEvent(models.Model):
         return self.actor.display_name if self.actor else self.actor_label
 
 
-class ReferralView(models.Model):
+class ReferralView(TenantModel):
     """The first time a member of the spa opened a referral's page: a referral is *New* to a member until then.
 
     Only referrals received after the member joined the spa (``Membership.created_at``, the per-member
     watermark) can be New, so a new colleague does not start with the whole history marked unread.
     """
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="views")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     seen_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["referral", "user"], name="referral_view_once_per_user")]
@@ -433,20 +419,15 @@ FAILED_ATTEMPT_OUTCOMES = [
 # --- Partner portal ------------------------------------------------------------------------
 
 
-class PortalAccess(models.Model):
+class PortalAccess(TenantModel, PublicId, CreatedAt):
     """Lets one person from a practice use the spa's partner portal for that practice only."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="portal_accesses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_accesses")
-    created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     # The referring clinician this person chose last: the portal form starts with them (front desks mostly
     # send for the same doctor).
     last_clinician = models.ForeignKey(Clinician, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["spa", "user"], name="portal_access_one_practice_per_spa")]
@@ -459,19 +440,14 @@ def portal_invitation_expiry():
     return timezone.now() + timezone.timedelta(days=14)
 
 
-class PortalInvitation(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
+class PortalInvitation(TenantModel, PublicId, CreatedAt):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="portal_invitations")
     email = models.EmailField(_("email"))
     token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe, editable=False)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(default=portal_invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-created_at"]
@@ -499,21 +475,16 @@ def hash_api_key(raw_key):
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-class ApiKey(models.Model):
+class ApiKey(TenantModel, PublicId, CreatedAt):
     """A practice's credential for the REST API. Only a hash is stored; the key is shown once."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(_("name"), max_length=80, validators=[single_line])
     prefix = models.CharField(max_length=12, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-created_at"]
@@ -526,18 +497,14 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
-class IdempotencyRecord(models.Model):
+class IdempotencyRecord(TenantModel, CreatedAt):
     """The first response to an API create with a given Idempotency-Key, replayed for repeats."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique_key")]
@@ -546,10 +513,12 @@ class IdempotencyRecord(models.Model):
         return self.key
 
 
-class ReferralSettings(models.Model):
+class ReferralSettings(TenantModel):
     """A spa's referral rules: how fast first contact is due and when a patient counts as unreachable."""
 
     spa = models.OneToOneField(Spa, on_delete=models.CASCADE, related_name="referral_settings")
+    # One row per spa, always fetched by its spa (also before a scope exists): a plain manager.
+    objects = models.Manager()
     first_contact_business_days = models.PositiveSmallIntegerField(
         _("first contact due within (business days)"),
         default=2,
@@ -610,17 +579,12 @@ def referral_settings_for(spa):
 # --- Consent: authorizations to share outcome information (45 CFR 164.508(c)) -------------------
 
 
-class ConsentTemplate(models.Model):
+class ConsentTemplate(TenantModel, PublicId, CreatedAt):
     """The spa's authorization wording, versioned: a new save is a new version; old ones stay as signed."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     version = models.PositiveIntegerField()
     body = models.TextField(_("authorization text"), max_length=20000)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-version"]
@@ -635,7 +599,7 @@ def authorization_upload_to(authorization, filename):
     return f"private/authorizations/{authorization.spa.public_id}/{secrets.token_hex(16)}.{extension}"
 
 
-class Authorization(models.Model):
+class Authorization(TenantModel, PublicId):
     """A patient's authorization for one referral, holding every core element of 45 CFR 164.508(c).
 
     ``text_signed`` is the exact wording the patient agreed to (the template rendered with this
@@ -647,8 +611,6 @@ class Authorization(models.Model):
         CLINIC_ATTESTATION = "clinic_attestation", _("Referring office attests, with the signed form uploaded")
         PAPER = "paper", _("Signed on paper at the spa, scan uploaded")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="authorizations")
     # Scope.
     allows_contact = models.BooleanField(_("the spa may contact the patient"), default=True)
@@ -686,8 +648,6 @@ class Authorization(models.Model):
     revocation_token_expires_at = models.DateTimeField(null=True, blank=True)
     expired_marked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedManager(spa="spa")
-
     class Meta:
         ordering = ["-signed_at", "-id"]
 
@@ -710,7 +670,7 @@ class Authorization(models.Model):
 # --- Outcome reports ------------------------------------------------------------------------
 
 
-class OutcomeReport(models.Model):
+class OutcomeReport(TenantModel, PublicId, CreatedAt):
     """What the spa did for a referred patient, shared with the referring office only under an authorization.
 
     One report per referral; each share of a newer ``version`` (an interim update) is a new delivery.
@@ -721,8 +681,6 @@ class OutcomeReport(models.Model):
         DRAFT = "draft", _("Draft")
         SHARED = "shared", _("Shared")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="outcome_report")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     services = models.JSONField(default=list, blank=True)  # public ids of catalog services, as strings
@@ -736,10 +694,7 @@ class OutcomeReport(models.Model):
     version = models.PositiveIntegerField(default=1)
     shared_version = models.PositiveIntegerField(null=True, blank=True)
     shared_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -748,7 +703,7 @@ class OutcomeReport(models.Model):
         return f"Outcome report {str(self.public_id)[:8]} v{self.version}"
 
 
-class OutcomeDelivery(models.Model):
+class OutcomeDelivery(TenantModel, PublicId, CreatedAt):
     """One attempt to deliver one version of a report; ``content`` is exactly what the practice may read."""
 
     class Status(models.TextChoices):
@@ -756,8 +711,6 @@ class OutcomeDelivery(models.Model):
         DELIVERED = "delivered", _("Delivered")
         REFUSED = "refused", _("Not delivered")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     report = models.ForeignKey(OutcomeReport, on_delete=models.CASCADE, related_name="deliveries")
     report_version = models.PositiveIntegerField()
     content = models.JSONField(default=dict)
@@ -767,10 +720,7 @@ class OutcomeDelivery(models.Model):
         Authorization, on_delete=models.SET_NULL, null=True, blank=True, related_name="outcome_deliveries"
     )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -782,23 +732,19 @@ class OutcomeDelivery(models.Model):
 # --- Duplicate form submissions ---------------------------------------------------------------------
 
 
-class SubmissionToken(models.Model):
+class SubmissionToken(TenantModel, CreatedAt):
     """The one-time token of a rendered referral form, claimed in the transaction that creates its referral.
 
     A second post of the same form (a double click, a browser's resend, 20 at once) finds the claim and is
     answered with the first one's success page instead of creating a second referral (referrals/submissions.py).
     """
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     token = models.CharField(max_length=64, unique=True)
     # Which form and who may replay it ("portal:<access>", "landing:<code>", "manual:<user>").
     purpose = models.CharField(max_length=64)
     # A keyed hash of what was posted: the same token with other details is not a repeat.
     fingerprint = models.CharField(max_length=64)
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, null=True, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     def __str__(self):
         return f"Submission {self.token[:8]}…"

@@ -1,4 +1,4 @@
-"""The "outcome_report" document kind (spas.documents): one page with what was delivered to the practice.
+"""The "outcome_report" document kind (infra.documents): one page with what was delivered to the practice.
 
 The source is an OutcomeReport; options are {"delivery": public_id} to print exactly what one delivery
 shared, or {} for the current draft (the spa's own preview). Text reaches the template as context, escaped.
@@ -7,7 +7,7 @@ shared, or {} for the current draft (the spa's own preview). Text reaches the te
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from spas import documents
+from infra import documents
 
 from .documents import DEFAULT_COLOUR, HEX_COLOUR, logo_data_uri
 from .models import OutcomeDelivery

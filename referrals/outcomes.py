@@ -17,10 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from infra.audit import audit_record
+from infra.outbox import email_enqueue
 from partners.models import OfficeContact
 from spas.models import Service, Specialty
-from spas.outbox import email_enqueue
-from spas.services import audit_record
 
 from .consent import authorizations_mark_expired, sharing_authorization_for
 from .models import (

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from infra.audit import audit_record
+from infra.models import AuditEvent, GeneratedDocument, OutgoingEmail
 from infra.phones import EXTENSION_SEPARATOR, without_extension
-from spas.models import AuditEvent, GeneratedDocument, OutgoingEmail
-from spas.services import audit_record
 
 from .models import (
     CLOSED_STATUSES,

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
+from infra.audit import audit_record
+from infra.outbox import email_enqueue
 from spas.models import Membership, Role
-from spas.outbox import email_enqueue
-from spas.services import audit_record
 
 from . import figures
 from .consent import authorization_create

@@ -12,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from infra import documents
 from infra.forms import apply_validation_error
 from infra.pdf import render_template_to_pdf
-from spas import documents
 from spas.catalog import services_for_specialty
 
 from .models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES, Status

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.audit import audit_record
+from infra.outbox import email_enqueue
 from spas.models import Membership, Role
-from spas.outbox import email_enqueue
-from spas.services import audit_record
 
 from . import figures
 from .clock import add_business_days

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from spas.outbox import email_enqueue
+from infra.outbox import email_enqueue
 from spas.tenancy import SpaTask, for_each_spa
 
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral

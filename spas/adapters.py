@@ -6,8 +6,7 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.urls import reverse
 
 from infra.client_ip import client_ip
-
-from .outbox import email_enqueue_rendered
+from infra.outbox import email_enqueue_rendered
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -10,6 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.audit import audit_record
+from infra.outbox import email_enqueue
+
 from . import dependents
 from .models import (
     Credential,
@@ -22,8 +25,6 @@ from .models import (
     Specialty,
     SpecialtyTalkingPoints,
 )
-from .outbox import email_enqueue
-from .services import audit_record
 
 CATALOG_MODELS = {
     "services": Service,

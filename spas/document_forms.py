@@ -6,8 +6,8 @@ from django import forms
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
-from . import documents
-from .models import GeneratedDocument
+from infra import documents
+from infra.models import GeneratedDocument
 
 
 class DocumentFilterForm(forms.Form):

@@ -7,12 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from infra import documents
+from infra.audit import audit_record
+from infra.models import GeneratedDocument
 from infra.text import download_filename
 
-from . import documents
 from .document_forms import DocumentFilterForm
-from .models import GeneratedDocument
-from .services import audit_record
 
 PAGE_SIZE = 30
 PENDING = (GeneratedDocument.Status.QUEUED, GeneratedDocument.Status.RENDERING)

@@ -1,4 +1,6 @@
-"""The tenant (Spa), its people, and the infrastructure rows every app writes: audit events and outgoing email."""
+"""The tenant (Spa), its people, specialties and the service catalog.
+
+The platform rows every app writes (audit events, outgoing email, generated documents) live in infra.models."""
 
 import secrets
 import uuid
@@ -17,8 +19,8 @@ from django.core.validators import (
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 
+from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 
 LOGO_MAX_BYTES = 2 * 1024 * 1024
@@ -203,16 +205,13 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.STAFF: 1, Role.MANAGER: 2, Role.OWNER: 3}
 
 
-class Membership(models.Model):
+class Membership(TenantModel, PublicId):
     """A user's seat in a spa, with a role."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STAFF)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["spa", "user"], name="membership_unique_user_per_spa")]
@@ -233,10 +232,9 @@ def invitation_expiry():
     return timezone.now() + timezone.timedelta(days=7)
 
 
-class Invitation(models.Model):
+class Invitation(TenantModel, PublicId):
     """An owner's invitation for someone to join the spa with a role."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(_("email"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STAFF)
@@ -249,8 +247,6 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-created_at"]
@@ -271,97 +267,6 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    """Audit rows are written once: bulk updates and deletes are refused too."""
-
-    def update(self, **kwargs):
-        raise ValidationError("Audit events are append-only.")
-
-    def delete(self):
-        raise ValidationError("Audit events are append-only.")
-
-
-class AuditEvent(models.Model):
-    """Append-only record of who did what to which object, when and from where."""
-
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="audit_events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    actor_label = models.CharField(
-        max_length=255, blank=True, help_text="Who acted when it was not a user (API key, patient, system)."
-    )
-    action = models.CharField(max_length=64)
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    objects = ScopedManager(_manager_class=models.Manager.from_queryset(AppendOnlyQuerySet), spa="spa")
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["spa", "object_type", "object_id"], name="audit_object_idx")]
-
-    def __str__(self):
-        return f"{self.action} {self.object_type}:{self.object_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Audit events are append-only.")
-
-
-class OutgoingEmail(models.Model):
-    """One email in the outbox, written in the same transaction as the change that causes it.
-
-    ``spa`` is empty only for account emails (sign-up verification, password
-    reset, login codes) that belong to no tenant.
-
-    An email from a template holds the template's name and its context (``spas.email_context``) until the
-    worker renders it in ``language`` and ``time_zone``; the rendered subject and bodies then stay on the
-    row for the record (``rendered_at``). Account emails arrive rendered.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, null=True, blank=True, related_name="outgoing_emails")
-    to = models.EmailField()
-    subject = models.CharField(max_length=255, blank=True)
-    body_text = models.TextField(blank=True)
-    body_html = models.TextField(blank=True)
-    template = models.CharField(max_length=100, blank=True)
-    context = models.JSONField(default=dict, blank=True)
-    # What the enqueuing request had active: the worker renders in the same language and on the same clock.
-    language = models.CharField(max_length=15, blank=True)
-    time_zone = models.CharField(max_length=64, blank=True)  # not "timezone": that would hide django's below
-    rendered_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
-
-    def __str__(self):
-        return f"{self.subject or self.template} → {self.to} ({self.status})"
 
 
 # --- Specialties and the service catalog -------------------------------------------------
@@ -386,15 +291,13 @@ def validate_specialty_list(value):
         raise ValidationError(_("Choose specialties from the list."))
 
 
-class SpecialtyTalkingPoints(models.Model):
+class SpecialtyTalkingPoints(TenantModel):
     """What one specialty's patients need that this spa provides; seeded with defaults, edited per spa."""
 
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="talking_points")
     specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty.choices)
     talking_points = models.TextField(_("talking points"), max_length=4000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["spa", "specialty"], name="talking_points_unique_specialty")]
@@ -404,17 +307,12 @@ class SpecialtyTalkingPoints(models.Model):
         return self.get_specialty_display()
 
 
-class CatalogItem(models.Model):
+class CatalogItem(TenantModel, PublicId, CreatedAt):
     """Fields every catalog entry shares: the owning spa, a public id, archiving and the specialties it suits."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     specialties = models.JSONField(_("specialties"), default=list, blank=True, validators=[validate_specialty_list])
     archived_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         abstract = True
@@ -530,72 +428,3 @@ class ProductLine(CatalogItem):
 
     def __str__(self):
         return self.name
-
-
-def document_upload_to(document, filename):
-    return f"private/documents/{document.spa.public_id}/{document.public_id}.pdf"
-
-
-def thumbnail_upload_to(document, filename):
-    return f"private/documents/{document.spa.public_id}/{document.public_id}.png"
-
-
-class GeneratedDocument(models.Model):
-    """A PDF the product rendered for a spa (referral pad, leave-behind, letter, batch…).
-
-    ``source_type``/``source_id`` name what it was made from without a foreign key, so any app can
-    register document kinds (spas.documents) without this lower app importing it. ``source_version``
-    changes when the source is edited: an older document is then stale, and asking again renders anew.
-    """
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RENDERING = "rendering", _("Rendering")
-        READY = "ready", _("Ready")
-        FAILED = "failed", _("Failed")
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=40)
-    title = models.CharField(max_length=200)
-    source_type = models.CharField(max_length=60)
-    source_id = models.CharField(max_length=64)
-    source_version = models.CharField(max_length=64)
-    options = models.JSONField(default=dict, blank=True)
-    options_key = models.CharField(max_length=64)
-    # What the document is about (a practice), as its kind tells (spas.documents.DocumentKind.subject): the
-    # documents page filters by it. Blank for documents about no one practice (a specialty's leave-behind).
-    subject_id = models.CharField(max_length=64, blank=True)
-    subject_label = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    failure_reason = models.TextField(blank=True)
-    file = models.FileField(upload_to=document_upload_to, blank=True)
-    thumbnail = models.FileField(upload_to=thumbnail_upload_to, blank=True)
-    page_count = models.PositiveIntegerField(null=True, blank=True)
-    checksum = models.CharField(max_length=64, blank=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    batch = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="parts")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
-
-    class Meta:
-        ordering = ["-requested_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["spa", "kind", "source_type", "source_id", "source_version", "options_key"],
-                condition=models.Q(batch__isnull=True),
-                name="document_unique_per_source_version",
-            )
-        ]
-        indexes = [
-            models.Index(fields=["spa", "source_type", "source_id"], name="document_source_idx"),
-            models.Index(fields=["spa", "subject_id"], name="document_subject_idx"),
-        ]
-
-    def __str__(self):
-        return self.title

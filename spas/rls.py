@@ -4,7 +4,7 @@ django-scopes is the first wall: a query on a tenant model outside ``scope(spa=â
 makes the database enforce the same rule, so a bug that slips past the ORM (a raw query, a forgotten
 filter, a save through the wrong path) still cannot read or write another spa's rows.
 
-- **Policies** (``rls_enable``, run after every ``migrate``): each table with a ``spa`` column gets
+- **Policies** (``rls_enable``, run after every ``migrate``): each tenant model's table (``TenantModel``) gets
   ``ENABLE`` and ``FORCE ROW LEVEL SECURITY`` and one policy ``tenant_isolation``: a row is visible and
   writable only when ``spa_id`` equals the setting ``app.spa_id``, or when ``app.cross_tenant`` is
   ``on``. With neither set a tenant table is empty. Rows without a spa (account emails) are visible
@@ -35,6 +35,8 @@ from django.db import connections
 from django_scopes.state import get_scope
 from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
+from infra.tenant_models import TenantModel
+
 logger = logging.getLogger(__name__)
 
 POLICY = "tenant_isolation"
@@ -50,14 +52,10 @@ _PREFIX_START = "SELECT set_config('app.spa_id', '"
 
 
 def tenant_tables():
-    """The database tables of every model with a ``spa`` foreign key to spas.Spa."""
-    spa_model = apps.get_model("spas", "Spa")
-    tables = []
-    for model in apps.get_models():
-        field = next((f for f in model._meta.concrete_fields if f.name == "spa"), None)
-        if field is not None and field.is_relation and field.related_model is spa_model and model._meta.managed:
-            tables.append(model._meta.db_table)
-    return sorted(set(tables))
+    """The database tables of every concrete tenant model (a subclass of ``infra.tenant_models.TenantModel``)."""
+    return sorted(
+        {model._meta.db_table for model in apps.get_models() if issubclass(model, TenantModel) and model._meta.managed}
+    )
 
 
 def current_tenant_setting():

@@ -8,32 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
-from infra.client_ip import client_ip
+from infra.audit import audit_record
+from infra.outbox import email_enqueue
 
 from . import dependents
-from .models import AuditEvent, Invitation, Membership, Role, Spa
-from .outbox import email_enqueue
-
-
-def audit_record(
-    *, spa, action, actor=None, obj=None, object_type="", object_id="", request=None, actor_label="", detail=None
-):
-    """Append one audit event: who did what to which object, when, from which IP."""
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
-    return AuditEvent.objects.create(
-        spa=spa,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_label=actor_label[:255],
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        ip_address=client_ip(request),
-        detail=detail or {},
-    )
+from .models import Invitation, Membership, Role, Spa
 
 
 @transaction.atomic

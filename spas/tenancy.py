@@ -20,6 +20,8 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from infra.audit import NOBODY, audit_origin
+
 from .models import Membership, Role, Spa
 
 logger = logging.getLogger(__name__)
@@ -120,7 +122,8 @@ class SpaTask(celery.Task):
         spa = Spa.objects.filter(pk=spa_id).first()
         if spa is None:
             return None
-        with scope(spa=spa):
+        # Background work: no request's user or IP on its audit events, even when run eagerly inside one.
+        with scope(spa=spa), audit_origin(NOBODY):
             return super().__call__(spa_id, *args, **kwargs)
 
 
@@ -140,7 +143,7 @@ def for_each_spa(work, *, keep_going=False, label=""):
         spa = Spa.objects.filter(pk=spa_id).first()
         if spa is None:
             continue
-        with scope(spa=spa):
+        with scope(spa=spa), audit_origin(NOBODY):
             try:
                 total += work(spa)
             except SoftTimeLimitExceeded:

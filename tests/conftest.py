@@ -6,7 +6,8 @@ from django.core.cache import cache
 from django.test import Client
 from django_scopes import scopes_disabled
 
-from spas.models import OutgoingEmail, Role
+from infra.models import OutgoingEmail
+from spas.models import Role
 
 from .factories import MembershipFactory, SpaFactory, UserFactory
 
@@ -87,7 +88,7 @@ def client_for():
 @pytest.fixture
 def deliver_outbox(mailoutbox):
     """Run the outbox sweep (what beat does every minute) and return the mails sent so far."""
-    from spas.tasks import outbox_sweep_task
+    from infra.tasks import outbox_sweep_task
 
     def deliver():
         outbox_sweep_task()

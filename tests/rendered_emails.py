@@ -1,7 +1,7 @@
-"""An outbox row's text in a test: the worker renders a row when it sends it (spas.outbox), so a test that reads
+"""An outbox row's text in a test: the worker renders a row when it sends it (infra.outbox), so a test that reads
 an email before any drain ran renders it the same way first, without saving anything."""
 
-from spas.outbox import email_render
+from infra.outbox import email_render
 
 
 def rendered(email):

@@ -1,8 +1,6 @@
 """Day-to-day relationship work: touchpoints with practices, follow-up tasks, the morning digest, the
 spa's outreach settings and each active partner's check-in cadence."""
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -11,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 from partners.models import Clinician, OfficeContact, Practice
 from spas.models import Spa
@@ -39,11 +38,9 @@ class TouchpointOutcome(models.TextChoices):
     NO_RESPONSE = "no_response", _("No response yet")
 
 
-class Touchpoint(models.Model):
+class Touchpoint(TenantModel, PublicId, CreatedAt):
     """One contact with a practice: a letter, a call, a lunch presentation, a check-in…"""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="touchpoints")
     kind = models.CharField(_("kind"), max_length=24, choices=TouchpointKind.choices)
     occurred_on = models.DateField(_("date"))
@@ -58,9 +55,6 @@ class Touchpoint(models.Model):
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-occurred_on", "-created_at", "-id"]
@@ -73,15 +67,12 @@ class Touchpoint(models.Model):
         return f"{self.get_kind_display()} · {self.occurred_on}"
 
 
-class TouchpointParticipant(models.Model):
+class TouchpointParticipant(TenantModel):
     """A clinician or office contact who took part in a touchpoint (exactly one of the two is set)."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     touchpoint = models.ForeignKey(Touchpoint, on_delete=models.CASCADE, related_name="participants")
     clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     contact = models.ForeignKey(OfficeContact, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [
@@ -125,7 +116,7 @@ class TaskSource(models.TextChoices):
     EVENT = "event", _("Event follow-up")
 
 
-class Task(models.Model):
+class Task(TenantModel, PublicId, CreatedAt):
     """A follow-up someone on the team should do, usually at one practice.
 
     ``dedupe_key`` names what a scheduled job made it for ("checkin:<practice>:<due date>",
@@ -134,8 +125,6 @@ class Task(models.Model):
     for the conversation (what is new at the spa, the practice's referral figures).
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     title = models.CharField(_("title"), max_length=200, validators=[single_line])
     kind = models.CharField(_("kind"), max_length=20, choices=TaskKind.choices, default=TaskKind.FOLLOW_UP)
     due_on = models.DateField(_("due on"))
@@ -173,9 +162,6 @@ class Task(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["due_on", "created_at", "id"]
@@ -197,7 +183,7 @@ class Task(models.Model):
         return self.done_at is not None
 
 
-class TaskPractice(models.Model):
+class TaskPractice(TenantModel):
     """A practice that a rolled-up task covers: the week's "Send thank-you notes: Glow Dermatology, Back Bay
     PT, …" has one row per practice (the task itself has no ``practice``).
 
@@ -207,7 +193,6 @@ class TaskPractice(models.Model):
     the task logged.
     """
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="covered")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     # What the note acknowledges: the referrals received since the practice's previous thank-you (or, with
@@ -218,8 +203,6 @@ class TaskPractice(models.Model):
     touchpoint = models.ForeignKey(Touchpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     touchpoint_logged_by_task = models.BooleanField(default=False)
 
-    objects = ScopedManager(spa="spa")
-
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task", "practice"], name="task_practice_once")]
         indexes = [models.Index(fields=["spa", "practice", "added_at"], name="task_practice_added_idx")]
@@ -228,16 +211,12 @@ class TaskPractice(models.Model):
         return f"{self.task_id}:{self.practice_id}"
 
 
-class TaskDigest(models.Model):
+class TaskDigest(TenantModel, CreatedAt):
     """One morning digest email to one member on one day of the spa's calendar: the unique row is the claim."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     local_date = models.DateField()
     task_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["spa", "user", "local_date"], name="task_digest_once_per_day")]
@@ -246,10 +225,12 @@ class TaskDigest(models.Model):
         return f"Digest for {self.user_id} on {self.local_date}"
 
 
-class OutreachSettings(models.Model):
+class OutreachSettings(TenantModel):
     """A spa's outreach rhythm: check-in cadence, when declined practices resurface, the digest hour."""
 
     spa = models.OneToOneField(Spa, on_delete=models.CASCADE, related_name="outreach_settings")
+    # One row per spa, always fetched by its spa (also before a scope exists): a plain manager.
+    objects = models.Manager()
     check_in_cadence_days = models.PositiveSmallIntegerField(
         _("check in with active partners every (days)"),
         default=91,
@@ -280,10 +261,9 @@ def outreach_settings_for(spa):
     return settings_row
 
 
-class CheckInCadence(models.Model):
+class CheckInCadence(TenantModel):
     """When an active partner is next due a check-in. ``cadence_days`` empty: the spa's default."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="check_in_cadence")
     cadence_days = models.PositiveSmallIntegerField(
         _("check in every (days)"),
@@ -294,8 +274,6 @@ class CheckInCadence(models.Model):
     next_due_on = models.DateField(_("next check-in due"), null=True, blank=True)
     last_check_in_on = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         indexes = [models.Index(fields=["spa", "next_due_on"], name="check_in_due_idx")]

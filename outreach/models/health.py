@@ -3,16 +3,14 @@
 few rows instead of assessing every partner. ``outreach/health_snapshots.py`` writes them."""
 
 from django.db import models
-from django_scopes import ScopedManager
 
+from infra.tenant_models import TenantModel
 from partners.models import Practice
-from spas.models import Spa
 
 
-class PartnerHealthSnapshot(models.Model):
+class PartnerHealthSnapshot(TenantModel):
     """What ``health.assess`` decided for one trial or active partner on ``assessed_on`` (the spa's date)."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=10)  # a HealthStatus value
     # ``PartnerHealth.sort_key`` after the status, as stored numbers and text: how many at-risk and cooling
@@ -25,8 +23,6 @@ class PartnerHealthSnapshot(models.Model):
     referral_drop = models.IntegerField()
     sort_name = models.TextField()
     assessed_on = models.DateField()
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         constraints = [

@@ -1,7 +1,6 @@
 """Planned outreach: campaigns (a segment of practices and a sequence of steps), events with invitees, the
 objection library, and the gift ledger with its yearly limit."""
 
-import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,11 +9,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
 
+from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 from partners.models import Clinician, OfficeContact, Practice
-from spas.models import Spa
 
 from .activity import TaskKind
 from .letters import LetterTemplate
@@ -22,7 +20,7 @@ from .letters import LetterTemplate
 # --- campaigns -------------------------------------------------------------------------------------
 
 
-class Campaign(models.Model):
+class Campaign(TenantModel, PublicId, CreatedAt):
     """Practices chosen by segment, worked through the same steps; ``segment`` is the filter as chosen
     ({"specialty": …, "stage": …, "city": …, "tag": …}), kept for the record."""
 
@@ -31,8 +29,6 @@ class Campaign(models.Model):
         RUNNING = "running", _("Running")
         FINISHED = "finished", _("Finished")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("name"), max_length=120, validators=[single_line])
     description = models.TextField(_("goal"), max_length=2000, blank=True)
     segment = models.JSONField(default=dict, blank=True)
@@ -51,9 +47,6 @@ class Campaign(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -62,10 +55,9 @@ class Campaign(models.Model):
         return self.name
 
 
-class CampaignStep(models.Model):
+class CampaignStep(TenantModel):
     """One step of a campaign: its kind, and how many days after the previous step (0 for the first)."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(_("step"), max_length=20, choices=TaskKind.choices)
@@ -80,8 +72,6 @@ class CampaignStep(models.Model):
         related_name="+",
     )
 
-    objects = ScopedManager(spa="spa")
-
     class Meta:
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["campaign", "position"], name="campaign_step_position")]
@@ -90,7 +80,7 @@ class CampaignStep(models.Model):
         return self.title or self.get_kind_display()
 
 
-class CampaignEnrollment(models.Model):
+class CampaignEnrollment(TenantModel):
     """One practice in one campaign and how far it has come."""
 
     class Status(models.TextChoices):
@@ -98,15 +88,12 @@ class CampaignEnrollment(models.Model):
         COMPLETED = "completed", _("All steps done")
         STOPPED = "stopped", _("Stopped")
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="enrollments")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="campaign_enrollments")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     steps_done = models.PositiveSmallIntegerField(default=0)
     enrolled_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["practice__name", "id"]
@@ -119,14 +106,12 @@ class CampaignEnrollment(models.Model):
 # --- events ----------------------------------------------------------------------------------------
 
 
-class Event(models.Model):
+class Event(TenantModel, PublicId, CreatedAt):
     class Kind(models.TextChoices):
         LUNCH_PRESENTATION = "lunch_presentation", _("Lunch presentation")
         OPEN_HOUSE = "open_house", _("Open house")
         OTHER = "other", _("Other event")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=160, validators=[single_line])
     starts_at = models.DateTimeField(_("starts at"))
@@ -136,9 +121,6 @@ class Event(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-starts_at", "-id"]
@@ -147,7 +129,7 @@ class Event(models.Model):
         return self.title
 
 
-class EventInvitee(models.Model):
+class EventInvitee(TenantModel, PublicId):
     """A practice invited to an event, optionally a named clinician or office contact there."""
 
     class Rsvp(models.TextChoices):
@@ -156,8 +138,6 @@ class EventInvitee(models.Model):
         MAYBE = "maybe", _("Maybe")
         NO = "no", _("Not coming")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitees")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="event_invitations")
     clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
@@ -165,8 +145,6 @@ class EventInvitee(models.Model):
     rsvp = models.CharField(_("RSVP"), max_length=8, choices=Rsvp.choices, default=Rsvp.PENDING)
     attended = models.BooleanField(_("attended"), null=True, blank=True)
     invited_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["practice__name", "id"]
@@ -191,19 +169,14 @@ class ObjectionCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class ObjectionResponse(models.Model):
+class ObjectionResponse(TenantModel, PublicId, CreatedAt):
     """A prepared answer to a concern practices raise. Seeded with defaults per spa; editable."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     category = models.CharField(_("category"), max_length=16, choices=ObjectionCategory.choices)
     objection = models.CharField(_("what they say"), max_length=300, validators=[single_line])
     response = models.TextField(_("how to answer"), max_length=4000)
     archived_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["category", "objection", "id"]
@@ -212,7 +185,7 @@ class ObjectionResponse(models.Model):
         return self.objection
 
 
-class ObjectionLog(models.Model):
+class ObjectionLog(TenantModel, PublicId, CreatedAt):
     """An objection raised at a practice, the response used and how it went."""
 
     class Outcome(models.TextChoices):
@@ -220,8 +193,6 @@ class ObjectionLog(models.Model):
         PARTLY = "partly", _("Partly resolved")
         UNRESOLVED = "unresolved", _("Not resolved")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="objections")
     category = models.CharField(_("category"), max_length=16, choices=ObjectionCategory.choices)
     raised = models.CharField(_("what was said"), max_length=500, blank=True)
@@ -242,9 +213,6 @@ class ObjectionLog(models.Model):
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-raised_on", "-id"]
@@ -274,14 +242,11 @@ class GiftKind(models.TextChoices):
 CASH_EQUIVALENT_KINDS = {GiftKind.CASH, GiftKind.GIFT_CARD}
 
 
-class GiftLimit(models.Model):
+class GiftLimit(TenantModel):
     """The spa's yearly limit per recipient for one calendar year (overrides the published figure)."""
 
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     year = models.PositiveSmallIntegerField(_("year"))
     limit = models.DecimalField(_("limit per recipient"), max_digits=8, decimal_places=2)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-year"]
@@ -291,11 +256,9 @@ class GiftLimit(models.Model):
         return f"{self.year}: {self.limit}"
 
 
-class Gift(models.Model):
+class Gift(TenantModel, PublicId, CreatedAt):
     """Something of value given to a clinician or office staff member, at fair market value."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="gifts")
     recipient_clinician = models.ForeignKey(
         Clinician, verbose_name=_("clinician"), on_delete=models.CASCADE, null=True, blank=True, related_name="gifts"
@@ -323,9 +286,6 @@ class Gift(models.Model):
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ScopedManager(spa="spa")
 
     class Meta:
         ordering = ["-given_on", "-id"]

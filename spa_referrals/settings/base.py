@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "infra.audit.AuditOriginMiddleware",  # audit events name the request's user and IP (infra/audit.py)
     "django.contrib.messages.middleware.MessageMiddleware",
     "infra.security.SessionLifetimeMiddleware",  # idle and absolute session limits
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -186,6 +187,8 @@ CELERY_TIMEZONE = "UTC"
 
 # --- Auth & accounts (django-allauth) ----------------------------------------
 AUTH_USER_MODEL = "spas.User"
+# What a tenant row belongs to (infra.tenant_models.TenantModel names it by this label, as auth does its user).
+TENANT_MODEL = "spas.Spa"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -229,13 +232,13 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Spa Referrals"
 
 # --- Email -----------------------------------------------------------------
-# Every email goes through the outbox (spas.outbox); this backend is what the
+# Every email goes through the outbox (infra.outbox); this backend is what the
 # outbox worker finally hands the message to.
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "spas.email_backends.ConsoleAndFileEmailBackend"
+    EMAIL_BACKEND = "infra.email_backends.ConsoleAndFileEmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "email")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Spa Referrals <no-reply@spa-referrals.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

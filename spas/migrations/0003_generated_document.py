@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import spas.models
+import infra.models
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -29,8 +29,8 @@ class Migration(migrations.Migration):
                 ('options_key', models.CharField(max_length=64)),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('rendering', 'Rendering'), ('ready', 'Ready'), ('failed', 'Failed')], default='queued', max_length=10)),
                 ('failure_reason', models.TextField(blank=True)),
-                ('file', models.FileField(blank=True, upload_to=spas.models.document_upload_to)),
-                ('thumbnail', models.FileField(blank=True, upload_to=spas.models.thumbnail_upload_to)),
+                ('file', models.FileField(blank=True, upload_to=infra.models.document_upload_to)),
+                ('thumbnail', models.FileField(blank=True, upload_to=infra.models.thumbnail_upload_to)),
                 ('page_count', models.PositiveIntegerField(blank=True, null=True)),
                 ('checksum', models.CharField(blank=True, max_length=64)),
                 ('progress_done', models.PositiveIntegerField(default=0)),

@@ -13,10 +13,10 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach.models import Campaign, CampaignEnrollment, Touchpoint
 from partners.models import Stage, StageChange
 from spa_referrals.reports import preset_periods
-from spas.models import AuditEvent
 from tests.factories import ClinicianFactory, PracticeFactory, ReferralFactory, ServiceFactory
 
 from ..outreach.helpers import rows

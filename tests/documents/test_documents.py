@@ -14,9 +14,9 @@ from kombu.exceptions import OperationalError
 from PIL import Image
 from pypdf import PdfReader
 
-from spas import documents
-from spas.models import AuditEvent, GeneratedDocument
-from spas.tasks import document_render_task, documents_sweep_task
+from infra import documents
+from infra.models import AuditEvent, GeneratedDocument
+from infra.tasks import document_render_task, documents_sweep_task
 
 from ..factories import PracticeFactory
 
@@ -271,7 +271,7 @@ def test_a_broker_outage_at_enqueue_leaves_the_row_queued_and_the_sweep_renders_
     def broker_down(*args, **kwargs):
         raise OperationalError("Connection refused")
 
-    monkeypatch.setattr(document_render_task, "delay", broker_down)
+    monkeypatch.setattr(document_render_task, "apply_async", broker_down)
 
     document = ask(practice)
 

@@ -10,11 +10,12 @@ from django.urls import reverse
 from django_scopes import scope
 from pypdf import PdfReader
 
+from infra.models import GeneratedDocument
 from outreach.documents import SCALES, leave_behind_fit
 from outreach.services import leave_behind_request
 from referrals.models import referral_settings_for
 from spas.demo import seed_catalog
-from spas.models import GeneratedDocument, Role
+from spas.models import Role
 from tests.factories import MembershipFactory, PracticeFactory, ReferralCodeFactory, ServiceFactory, SpaFactory
 
 FOOTER_ZONE_PT = 14 * 72 / 25.4  # the page's bottom margin, where only the spa's address line sits

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django_scopes import scope
 from pypdf import PdfReader
 
+from infra.models import GeneratedDocument
 from infra.pdf import render_template_to_pdf
 from outreach.documents import LEAVE_BEHIND_TEMPLATE, TRIM_LEVELS, leave_behind_context, leave_behind_fit
 from outreach.services import leave_behind_request
 from spas.demo import seed_catalog
-from spas.models import GeneratedDocument
 from tests.factories import (
     CredentialFactory,
     EquipmentFactory,
@@ -154,7 +154,7 @@ def test_a_personalized_leave_behind_names_the_practice_and_its_code(spa, owner,
 
 
 def test_editing_the_catalog_makes_the_leave_behind_out_of_date(spa, owner, django_capture_on_commit_callbacks):
-    from spas.documents import is_stale
+    from infra.documents import is_stale
 
     service = ServiceFactory(spa=spa, name="Calming facial", specialties=["dermatology"])
     document = _request_and_render(spa, owner, django_capture_on_commit_callbacks, specialty="dermatology")

@@ -12,11 +12,11 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
+from infra.models import GeneratedDocument
 from outreach.letters import PLACEHOLDERS, substitute, unknown_placeholders, validate_placeholders
 from outreach.models import LetterBatch, LetterTemplate
 from outreach.services import letter_batch_create, letter_request, letter_template_save
 from spa_referrals.celery import app
-from spas.models import GeneratedDocument
 from tests.conftest import redis_only
 from tests.factories import ClinicianFactory, LetterTemplateFactory, OfferFactory, PracticeFactory
 
@@ -263,9 +263,9 @@ def test_running_a_finished_batch_again_does_nothing(spa, owner, practice, djang
 
 
 def test_the_batch_task_skips_parts_already_ready(spa, owner):
+    from infra.documents import save_rendered
     from infra.pdf import render_html_to_pdf
     from outreach.tasks import letter_batch_render_task
-    from spas.documents import save_rendered
 
     template = LetterTemplateFactory(spa=spa)
     practices = [PracticeFactory(spa=spa, name=f"Skip Test {n}") for n in range(2)]

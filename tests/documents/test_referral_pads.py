@@ -14,10 +14,10 @@ from django_scopes import scope, scopes_disabled
 from PIL import Image
 from pypdf import PdfReader
 
+from infra import documents
+from infra.models import GeneratedDocument
 from infra.pdf import render_template_to_pdf
 from referrals.documents import KIND, pad_build, referral_pad_request
-from spas import documents
-from spas.models import GeneratedDocument
 
 from ..factories import (
     ClinicianFactory,

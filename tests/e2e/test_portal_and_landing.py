@@ -6,9 +6,9 @@ import pytest
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
+from infra.models import OutgoingEmail
 from partners.models import ReferralCode
 from referrals.models import Channel, ConsentMethod, Referral, ReferralEvent, Status
-from spas.models import OutgoingEmail
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.factories import (
     TEST_PASSWORD,

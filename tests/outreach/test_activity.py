@@ -10,10 +10,10 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import activity, playbook
 from outreach.models import OutreachSettings, Task, Touchpoint, TouchpointParticipant
 from partners.models import Stage
-from spas.models import AuditEvent
 
 from .helpers import HTMX, field_error, make_clinician, make_contact, make_practice, page_text, rows, url
 

@@ -10,11 +10,12 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
+from infra.models import AuditEvent, GeneratedDocument
 from outreach import activity, campaigns
 from outreach.models import Campaign, CampaignEnrollment, Task, TaskSource, Touchpoint
 from partners.models import StageChange
 from partners.services import practice_move_stage, practice_set_tags
-from spas.models import AuditEvent, GeneratedDocument, Membership
+from spas.models import Membership
 
 from ..factories import LetterTemplateFactory, MembershipFactory, ReferralFactory, UserFactory
 from .helpers import make_practice, rows

@@ -12,11 +12,11 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
+from infra.models import GeneratedDocument
 from outreach import activity, campaigns
 from outreach.models import Campaign, CampaignEnrollment, CampaignStep, LetterBatch, Task, Touchpoint
 from partners.models import Practice
 from partners.services import practice_set_tags
-from spas.models import GeneratedDocument
 
 from ..factories import LetterTemplateFactory, ReferralFactory
 from .helpers import HTMX, field_error, make_practice, page_text, rows, url

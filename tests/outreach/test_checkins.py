@@ -10,13 +10,14 @@ from django.utils import timezone
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import OutgoingEmail
 from outreach import activity
 from outreach.checkins import BRIEFING_NAMES_PER_KIND, check_in_cadence_set, check_ins_create_due
 from outreach.models import CheckInCadence, OutreachSettings, Task, TaskKind, TaskSource, Touchpoint
 from outreach.tasks import check_ins_create_due_task
 from partners.models import Stage
 from partners.services import practice_move_stage
-from spas.models import OutgoingEmail, Role
+from spas.models import Role
 from tests.factories import (
     CredentialFactory,
     EquipmentFactory,
@@ -327,7 +328,7 @@ def test_completing_the_check_in_task_logs_the_check_in_and_undo_moves_the_date_
 
 
 def test_setting_a_cadence_moves_the_date_and_is_audited(spa, owner):
-    from spas.models import AuditEvent
+    from infra.models import AuditEvent
 
     practice = make_active(spa, owner=owner)
     log_check_in(practice, "2026-02-01", owner)

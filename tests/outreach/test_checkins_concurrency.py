@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django_scopes import scope
 
+from infra.models import OutgoingEmail
 from outreach.checkins import check_ins_create_due
 from outreach.models import Task, TaskKind
-from spas.models import OutgoingEmail
 from tests.conftest import postgres_only
 
 from .helpers import rows

@@ -9,11 +9,12 @@ import pytest
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import OutgoingEmail
 from outreach import activity
 from outreach.digest import task_digests_send
 from outreach.models import TaskDigest, outreach_settings_for
 from outreach.tasks import task_digests_send_task
-from spas.models import OutgoingEmail, Role
+from spas.models import Role
 from tests.factories import MembershipFactory, SpaFactory, UserFactory
 from tests.rendered_emails import rendered
 

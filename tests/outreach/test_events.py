@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import events
 from outreach.activity import task_create
 from outreach.demo_events import seed_events
 from outreach.models import Event, EventInvitee, Task, TaskSource, Touchpoint, TouchpointParticipant
-from spas.models import AuditEvent
 from tests.factories import UserFactory
 
 from .helpers import make_clinician, make_contact, make_practice, rows

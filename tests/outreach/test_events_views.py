@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import events
 from outreach.models import Event, EventInvitee, Task, Touchpoint
-from spas.models import AuditEvent
 
 from .helpers import HTMX, field_error, make_clinician, make_contact, make_practice, page_text, rows, url
 

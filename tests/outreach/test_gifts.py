@@ -12,9 +12,9 @@ from django.db import connection
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import gifts
 from outreach.models import Gift, GiftKind, GiftLimit, Touchpoint, TouchpointParticipant
-from spas.models import AuditEvent
 
 from ..conftest import postgres_only
 from .helpers import make_clinician, make_contact, make_practice, rows

@@ -9,10 +9,10 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 import outreach.tasks
+from infra.models import OutgoingEmail
 from outreach.models import Gift, Task, TaskKind, TaskSource
 from referrals.services import referral_create
 from spa_referrals.celery import app
-from spas.models import OutgoingEmail
 from tests.rendered_emails import rendered
 
 from .helpers import make_clinician, make_contact, make_practice, rows

@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import gifts
 from outreach.models import Gift, GiftKind, GiftLimit, Touchpoint
-from spas.models import AuditEvent
 
 from .helpers import HTMX, field_error, make_clinician, make_contact, make_practice, page_text, rows, url
 

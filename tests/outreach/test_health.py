@@ -249,9 +249,9 @@ def test_days_since_contact_use_the_spa_s_today(db, tz):
 
 
 def test_the_demo_seed_sets_the_vip_cadence_runs_the_jobs_once_and_is_idempotent(spa, owner):
+    from infra.models import OutgoingEmail
     from outreach.demo_health import seed_health
     from outreach.models import Task
-    from spas.models import OutgoingEmail
 
     from .helpers import rows
 

@@ -29,6 +29,7 @@ from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import activity, checkins, health_snapshots
 from outreach.health import HEALTH_STAGES, HealthStatus, partner_health_list
 from outreach.models import CheckInCadence, PartnerHealthSnapshot, Task, TaskKind, Touchpoint, TouchpointKind
@@ -39,7 +40,7 @@ from referrals import services as referral_services
 from referrals.models import TRANSITIONS, Referral, Status
 from spa_referrals.dashboard import ATTENTION_PER_KIND, dashboard_figures
 from spas import services as spa_services
-from spas.models import AuditEvent, Role, Spa
+from spas.models import Role, Spa
 from tests.conftest import postgres_only
 from tests.factories import MembershipFactory, PracticeFactory, ReferralFactory, SpaFactory, UserFactory
 

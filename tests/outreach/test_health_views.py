@@ -12,12 +12,12 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach.checkins import check_ins_create_due
 from outreach.models import CheckInCadence
 from outreach.nudges import fresh_approaches_create
 from partners.models import Stage
 from partners.services import practice_move_stage
-from spas.models import AuditEvent
 from tests.factories import ReferralFactory, ServiceFactory
 
 from .helpers import HTMX, field_error, make_practice, page_text, rows, url

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import activity
 from outreach.models import Task, TaskKind, TaskPractice, TaskSource, Touchpoint
 from partners.models import Stage
 from referrals.models import Referral, ReferralEvent, Status
-from spas.models import AuditEvent
 from tests.factories import ReferralFactory
 
 from .helpers import HTMX, field_error, make_practice, page_text, rows, url

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import objections
 from outreach.demo_objections import seed_objections
 from outreach.models import ObjectionCategory, ObjectionLog, ObjectionResponse, Touchpoint
-from spas.models import AuditEvent
 
 from .helpers import make_practice, rows
 

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from outreach import objections
 from outreach.models import ObjectionLog, ObjectionResponse, Touchpoint
-from spas.models import AuditEvent, Role
+from spas.models import Role
 from tests.factories import CredentialFactory, MembershipFactory, UserFactory
 
 from .helpers import HTMX, field_error, make_practice, page_text, rows, url

@@ -2,8 +2,8 @@
 
 import pytest
 
+from infra.models import AuditEvent
 from partners.models import Clinician, OfficeContact, ReferralCode
-from spas.models import AuditEvent
 
 from .helpers import (
     count,

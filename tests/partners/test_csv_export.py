@@ -8,10 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent
 from infra.phones import normalize_phone
 from partners.models import Clinician, Practice, PracticeImport, Stage
 from partners.services import clinician_save, practice_create
-from spas.models import AuditEvent, Role
+from spas.models import Role
 from tests.factories import ClinicianFactory, MembershipFactory, PracticeFactory
 
 DANGEROUS_NAMES = [

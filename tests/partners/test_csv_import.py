@@ -13,9 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent
 from partners import csv_import
 from partners.models import Clinician, Practice, PracticeImport, PracticeTag, ReferralCode, Stage, StageChange
-from spas.models import AuditEvent, Membership
+from spas.models import Membership
 from tests.factories import PracticeFactory
 
 HEADER = [

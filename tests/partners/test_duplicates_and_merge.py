@@ -5,6 +5,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django_scopes import scope
 
+from infra.models import AuditEvent
 from partners.duplicates import DuplicateIndex, practice_duplicates
 from partners.models import Clinician, OfficeContact, Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag
 from partners.services import (
@@ -14,7 +15,6 @@ from partners.services import (
     practice_move_stage,
     practice_set_tags,
 )
-from spas.models import AuditEvent
 
 from .helpers import count, make_clinician, make_contact, make_practice, messages_on, page_text, reload, rows, url
 

@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_scopes import scope
 
+from infra.models import AuditEvent
 from partners import selectors
 from partners.models import Practice, Stage, StageChange
 from partners.services import practice_move_stage
-from spas.models import AuditEvent
 
 from .helpers import HTMX, board_columns, count, make_practice, messages_on, page_text, reload, rows, url
 

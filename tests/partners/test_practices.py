@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
+from infra.models import AuditEvent
 from partners.models import Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag, normalize_phone, npi_is_valid
 from partners.services import parse_tags
-from spas.models import AuditEvent
 
 from ..factories import PracticeFactory
 from .helpers import (

@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent
 from referrals import services
 from referrals.models import ReferralSettings, Status
-from spas.models import AuditEvent
 
 from ..factories import PracticeFactory, ReferralFactory
 

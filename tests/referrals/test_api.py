@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent, OutgoingEmail
 from referrals.models import Channel, ConsentMethod, Referral, ReferralService, Status
 from referrals.services import referral_add_note, referral_create, referral_log_attempt, referral_transition
-from spas.models import AuditEvent, OutgoingEmail
 from tests.factories import ClinicianFactory, PracticeFactory, ServiceFactory
 from tests.rendered_emails import rendered
 

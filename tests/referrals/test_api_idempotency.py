@@ -8,8 +8,8 @@ from django.db import connection
 from django.test import Client
 from django_scopes import scopes_disabled
 
+from infra.models import AuditEvent, OutgoingEmail
 from referrals.models import IdempotencyRecord, Referral
-from spas.models import AuditEvent, OutgoingEmail
 from tests.conftest import postgres_only
 
 from .api_helpers import REFERRALS_URL, api_setup, bearer_client, post_json, referral_body

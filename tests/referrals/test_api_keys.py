@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent
 from referrals.api_keys import api_key_for_raw, api_key_revoke
 from referrals.models import ApiKey
-from spas.models import AuditEvent
 from tests.factories import PracticeFactory
 
 from .api_helpers import SERVICES_URL, api_setup, bearer_client

@@ -8,10 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_scopes import scope
 
+from infra.models import AuditEvent
 from referrals import consent
 from referrals.models import Authorization
 from referrals.services import referral_create
-from spas.models import AuditEvent
 from tests.factories import ClinicianFactory, PracticeFactory
 
 TYPED = Authorization.SignatureMethod.TYPED

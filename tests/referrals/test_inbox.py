@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope
 
+from infra.models import AuditEvent
 from referrals import services
 from referrals.models import ReferralEvent, ReferralService, ReferralSettings, Status
-from spas.models import AuditEvent
 
 from ..factories import ClinicianFactory, MembershipFactory, ServiceFactory, UserFactory
 from .spa_helpers import (

@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
+from infra.models import AuditEvent
 from referrals import inbox_services
 from referrals.models import Referral, ReferralEvent, ReferralView, Status
 from referrals.selectors import new_count, referral_inbox
-from spas.models import AuditEvent, Membership
+from spas.models import Membership
 
 from .spa_helpers import HTMX, action_url, listed_patients, make_referral, page_text, tab_counts, url
 

@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 from PIL import Image
 
+from infra.models import AuditEvent, OutgoingEmail
 from referrals.models import ATTACHMENT_MAX_BYTES, Referral, ReferralEvent, ReferralService, Status
-from spas.models import AuditEvent, OutgoingEmail, Role
+from spas.models import Role
 from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, MembershipFactory, ServiceFactory, UserFactory

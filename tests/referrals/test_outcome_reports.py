@@ -11,10 +11,10 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
+from infra.models import AuditEvent
 from referrals import consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, ReferralEvent
 from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
-from spas.models import AuditEvent
 from tests.factories import OfficeContactFactory, ServiceFactory
 from tests.rendered_emails import rendered
 

@@ -16,13 +16,13 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
+from infra.models import AuditEvent, OutgoingEmail
+from infra.tasks import outbox_sweep_task
 from referrals import consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, Referral
 from referrals.outcomes import outcome_report_save, outcome_report_share
 from referrals.patient_rights import MatchReason, patient_erase, patient_matches, phone_digits
 from referrals.services import referral_add_note, referral_create, referral_log_attempt, referral_transition
-from spas.models import AuditEvent, OutgoingEmail
-from spas.tasks import outbox_sweep_task
 from tests.factories import OfficeContactFactory, ServiceFactory
 
 from .portal_helpers import logged_in, make_referral, portal_url

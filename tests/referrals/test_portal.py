@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent
 from referrals.models import Channel, ConsentMethod, Referral, ReferralEvent, ReferralService
 from referrals.services import referral_add_note, referral_assign, referral_log_attempt, referral_transition
-from spas.models import AuditEvent
 from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, ServiceFactory

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent, OutgoingEmail
 from referrals.models import PortalAccess, PortalInvitation
 from referrals.portal_services import portal_invitation_create
-from spas.models import AuditEvent, OutgoingEmail, Role, User
+from spas.models import Role, User
 from tests.rendered_emails import rendered
 
 from ..factories import MembershipFactory, PortalInvitationFactory, SpaFactory, UserFactory

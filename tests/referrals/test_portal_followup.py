@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent
 from infra.templatetags.dates import day
 from referrals.models import PortalAccess, Referral, ReferralEvent, Status
 from referrals.services import referral_transition
-from spas.models import AuditEvent
 from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, ServiceFactory, UserFactory

@@ -11,13 +11,13 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
+from infra.models import AuditEvent, OutgoingEmail
 from referrals import consent
 from referrals.models import Authorization, OutcomeReport, Referral, ReferralEvent, referral_settings_for
 from referrals.outcomes import authorizations_expire, outcome_report_save, outcome_report_share
 from referrals.patient_rights import closed_referrals_purge
 from referrals.tasks import authorizations_expire_task, health_fields_purge_task
 from spa_referrals.celery import app
-from spas.models import AuditEvent, OutgoingEmail
 from tests.factories import MembershipFactory, UserFactory
 from tests.rendered_emails import rendered
 

@@ -27,7 +27,7 @@ django.setup()
 from django.conf import settings  # noqa: E402 - after setup, on purpose
 from django.core.mail.backends.base import BaseEmailBackend  # noqa: E402
 
-from spas import documents  # noqa: E402
+from infra import documents  # noqa: E402
 
 EVENTS = os.environ["RELIABILITY_EVENTS"]
 FAULTS = {fault for fault in os.environ.get("RELIABILITY_FAULTS", "").split(",") if fault}

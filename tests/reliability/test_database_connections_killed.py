@@ -24,9 +24,9 @@ from django.test.client import ClientHandler
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
+from infra.models import OutgoingEmail
+from infra.outbox import email_enqueue_rendered
 from referrals.models import Referral
-from spas.models import OutgoingEmail
-from spas.outbox import email_enqueue_rendered
 from tests.conftest import postgres_only, redis_only
 
 from .conftest import manual_form, manual_form_url

@@ -14,9 +14,9 @@ import pytest
 from django.db import connection
 from django_scopes import scopes_disabled
 
+from infra.models import OutgoingEmail
 from referrals.models import Referral, SubmissionToken
 from referrals.submissions import submission_tokens_purge
-from spas.models import OutgoingEmail
 from tests.conftest import postgres_only
 
 from .conftest import (

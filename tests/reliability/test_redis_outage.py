@@ -12,9 +12,9 @@ import pytest
 from django.test import override_settings
 from django_scopes import scopes_disabled
 
+from infra.models import OutgoingEmail
+from infra.tasks import outbox_sweep_task
 from referrals.models import Channel, Referral
-from spas.models import OutgoingEmail
-from spas.tasks import outbox_sweep_task
 from tests.conftest import postgres_only, redis_only
 
 from .conftest import PATIENT_IP, landing_form, landing_url, portal_form, portal_form_url

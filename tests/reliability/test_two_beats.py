@@ -18,6 +18,9 @@ from django.db import connection, transaction
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
+from infra.models import OutgoingEmail
+from infra.outbox import email_enqueue_rendered
+from infra.tasks import outbox_sweep_task
 from outreach import activity
 from outreach.models import PartnerHealthSnapshot, Task, TaskDigest, TaskKind, TaskPractice
 from outreach.tasks import (
@@ -32,9 +35,8 @@ from referrals import consent
 from referrals.models import Authorization, Referral, ReferralEvent
 from referrals.outcomes import outcome_report_save
 from referrals.tasks import authorizations_expire_task, overdue_referrals_notify_task
-from spas.models import OutgoingEmail, Role
-from spas.outbox import email_enqueue_rendered
-from spas.tasks import credential_reminders_task, outbox_sweep_task
+from spas.models import Role
+from spas.tasks import credential_reminders_task
 from tests.conftest import postgres_only
 from tests.factories import (
     CredentialFactory,

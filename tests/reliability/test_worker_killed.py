@@ -18,11 +18,11 @@ from django.db.models import F
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from infra.documents import RENDER_LEASE
+from infra.models import GeneratedDocument, OutgoingEmail
+from infra.outbox import email_enqueue_rendered
+from infra.tasks import documents_sweep_task, outbox_drain_task, outbox_send_task, outbox_sweep_task
 from referrals.documents import referral_pad_request
-from spas.documents import RENDER_LEASE
-from spas.models import GeneratedDocument, OutgoingEmail
-from spas.outbox import email_enqueue_rendered
-from spas.tasks import documents_sweep_task, outbox_drain_task, outbox_send_task, outbox_sweep_task
 from tests.conftest import postgres_only, redis_only
 from tests.factories import PracticeFactory, ReferralCodeFactory
 

@@ -313,7 +313,7 @@ def inject_foreign_ids(*, client, pages, allowed_prefix, translation, home, secr
 
 def _new_reads(spa, after_id):
     """Audit events written since ``after_id`` are harmless if they are all reads of the spa's own rows."""
-    from spas.models import AuditEvent
+    from infra.models import AuditEvent
 
     with scopes_disabled():
         events = list(AuditEvent._base_manager.filter(id__gt=after_id).values_list("spa_id", "action"))
@@ -321,7 +321,7 @@ def _new_reads(spa, after_id):
 
 
 def _last_audit_id():
-    from spas.models import AuditEvent
+    from infra.models import AuditEvent
 
     with scopes_disabled():
         return AuditEvent._base_manager.order_by("-id").values_list("id", flat=True).first() or 0

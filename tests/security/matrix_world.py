@@ -104,12 +104,13 @@ def _store(field, instance, filename, content):
 def _reachable(spa, values):
     """Make the samples that a page needs beyond existing (a file, a report, an enrollment) complete, so that
     with the spa's own ids every page answers for real and a 404 for a foreign id means something."""
+    from infra.models import GeneratedDocument
     from outreach.models import Campaign, CampaignEnrollment, LetterBatch
     from outreach.models.activity import outreach_settings_for
     from outreach.objections import objection_library_ensure
     from referrals.consent import authorization_create
     from referrals.outcomes import outcome_report_save
-    from spas.models import GeneratedDocument, Service
+    from spas.models import Service
 
     pdf, png = b"%PDF-1.4 matrix sample", b"\x89PNG\r\n\x1a\n matrix sample"
     with scope(spa=spa):

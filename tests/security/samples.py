@@ -95,7 +95,7 @@ def _api_key_id(spa):
 
 
 def _document_id(spa):
-    from spas.models import GeneratedDocument
+    from infra.models import GeneratedDocument
 
     return GeneratedDocument.objects.create(
         spa=spa,
@@ -133,7 +133,7 @@ def _letter_batch(spa):
 
 
 def _letter_part_id(spa):
-    from spas.models import GeneratedDocument
+    from infra.models import GeneratedDocument
 
     with scope(spa=spa):
         return GeneratedDocument.objects.filter(spa=spa, batch=_letter_batch(spa).document).first().public_id

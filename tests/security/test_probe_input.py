@@ -9,12 +9,13 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
+from infra.models import GeneratedDocument
 from infra.text import download_filename, single_line
 from partners.csv_import import TARGET_NAMES
 from partners.models import Practice, PracticeImport
 from referrals.models import Referral
 from referrals.submissions import submission_token_new
-from spas.models import GeneratedDocument, Spa
+from spas.models import Spa
 
 from ..factories import PracticeFactory, ReferralCodeFactory, ReferralFactory, UserFactory
 from ..referrals.api_helpers import REFERRALS_URL, api_setup, post_json, referral_body

@@ -6,9 +6,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
+from infra.models import OutgoingEmail
 from referrals.models import Referral
 from referrals.submissions import submission_token_new, submission_token_valid
-from spas.models import OutgoingEmail
 
 from ..factories import PracticeFactory, ReferralCodeFactory
 

@@ -9,15 +9,19 @@ import uuid
 
 import pytest
 from celery import shared_task
+from django.apps import apps
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
+from infra.models import AuditEvent
+from infra.tenant_models import TenantModel
 from referrals.api_keys import api_key_create
 from referrals.models import Referral
 from spas import rls
-from spas.models import AuditEvent, Membership
+from spas.models import Membership
 from spas.tenancy import SpaTask
 from tests.conftest import postgres_only
 from tests.factories import PracticeFactory, ReferralCodeFactory, ReferralFactory
@@ -85,6 +89,21 @@ def test_every_tenant_table_is_walled(db):
         with_policy = {row[0] for row in cursor.fetchall()}
     assert set(tables) - forced == set()
     assert set(tables) - with_policy == set()
+
+
+def test_every_model_with_a_spa_is_a_tenant_model_so_no_table_slips_past_the_wall():
+    """RLS finds its tables as TenantModel's subclasses (issue 16): a spa column declared by hand would be missed."""
+    spa_model = apps.get_model(settings.TENANT_MODEL)
+    with_a_spa = {
+        model._meta.label
+        for model in apps.get_models()
+        if any(field.name == "spa" and field.related_model is spa_model for field in model._meta.concrete_fields)
+    }
+    tenant_models = {model._meta.label for model in apps.get_models() if issubclass(model, TenantModel)}
+
+    assert with_a_spa == tenant_models
+    assert len(tenant_models) >= 50
+    assert set(rls.tenant_tables()) == {apps.get_model(label)._meta.db_table for label in tenant_models}
 
 
 def test_the_probe_role_is_what_production_connects_as(as_app_role):

@@ -7,8 +7,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from spas.models import AuditEvent, Invitation, Membership, Role
-from spas.services import audit_record
+from infra.audit import audit_record
+from infra.models import AuditEvent
+from spas.models import Invitation, Membership, Role
 
 from ..factories import InvitationFactory, MembershipFactory, UserFactory
 

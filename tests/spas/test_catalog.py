@@ -12,19 +12,10 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
+from infra.models import AuditEvent
 from spas import catalog
 from spas.catalog import DEFAULT_TALKING_POINTS
-from spas.models import (
-    AuditEvent,
-    Credential,
-    Equipment,
-    Offer,
-    ProductLine,
-    Role,
-    Service,
-    Specialty,
-    SpecialtyTalkingPoints,
-)
+from spas.models import Credential, Equipment, Offer, ProductLine, Role, Service, Specialty, SpecialtyTalkingPoints
 
 from ..factories import (
     CredentialFactory,

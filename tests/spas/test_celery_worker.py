@@ -16,9 +16,9 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import transaction
 
+from infra.models import OutgoingEmail
+from infra.outbox import email_enqueue_rendered
 from spa_referrals.celery import app
-from spas.models import OutgoingEmail
-from spas.outbox import email_enqueue_rendered
 from tests.conftest import redis_only
 
 PROJECT_DIR = Path(settings.BASE_DIR)
@@ -170,7 +170,7 @@ ENQUEUE_SCRIPT = """
 import django
 django.setup()
 from django.db import transaction
-from spas.outbox import email_enqueue_rendered
+from infra.outbox import email_enqueue_rendered
 with transaction.atomic():
     email = email_enqueue_rendered(to="frontdesk@derm.example", subject="Filesystem broker works", body_text="Hi")
 print(email.pk)

@@ -1,4 +1,4 @@
-"""An email's context as JSON (spas.email_context): references to records, tagged dates and numbers, and
+"""An email's context as JSON (infra.email_context): references to records, tagged dates and numbers, and
 back again, with a batch's records loaded in one query per model."""
 
 import datetime
@@ -14,10 +14,11 @@ from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext_lazy
 from django_scopes import scope, scopes_disabled
 
+from infra import email_context
+from infra.email_context import UndecodableContext
+from infra.models import OutgoingEmail
 from partners.models import Practice
-from spas import email_context
-from spas.email_context import UndecodableContext
-from spas.models import OutgoingEmail, Role
+from spas.models import Role
 from tests.factories import PracticeFactory, ReferralFactory, UserFactory
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

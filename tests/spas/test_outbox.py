@@ -11,11 +11,12 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from kombu.exceptions import OperationalError
 
+from infra import outbox
+from infra.models import OutgoingEmail
+from infra.outbox import email_enqueue, email_enqueue_rendered
+from infra.tasks import outbox_drain_task
 from spa_referrals.celery import app as celery_app
-from spas import outbox
-from spas.models import OutgoingEmail, Role
-from spas.outbox import email_enqueue, email_enqueue_rendered
-from spas.tasks import outbox_drain_task
+from spas.models import Role
 
 Status = OutgoingEmail.Status
 
@@ -345,7 +346,7 @@ def test_the_sweep_sends_due_and_abandoned_rows_and_leaves_the_others_alone(spa,
 
 
 def test_the_sweep_task_reports_how_many_rows_it_handled(spa):
-    from spas.tasks import outbox_sweep_task
+    from infra.tasks import outbox_sweep_task
 
     _queued_email(spa, to="one@derm.example")
     _queued_email(spa, to="two@derm.example")
@@ -358,7 +359,7 @@ def test_the_sweep_task_reports_how_many_rows_it_handled(spa):
 
 
 def test_the_console_and_file_backend_prints_the_email_and_keeps_a_copy(spa, settings, tmp_path, capsys):
-    settings.EMAIL_BACKEND = "spas.email_backends.ConsoleAndFileEmailBackend"
+    settings.EMAIL_BACKEND = "infra.email_backends.ConsoleAndFileEmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "email")
     email = _queued_email(spa, to="frontdesk@derm.example")
 

@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from spas import outbox
-from spas.models import OutgoingEmail
-from spas.outbox import email_enqueue_rendered
-from spas.tasks import outbox_drain_task
+from infra import outbox
+from infra.models import OutgoingEmail
+from infra.outbox import email_enqueue_rendered
+from infra.tasks import outbox_drain_task
 from tests.conftest import postgres_only, redis_only
 
 Status = OutgoingEmail.Status

@@ -16,11 +16,12 @@ from django.utils import timezone, translation
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
+from infra import outbox
+from infra.models import OutgoingEmail
+from infra.outbox import email_enqueue, email_enqueue_rendered
 from partners.models import Practice
 from referrals.services import referral_create
-from spas import outbox
-from spas.models import OutgoingEmail, Role
-from spas.outbox import email_enqueue, email_enqueue_rendered
+from spas.models import Role
 from spas.services import invitation_create
 from tests.factories import PracticeFactory
 from tests.rendered_emails import rendered

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 from PIL import Image
 
-from spas.models import AuditEvent, Membership, Role, Spa
+from infra.models import AuditEvent
+from spas.models import Membership, Role, Spa
 
 from ..factories import MembershipFactory, SpaFactory, UserFactory
 

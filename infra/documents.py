@@ -18,15 +18,17 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
-from infra.pdf import render_template_to_pdf
-
+from .audit import audit_record
 from .models import GeneratedDocument
-from .services import audit_record
+from .pdf import render_template_to_pdf
+from .task_queue import enqueue
 
 logger = logging.getLogger(__name__)
 
 RENDER_LEASE = timedelta(minutes=10)  # a "rendering" row older than this belongs to a dead worker
+RENDER_TASK = "spas.tasks.document_render_task"  # infra.tasks; its name predates the move from spas
 
 
 @dataclass
@@ -165,10 +167,8 @@ def enqueue_render(document):
     spa_id, document_id = document.spa_id, document.pk
 
     def send():
-        from .tasks import document_render_task
-
         try:
-            document_render_task.delay(spa_id, document_id)
+            enqueue(RENDER_TASK, spa_id, document_id)
         except Exception:  # noqa: BLE001 - broker down: the sweep renders it later
             logger.warning("Could not enqueue document %s; the sweep will render it.", document_id, exc_info=True)
 
@@ -245,8 +245,6 @@ def mark_failed(document, error):
 
 def documents_due_for_rendering():
     """(spa_id, document_id) of documents waiting longer than a minute, or abandoned by a dead worker."""
-    from django_scopes import scopes_disabled
-
     now = timezone.now()
     with scopes_disabled():
         return list(
