@@ -74,7 +74,7 @@ class PracticeMonthFigures(TenantModel):
     completed = _count()
     open = _count()
     declined = _count()
-    # Leakage (spa_referrals.reports): cancelled or unreachable before the spa ever reached the patient; reached,
+    # Leakage (insights.reports): cancelled or unreachable before the spa ever reached the patient; reached,
     # then cancelled without an appointment; the appointment was missed.
     never_contacted = _count()
     never_booked = _count()

@@ -3,13 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from infra.health import healthz
+from insights.home import home
 from spas import views as spa_views
-
-from .home import home
 
 # Everything a spa's staff sees lives under /s/<spa_slug>/; spas.tenancy
 # resolves the spa and checks membership for every one of these URLs.
 workspace_patterns = [
+    path("", include("insights.urls")),  # the front page, /s/<spa_slug>/, is the dashboard
     path("", include("spas.urls")),
     path("catalog/", include("spas.catalog_urls")),
     path("documents/", include("spas.document_urls")),
@@ -23,7 +23,7 @@ workspace_patterns = [
     path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights_urls")),
     path("api-keys/", include("referrals.api_key_urls")),
     path("outreach/", include("outreach.urls")),
-    path("reports/", include("spa_referrals.report_urls")),
+    path("reports/", include("insights.report_urls")),
 ]
 
 urlpatterns = [

@@ -1,5 +1,6 @@
 """Reads for spas and teams."""
 
+from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from .models import Invitation, Membership
@@ -24,4 +25,17 @@ def pending_invitations(*, spa):
             "invited_by"
         )
         if invitation.is_pending
+    ]
+
+
+def getting_started(spa, members):
+    """The first-run checklist the dashboard shows until done: logo and colour, a referral email or phone, a team."""
+    return [
+        {"done": bool(spa.logo), "label": _("Add your logo and brand colour"), "url": "spas:settings"},
+        {
+            "done": bool(spa.referral_email or spa.referral_phone),
+            "label": _("Set a dedicated referral email or phone"),
+            "url": "spas:settings",
+        },
+        {"done": len(members) > 1, "label": _("Invite your team"), "url": "spas:team"},
     ]

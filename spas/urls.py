@@ -1,4 +1,4 @@
-"""Workspace URLs, mounted under /s/<spa_slug>/."""
+"""Workspace URLs, mounted under /s/<spa_slug>/. (The front page, /s/<spa_slug>/ itself, is the dashboard: insights.)"""
 
 from django.urls import path
 
@@ -7,7 +7,6 @@ from . import views
 app_name = "spas"
 
 urlpatterns = [
-    path("", views.spa_home, name="home"),
     path("settings/", views.spa_settings, name="settings"),
     path("team/", views.team, name="team"),
     path("team/invite/", views.team_invite, name="team_invite"),

@@ -40,39 +40,8 @@ def spa_create(request):
             apply_validation_error(form, error)
         else:
             messages.success(request, _("Welcome to %(spa)s. You are its owner.") % {"spa": spa.name})
-            return redirect("spas:home", spa_slug=spa.slug)
+            return redirect("insights:dashboard", spa_slug=spa.slug)
     return render(request, "spas/spa_form.html", {"form": form}, status=400 if form.errors else 200)
-
-
-# The workspace's front page. spas only knows the spa and its team; the project registers the dashboard
-# (which reads every higher app) here at start-up, so this lower app never imports it.
-_workspace_home = None
-
-
-def workspace_home_register(view):
-    """Make ``view(request, spa_slug)`` the page at /s/<slug>/ (the dashboard does this from its AppConfig)."""
-    global _workspace_home
-    _workspace_home = view
-
-
-def getting_started(spa, members):
-    """The first-run checklist: logo and colour, a referral email or phone, a team."""
-    return [
-        {"done": bool(spa.logo), "label": _("Add your logo and brand colour"), "url": "spas:settings"},
-        {
-            "done": bool(spa.referral_email or spa.referral_phone),
-            "label": _("Set a dedicated referral email or phone"),
-            "url": "spas:settings",
-        },
-        {"done": len(members) > 1, "label": _("Invite your team"), "url": "spas:team"},
-    ]
-
-
-def spa_home(request, spa_slug):
-    if _workspace_home is not None:
-        return _workspace_home(request, spa_slug)
-    members = list(selectors.team_members(spa=request.spa))
-    return render(request, "spas/home.html", {"members": members, "checklist": getting_started(request.spa, members)})
 
 
 @requires_role(Role.OWNER)
@@ -206,7 +175,7 @@ def invitation_accept(request, token):
             error = " ".join(validation_error.messages)
         else:
             messages.success(request, _("You joined %(spa)s.") % {"spa": invitation.spa.name})
-            return redirect("spas:home", spa_slug=invitation.spa.slug)
+            return redirect("insights:dashboard", spa_slug=invitation.spa.slug)
     return render(
         request,
         "spas/invitation.html",

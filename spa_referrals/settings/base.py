@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "partners",
     "referrals",
     "outreach",
+    "insights",
 ]
 
 MIDDLEWARE = [

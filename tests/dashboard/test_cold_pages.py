@@ -20,11 +20,11 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
+from insights.dashboard import ATTENTION_PER_KIND, dashboard_figures
+from insights.report_views import REPORTS
 from outreach.health import HEALTH_STAGES
 from partners.models import Practice, Stage
 from referrals.models import CLOSED_STATUSES, Channel, Referral, Status
-from spa_referrals.dashboard import ATTENTION_PER_KIND, dashboard_figures
-from spa_referrals.report_views import REPORTS
 from tests.factories import ClinicianFactory, PracticeFactory, ReferralFactory, ServiceFactory
 
 NOW = datetime.datetime(2026, 11, 20, 15, 0, tzinfo=datetime.UTC)
@@ -71,7 +71,7 @@ def pages(spa):
     inbox = reverse("referrals:inbox", args=[slug])
     report = reverse("reports:index", args=[slug])
     return [
-        ("dashboard", reverse("spas:home", args=[slug])),
+        ("dashboard", reverse("insights:dashboard", args=[slug])),
         ("inbox", inbox),
         ("inbox, all tab", inbox + "?status="),
         ("inbox, archive", inbox + "?archived=true&status="),
@@ -159,7 +159,7 @@ def test_a_cold_dashboard_assesses_only_the_partners_it_lists(spa, owner_with_cl
         grow(spa, random.Random(5), practices=40, referrals=200)
         with scope(spa=spa):
             partners = Practice.objects.filter(spa=spa, stage__in=HEALTH_STAGES).count()
-        owner_with_client.get(reverse("spas:home", args=[spa.slug]))  # the session's first request writes once
+        owner_with_client.get(reverse("insights:dashboard", args=[spa.slug]))  # the session's first request writes once
         cache.clear()
         loaded = []
 
@@ -168,7 +168,7 @@ def test_a_cold_dashboard_assesses_only_the_partners_it_lists(spa, owner_with_cl
 
         post_init.connect(count, sender=Practice)
         try:
-            assert owner_with_client.get(reverse("spas:home", args=[spa.slug])).status_code == 200
+            assert owner_with_client.get(reverse("insights:dashboard", args=[spa.slug])).status_code == 200
         finally:
             post_init.disconnect(count, sender=Practice)
     assert partners > 2 * ATTENTION_PER_KIND

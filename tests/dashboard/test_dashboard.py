@@ -13,13 +13,13 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
+from insights.dashboard import dashboard_figures, format_duration, month_starts
 from outreach.activity import task_create
 from outreach.models import Gift
 from partners.demo import seed_partners
 from partners.models import Stage
 from referrals.demo import seed_referrals
 from referrals.models import Referral
-from spa_referrals.dashboard import dashboard_figures, format_duration, month_starts
 from spas.demo import seed_catalog, seed_spas
 from spas.models import Membership, Role
 from tests.factories import (
@@ -224,7 +224,7 @@ def test_the_median_time_to_first_contact_needs_five_referrals(la_spa, la_owner,
         ReferralFactory(spa=la_spa, practice=practice, received_at=NOW - datetime.timedelta(days=2))  # not yet
     assert figures(la_spa, la_owner)["first_contact"] == {"median": None, "sample": 4}
     with freeze_time(NOW):
-        body = client_for(la_owner).get(reverse("spas:home", args=["venice"]) + "?fresh=1").content.decode()
+        body = client_for(la_owner).get(reverse("insights:dashboard", args=["venice"]) + "?fresh=1").content.decode()
     assert 'id="kpi-median">—<' in body and "(4 referrals: too few for a median)" in body
     with scope(spa=la_spa):
         received = NOW - datetime.timedelta(days=1)
@@ -233,7 +233,7 @@ def test_the_median_time_to_first_contact_needs_five_referrals(la_spa, la_owner,
         )
     assert figures(la_spa, la_owner)["first_contact"] == {"median": datetime.timedelta(hours=2), "sample": 5}
     with freeze_time(NOW):
-        body = client_for(la_owner).get(reverse("spas:home", args=["venice"]) + "?fresh=1").content.decode()
+        body = client_for(la_owner).get(reverse("insights:dashboard", args=["venice"]) + "?fresh=1").content.decode()
     assert 'id="kpi-median">2 h<' in body and "5 referrals, last 30 days" in body
 
 
@@ -304,7 +304,7 @@ def test_a_new_month_starts_at_local_midnight(world, la_owner):
 
 def test_the_page_shows_the_figures_and_the_charts(world, la_owner, client_for):
     with freeze_time(NOW):
-        response = client_for(la_owner).get(reverse("spas:home", args=["venice"]))
+        response = client_for(la_owner).get(reverse("insights:dashboard", args=["venice"]))
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="kpi-this-month">2<' in body and 'id="kpi-conversion">40%<' in body
@@ -318,7 +318,7 @@ def test_the_page_shows_the_figures_and_the_charts(world, la_owner, client_for):
 
 
 def test_an_empty_spa_gets_friendly_empty_states(owner_client, spa):
-    body = owner_client.get(reverse("spas:home", args=[spa.slug])).content.decode()
+    body = owner_client.get(reverse("insights:dashboard", args=[spa.slug])).content.decode()
     assert "No referrals in the last twelve weeks" in body
     assert "Nothing needs you right now" in body
     assert "Getting started" in body
@@ -327,7 +327,7 @@ def test_an_empty_spa_gets_friendly_empty_states(owner_client, spa):
 def _count_dashboard_queries(client, slug):
     cache.clear()
     with CaptureQueriesContext(connection) as captured:
-        assert client.get(reverse("spas:home", args=[slug])).status_code == 200
+        assert client.get(reverse("insights:dashboard", args=[slug])).status_code == 200
     return len(captured)
 
 
@@ -351,7 +351,7 @@ def test_the_dashboard_costs_the_same_number_of_queries_whatever_the_data(world,
 
 def test_the_figures_are_cached_for_a_minute_and_refresh_on_request(world, la_owner, client_for):
     client = client_for(la_owner)
-    url = reverse("spas:home", args=["venice"])
+    url = reverse("insights:dashboard", args=["venice"])
     with freeze_time(NOW):
         _count_dashboard_queries(client, "venice")  # the session's first request reads a few things once
         cold = _count_dashboard_queries(client, "venice")
@@ -365,14 +365,14 @@ def test_the_figures_are_cached_for_a_minute_and_refresh_on_request(world, la_ow
 
 def test_every_member_sees_the_dashboard_and_outsiders_do_not(world, la_owner, client_for, outsider_client, client):
     staff = MembershipFactory(spa=world["spa"], role=Role.STAFF).user
-    assert client_for(staff).get(reverse("spas:home", args=["venice"])).status_code == 200
-    assert outsider_client.get(reverse("spas:home", args=["venice"])).status_code == 404
-    assert client.get(reverse("spas:home", args=["venice"])).status_code == 302
+    assert client_for(staff).get(reverse("insights:dashboard", args=["venice"])).status_code == 200
+    assert outsider_client.get(reverse("insights:dashboard", args=["venice"])).status_code == 404
+    assert client.get(reverse("insights:dashboard", args=["venice"])).status_code == 302
 
 
 def test_the_cache_never_crosses_spas(spa, other_spa, owner, outsider, client_for):
     with scope(spa=spa):
         ReferralFactory(spa=spa, practice=PracticeFactory(spa=spa, name="Ours Dermatology"))
-    ours = client_for(owner).get(reverse("spas:home", args=[spa.slug])).content.decode()
-    theirs = client_for(outsider).get(reverse("spas:home", args=[other_spa.slug])).content.decode()
+    ours = client_for(owner).get(reverse("insights:dashboard", args=[spa.slug])).content.decode()
+    theirs = client_for(outsider).get(reverse("insights:dashboard", args=[other_spa.slug])).content.decode()
     assert "Ours Dermatology" in ours and "Ours Dermatology" not in theirs

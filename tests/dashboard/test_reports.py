@@ -14,9 +14,9 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
+from insights.reports import preset_periods
 from outreach.models import Campaign, CampaignEnrollment, Touchpoint
 from partners.models import Stage, StageChange
-from spa_referrals.reports import preset_periods
 from tests.factories import ClinicianFactory, PracticeFactory, ReferralFactory, ServiceFactory
 
 from ..outreach.helpers import rows

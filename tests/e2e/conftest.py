@@ -28,7 +28,7 @@ from django_scopes import scopes_disabled  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
-from spas.models import OutgoingEmail  # noqa: E402
+from infra.models import OutgoingEmail  # noqa: E402
 from tests.rendered_emails import rendered  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -30,6 +30,7 @@ from django_scopes.exceptions import ScopeError
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
+from insights.dashboard import ATTENTION_PER_KIND, dashboard_figures
 from outreach import activity, checkins, health_snapshots
 from outreach.health import HEALTH_STAGES, HealthStatus, partner_health_list
 from outreach.models import CheckInCadence, PartnerHealthSnapshot, Task, TaskKind, Touchpoint, TouchpointKind
@@ -38,7 +39,6 @@ from partners import services as partner_services
 from partners.models import Practice, Stage
 from referrals import services as referral_services
 from referrals.models import TRANSITIONS, Referral, Status
-from spa_referrals.dashboard import ATTENTION_PER_KIND, dashboard_figures
 from spas import services as spa_services
 from spas.models import Role, Spa
 from tests.conftest import postgres_only

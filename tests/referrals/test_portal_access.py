@@ -339,7 +339,7 @@ def test_home_sends_a_member_who_also_has_portal_access_to_their_spa(spa, other_
 
     response = logged_in(portal_user_a).get(reverse("home"))
 
-    assert response["Location"] == reverse("spas:home", args=[other_spa.slug])
+    assert response["Location"] == reverse("insights:dashboard", args=[other_spa.slug])
 
 
 def test_home_ignores_a_revoked_portal_access(spa, portal_user_a):
@@ -357,7 +357,7 @@ def test_home_ignores_a_revoked_portal_access(spa, portal_user_a):
 @pytest.mark.parametrize(
     "path",
     [
-        lambda spa: reverse("spas:home", args=[spa.slug]),
+        lambda spa: reverse("insights:dashboard", args=[spa.slug]),
         lambda spa: reverse("spas:team", args=[spa.slug]),
         lambda spa: reverse("partners:list", args=[spa.slug]),
         lambda spa: reverse("referrals:inbox", args=[spa.slug]),

@@ -171,7 +171,7 @@ def test_the_workspace_works_and_stays_in_its_spa(world, spa, owner, other_spa, 
     body = inbox.content.decode()
     assert f"Patient-of-{spa.slug}" in body and f"Patient-of-{other_spa.slug}" not in body
     assert client_for(outsider).get(reverse("referrals:inbox", args=[spa.slug])).status_code == 404
-    dashboard = client_for(owner).get(reverse("spas:home", args=[spa.slug]))
+    dashboard = client_for(owner).get(reverse("insights:dashboard", args=[spa.slug]))
     assert dashboard.status_code == 200
 
 

@@ -278,7 +278,7 @@ def test_an_owner_without_totp_is_sent_to_set_it_up_when_the_spa_requires_it(own
     spa.require_owner_mfa = True
     spa.save()
 
-    response = owner_client.get(reverse("spas:home", args=[spa.slug]))
+    response = owner_client.get(reverse("insights:dashboard", args=[spa.slug]))
 
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_activate_totp")
@@ -288,13 +288,13 @@ def test_staff_are_not_asked_for_totp_when_the_spa_requires_it_of_owners(staff_c
     spa.require_owner_mfa = True
     spa.save()
 
-    response = staff_client.get(reverse("spas:home", args=[spa.slug]))
+    response = staff_client.get(reverse("insights:dashboard", args=[spa.slug]))
 
     assert response.status_code == 200
 
 
 def test_owners_are_not_asked_for_totp_when_the_spa_does_not_require_it(owner_client, spa):
-    response = owner_client.get(reverse("spas:home", args=[spa.slug]))
+    response = owner_client.get(reverse("insights:dashboard", args=[spa.slug]))
 
     assert response.status_code == 200
 
@@ -304,7 +304,7 @@ def test_an_owner_with_totp_gets_in_when_the_spa_requires_it(owner, owner_client
     spa.save()
     TOTP.activate(owner, generate_totp_secret())
 
-    response = owner_client.get(reverse("spas:home", args=[spa.slug]))
+    response = owner_client.get(reverse("insights:dashboard", args=[spa.slug]))
 
     assert response.status_code == 200
     assert spa.name in response.content.decode()
@@ -318,15 +318,15 @@ def test_the_owner_mfa_rule_of_one_spa_does_not_apply_to_another(client_for, db)
     MembershipFactory(spa=relaxed, user=user, role=Role.OWNER)
     client = client_for(user)
 
-    assert client.get(reverse("spas:home", args=[strict.slug])).status_code == 302
-    assert client.get(reverse("spas:home", args=[relaxed.slug])).status_code == 200
+    assert client.get(reverse("insights:dashboard", args=[strict.slug])).status_code == 302
+    assert client.get(reverse("insights:dashboard", args=[relaxed.slug])).status_code == 200
 
 
 def test_an_owner_who_activates_totp_in_the_browser_then_gets_in(owner, spa, client):
     spa.require_owner_mfa = True
     spa.save()
     client.post(reverse("account_login"), {"login": owner.email, "password": TEST_PASSWORD})
-    redirect = client.get(reverse("spas:home", args=[spa.slug]))
+    redirect = client.get(reverse("insights:dashboard", args=[spa.slug]))
     assert redirect["Location"] == reverse("mfa_activate_totp")
     # allauth asks for the password again before an authenticator is added.
     reauthenticate = client.get(redirect["Location"])
@@ -340,4 +340,4 @@ def test_an_owner_who_activates_totp_in_the_browser_then_gets_in(owner, spa, cli
 
     assert response.status_code == 302
     assert Authenticator.objects.filter(user=owner, type=Authenticator.Type.TOTP).exists()
-    assert client.get(reverse("spas:home", args=[spa.slug])).status_code == 200
+    assert client.get(reverse("insights:dashboard", args=[spa.slug])).status_code == 200

@@ -28,7 +28,7 @@ def _nav(response):
 @pytest.mark.parametrize(("role", "shown"), [(Role.OWNER, True), (Role.MANAGER, True), (Role.STAFF, False)])
 def test_reports_is_in_the_main_navigation_for_those_who_may_read_it(spa, client_for, role, shown):
     member = MembershipFactory(spa=spa, role=role, user=UserFactory()).user
-    response = client_for(member).get(reverse("spas:home", args=[spa.slug]))
+    response = client_for(member).get(reverse("insights:dashboard", args=[spa.slug]))
 
     assert (reverse("reports:index", args=[spa.slug]) in _nav(response)) is shown
 

@@ -8,6 +8,6 @@ def test_login_page_renders(client, db):
 
 
 def test_owner_sees_spa_home(owner_client, spa):
-    response = owner_client.get(reverse("spas:home", args=[spa.slug]))
+    response = owner_client.get(reverse("insights:dashboard", args=[spa.slug]))
     assert response.status_code == 200
     assert spa.name.encode() in response.content

@@ -58,7 +58,7 @@ def test_creating_a_spa_makes_the_user_its_owner(newcomer_client):
 
     spa = Spa.objects.get(slug="glow-day-spa")
     assert response.status_code == 302
-    assert response["Location"] == reverse("spas:home", args=["glow-day-spa"])
+    assert response["Location"] == reverse("insights:dashboard", args=["glow-day-spa"])
     assert spa.name == "Glow Day Spa"
     assert spa.timezone == "America/Chicago"
     assert spa.brand_colour == "#123456"
@@ -76,7 +76,7 @@ def test_creating_a_spa_makes_the_user_its_owner(newcomer_client):
 def test_the_new_owner_can_open_the_new_spa(newcomer_client):
     newcomer_client.post(reverse("spa_create"), VALID_SPA)
 
-    response = newcomer_client.get(reverse("spas:home", args=["glow-day-spa"]))
+    response = newcomer_client.get(reverse("insights:dashboard", args=["glow-day-spa"]))
 
     assert response.status_code == 200
     assert "Glow Day Spa" in response.content.decode()
@@ -323,7 +323,7 @@ def test_another_spas_owner_gets_404_on_our_settings(outsider_client, spa):
 
 
 def test_our_workspace_is_404_for_another_spas_owner(outsider_client, spa):
-    assert outsider_client.get(reverse("spas:home", args=[spa.slug])).status_code == 404
+    assert outsider_client.get(reverse("insights:dashboard", args=[spa.slug])).status_code == 404
 
 
 def test_an_anonymous_visitor_is_sent_to_sign_in_from_the_settings(client, spa):
@@ -334,7 +334,7 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_from_the_settings(client, spa):
 
 
 def test_a_spa_that_does_not_exist_is_404(owner_client, spa):
-    assert owner_client.get(reverse("spas:home", args=["no-such-spa"])).status_code == 404
+    assert owner_client.get(reverse("insights:dashboard", args=["no-such-spa"])).status_code == 404
 
 
 # --- the home page ----------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def test_home_sends_a_member_of_one_spa_straight_to_it(staff_client, spa):
     response = staff_client.get(reverse("home"))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("spas:home", args=[spa.slug])
+    assert response["Location"] == reverse("insights:dashboard", args=[spa.slug])
 
 
 def test_home_lets_a_member_of_several_spas_choose(client_for, spa, other_spa):
@@ -370,8 +370,8 @@ def test_home_lets_a_member_of_several_spas_choose(client_for, spa, other_spa):
     assert response.status_code == 200
     page = response.content.decode()
     assert "Choose a spa" in page
-    assert f'href="{reverse("spas:home", args=[spa.slug])}"' in page
-    assert f'href="{reverse("spas:home", args=[other_spa.slug])}"' in page
+    assert f'href="{reverse("insights:dashboard", args=[spa.slug])}"' in page
+    assert f'href="{reverse("insights:dashboard", args=[other_spa.slug])}"' in page
     assert "Serene Test Spa" in page
     assert "Outsider Wellness" in page
 
@@ -381,11 +381,11 @@ def test_home_returns_a_member_of_several_spas_to_the_last_one_opened(client_for
     MembershipFactory(spa=spa, user=user)
     MembershipFactory(spa=other_spa, user=user)
     client = client_for(user)
-    client.get(reverse("spas:home", args=[other_spa.slug]))
+    client.get(reverse("insights:dashboard", args=[other_spa.slug]))
 
     response = client.get(reverse("home"))
 
-    assert response["Location"] == reverse("spas:home", args=[other_spa.slug])
+    assert response["Location"] == reverse("insights:dashboard", args=[other_spa.slug])
 
 
 def test_the_chooser_lists_only_the_users_own_spas(staff_client, spa, other_spa):

@@ -257,12 +257,12 @@ def test_the_invited_user_accepts_and_joins_with_the_invited_role(client_for, sp
     response = client.post(_accept_url(invitation))
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("spas:home", args=[spa.slug])
+    assert response["Location"] == reverse("insights:dashboard", args=[spa.slug])
     assert _membership(spa, newhire).role == Role.MANAGER
     invitation.refresh_from_db()
     assert invitation.accepted_at is not None
     assert invitation.accepted_by == newhire
-    assert client.get(reverse("spas:home", args=[spa.slug])).status_code == 200
+    assert client.get(reverse("insights:dashboard", args=[spa.slug])).status_code == 200
 
 
 def test_the_invited_address_matches_whatever_its_case(client_for, spa, invitation):
@@ -425,7 +425,7 @@ def test_a_removed_member_loses_access(owner_client, client_for, spa, staff_user
     staff_client = client_for(staff_user)
     owner_client.post(_remove_url(spa, _membership(spa, staff_user)))
 
-    assert staff_client.get(reverse("spas:home", args=[spa.slug])).status_code == 404
+    assert staff_client.get(reverse("insights:dashboard", args=[spa.slug])).status_code == 404
 
 
 def test_an_owner_who_leaves_is_sent_home(owner_client, spa, owner):
@@ -474,16 +474,16 @@ def test_a_member_of_two_spas_sees_both_in_the_switcher_and_can_open_both(client
     client = client_for(user)
 
     for current in (spa, other_spa):
-        response = client.get(reverse("spas:home", args=[current.slug]))
+        response = client.get(reverse("insights:dashboard", args=[current.slug]))
         assert response.status_code == 200
         menu = re.search(r'<ul class="dropdown-menu.*?</ul>', response.content.decode(), re.S).group(0)
-        assert f'href="{reverse("spas:home", args=[spa.slug])}">Serene Test Spa' in menu
-        assert f'href="{reverse("spas:home", args=[other_spa.slug])}">Outsider Wellness' in menu
+        assert f'href="{reverse("insights:dashboard", args=[spa.slug])}">Serene Test Spa' in menu
+        assert f'href="{reverse("insights:dashboard", args=[other_spa.slug])}">Outsider Wellness' in menu
         assert re.search(rf'dropdown-item active" href="/s/{current.slug}/"', menu)
 
 
 def test_the_switcher_lists_only_the_users_spas(staff_client, spa, other_spa):
-    response = staff_client.get(reverse("spas:home", args=[spa.slug]))
+    response = staff_client.get(reverse("insights:dashboard", args=[spa.slug]))
 
     menu = re.search(r'<ul class="dropdown-menu.*?</ul>', response.content.decode(), re.S).group(0)
     assert "Serene Test Spa" in menu

@@ -1,4 +1,4 @@
-"""The dashboard at /s/<spa_slug>/ (registered as the workspace's front page by spa_referrals.apps)."""
+"""The dashboard at /s/<spa_slug>/, the workspace's front page (insights/urls.py)."""
 
 from django.shortcuts import render
 from django.urls import reverse
@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 
 from infra import charts
 from spas import selectors as spa_selectors
-from spas.views import getting_started
 
 from .dashboard import dashboard_figures, format_duration
 
@@ -72,7 +71,7 @@ def dashboard(request, spa_slug):
     spa = request.spa
     figures = dashboard_figures(spa=spa, user=request.user, fresh=request.GET.get("fresh") == "1")
     members = list(spa_selectors.team_members(spa=spa))
-    checklist = getting_started(spa, members)
+    checklist = spa_selectors.getting_started(spa, members)
     context = {
         "figures": figures,
         "charts": _charts(spa, figures),

@@ -22,7 +22,7 @@ def home(request):
     last_slug = request.session.get("last_spa_slug")
     for membership in memberships:
         if membership.spa.slug == last_slug:
-            return redirect("spas:home", spa_slug=last_slug)
+            return redirect("insights:dashboard", spa_slug=last_slug)
     if len(memberships) == 1:
-        return redirect("spas:home", spa_slug=memberships[0].spa.slug)
+        return redirect("insights:dashboard", spa_slug=memberships[0].spa.slug)
     return render(request, "spas/choose.html", {"memberships": memberships})
