@@ -17,7 +17,7 @@ from spas.models import Role
 from spas.tenancy import requires_role
 
 from . import campaigns
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .campaign_forms import CampaignDetailsForm, CampaignForm, SegmentForm, step_formset
 from .models import Campaign, CampaignEnrollment, TaskKind
 from .services import letter_batch_create

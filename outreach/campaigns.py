@@ -41,7 +41,8 @@ from referrals.models import Referral
 from spas.models import GeneratedDocument, Membership, Specialty
 from spas.services import audit_record
 
-from . import activity
+from .activity import selectors as activity_selectors
+from .activity import services as activity_services
 from .models import (
     Campaign,
     CampaignEnrollment,
@@ -294,7 +295,7 @@ def _done_on(task):
     """The day a step was done: the touchpoint's date when one closed it, else the spa's date it was marked."""
     if task.touchpoint_id is not None and task.touchpoint is not None:
         return task.touchpoint.occurred_on
-    return activity.spa_today(task.spa, task.done_at)
+    return activity_selectors.spa_today(task.spa, task.done_at)
 
 
 def _create_step_task(*, enrollment, step, steps, due_on, member_ids, actor=None, request=None):
@@ -307,7 +308,7 @@ def _create_step_task(*, enrollment, step, steps, due_on, member_ids, actor=None
     }
     if step.kind == TaskKind.LETTER:
         notes += " " + _("The personalized letter is on the campaign's page and in Documents.")
-    task, created = activity.task_create(
+    task, created = activity_services.task_create(
         spa=campaign.spa,
         title=step_task_title(step, practice),
         due_on=due_on,
@@ -370,7 +371,7 @@ def _sync(enrollment, steps, tasks, *, member_ids, actor=None, request=None, now
         return 0
     index = steps.index(current)
     if index == 0:
-        base = activity.spa_today(enrollment.spa, enrollment.campaign.launched_at or enrollment.enrolled_at)
+        base = activity_selectors.spa_today(enrollment.spa, enrollment.campaign.launched_at or enrollment.enrolled_at)
     else:
         base = _done_on(by_step[steps[index - 1].pk])
     _task, created = _create_step_task(
@@ -507,7 +508,7 @@ def campaign_launch(*, campaign, actor, request=None):
     practices_by_pk = {practice.pk: practice for practice in practices}
     enrollments = list(CampaignEnrollment.objects.filter(spa=spa, campaign=campaign).order_by("pk"))
     member_ids = _member_ids(spa)
-    today = activity.spa_today(spa, now)
+    today = activity_selectors.spa_today(spa, now)
     for enrollment in enrollments:
         enrollment.campaign = campaign
         enrollment.practice = practices_by_pk.get(enrollment.practice_id) or enrollment.practice
@@ -607,7 +608,7 @@ def campaign_enrollment_remove(*, enrollment, actor, request=None):
 # --- hooks from outreach.activity -------------------------------------------------------------------
 
 
-@activity.on_task_done
+@activity_services.on_task_done
 def _step_done(task):
     if task.campaign_enrollment_id is None:
         return
@@ -628,7 +629,7 @@ def _step_done(task):
         _finish_if_done(campaign, actor=actor)
 
 
-@activity.on_task_reopened
+@activity_services.on_task_reopened
 def _step_undone(task):
     if task.campaign_enrollment_id is None or task.campaign_step_id is None:
         return
@@ -825,7 +826,7 @@ def campaign_results(*, campaign):
         return empty
     spa = campaign.spa
     targeted = CampaignEnrollment.objects.filter(spa=spa, campaign=campaign).values("practice_id")
-    launch_day = activity.spa_today(spa, campaign.launched_at)
+    launch_day = activity_selectors.spa_today(spa, campaign.launched_at)
     touchpoints = Touchpoint.objects.filter(spa=spa, practice_id__in=targeted, occurred_on__gte=launch_day).aggregate(
         touchpoints=Count("pk"),
         meetings=Count("pk", filter=Q(kind__in=MEETING_KINDS)),

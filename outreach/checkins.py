@@ -65,7 +65,8 @@ from spas.models import AuditEvent, Credential, Equipment, Membership, Offer, Pr
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .activity import on_touchpoints_changed, spa_day_start, spa_today
+from .activity.selectors import spa_day_start, spa_today
+from .activity.services import on_touchpoints_changed
 from .models import (
     CheckInCadence,
     OutreachSettings,

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from partners.models import Practice
 
-from .activity import spa_day_start, spa_today, touchpoint_log
+from .activity.selectors import spa_day_start, spa_today
+from .activity.services import touchpoint_log
 from .campaigns import campaign_save, segment_practices
 from .models import Campaign, CampaignEnrollment, LetterTemplate, Task, TaskKind, TouchpointOutcome
 

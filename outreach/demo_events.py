@@ -13,7 +13,7 @@ from django_scopes import scope
 
 from partners.models import Practice, Stage
 
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .events import event_create, event_follow_ups_create, event_invite, event_invitee_update
 from .models import Event, EventInvitee
 

@@ -15,7 +15,7 @@ from django_scopes import scope
 
 from partners.models import Clinician, OfficeContact, Practice
 
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .gifts import gift_limit_for, gift_record
 from .models import Gift, GiftKind
 

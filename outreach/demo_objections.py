@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from partners.models import Practice
 
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .models import ObjectionLog, ObjectionResponse
 from .objections import objection_library_ensure, objection_log_create
 

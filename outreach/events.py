@@ -25,7 +25,8 @@ from partners.models import Clinician, OfficeContact, Practice
 from spas.models import Membership
 from spas.services import audit_record
 
-from .activity import spa_today, task_create, touchpoint_delete, touchpoint_log
+from .activity.selectors import spa_today
+from .activity.services import task_create, touchpoint_delete, touchpoint_log
 from .models import Event, EventInvitee, Task, TaskKind, TaskSource, Touchpoint, TouchpointKind, TouchpointParticipant
 
 Rsvp = EventInvitee.Rsvp

@@ -21,7 +21,7 @@ from spas.services import audit_record
 from spas.tenancy import requires_role
 
 from . import gifts
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .gift_forms import (
     GiftCorrectForm,
     GiftDateForm,

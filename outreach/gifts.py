@@ -37,7 +37,8 @@ from partners.models import Clinician, OfficeContact
 from spas.models import Membership, Role
 from spas.services import audit_record
 
-from .activity import spa_today, touchpoint_delete, touchpoint_log
+from .activity.selectors import spa_today
+from .activity.services import touchpoint_delete, touchpoint_log
 from .models import (
     CASH_EQUIVALENT_KINDS,
     GIFT_WARNING_SHARE,

@@ -62,7 +62,7 @@ from partners.models import Practice, Stage
 from referrals.figures import month_start
 from referrals.models import PracticeMonthFigures
 
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .checkins import cadence_override, check_in_due_on, last_check_in_subquery, local_date
 from .models import Touchpoint, outreach_settings_for
 

@@ -26,7 +26,7 @@ from partners.models import Practice, Stage
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .checkins import check_in_cadence_set
 from .health import HEALTH_STAGES, HealthStatus, partner_health_list, practice_health
 from .health_forms import CheckInCadenceForm, HealthFilterForm

@@ -45,7 +45,8 @@ from partners.models import Practice, Stage, StageChange
 from referrals.models import Referral
 from spas.services import audit_record
 
-from .activity import spa_today, task_create
+from .activity.selectors import spa_today
+from .activity.services import task_create
 from .checkins import BRIEFING_VERSION, assignee_for, local_date, spa_news_since, team_of
 from .models import (
     OutreachSettings,

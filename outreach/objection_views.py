@@ -20,7 +20,7 @@ from spas.models import Credential, Role
 from spas.tenancy import requires_role
 
 from . import objections
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .models import ObjectionLog, ObjectionResponse
 from .objection_forms import ObjectionListFilter, ObjectionLogForm, ObjectionResponseForm
 

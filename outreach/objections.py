@@ -23,7 +23,7 @@ from partners.models import Practice
 from spas.models import AuditEvent, Role, Spa
 from spas.services import audit_record
 
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .models import ObjectionCategory, ObjectionLog, ObjectionResponse, Touchpoint
 
 SEEDED_ACTION = "objection_library.seeded"

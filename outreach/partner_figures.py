@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from partners import extensions
 from referrals.models import PracticeMonthFigures
 
-from .activity import spa_today
+from .activity.selectors import spa_today
 from .health import HEALTH_STAGES, assess, health_queryset, recent_months_start
 from .models import Task, Touchpoint, outreach_settings_for
 

@@ -27,7 +27,7 @@ def letter_batch_render_task(spa_id, batch_document_id):
 @shared_task(name="outreach.tasks.task_digests_send_task", soft_time_limit=540, time_limit=600)
 def task_digests_send_task():
     """Every 15 minutes: the morning digest for members whose spa's digest hour has come (once a day each)."""
-    from .digest import task_digests_send
+    from .activity.digest import task_digests_send
 
     return for_each_spa(lambda spa: task_digests_send(spa=spa))
 

@@ -11,7 +11,7 @@ from . import views
 app_name = "outreach"
 
 urlpatterns = [
-    path("", include("outreach.urls_activity")),
+    path("", include("outreach.activity.urls")),
     path("letters/", views.letter_template_list, name="index"),
     path("letters/new/", views.letter_template_form, name="template_create"),
     path("letters/<uuid:template_id>/", views.letter_template_form, name="template_edit"),

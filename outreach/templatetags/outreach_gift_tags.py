@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 
 from .. import gifts
-from ..activity import spa_today
+from ..activity.selectors import spa_today
 
 register = template.Library()
 

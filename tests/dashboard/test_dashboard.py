@@ -13,7 +13,7 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach.activity import task_create
+from outreach.activity.services import task_create
 from outreach.models import Gift
 from partners.demo import seed_partners
 from partners.models import Stage

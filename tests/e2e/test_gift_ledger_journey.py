@@ -9,7 +9,7 @@ from decimal import Decimal
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from outreach.activity import spa_today
+from outreach.activity.selectors import spa_today
 from outreach.gifts import gift_record
 from outreach.models import Gift
 from spas.models import Role

@@ -10,7 +10,9 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
-from outreach import activity, campaigns
+from outreach import campaigns
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from outreach.models import Campaign, CampaignEnrollment, Task, TaskSource, Touchpoint
 from partners.models import StageChange
 from partners.services import practice_move_stage, practice_set_tags
@@ -220,7 +222,7 @@ def test_marking_the_letter_done_creates_the_call_task_five_days_later(spa, owne
     letter_task = campaign_tasks(campaign)[0]
 
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[0])
     assert enrollment.steps_done == 1
@@ -241,9 +243,9 @@ def test_logging_a_call_at_the_practice_completes_the_call_step_and_schedules_th
 ):
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     with scope(spa=spa):
-        activity.task_complete(task=campaign_tasks(campaign)[0], actor=owner)
+        activity_services.task_complete(task=campaign_tasks(campaign)[0], actor=owner)
         # The call happened yesterday (earlier than planned) and is logged from the practice page.
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa, practice=derm[0], kind="phone_call", occurred_on=TODAY - datetime.timedelta(days=1), actor=owner
         )
 
@@ -260,7 +262,7 @@ def test_logging_a_call_at_the_practice_completes_the_call_step_and_schedules_th
 def test_a_touchpoint_of_another_kind_does_not_move_the_campaign(spa, owner, manager_user, derm):
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     with scope(spa=spa):
-        activity.touchpoint_log(spa=spa, practice=derm[0], kind="email", occurred_on=TODAY, actor=owner)
+        activity_services.touchpoint_log(spa=spa, practice=derm[0], kind="email", occurred_on=TODAY, actor=owner)
 
     assert enrollment_of(campaign, derm[0]).steps_done == 0
     assert len(campaign_tasks(campaign, done_at=None)) == 3
@@ -271,8 +273,8 @@ def test_undoing_the_letter_removes_the_call_task_and_counts_the_step_undone(spa
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     letter_task = campaign_tasks(campaign)[0]
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
-        activity.task_reopen(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
+        activity_services.task_reopen(task=letter_task, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[0])
     assert enrollment.steps_done == 0
@@ -282,7 +284,7 @@ def test_undoing_the_letter_removes_the_call_task_and_counts_the_step_undone(spa
 
     # Done again: the call task comes back once (a fresh one, due five days after this time).
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
     assert [task.kind for task in campaign_tasks(campaign, practice=derm[0], done_at=None)] == ["phone_call"]
 
 
@@ -291,10 +293,10 @@ def test_undoing_an_earlier_step_keeps_a_later_step_that_is_already_done(spa, ow
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     letter_task = campaign_tasks(campaign)[0]
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
         call_task = campaign_tasks(campaign, done_at=None, practice=derm[0])[0]
-        activity.task_complete(task=call_task, actor=owner)
-        activity.task_reopen(task=letter_task, actor=owner)
+        activity_services.task_complete(task=call_task, actor=owner)
+        activity_services.task_reopen(task=letter_task, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[0])
     assert enrollment.steps_done == 1  # the call is still done
@@ -311,10 +313,10 @@ def test_the_last_step_completes_the_practice_and_the_last_practice_finishes_the
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=steps)
     first, second, third = campaign_tasks(campaign)
     with scope(spa=spa):
-        activity.task_complete(task=first, actor=owner)
-        activity.task_complete(task=second, actor=owner)
+        activity_services.task_complete(task=first, actor=owner)
+        activity_services.task_complete(task=second, actor=owner)
         assert reload(campaign).status == Campaign.Status.RUNNING
-        activity.task_complete(task=third, actor=owner)
+        activity_services.task_complete(task=third, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[2])
     assert enrollment.status == CampaignEnrollment.Status.COMPLETED
@@ -328,7 +330,7 @@ def test_the_last_step_completes_the_practice_and_the_last_practice_finishes_the
 
     # Undoing the step that finished it opens the campaign again.
     with scope(spa=spa):
-        activity.task_reopen(task=third, actor=owner)
+        activity_services.task_reopen(task=third, actor=owner)
     assert reload(campaign).status == Campaign.Status.RUNNING
     assert enrollment_of(campaign, derm[2]).status == CampaignEnrollment.Status.ACTIVE
     assert enrollment_of(campaign, derm[2]).steps_done == 0
@@ -372,8 +374,10 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     letter_task = campaign_tasks(campaign)[0]
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
-        manual, _created = activity.task_create(spa=spa, title="Bring brochures", due_on=TODAY, practice=derm[1])
+        activity_services.task_complete(task=letter_task, actor=owner)
+        manual, _created = activity_services.task_create(
+            spa=spa, title="Bring brochures", due_on=TODAY, practice=derm[1]
+        )
         campaigns.campaign_stop(campaign=campaign, actor=manager_user)
 
     campaign = reload(campaign)
@@ -386,7 +390,7 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
     with scope(spa=spa):
         assert campaigns.campaign_was_stopped(campaign)
         # Undoing done work afterwards changes nothing and creates nothing.
-        activity.task_reopen(task=letter_task, actor=owner)
+        activity_services.task_reopen(task=letter_task, actor=owner)
         assert campaigns.campaigns_advance(spa=spa) == 0
     assert reload(campaign).status == Campaign.Status.FINISHED
     assert len(campaign_tasks(campaign)) == 1
@@ -578,7 +582,7 @@ def test_the_demo_campaign_runs_over_the_sports_medicine_practices_with_some_ste
     with scope(spa=demo_spa):
         assert seed_campaigns(demo_spa, demo_owner) == 1
         assert seed_campaigns(demo_spa, demo_owner) == 0  # idempotent
-        today = activity.spa_today(demo_spa)
+        today = activity_selectors.spa_today(demo_spa)
         campaign = Campaign.objects.get(spa=demo_spa)
         enrollments = {e.practice.name: e.steps_done for e in CampaignEnrollment.objects.filter(campaign=campaign)}
         open_tasks = sorted(
@@ -588,7 +592,7 @@ def test_the_demo_campaign_runs_over_the_sports_medicine_practices_with_some_ste
         assert campaigns.campaigns_advance(spa=demo_spa) == 0
 
     assert campaign.status == Campaign.Status.RUNNING
-    assert (today - activity.spa_today(demo_spa, campaign.launched_at)).days == 10
+    assert (today - activity_selectors.spa_today(demo_spa, campaign.launched_at)).days == 10
     assert enrollments == {"Charles River Sports Clinic": 2, "Marathon Orthopedics": 2, "Peak Sports Medicine": 1}
     assert open_tasks == [
         ("Charles River Sports Clinic", "lunch_presentation", 11),

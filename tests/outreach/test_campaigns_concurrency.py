@@ -10,7 +10,8 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
-from outreach import activity, campaigns
+from outreach import campaigns
+from outreach.activity import services as activity
 from outreach.models import Campaign, CampaignEnrollment, Task
 from tests.conftest import postgres_only
 

@@ -11,7 +11,7 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from outreach import events
-from outreach.activity import task_create
+from outreach.activity.services import task_create
 from outreach.demo_events import seed_events
 from outreach.models import Event, EventInvitee, Task, TaskSource, Touchpoint, TouchpointParticipant
 from spas.models import AuditEvent

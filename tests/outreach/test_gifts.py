@@ -355,7 +355,7 @@ def test_recording_a_gift_logs_a_gift_touchpoint_with_the_recipient(spa, staff_u
 
 @freeze_time(TODAY)
 def test_a_gift_does_not_close_an_open_task(spa, owner, patel):
-    from outreach.activity import task_create
+    from outreach.activity.services import task_create
 
     with scope(spa=spa):
         task, _created = task_create(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
-from outreach import activity
+from outreach.activity import services as activity
 from outreach.models import OutreachSettings, Task, TaskKind, TaskPractice, TaskSource, Touchpoint
 from outreach.nudges import fresh_approaches_create, thank_you_suggestions_create
 from outreach.tasks import fresh_approaches_task, thank_you_suggestions_task

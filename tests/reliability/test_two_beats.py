@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
-from outreach import activity
+from outreach.activity import services as activity
 from outreach.models import PartnerHealthSnapshot, Task, TaskDigest, TaskKind, TaskPractice
 from outreach.tasks import (
     check_ins_create_due_task,

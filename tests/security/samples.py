@@ -140,7 +140,7 @@ def _letter_part_id(spa):
 
 
 def _task_id(spa):
-    from outreach.activity import task_create
+    from outreach.activity.services import task_create
 
     with scope(spa=spa):
         task, _created = task_create(spa=spa, title="Walk sample task", due_on="2026-01-05", practice=_practice(spa))

@@ -11,8 +11,8 @@ from infra.forms import PastDateConfirmationMixin, UUIDListField
 from partners.models import Clinician, OfficeContact, Practice
 from spas.models import User
 
-from .activity import BULK_LIMIT
-from .models import OutreachSettings, Task, TaskKind, TaskSource, TouchpointKind, TouchpointOutcome
+from ..models import OutreachSettings, Task, TaskKind, TaskSource, TouchpointKind, TouchpointOutcome
+from .services import BULK_LIMIT
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 

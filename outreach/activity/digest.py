@@ -18,7 +18,7 @@ from django.utils import timezone
 from spas.models import Membership
 from spas.outbox import email_enqueue
 
-from .models import Task, TaskDigest, outreach_settings_for
+from ..models import Task, TaskDigest, outreach_settings_for
 
 MAX_LISTED = 25
 # A beat that was down at the digest hour catches up for a few hours; later in the day a "morning" digest

@@ -30,8 +30,9 @@ from referrals.models import ReferralEvent
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from . import activity, playbook
-from .activity_forms import (
+from ..models import Task, Touchpoint, outreach_settings_for
+from . import playbook, selectors, services
+from .forms import (
     OutreachSettingsForm,
     QuickTaskForm,
     SnoozeForm,
@@ -41,7 +42,6 @@ from .activity_forms import (
     TaskSelectionForm,
     TouchpointForm,
 )
-from .models import Task, Touchpoint, outreach_settings_for
 
 PAGE_SIZE = 50
 
@@ -56,7 +56,7 @@ def in_spa_timezone(view):
 
 
 def _task_or_404(request, task_id):
-    task = activity.task_detail(spa=request.spa, public_id=task_id)
+    task = selectors.task_detail(spa=request.spa, public_id=task_id)
     if task is None:
         raise Http404("No such task.")
     return task
@@ -86,14 +86,14 @@ TASK_RESULTS = "task-results"
 def _patients_context(request):
     everyone = request.GET.get("patients") == "all"
     return {
-        "patients": activity.patients_to_contact(spa=request.spa, user=request.user, everyone=everyone),
+        "patients": selectors.patients_to_contact(spa=request.spa, user=request.user, everyone=everyone),
         "patients_everyone": everyone,
         "attempt_outcomes": ReferralEvent.Outcome.choices,
     }
 
 
 def _my_day_tasks_response(request, *, status=200):
-    context = {**activity.my_day(spa=request.spa, user=request.user), "on_my_day": True}
+    context = {**selectors.my_day(spa=request.spa, user=request.user), "on_my_day": True}
     return render(request, "outreach/partials/my_day_tasks.html", context, status=status)
 
 
@@ -103,10 +103,10 @@ def my_day(request, spa_slug):
     spa = request.spa
     form = QuickTaskForm(request.POST or None, prefix="quick")
     if request.method == "POST" and form.is_valid():
-        activity.task_create(
+        services.task_create(
             spa=spa,
             title=form.cleaned_data["title"],
-            due_on=form.cleaned_data["due_on"] or activity.spa_today(spa),
+            due_on=form.cleaned_data["due_on"] or selectors.spa_today(spa),
             assignee=request.user,
             created_by=request.user,
             request=request,
@@ -114,7 +114,7 @@ def my_day(request, spa_slug):
         messages.success(request, _("Task added."))
         return redirect("outreach:my_day", spa_slug=spa_slug)
     context = {
-        **activity.my_day(spa=spa, user=request.user),
+        **selectors.my_day(spa=spa, user=request.user),
         **_patients_context(request),
         "quick_form": form,
         "on_my_day": True,
@@ -131,7 +131,7 @@ def my_day_patients(request, spa_slug):
 def _task_list_context(request, query):
     spa = request.spa
     filters = TaskFilterForm(query or None, spa=spa, user=request.user)
-    tasks = filters.filter(activity.task_list(spa=spa, state="all"))
+    tasks = filters.filter(selectors.task_list(spa=spa, state="all"))
     page = Paginator(tasks, PAGE_SIZE).get_page(query.get("page"))
     query = query.copy()
     query.pop("page", None)
@@ -139,8 +139,8 @@ def _task_list_context(request, query):
         "filters": filters,
         "page": page,
         "query": query.urlencode(),
-        "today": activity.spa_today(spa),
-        "snooze_dates": activity.snooze_dates(spa),
+        "today": selectors.spa_today(spa),
+        "snooze_dates": selectors.snooze_dates(spa),
     }
 
 
@@ -164,7 +164,7 @@ def task_form(request, spa_slug, task_id=None):
     task = _task_or_404(request, task_id) if task_id else None
     initial = {}
     if task is None:
-        initial = {"due_on": activity.spa_today(spa), "assignee": request.user}
+        initial = {"due_on": selectors.spa_today(spa), "assignee": request.user}
         practice_id = request.GET.get("practice")
         if practice_id:
             practice = Practice.objects.filter(spa=spa, public_id__in=_uuids(practice_id)).first()
@@ -175,7 +175,7 @@ def task_form(request, spa_slug, task_id=None):
         data = form.cleaned_data
         try:
             if task is None:
-                task, _created = activity.task_create(
+                task, _created = services.task_create(
                     spa=spa,
                     title=data["title"],
                     kind=data["kind"],
@@ -188,7 +188,7 @@ def task_form(request, spa_slug, task_id=None):
                 )
                 messages.success(request, _("Task added."))
             else:
-                activity.task_update(
+                services.task_update(
                     task=task,
                     actor=request.user,
                     request=request,
@@ -231,13 +231,13 @@ def _task_row_response(request, task):
     on_my_day = request.POST.get("on") == "my_day"
     context = {
         "task": task,
-        "today": activity.spa_today(request.spa),
-        "snooze_dates": activity.snooze_dates(request.spa),
+        "today": selectors.spa_today(request.spa),
+        "snooze_dates": selectors.snooze_dates(request.spa),
         "on_my_day": on_my_day,
     }
     if on_my_day:
         # The row changes in place (ticked, with its Undo); "Done today" beside it follows.
-        context["done_today"] = activity.my_day(spa=request.spa, user=request.user)["done_today"]
+        context["done_today"] = selectors.my_day(spa=request.spa, user=request.user)["done_today"]
     return _touchpoints_changed(render(request, "outreach/partials/task_row_response.html", context))
 
 
@@ -245,7 +245,7 @@ def _task_row_response(request, task):
 @in_spa_timezone
 def task_done(request, spa_slug, task_id):
     try:
-        task = activity.task_complete(task=_task_or_404(request, task_id), actor=request.user, request=request)
+        task = services.task_complete(task=_task_or_404(request, task_id), actor=request.user, request=request)
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
     if request.htmx:
@@ -258,7 +258,7 @@ def task_done(request, spa_slug, task_id):
 @in_spa_timezone
 def task_undo(request, spa_slug, task_id):
     try:
-        task = activity.task_reopen(task=_task_or_404(request, task_id), actor=request.user, request=request)
+        task = services.task_reopen(task=_task_or_404(request, task_id), actor=request.user, request=request)
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
     if request.htmx and request.htmx.target == MY_DAY_TASKS:  # Undo in "Done today"
@@ -295,7 +295,7 @@ def task_bulk_done(request, spa_slug):
     form = TaskSelectionForm(request.POST)
     if not form.is_valid():
         return _after_bulk(request, " ".join(form.errors["task"]), level="warning")
-    done = activity.tasks_complete(
+    done = services.tasks_complete(
         spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user, request=request
     )
     if not done:
@@ -316,7 +316,7 @@ def task_bulk_undo(request, spa_slug):
                 HttpResponse(status=400), "showToast", {"message": " ".join(form.errors["task"]), "level": "warning"}
             )
         return HttpResponseBadRequest(" ".join(form.errors["task"]))
-    reopened = activity.tasks_reopen(
+    reopened = services.tasks_reopen(
         spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user, request=request
     )
     messages.success(
@@ -342,9 +342,9 @@ def task_snooze(request, spa_slug, task_id):
     task = _task_or_404(request, task_id)
     form = SnoozeForm(request.POST)
     if form.is_valid():
-        until = activity.snooze_dates(request.spa)[form.cleaned_data["until"]]
+        until = selectors.snooze_dates(request.spa)[form.cleaned_data["until"]]
         try:
-            task, previous = activity.task_snooze(task=task, until=until, actor=request.user, request=request)
+            task, previous = services.task_snooze(task=task, until=until, actor=request.user, request=request)
         except Task.DoesNotExist:
             raise Http404("No such task.") from None
         except ValidationError as error:
@@ -381,7 +381,7 @@ def task_snooze_undo(request, spa_slug, task_id):
     if not form.is_valid():
         return HttpResponseBadRequest(_("Enter a valid date."))
     if task.done_at is None:
-        activity.task_update(task=task, actor=request.user, request=request, due_on=form.cleaned_data["due_on"])
+        services.task_update(task=task, actor=request.user, request=request, due_on=form.cleaned_data["due_on"])
         messages.success(request, _("Snooze undone: %(title)s.") % {"title": task.title})
     return _refresh(request)
 
@@ -399,15 +399,15 @@ TIMELINE_SHOW = [
 def _timeline_show(request):
     """The timeline filter the page asked for (``?timeline=gifts``; forms on the card post it back)."""
     value = request.POST.get("timeline") or request.GET.get("timeline") or "all"
-    return value if value in activity.TIMELINE_FILTERS else "all"
+    return value if value in selectors.TIMELINE_FILTERS else "all"
 
 
 def activity_card_context(request, practice, form=None):
-    today = activity.spa_today(request.spa)
+    today = selectors.spa_today(request.spa)
     show = _timeline_show(request)
     return {
         "practice": practice,
-        "touchpoints": activity.practice_timeline(spa=request.spa, practice=practice, show=show),
+        "touchpoints": selectors.practice_timeline(spa=request.spa, practice=practice, show=show),
         "timeline_show": show,
         "timeline_choices": TIMELINE_SHOW,
         "touchpoint_form": form or TouchpointForm(practice=practice, today=today, auto_id="touch_%s"),
@@ -429,11 +429,11 @@ def activity_card_context(request, practice, form=None):
 def touchpoint_log(request, spa_slug, practice_id):
     spa = request.spa
     practice = _practice_or_404(request, practice_id)
-    form = TouchpointForm(request.POST, practice=practice, today=activity.spa_today(spa), auto_id="touch_%s")
+    form = TouchpointForm(request.POST, practice=practice, today=selectors.spa_today(spa), auto_id="touch_%s")
     if form.is_valid():
         data = form.cleaned_data
         try:
-            activity.touchpoint_log(
+            services.touchpoint_log(
                 spa=spa,
                 practice=practice,
                 kind=data["kind"],
@@ -447,7 +447,7 @@ def touchpoint_log(request, spa_slug, practice_id):
                 request=request,
             )
             if data["next_step_on"]:
-                activity.task_create(
+                services.task_create(
                     spa=spa,
                     title=data["next_step"],
                     due_on=data["next_step_on"],
@@ -479,7 +479,7 @@ def touchpoint_delete(request, spa_slug, touchpoint_id):
         raise Http404("No such touchpoint.")
     practice = touchpoint.practice
     undo_url = reverse("outreach:touchpoint_restore", args=[spa_slug, touchpoint.public_id])
-    activity.touchpoint_delete(touchpoint=touchpoint, actor=request.user, request=request)
+    services.touchpoint_delete(touchpoint=touchpoint, actor=request.user, request=request)
     if request.htmx:
         response = render(request, "outreach/partials/activity_card.html", activity_card_context(request, practice))
         return _touchpoints_changed(with_toast(response, _("Touchpoint removed."), undo_url=undo_url))
@@ -491,11 +491,11 @@ def touchpoint_delete(request, spa_slug, touchpoint_id):
 @in_spa_timezone
 def touchpoint_restore(request, spa_slug, touchpoint_id):
     """A removal's Undo (the toast posts here): the touchpoint comes back. Whoever removed it, or a manager."""
-    removal = activity.touchpoint_removal(spa=request.spa, touchpoint_id=touchpoint_id)
+    removal = selectors.touchpoint_removal(spa=request.spa, touchpoint_id=touchpoint_id)
     if removal is None or (removal.actor_id != request.user.pk and not request.membership.has_role(Role.MANAGER)):
         raise Http404("No such touchpoint.")
     try:
-        touchpoint = activity.touchpoint_restore(spa=request.spa, removal=removal, actor=request.user, request=request)
+        touchpoint = services.touchpoint_restore(spa=request.spa, removal=removal, actor=request.user, request=request)
     except ValidationError as error:
         message = " ".join(error.messages)
         if request.htmx:
@@ -558,7 +558,7 @@ def outreach_settings(request, spa_slug):
     settings_row = outreach_settings_for(request.spa)
     form = OutreachSettingsForm(request.POST or None, instance=settings_row)
     if request.method == "POST" and form.is_valid():
-        activity.outreach_settings_update(
+        services.outreach_settings_update(
             spa=request.spa,
             actor=request.user,
             fields={name: form.cleaned_data[name] for name in OutreachSettingsForm.Meta.fields},

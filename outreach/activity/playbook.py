@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy
 
 from partners.models import Stage
 
-from .activity import spa_today, task_create
-from .models import Task, TaskKind, TaskSource
+from ..models import Task, TaskKind, TaskSource
+from .selectors import spa_today
+from .services import task_create
 
 
 @dataclass(frozen=True)

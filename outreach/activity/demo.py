@@ -6,8 +6,9 @@ import datetime
 
 from partners.models import Clinician, OfficeContact, Practice
 
-from .activity import spa_today, task_create, touchpoint_log
-from .models import TaskKind, Touchpoint
+from ..models import TaskKind, Touchpoint
+from .selectors import spa_today
+from .services import task_create, touchpoint_log
 
 # (practice, kind, days ago, outcome, notes, next step)
 TOUCHPOINTS = [
