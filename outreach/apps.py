@@ -5,7 +5,7 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self):
-        from .documents import register_kinds
+        from .letters.documents import register_kinds
 
         register_kinds()
         # These modules register hooks on outreach.activity (a campaign advances when its step's task is

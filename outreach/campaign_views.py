@@ -19,8 +19,8 @@ from spas.tenancy import requires_role
 from . import campaigns
 from .activity.selectors import spa_today
 from .campaign_forms import CampaignDetailsForm, CampaignForm, SegmentForm, step_formset
+from .letters.services import letter_batch_create
 from .models import Campaign, CampaignEnrollment, TaskKind
-from .services import letter_batch_create
 
 LIST_PAGE_SIZE = 25
 PRACTICE_PAGE_SIZE = 50

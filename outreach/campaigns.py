@@ -43,6 +43,7 @@ from spas.services import audit_record
 
 from .activity import selectors as activity_selectors
 from .activity import services as activity_services
+from .letters.services import letter_request
 from .models import (
     Campaign,
     CampaignEnrollment,
@@ -324,8 +325,6 @@ def _create_step_task(*, enrollment, step, steps, due_on, member_ids, actor=None
         request=request,
     )
     if created and step.kind == TaskKind.LETTER and step.letter_template_id is not None:
-        from .services import letter_request
-
         letter_request(
             spa=campaign.spa,
             practice=practice,

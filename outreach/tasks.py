@@ -2,22 +2,10 @@
 
 from celery import shared_task
 
-from spas.tenancy import SpaTask, for_each_spa
+from spas.tenancy import for_each_spa
 
-
-@shared_task(
-    base=SpaTask,
-    name="outreach.tasks.letter_batch_render_task",
-    soft_time_limit=1500,
-    time_limit=1560,
-    acks_late=True,
-)
-def letter_batch_render_task(spa_id, batch_document_id):
-    """Render a letter batch part by part, then the combined PDF, inside the spa's scope. Idempotent."""
-    from .batches import letter_batch_render
-
-    return letter_batch_render(batch_document_id)
-
+# Celery autodiscovers this module only: importing the tasks kept beside their services registers them too.
+from .letters.tasks import letter_batch_render_task  # noqa: F401
 
 # --- scheduled relationship work (the beat schedule is in spa_referrals/celery.py) -----------------
 # Each job runs over all spas, spa by spa inside its scope; each is idempotent by construction (the

@@ -11,7 +11,7 @@ from django_scopes import ScopedManager
 from infra.text import single_line
 from spas.models import GeneratedDocument, Spa, Specialty
 
-from ..letters import validate_placeholders
+from ..letters.placeholders import validate_placeholders
 
 
 class LetterTemplate(models.Model):

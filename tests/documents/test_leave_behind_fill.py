@@ -10,8 +10,8 @@ from django.urls import reverse
 from django_scopes import scope
 from pypdf import PdfReader
 
-from outreach.documents import SCALES, leave_behind_fit
-from outreach.services import leave_behind_request
+from outreach.letters.documents import SCALES, leave_behind_fit
+from outreach.letters.services import leave_behind_request
 from referrals.models import referral_settings_for
 from spas.demo import seed_catalog
 from spas.models import GeneratedDocument, Role

@@ -10,8 +10,8 @@ from django_scopes import scope
 from pypdf import PdfReader
 
 from infra.pdf import render_template_to_pdf
-from outreach.documents import LEAVE_BEHIND_TEMPLATE, TRIM_LEVELS, leave_behind_context, leave_behind_fit
-from outreach.services import leave_behind_request
+from outreach.letters.documents import LEAVE_BEHIND_TEMPLATE, TRIM_LEVELS, leave_behind_context, leave_behind_fit
+from outreach.letters.services import leave_behind_request
 from spas.demo import seed_catalog
 from spas.models import GeneratedDocument
 from tests.factories import (

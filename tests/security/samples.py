@@ -120,8 +120,8 @@ def _letter_template(spa):
 
 
 def _letter_batch(spa):
+    from outreach.letters.services import letter_batch_create
     from outreach.models import LetterBatch
-    from outreach.services import letter_batch_create
 
     with scope(spa=spa):
         batch = LetterBatch.objects.filter(spa=spa).first()

@@ -15,10 +15,10 @@ from spas.models import GeneratedDocument, Role
 from spas.services import audit_record
 from spas.tenancy import requires_role
 
+from ..models import LetterBatch, LetterTemplate
 from . import services
 from .forms import LeaveBehindForm, LetterSendForm, LetterTemplateForm, PracticeFilterForm
-from .letters import PLACEHOLDERS
-from .models import LetterBatch, LetterTemplate
+from .placeholders import PLACEHOLDERS
 from .selectors import recent_letter_sends
 
 MAX_LISTED_PRACTICES = 500

@@ -54,12 +54,13 @@ from django.utils.translation import gettext_lazy
 from infra.pdf import render_template_to_pdf
 from partners.models import Practice
 from referrals.documents import landing_url, logo_data_uri, qr_svg_data_uri
+from referrals.models import ReferralSettings
 from spas import catalog
 from spas.documents import DocumentCreator, DocumentKind, register, register_creator
 from spas.models import Equipment, Membership, ProductLine, Role, Specialty
 
-from . import letters
-from .models import LeaveBehind, LetterTemplate
+from ..models import LeaveBehind, LetterTemplate
+from . import placeholders
 
 LEAVE_BEHIND_TEMPLATE = "documents/leave_behind.html"
 LETTER_TEMPLATE = "documents/letter.html"
@@ -176,8 +177,6 @@ def _catalog_state(spa):
 
 def _first_contact_days(spa):
     """The spa's promise, read without creating its settings row (a version must not write)."""
-    from referrals.models import ReferralSettings
-
     days = ReferralSettings.objects.filter(spa=spa).values_list("first_contact_business_days", flat=True).first()
     return days or ReferralSettings._meta.get_field("first_contact_business_days").default
 
@@ -401,7 +400,7 @@ def letter_title(practice, options):
 def letter_for(spa, practice, template, *, signature_name, today, owner):
     """One letter's printable pieces: recipient block and paragraphs with placeholders substituted."""
     offers = catalog.current_offers(spa=spa, specialty=practice.specialty, on_date=today)
-    values = letters.letter_values(
+    values = placeholders.letter_values(
         spa=spa,
         practice=practice,
         owner_name=owner,
@@ -412,7 +411,7 @@ def letter_for(spa, practice, template, *, signature_name, today, owner):
     return {
         "practice": practice,
         "addressee": values["clinician_title_name"],
-        "paragraphs": letters.paragraphs(letters.substitute(template.body, values)),
+        "paragraphs": placeholders.paragraphs(placeholders.substitute(template.body, values)),
     }
 
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from partners.models import Practice, Stage
 from spas.models import Specialty
 
-from .models import LetterTemplate
+from ..models import LetterTemplate
 
 
 class LetterTemplateForm(forms.ModelForm):

@@ -1,4 +1,4 @@
-"""Reads for outreach pages that combine several of its parts."""
+"""Letter reads: the letters page's recent sends (batches and campaign letter steps together)."""
 
 from dataclasses import dataclass
 
@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .models import Campaign, CampaignStep, LetterBatch
+from ..models import Campaign, CampaignStep, LetterBatch
 
 RECENT_LETTER_SENDS = 20
 

@@ -22,8 +22,8 @@ from spas import catalog
 from spas.documents import mark_failed, save_rendered
 from spas.models import GeneratedDocument
 
+from ..models import LetterBatch, LetterTemplate
 from .documents import LETTER_TEMPLATE, brand_colour, letter_for, owner_name
-from .models import LetterBatch, LetterTemplate
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Outreach writes: letter templates, letter batches and leave-behind requests."""
+"""Letter writes: letter templates, letter batches (their render task enqueued after commit) and leave-behind requests."""
 
 import hashlib
 import json
@@ -12,8 +12,9 @@ from spas.documents import document_request
 from spas.models import GeneratedDocument
 from spas.services import audit_record
 
-from .documents import letter_batch_title, letter_batch_version
-from .models import LeaveBehind, LetterBatch
+from ..models import LeaveBehind, LetterBatch
+from .documents import letter_batch_title, letter_batch_version, letter_title, letter_version
+from .tasks import letter_batch_render_task
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +116,6 @@ def letter_batch_create(*, spa, template, practices, requested_by, request=None)
         progress_total=len(practices),
         requested_by=actor,
     )
-    from .documents import letter_title, letter_version
-
     now = timezone.now()
     GeneratedDocument.objects.bulk_create(
         [
@@ -152,8 +151,6 @@ def letter_batch_create(*, spa, template, practices, requested_by, request=None)
 
 def _enqueue_batch(spa_id, document_id):
     def send():
-        from .tasks import letter_batch_render_task
-
         try:
             letter_batch_render_task.delay(spa_id, document_id)
         except Exception:  # noqa: BLE001 - broker down: the documents sweep renders the combined PDF
