@@ -8,7 +8,7 @@ from django_scopes import scope
 from spas.models import Membership, Role
 
 from .activity.demo import seed_activity
-from .demo_campaigns import seed_campaigns
+from .campaigns.demo import seed_campaigns
 from .demo_events import seed_events
 from .demo_gifts import seed_gifts
 from .demo_health import seed_health

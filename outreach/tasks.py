@@ -47,7 +47,7 @@ def fresh_approaches_task():
 @shared_task(name="outreach.tasks.campaigns_advance_task", soft_time_limit=540, time_limit=600)
 def campaigns_advance_task():
     """Hourly: running campaigns create the tasks whose time has come and finish when all are done."""
-    from .campaigns import campaigns_advance
+    from .campaigns.services import campaigns_advance
 
     return for_each_spa(lambda spa: campaigns_advance(spa=spa))
 

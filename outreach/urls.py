@@ -11,7 +11,7 @@ app_name = "outreach"
 urlpatterns = [
     path("", include("outreach.activity.urls")),
     path("", include("outreach.letters.urls")),
-    path("campaigns/", include("outreach.urls_campaigns")),
+    path("campaigns/", include("outreach.campaigns.urls")),
     path("events/", include("outreach.urls_events")),
     path("objections/", include("outreach.urls_objections")),
     path("gifts/", include("outreach.urls_gifts")),

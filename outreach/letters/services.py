@@ -1,4 +1,4 @@
-"""Letter writes: letter templates, letter batches (their render task enqueued after commit) and leave-behind requests."""
+"""Letter writes: letter templates, letter batches (render task enqueued after commit) and leave-behind requests."""
 
 import hashlib
 import json

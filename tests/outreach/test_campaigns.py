@@ -9,10 +9,11 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
-import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
-from outreach import campaigns
+import outreach.campaigns.services  # noqa: F401 - registers the task hooks (apps.ready imports it too)
 from outreach.activity import selectors as activity_selectors
 from outreach.activity import services as activity_services
+from outreach.campaigns import selectors as campaigns_selectors
+from outreach.campaigns import services as campaigns_services
 from outreach.models import Campaign, CampaignEnrollment, Task, TaskSource, Touchpoint
 from partners.models import StageChange
 from partners.services import practice_move_stage, practice_set_tags
@@ -40,7 +41,7 @@ def default_steps(letter):
 
 def save_campaign(spa, actor, *, segment, steps, launch=True, owner=None, name="Spring introductions"):
     with scope(spa=spa):
-        return campaigns.campaign_save(
+        return campaigns_services.campaign_save(
             spa=spa,
             actor=actor,
             fields={"name": name, "description": "Meet the dermatologists", "owner": owner},
@@ -136,7 +137,7 @@ def test_a_campaign_assignee_gets_every_task(spa, owner, manager_user, staff_use
 def test_someone_who_left_the_team_is_skipped_for_the_next_in_line(spa, owner, manager_user, derm):
     leaver = MembershipFactory(spa=spa, role="staff", user=UserFactory(email="leaver@example.com")).user
     with scope(spa=spa):
-        campaign = campaigns.campaign_save(
+        campaign = campaigns_services.campaign_save(
             spa=spa,
             actor=manager_user,
             fields={"name": "C", "owner": leaver},
@@ -144,7 +145,7 @@ def test_someone_who_left_the_team_is_skipped_for_the_next_in_line(spa, owner, m
             steps=default_steps(letter_template(spa)),
         )
         Membership.objects.filter(user=leaver).delete()
-        campaigns.campaign_launch(campaign=campaign, actor=manager_user)
+        campaigns_services.campaign_launch(campaign=campaign, actor=manager_user)
 
     assert [task.assignee for task in campaign_tasks(campaign)] == [owner, manager_user, owner]
 
@@ -163,8 +164,8 @@ def test_a_tag_segment_matches_tagged_practices_only(spa, manager_user, derm):
 
 def test_the_segment_preview_counts_and_names_the_first_practices(spa, derm):
     with scope(spa=spa):
-        preview = campaigns.segment_preview(spa=spa, segment=SEGMENT, limit=2)
-        everything = campaigns.segment_preview(spa=spa, segment={})
+        preview = campaigns_selectors.segment_preview(spa=spa, segment=SEGMENT, limit=2)
+        everything = campaigns_selectors.segment_preview(spa=spa, segment={})
 
     assert preview["count"] == 3
     assert [practice.name for practice in preview["practices"]] == ["Alpha Dermatology", "Beta Skin"]
@@ -178,7 +179,7 @@ def test_launching_twice_is_refused_and_creates_nothing_more(spa, manager_user, 
     with scope(spa=spa):
         make_practice(spa, name="Late Dermatology", city="Boston", stage="researched")
         with pytest.raises(ValidationError, match="already been launched"):
-            campaigns.campaign_launch(campaign=campaign, actor=manager_user)
+            campaigns_services.campaign_launch(campaign=campaign, actor=manager_user)
 
     assert len(rows(CampaignEnrollment, campaign=campaign)) == 3
     assert len(campaign_tasks(campaign)) == 3
@@ -189,11 +190,11 @@ def test_the_hourly_job_run_twice_creates_nothing_extra_and_repairs_a_missing_ta
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
 
     with scope(spa=spa):
-        assert campaigns.campaigns_advance(spa=spa) == 0
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
         Task.objects.filter(pk=campaign_tasks(campaign)[1].pk).delete()  # lost somehow
-        assert campaigns.campaigns_advance(spa=spa) == 1
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        assert campaigns_services.campaigns_advance(spa=spa) == 1
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
 
     tasks = campaign_tasks(campaign)
     assert [task.practice.name for task in tasks] == ["Alpha Dermatology", "Beta Skin", "Gamma Derm"]
@@ -325,8 +326,8 @@ def test_the_last_step_completes_the_practice_and_the_last_practice_finishes_the
     assert campaign.status == Campaign.Status.FINISHED
     assert campaign.finished_at is not None
     with scope(spa=spa):
-        assert not campaigns.campaign_was_stopped(campaign)
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        assert not campaigns_selectors.campaign_was_stopped(campaign)
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
 
     # Undoing the step that finished it opens the campaign again.
     with scope(spa=spa):
@@ -343,7 +344,7 @@ def test_the_hourly_job_finishes_a_campaign_with_nobody_left_in_progress(spa, ma
         CampaignEnrollment.objects.filter(campaign=campaign).update(status=CampaignEnrollment.Status.STOPPED)
 
     with scope(spa=spa):
-        campaigns.campaigns_advance(spa=spa)
+        campaigns_services.campaigns_advance(spa=spa)
 
     assert reload(campaign).status == Campaign.Status.FINISHED
 
@@ -356,7 +357,7 @@ def test_the_hourly_job_corrects_progress_a_hook_missed(spa, owner, manager_user
         Task.objects.filter(pk=campaign_tasks(campaign)[0].pk).update(done_at=timezone.now())
 
     with scope(spa=spa):
-        assert campaigns.campaigns_advance(spa=spa) == 1
+        assert campaigns_services.campaigns_advance(spa=spa) == 1
 
     assert enrollment_of(campaign, derm[0]).steps_done == 1
     assert [t.due_on for t in campaign_tasks(campaign, practice=derm[0], done_at=None)] == [
@@ -378,7 +379,7 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
         manual, _created = activity_services.task_create(
             spa=spa, title="Bring brochures", due_on=TODAY, practice=derm[1]
         )
-        campaigns.campaign_stop(campaign=campaign, actor=manager_user)
+        campaigns_services.campaign_stop(campaign=campaign, actor=manager_user)
 
     campaign = reload(campaign)
     assert campaign.status == Campaign.Status.FINISHED
@@ -388,10 +389,10 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
     assert enrollment_of(campaign, derm[0]).steps_done == 1
     assert len(rows(Touchpoint, practice=derm[0])) == 1
     with scope(spa=spa):
-        assert campaigns.campaign_was_stopped(campaign)
+        assert campaigns_selectors.campaign_was_stopped(campaign)
         # Undoing done work afterwards changes nothing and creates nothing.
         activity_services.task_reopen(task=letter_task, actor=owner)
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
     assert reload(campaign).status == Campaign.Status.FINISHED
     assert len(campaign_tasks(campaign)) == 1
     audit = rows(AuditEvent, action="campaign.stopped")[0]
@@ -399,24 +400,26 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
     assert len(rows(AuditEvent, action="task.deleted")) == 3
 
     with scope(spa=spa), pytest.raises(ValidationError, match="Only a running campaign"):
-        campaigns.campaign_stop(campaign=campaign, actor=manager_user)
+        campaigns_services.campaign_stop(campaign=campaign, actor=manager_user)
 
 
 @freeze_time(NOW)
 def test_removing_one_practice_stops_only_that_one(spa, owner, manager_user, derm):
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     with scope(spa=spa):
-        campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[1]), actor=manager_user)
+        campaigns_services.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[1]), actor=manager_user)
 
     assert enrollment_of(campaign, derm[1]).status == CampaignEnrollment.Status.STOPPED
     assert [task.practice.name for task in campaign_tasks(campaign)] == ["Alpha Dermatology", "Gamma Derm"]
     assert reload(campaign).status == Campaign.Status.RUNNING
     with scope(spa=spa):
-        assert campaigns.campaigns_advance(spa=spa) == 0  # a removed practice gets no new task
+        assert campaigns_services.campaigns_advance(spa=spa) == 0  # a removed practice gets no new task
         with pytest.raises(ValidationError, match="no longer in progress"):
-            campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[1]), actor=manager_user)
-        campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[0]), actor=manager_user)
-        campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[2]), actor=manager_user)
+            campaigns_services.campaign_enrollment_remove(
+                enrollment=enrollment_of(campaign, derm[1]), actor=manager_user
+            )
+        campaigns_services.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[0]), actor=manager_user)
+        campaigns_services.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[2]), actor=manager_user)
 
     assert reload(campaign).status == Campaign.Status.FINISHED
 
@@ -460,13 +463,13 @@ def test_a_segment_matching_no_practice_cannot_launch(spa, manager_user, derm):
         spa, manager_user, segment={"specialty": "oncology"}, steps=default_steps(letter_template(spa)), launch=False
     )
     with scope(spa=spa), pytest.raises(ValidationError, match="No practice matches"):
-        campaigns.campaign_launch(campaign=draft, actor=manager_user)
+        campaigns_services.campaign_launch(campaign=draft, actor=manager_user)
     assert reload(draft).status == Campaign.Status.DRAFT
     assert rows(Task) == []
 
 
 def test_a_segment_matching_too_many_practices_cannot_launch(spa, manager_user, derm, monkeypatch):
-    monkeypatch.setattr(campaigns, "MAX_PRACTICES", 2)
+    monkeypatch.setattr(campaigns_services, "MAX_PRACTICES", 2)
 
     with pytest.raises(ValidationError, match="More than 2 practices match"):
         save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
@@ -479,7 +482,7 @@ def test_a_launched_campaign_keeps_its_steps(spa, manager_user, derm):
         campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
 
     with scope(spa=spa), pytest.raises(ValidationError, match="keeps its steps"):
-        campaigns.campaign_save(
+        campaigns_services.campaign_save(
             spa=spa,
             actor=manager_user,
             campaign=campaign,
@@ -499,7 +502,7 @@ def test_editing_a_draft_replaces_its_steps(spa, manager_user, derm):
     draft = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)), launch=False)
 
     with scope(spa=spa):
-        campaigns.campaign_save(
+        campaigns_services.campaign_save(
             spa=spa,
             actor=manager_user,
             campaign=draft,
@@ -547,7 +550,7 @@ def test_results_count_only_the_targeted_practices_since_launch(spa, owner, mana
         ReferralFactory(spa=spa, practice=outside)
         assert StageChange.objects.filter(to_stage="active").count() == 3
 
-        results = campaigns.campaign_results(campaign=reload(campaign))
+        results = campaigns_selectors.campaign_results(campaign=reload(campaign))
 
     assert results == {
         "touchpoints": 4,
@@ -564,14 +567,14 @@ def test_a_draft_has_no_results(spa, manager_user, derm):
     draft = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)), launch=False)
 
     with scope(spa=spa):
-        assert campaigns.campaign_results(campaign=draft)["touchpoints"] == 0
+        assert campaigns_selectors.campaign_results(campaign=draft)["touchpoints"] == 0
 
 
 # --- demo data -------------------------------------------------------------------------------------------
 
 
 def test_the_demo_campaign_runs_over_the_sports_medicine_practices_with_some_steps_done(db):
-    from outreach.demo_campaigns import seed_campaigns
+    from outreach.campaigns.demo import seed_campaigns
     from partners.demo import seed_partners
 
     from ..factories import SpaFactory
@@ -589,7 +592,7 @@ def test_the_demo_campaign_runs_over_the_sports_medicine_practices_with_some_ste
             (task.practice.name, task.kind, (task.due_on - today).days)
             for task in Task.objects.filter(campaign_enrollment__campaign=campaign, done_at=None)
         )
-        assert campaigns.campaigns_advance(spa=demo_spa) == 0
+        assert campaigns_services.campaigns_advance(spa=demo_spa) == 0
 
     assert campaign.status == Campaign.Status.RUNNING
     assert (today - activity_selectors.spa_today(demo_spa, campaign.launched_at)).days == 10

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from outreach import campaigns
+from outreach.campaigns import services as campaigns
 from outreach.letters.selectors import recent_letter_sends
 from referrals.documents import referral_pad_request
 from spas import documents

@@ -12,8 +12,8 @@ from partners.models import Stage
 from partners.selectors import spa_cities, spa_tags
 from spas.models import Specialty
 
-from .campaigns import DEFAULT_STEPS, MAX_DAYS_AFTER, MAX_STEPS
-from .models import Campaign, LetterTemplate, TaskKind
+from ..models import Campaign, LetterTemplate, TaskKind
+from .services import DEFAULT_STEPS, MAX_DAYS_AFTER, MAX_STEPS
 
 User = get_user_model()
 

@@ -16,11 +16,11 @@ from referrals.views import in_spa_timezone
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from . import campaigns
-from .activity.selectors import spa_today
-from .campaign_forms import CampaignDetailsForm, CampaignForm, SegmentForm, step_formset
-from .letters.services import letter_batch_create
-from .models import Campaign, CampaignEnrollment, TaskKind
+from ..activity.selectors import spa_today
+from ..letters.services import letter_batch_create
+from ..models import Campaign, CampaignEnrollment, TaskKind
+from . import selectors, services
+from .forms import CampaignDetailsForm, CampaignForm, SegmentForm, step_formset
 
 LIST_PAGE_SIZE = 25
 PRACTICE_PAGE_SIZE = 50
@@ -41,10 +41,10 @@ def campaign_list(request, spa_slug):
     status = request.GET.get("status", "")
     if status not in Campaign.Status.values:
         status = ""
-    page = Paginator(campaigns.campaign_list(spa=request.spa, status=status or None), LIST_PAGE_SIZE).get_page(
+    page = Paginator(selectors.campaign_list(spa=request.spa, status=status or None), LIST_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = [{"campaign": campaign, "percent": campaigns.campaign_percent(campaign)} for campaign in page.object_list]
+    rows = [{"campaign": campaign, "percent": selectors.campaign_percent(campaign)} for campaign in page.object_list]
     context = {
         "page": page,
         "rows": rows,
@@ -79,9 +79,9 @@ def _render_form(request, *, form, formset, campaign=None, step_errors=(), statu
         "formset": formset,
         "campaign": campaign,
         "step_errors": list(step_errors),
-        "preview": campaigns.segment_preview(spa=request.spa, segment=_segment_of(form, campaign)),
-        "has_letters": campaigns.letter_templates(spa=request.spa).exists(),
-        "max_steps": campaigns.MAX_STEPS,
+        "preview": selectors.segment_preview(spa=request.spa, segment=_segment_of(form, campaign)),
+        "has_letters": selectors.letter_templates(spa=request.spa).exists(),
+        "max_steps": services.MAX_STEPS,
     }
     return render(request, "outreach/campaigns/form.html", context, status=status)
 
@@ -103,7 +103,7 @@ def _add_step(request, campaign):
         return render(
             request,
             "outreach/campaigns/_steps.html",
-            {"formset": formset, "has_letters": campaigns.letter_templates(spa=request.spa).exists()},
+            {"formset": formset, "has_letters": selectors.letter_templates(spa=request.spa).exists()},
         )
     initial = {
         name: request.POST.get(name, "") for name in ("name", "description", "owner", *CampaignForm.SEGMENT_FIELDS)
@@ -125,7 +125,7 @@ def _campaign_form(request, campaign=None):
     step_errors = []
     if form.is_valid() and formset.is_valid():
         try:
-            saved = campaigns.campaign_save(
+            saved = services.campaign_save(
                 spa=spa,
                 actor=request.user,
                 campaign=campaign,
@@ -175,7 +175,7 @@ def campaign_edit(request, spa_slug, campaign_id):
     if request.method == "POST":
         if form.is_valid():
             try:
-                campaigns.campaign_update(
+                services.campaign_update(
                     campaign=campaign,
                     actor=request.user,
                     fields={name: form.cleaned_data[name] for name in ("name", "description", "owner")},
@@ -201,7 +201,7 @@ def campaign_preview(request, spa_slug):
     if not form.is_valid():
         context = {"invalid": True}
         return render(request, "outreach/campaigns/_segment_preview.html", context, status=400)
-    preview = campaigns.segment_preview(spa=request.spa, segment=form.cleaned_data)
+    preview = selectors.segment_preview(spa=request.spa, segment=form.cleaned_data)
     return render(request, "outreach/campaigns/_segment_preview.html", {"preview": preview})
 
 
@@ -211,12 +211,12 @@ def campaign_preview(request, spa_slug):
 def _render_detail(request, campaign, *, status=200, launch_errors=()):
     spa = request.spa
     steps = list(campaign.steps.select_related("letter_template").order_by("position"))
-    overview = campaigns.campaign_overview(campaign=campaign, step_count=len(steps))
-    page = Paginator(campaigns.campaign_enrollments(campaign=campaign), PRACTICE_PAGE_SIZE).get_page(
+    overview = selectors.campaign_overview(campaign=campaign, step_count=len(steps))
+    page = Paginator(selectors.campaign_enrollments(campaign=campaign), PRACTICE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     enrollments = list(page.object_list)
-    letters = campaigns.campaign_letters(
+    letters = selectors.campaign_letters(
         campaign=campaign, practices=[row.practice for row in enrollments], steps=steps
     )
     step_count = len(steps)
@@ -229,11 +229,11 @@ def _render_detail(request, campaign, *, status=200, launch_errors=()):
                 "practice": enrollment.practice,
                 "task": task,
                 "letter": letters.get(str(enrollment.practice.public_id)),
-                "percent": campaigns.progress_percent(enrollment.steps_done, step_count),
+                "percent": selectors.progress_percent(enrollment.steps_done, step_count),
             }
         )
     is_draft = campaign.status == Campaign.Status.DRAFT
-    results = campaigns.campaign_results(campaign=campaign)
+    results = selectors.campaign_results(campaign=campaign)
     targeted = overview["practices"]
     context = {
         "campaign": campaign,
@@ -246,32 +246,32 @@ def _render_detail(request, campaign, *, status=200, launch_errors=()):
             (
                 _("Reached (any touchpoint)"),
                 results["practices_reached"],
-                campaigns.progress_percent(results["practices_reached"], targeted),
+                selectors.progress_percent(results["practices_reached"], targeted),
             ),
             (
                 _("Met (meeting or lunch presentation)"),
                 results["practices_met"],
-                campaigns.progress_percent(results["practices_met"], targeted),
+                selectors.progress_percent(results["practices_met"], targeted),
             ),
             (
                 _("Won (now active partners)"),
                 results["partners_won"],
-                campaigns.progress_percent(results["partners_won"], targeted),
+                selectors.progress_percent(results["partners_won"], targeted),
             ),
             (
                 _("Referring (sent a referral)"),
                 results["practices_referring"],
-                campaigns.progress_percent(results["practices_referring"], targeted),
+                selectors.progress_percent(results["practices_referring"], targeted),
             ),
         ],
         "funnel": []
         if is_draft
-        else campaigns.campaign_step_funnel(campaign=campaign, steps=steps, practices=targeted),
+        else selectors.campaign_step_funnel(campaign=campaign, steps=steps, practices=targeted),
         "page": page,
         "rows": rows,
-        "preview": campaigns.segment_preview(spa=spa, segment=campaign.segment) if is_draft else None,
-        "segment_text": campaigns.segment_description(campaign.segment),
-        "stopped": campaign.status == Campaign.Status.FINISHED and campaigns.campaign_was_stopped(campaign),
+        "preview": selectors.segment_preview(spa=spa, segment=campaign.segment) if is_draft else None,
+        "segment_text": selectors.segment_description(campaign.segment),
+        "stopped": campaign.status == Campaign.Status.FINISHED and selectors.campaign_was_stopped(campaign),
         "can_manage": request.membership.has_role(Role.MANAGER),
         "launch_errors": list(launch_errors),
         "today": spa_today(spa),
@@ -290,7 +290,7 @@ def campaign_detail(request, spa_slug, campaign_id):
 def campaign_launch(request, spa_slug, campaign_id):
     campaign = _campaign_or_404(request, campaign_id)
     try:
-        campaigns.campaign_launch(campaign=campaign, actor=request.user, request=request)
+        services.campaign_launch(campaign=campaign, actor=request.user, request=request)
     except ValidationError as error:
         campaign.refresh_from_db()
         return _render_detail(request, campaign, status=400, launch_errors=error.messages)
@@ -312,7 +312,7 @@ def campaign_launch(request, spa_slug, campaign_id):
 def campaign_stop(request, spa_slug, campaign_id):
     campaign = _campaign_or_404(request, campaign_id)
     try:
-        campaigns.campaign_stop(campaign=campaign, actor=request.user, request=request)
+        services.campaign_stop(campaign=campaign, actor=request.user, request=request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -325,7 +325,7 @@ def campaign_stop(request, spa_slug, campaign_id):
 def campaign_delete(request, spa_slug, campaign_id):
     campaign = _campaign_or_404(request, campaign_id)
     try:
-        campaigns.campaign_delete(campaign=campaign, actor=request.user, request=request)
+        services.campaign_delete(campaign=campaign, actor=request.user, request=request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("outreach:campaign_detail", spa_slug=spa_slug, campaign_id=campaign.public_id)
@@ -344,7 +344,7 @@ def campaign_practice_remove(request, spa_slug, campaign_id, practice_id):
         practice__public_id=practice_id,
     )
     try:
-        campaigns.campaign_enrollment_remove(enrollment=enrollment, actor=request.user, request=request)
+        services.campaign_enrollment_remove(enrollment=enrollment, actor=request.user, request=request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -360,7 +360,7 @@ def campaign_practice_remove(request, spa_slug, campaign_id, practice_id):
 def campaign_letters_print(request, spa_slug, campaign_id):
     """All the letters waiting to be sent in this campaign, in one PDF per letter template."""
     campaign = _campaign_or_404(request, campaign_id)
-    groups = campaigns.campaign_current_letter_practices(campaign=campaign)
+    groups = selectors.campaign_current_letter_practices(campaign=campaign)
     if not groups:
         messages.info(request, _("No letter is waiting to be sent in this campaign."))
         return redirect("outreach:campaign_detail", spa_slug=spa_slug, campaign_id=campaign.public_id)

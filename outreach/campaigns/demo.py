@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from partners.models import Practice
 
-from .activity.selectors import spa_day_start, spa_today
-from .activity.services import touchpoint_log
-from .campaigns import campaign_save, segment_practices
-from .models import Campaign, CampaignEnrollment, LetterTemplate, Task, TaskKind, TouchpointOutcome
+from ..activity.selectors import spa_day_start, spa_today
+from ..activity.services import touchpoint_log
+from ..models import Campaign, CampaignEnrollment, LetterTemplate, Task, TaskKind, TouchpointOutcome
+from .selectors import segment_practices
+from .services import campaign_save
 
 LETTER_NAME = "Introduction to our therapeutic massage"
 LETTER_BODY = (
