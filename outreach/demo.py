@@ -9,10 +9,10 @@ from spas.models import Membership, Role
 
 from .activity.demo import seed_activity
 from .campaigns.demo import seed_campaigns
-from .demo_events import seed_events
 from .demo_gifts import seed_gifts
 from .demo_health import seed_health
 from .demo_objections import seed_objections
+from .events.demo import seed_events
 from .health_snapshots import refresh_spa
 
 # In dependency order: the history first, then what reads it (the jobs look at touchpoints and referrals).

@@ -12,7 +12,7 @@ urlpatterns = [
     path("", include("outreach.activity.urls")),
     path("", include("outreach.letters.urls")),
     path("campaigns/", include("outreach.campaigns.urls")),
-    path("events/", include("outreach.urls_events")),
+    path("events/", include("outreach.events.urls")),
     path("objections/", include("outreach.urls_objections")),
     path("gifts/", include("outreach.urls_gifts")),
     path("health/", include("outreach.urls_health")),

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from outreach.demo_events import seed_events
 from outreach.demo_objections import seed_objections
+from outreach.events.demo import seed_events
 from outreach.models import EventInvitee, ObjectionLog, Task, Touchpoint
 from spas.models import Role
 from tests.factories import (

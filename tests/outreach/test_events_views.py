@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach import events
+from outreach.events import services as events
 from outreach.models import Event, EventInvitee, Task, Touchpoint
 from spas.models import AuditEvent
 

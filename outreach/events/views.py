@@ -24,9 +24,9 @@ from referrals.views import in_spa_timezone
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from . import events
-from .event_forms import EventForm, InviteeForm, InviteFilterForm, InviteForm, person_choices
-from .models import Event, EventInvitee
+from ..models import Event, EventInvitee
+from . import selectors, services
+from .forms import EventForm, InviteeForm, InviteFilterForm, InviteForm, person_choices
 
 PAGE_SIZE = 20
 MAX_LISTED_PRACTICES = 200
@@ -52,12 +52,12 @@ def _invitee_or_404(request, event, invitee_id):
 @in_spa_timezone
 def event_list(request, spa_slug):
     when = "past" if request.GET.get("when") == "past" else "upcoming"
-    listed = events.event_list(spa=request.spa, when=when)
+    listed = selectors.event_list(spa=request.spa, when=when)
     page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "when": when,
         "page": page,
-        "counts": events.event_counts(spa=request.spa),
+        "counts": selectors.event_counts(spa=request.spa),
         "query_string": f"when={when}",
     }
     return render(request, "outreach/events/list.html", context)
@@ -80,10 +80,10 @@ def event_form(request, spa_slug, event_id=None):
         fields = {name: form.cleaned_data[name] for name in EventForm.Meta.fields}
         try:
             if event is None:
-                event = events.event_create(spa=request.spa, actor=request.user, request=request, **fields)
+                event = services.event_create(spa=request.spa, actor=request.user, request=request, **fields)
                 messages.success(request, _("Event planned. Invite the practices next."))
             else:
-                events.event_update(event=event, actor=request.user, request=request, **fields)
+                services.event_update(event=event, actor=request.user, request=request, **fields)
                 messages.success(request, _("Event saved."))
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -106,14 +106,14 @@ def _row(event, invitee, people, form=None):
 
 def _panels_context(request, event, invitees):
     """The counts and follow-up panels (redrawn after every row change)."""
-    tallies = events.invitee_tallies(invitees)
-    tasks = events.event_follow_up_tasks(spa=request.spa, event=event)
+    tallies = selectors.invitee_tallies(invitees)
+    tasks = selectors.event_follow_up_tasks(spa=request.spa, event=event)
     with_task = {task.practice_id for task in tasks}
     return {
         "event": event,
         "tallies": tallies,
         "tasks": tasks,
-        "started": events.event_has_started(event),
+        "started": selectors.event_has_started(event),
         "practices_without_follow_up": len(tallies["attending_practice_ids"] - with_task),
     }
 
@@ -122,8 +122,8 @@ def _panels_context(request, event, invitees):
 @in_spa_timezone
 def event_detail(request, spa_slug, event_id):
     event = _event_or_404(request, event_id)
-    invitees = events.event_invitees(spa=request.spa, event=event)
-    people = events.people_by_practice(spa=request.spa, practice_ids={invitee.practice_id for invitee in invitees})
+    invitees = selectors.event_invitees(spa=request.spa, event=event)
+    people = selectors.people_by_practice(spa=request.spa, practice_ids={invitee.practice_id for invitee in invitees})
     context = _panels_context(request, event, invitees)
     context.update(
         {
@@ -139,7 +139,7 @@ def event_detail(request, spa_slug, event_id):
 def event_delete(request, spa_slug, event_id):
     event = _event_or_404(request, event_id)
     try:
-        events.event_delete(event=event, actor=request.user, request=request)
+        services.event_delete(event=event, actor=request.user, request=request)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -178,11 +178,11 @@ def event_invite(request, spa_slug, event_id):
         practice_ids |= set(
             Practice.objects.filter(spa=request.spa, public_id__in=posted_ids).values_list("pk", flat=True)
         )
-    people = events.people_by_practice(spa=request.spa, practice_ids=practice_ids)
+    people = selectors.people_by_practice(spa=request.spa, practice_ids=practice_ids)
     form = InviteForm(request.POST if request.method == "POST" else None, spa=request.spa, people=people)
     if request.method == "POST" and form.is_valid():
         try:
-            created, skipped = events.event_invite(
+            created, skipped = services.event_invite(
                 event=event, invitations=form.cleaned_data["invitations"], actor=request.user, request=request
             )
         except ValidationError as error:
@@ -194,7 +194,7 @@ def event_invite(request, spa_slug, event_id):
             messages.success(request, message)
             return redirect("outreach:event_detail", spa_slug=spa_slug, event_id=event.public_id)
     invited = {}
-    for invitee in events.event_invitees(spa=request.spa, event=event):
+    for invitee in selectors.event_invitees(spa=request.spa, event=event):
         invited.setdefault(invitee.practice_id, []).append(invitee)
     posted = set(request.POST.getlist("practices")) if request.method == "POST" else set()
     rows = []
@@ -240,10 +240,10 @@ def _uuids(values):
 
 def _row_response(request, event, *, invitee=None, form=None, removed=None, status=200):
     """htmx answer to a row change, all out of band: the row (or its removal), the counts and follow-ups."""
-    invitees = events.event_invitees(spa=request.spa, event=event)
+    invitees = selectors.event_invitees(spa=request.spa, event=event)
     context = _panels_context(request, event, invitees)
     if invitee is not None:
-        people = events.people_by_practice(spa=request.spa, practice_ids={invitee.practice_id})
+        people = selectors.people_by_practice(spa=request.spa, practice_ids={invitee.practice_id})
         context["row"] = _row(event, invitee, people, form)
     context["removed"] = removed
     return render(request, "outreach/events/partials/row_response.html", context, status=status)
@@ -255,14 +255,14 @@ def event_invitee_update(request, spa_slug, event_id, invitee_id):
     """Change one invitee's RSVP, attendance or person. Without htmx: a small page with the same form."""
     event = _event_or_404(request, event_id)
     invitee = _invitee_or_404(request, event, invitee_id)
-    people = events.people_by_practice(spa=request.spa, practice_ids={invitee.practice_id})
+    people = selectors.people_by_practice(spa=request.spa, practice_ids={invitee.practice_id})
     form = _invitee_form(
         event, invitee, people, request.POST if request.method == "POST" else None, inline=bool(request.htmx)
     )
     if request.method == "POST":
         if form.is_valid():
             try:
-                invitee = events.event_invitee_update(
+                invitee = services.event_invitee_update(
                     invitee=invitee, actor=request.user, request=request, **form.changes()
                 )
             except ValidationError as error:
@@ -274,7 +274,7 @@ def event_invitee_update(request, spa_slug, event_id, invitee_id):
             return redirect("outreach:event_detail", spa_slug=spa_slug, event_id=event.public_id)
         if request.htmx:
             return _row_response(request, event, invitee=invitee, form=form, status=400)
-    context = {"event": event, "invitee": invitee, "form": form, "started": events.event_has_started(event)}
+    context = {"event": event, "invitee": invitee, "form": form, "started": selectors.event_has_started(event)}
     return render(request, "outreach/events/invitee_form.html", context, status=400 if form.errors else 200)
 
 
@@ -283,7 +283,7 @@ def event_invitee_update(request, spa_slug, event_id, invitee_id):
 def event_invitee_remove(request, spa_slug, event_id, invitee_id):
     event = _event_or_404(request, event_id)
     invitee = _invitee_or_404(request, event, invitee_id)
-    events.event_invitee_remove(invitee=invitee, actor=request.user, request=request)
+    services.event_invitee_remove(invitee=invitee, actor=request.user, request=request)
     if request.htmx:
         return _row_response(request, event, removed=invitee)
     messages.success(request, _("%(practice)s removed from the invitees.") % {"practice": invitee.practice.name})
@@ -298,7 +298,7 @@ def event_invitee_remove(request, spa_slug, event_id, invitee_id):
 def event_follow_ups_create(request, spa_slug, event_id):
     event = _event_or_404(request, event_id)
     try:
-        created = events.event_follow_ups_create(event=event, actor=request.user, request=request)
+        created = services.event_follow_ups_create(event=event, actor=request.user, request=request)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

@@ -13,9 +13,9 @@ from django_scopes import scope
 
 from partners.models import Practice, Stage
 
-from .activity.selectors import spa_today
-from .events import event_create, event_follow_ups_create, event_invite, event_invitee_update
-from .models import Event, EventInvitee
+from ..activity.selectors import spa_today
+from ..models import Event, EventInvitee
+from .services import event_create, event_follow_ups_create, event_invite, event_invitee_update
 
 LUNCH_PRACTICE = "Beacon Skin & Laser"
 # (practice name, RSVP)

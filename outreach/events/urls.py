@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import event_views as views
+from . import views
 
 urlpatterns = [
     path("", views.event_list, name="event_list"),

@@ -12,7 +12,7 @@ from infra.forms import PastDateConfirmationMixin
 from partners.models import Practice, Stage
 from spas.models import Specialty
 
-from .models import Event, EventInvitee
+from ..models import Event, EventInvitee
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 CLINICIAN, CONTACT = "clinician", "contact"
