@@ -11,9 +11,9 @@ from .activity.demo import seed_activity
 from .campaigns.demo import seed_campaigns
 from .demo_gifts import seed_gifts
 from .demo_health import seed_health
-from .demo_objections import seed_objections
 from .events.demo import seed_events
 from .health_snapshots import refresh_spa
+from .objections.demo import seed_objections
 
 # In dependency order: the history first, then what reads it (the jobs look at touchpoints and referrals).
 PARTS = [seed_activity, seed_campaigns, seed_events, seed_objections, seed_gifts, seed_health]

@@ -13,7 +13,7 @@ urlpatterns = [
     path("", include("outreach.letters.urls")),
     path("campaigns/", include("outreach.campaigns.urls")),
     path("events/", include("outreach.events.urls")),
-    path("objections/", include("outreach.urls_objections")),
+    path("objections/", include("outreach.objections.urls")),
     path("gifts/", include("outreach.urls_gifts")),
     path("health/", include("outreach.urls_health")),
 ]

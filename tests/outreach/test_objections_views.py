@@ -10,8 +10,8 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach import objections
 from outreach.models import ObjectionLog, ObjectionResponse, Touchpoint
+from outreach.objections import services as objections
 from spas.models import AuditEvent, Role
 from tests.factories import CredentialFactory, MembershipFactory, UserFactory
 

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import Practice
 
-from .models import ObjectionCategory, ObjectionLog, ObjectionResponse, Touchpoint
-from .objections import active_responses
+from ..models import ObjectionCategory, ObjectionLog, ObjectionResponse, Touchpoint
+from .selectors import active_responses
 
 # One objection form per page: the same ids everywhere, so the response menu can be redrawn alone.
 LOG_FORM_AUTO_ID = "objection_%s"

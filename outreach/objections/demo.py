@@ -10,9 +10,9 @@ from django_scopes import scope
 
 from partners.models import Practice
 
-from .activity.selectors import spa_today
-from .models import ObjectionLog, ObjectionResponse
-from .objections import objection_library_ensure, objection_log_create
+from ..activity.selectors import spa_today
+from ..models import ObjectionLog, ObjectionResponse
+from .services import objection_library_ensure, objection_log_create
 
 # (practice name, days ago, category, start of the prepared response's objection or None, outcome, what was said, notes)
 DEMO_LOGS = [

@@ -19,10 +19,10 @@ from spas.catalog import active_items
 from spas.models import Credential, Role
 from spas.tenancy import requires_role
 
-from . import objections
-from .activity.selectors import spa_today
-from .models import ObjectionLog, ObjectionResponse
-from .objection_forms import ObjectionListFilter, ObjectionLogForm, ObjectionResponseForm
+from ..activity.selectors import spa_today
+from ..models import ObjectionLog, ObjectionResponse
+from . import selectors, services
+from .forms import ObjectionListFilter, ObjectionLogForm, ObjectionResponseForm
 
 LOG_PAGE_SIZE = 25
 PRACTICE_PANEL_SIZE = 5
@@ -41,7 +41,7 @@ def _save_log(request, form):
     """Run the service for a valid form; a refusal lands beside the field. Returns the log or None."""
     data = form.cleaned_data
     try:
-        return objections.objection_log_create(
+        return services.objection_log_create(
             spa=request.spa,
             practice=form.chosen_practice,
             category=data["category"],
@@ -63,8 +63,8 @@ def _save_log(request, form):
 
 
 def _library_context(request, form):
-    objections.objection_library_ensure(spa=request.spa)
-    categories, archived = objections.objection_library(spa=request.spa)
+    services.objection_library_ensure(spa=request.spa)
+    categories, archived = selectors.objection_library(spa=request.spa)
     return {
         "categories": categories,
         "archived": archived,
@@ -83,7 +83,7 @@ def objection_library(request, spa_slug):
 @require_POST
 def objection_log_create(request, spa_slug):
     """Log an objection from the library page (the practice is chosen in the form)."""
-    objections.objection_library_ensure(spa=request.spa)
+    services.objection_library_ensure(spa=request.spa)
     form = _log_form(request, data=request.POST)
     if form.is_valid() and _save_log(request, form) is not None:
         messages.success(
@@ -110,7 +110,7 @@ def objection_response_form(request, spa_slug, response_id=None):
     form = ObjectionResponseForm(request.POST if request.method == "POST" else None, instance=response, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            objections.objection_response_save(
+            services.objection_response_save(
                 spa=request.spa, response=form.instance, actor=request.user, request=request
             )
         except ValidationError as error:
@@ -132,7 +132,7 @@ def _library_url(spa_slug):
 @require_POST
 def objection_response_archive(request, spa_slug, response_id):
     response = _response_or_404(request, response_id)
-    objections.objection_response_archive(response=response, actor=request.user, request=request)
+    services.objection_response_archive(response=response, actor=request.user, request=request)
     messages.success(
         request, _("“%(objection)s” archived. Objections logged with it keep it.") % {"objection": response.objection}
     )
@@ -143,7 +143,7 @@ def objection_response_archive(request, spa_slug, response_id):
 @require_POST
 def objection_response_restore(request, spa_slug, response_id):
     response = _response_or_404(request, response_id)
-    objections.objection_response_restore(response=response, actor=request.user, request=request)
+    services.objection_response_restore(response=response, actor=request.user, request=request)
     messages.success(request, _("“%(objection)s” is back in the library.") % {"objection": response.objection})
     return redirect(f"{_library_url(spa_slug)}#category-{response.category}")
 
@@ -155,10 +155,10 @@ def _practice_form(request, practice, data=None):
     """The log form of a practice's card, its menus filled from two queries (the spa's active responses, the
     practice's recent touchpoints). The library is seeded here only when the spa has no response at all."""
     spa = request.spa
-    responses = list(objections.active_responses(spa=spa))
-    if not responses and objections.objection_library_ensure(spa=spa):
-        responses = list(objections.active_responses(spa=spa))
-    touchpoints = list(objections.practice_recent_touchpoints(spa=spa, practice=practice))
+    responses = list(selectors.active_responses(spa=spa))
+    if not responses and services.objection_library_ensure(spa=spa):
+        responses = list(selectors.active_responses(spa=spa))
+    touchpoints = list(selectors.practice_recent_touchpoints(spa=spa, practice=practice))
     return ObjectionLogForm(
         data,
         spa=spa,
@@ -174,9 +174,9 @@ def practice_panel_context(request, practice, *, form=None, notice=""):
 
     A fixed three queries on the practice's page: responses, recent touchpoints, latest objections."""
     form = form or _practice_form(request, practice)
-    logs, has_more = objections.practice_objections(spa=request.spa, practice=practice, limit=PRACTICE_PANEL_SIZE)
+    logs, has_more = selectors.practice_objections(spa=request.spa, practice=practice, limit=PRACTICE_PANEL_SIZE)
     for log in logs:
-        log.can_delete = objections.objection_log_can_delete(log, request.membership)
+        log.can_delete = selectors.objection_log_can_delete(log, request.membership)
     return {
         "practice": practice,
         "form": form,
@@ -214,10 +214,10 @@ def objection_practice_log(request, spa_slug, practice_id):
 @require_POST
 def objection_log_delete(request, spa_slug, objection_id):
     log = get_object_or_404(ObjectionLog.objects.select_related("practice"), spa=request.spa, public_id=objection_id)
-    if not objections.objection_log_can_delete(log, request.membership):
+    if not selectors.objection_log_can_delete(log, request.membership):
         raise PermissionDenied("Only who logged it or a manager may remove it.")
     practice = log.practice
-    objections.objection_log_delete(log=log, actor=request.user, request=request)
+    services.objection_log_delete(log=log, actor=request.user, request=request)
     notice = _("Objection removed.")
     if request.htmx and request.POST.get("from") == "practice":
         return render(
@@ -237,21 +237,21 @@ def objection_log_delete(request, spa_slug, objection_id):
 @require_GET
 def objection_summary(request, spa_slug):
     spa = request.spa
-    objections.objection_library_ensure(spa=spa)
+    services.objection_library_ensure(spa=spa)
     filters = ObjectionListFilter(request.GET)
     practice = None
     if filters.is_valid() and filters.cleaned_data["practice"]:
-        practice = objections.practice_for_filter(spa=spa, public_id=filters.cleaned_data["practice"])
+        practice = selectors.practice_for_filter(spa=spa, public_id=filters.cleaned_data["practice"])
         if practice is None:
             raise Http404("No such practice.")
-    logs = objections.objection_log_list(
+    logs = selectors.objection_log_list(
         spa=spa, category=filters.value("category"), outcome=filters.value("outcome"), practice=practice
     )
     page = Paginator(logs, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "summary": objections.objection_summary(spa=spa),
+        "summary": selectors.objection_summary(spa=spa),
         "filters": filters,
         "practice": practice,
         "page": page,
@@ -260,5 +260,5 @@ def objection_summary(request, spa_slug):
         "membership": request.membership,
     }
     for log in page.object_list:
-        log.can_delete = objections.objection_log_can_delete(log, request.membership)
+        log.can_delete = selectors.objection_log_can_delete(log, request.membership)
     return render(request, "outreach/objections/summary.html", context)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import objection_views as views
+from . import views
 
 urlpatterns = [
     path("", views.objection_library, name="objection_library"),
