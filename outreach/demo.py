@@ -9,9 +9,9 @@ from spas.models import Membership, Role
 
 from .activity.demo import seed_activity
 from .campaigns.demo import seed_campaigns
-from .demo_gifts import seed_gifts
 from .demo_health import seed_health
 from .events.demo import seed_events
+from .gifts.demo import seed_gifts
 from .health_snapshots import refresh_spa
 from .objections.demo import seed_objections
 

@@ -14,6 +14,6 @@ urlpatterns = [
     path("campaigns/", include("outreach.campaigns.urls")),
     path("events/", include("outreach.events.urls")),
     path("objections/", include("outreach.objections.urls")),
-    path("gifts/", include("outreach.urls_gifts")),
+    path("gifts/", include("outreach.gifts.urls")),
     path("health/", include("outreach.urls_health")),
 ]

@@ -252,7 +252,7 @@ def _overdue_referrals(spa, now):
 
 
 def _gifts_near_limit(spa, today):
-    from outreach.gifts import gift_limit_for
+    from outreach.gifts.selectors import gift_limit_for
 
     limit = gift_limit_for(spa=spa, year=today.year).amount
     threshold = (limit * GIFT_WARNING_SHARE).quantize(Decimal("0.01"))

@@ -15,9 +15,10 @@ from django_scopes import scope
 
 from partners.models import Clinician, OfficeContact, Practice
 
-from .activity.selectors import spa_today
-from .gifts import gift_limit_for, gift_record
-from .models import Gift, GiftKind
+from ..activity.selectors import spa_today
+from ..models import Gift, GiftKind
+from .selectors import gift_limit_for
+from .services import gift_record
 
 NEAR_LIMIT_SHARE = Decimal("0.90")
 

@@ -20,9 +20,10 @@ from spas.models import Role
 from spas.services import audit_record
 from spas.tenancy import requires_role
 
-from . import gifts
-from .activity.selectors import spa_today
-from .gift_forms import (
+from ..activity.selectors import spa_today
+from ..models import Gift
+from . import selectors, services
+from .forms import (
     GiftCorrectForm,
     GiftDateForm,
     GiftDeleteForm,
@@ -32,7 +33,6 @@ from .gift_forms import (
     YearChoiceForm,
     practice_from,
 )
-from .models import Gift
 
 ENTRIES_PER_PAGE = 50
 RECIPIENTS_PER_PAGE = 50
@@ -44,7 +44,7 @@ def _is_owner(request):
 
 
 def _checked_year(year):
-    if not gifts.EARLIEST_YEAR <= year <= gifts.LATEST_YEAR:
+    if not services.EARLIEST_YEAR <= year <= services.LATEST_YEAR:
         raise Http404("No such year.")
     return year
 
@@ -74,23 +74,25 @@ def _query_without(request, *names):
 def gift_ledger(request, spa_slug):
     spa = request.spa
     this_year = spa_today(spa).year
-    years = gifts.gift_years(spa=spa, around=this_year)
+    years = selectors.gift_years(spa=spa, around=this_year)
     data = request.GET.copy()
     data.setdefault("year", str(this_year))
     asked = data.get("year", "")
-    if asked.isdigit() and gifts.EARLIEST_YEAR <= int(asked) <= gifts.LATEST_YEAR and int(asked) not in years:
+    if asked.isdigit() and services.EARLIEST_YEAR <= int(asked) <= services.LATEST_YEAR and int(asked) not in years:
         years = sorted({*years, int(asked)}, reverse=True)  # any year can be looked at, even an empty one
     # The recipient menu lists the people of the practice chosen, when one is.
-    recipients = gifts.gift_recipients(spa=spa, practice=practice_from(spa, data.get("practice")))
+    recipients = selectors.gift_recipients(spa=spa, practice=practice_from(spa, data.get("practice")))
     filters = GiftFilterForm(data, spa=spa, years=years, recipients=recipients)
     filters.is_valid()  # a value that is not valid is shown beside its filter and ignored
     cleaned = filters.cleaned_data
     year = cleaned.get("year") or this_year
     practice = cleaned.get("practice")
     recipient = cleaned.get("recipient")
-    limits = gifts.GiftLimits(spa)
-    standings = gifts.recipient_year_totals(spa=spa, year=year, practice=practice, recipient=recipient, limits=limits)
-    entries = gifts.gift_entries(spa=spa, year=year, practice=practice, recipient=recipient)
+    limits = selectors.GiftLimits(spa)
+    standings = selectors.recipient_year_totals(
+        spa=spa, year=year, practice=practice, recipient=recipient, limits=limits
+    )
+    entries = selectors.gift_entries(spa=spa, year=year, practice=practice, recipient=recipient)
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "filters": filters,
@@ -99,7 +101,7 @@ def gift_ledger(request, spa_slug):
         "limit": limits.for_year(year),
         "standings": standings[:LEDGER_TOP_RECIPIENTS],
         "standing_count": len(standings),
-        "summary": gifts.gift_year_summary(standings),
+        "summary": selectors.gift_year_summary(standings),
         "page": page,
         "query_string": _query_without(request, "page"),
         "is_filtered": bool(practice or recipient),
@@ -120,7 +122,7 @@ def _form_initial(request):
         if value:
             initial[name] = value
     if "recipient" in initial and "practice" not in initial:
-        person = gifts.recipient_from_key(spa=spa, key=initial["recipient"])
+        person = selectors.recipient_from_key(spa=spa, key=initial["recipient"])
         if person is not None:
             initial["practice"] = person.practice.public_id
     return initial
@@ -131,10 +133,10 @@ def _recorded_message(request, recorded):
     values = {
         "person": standing.name,
         "year": standing.year,
-        "total": gifts.money(standing.total),
-        "limit": gifts.money(standing.limit.amount),
+        "total": selectors.money(standing.total),
+        "limit": selectors.money(standing.limit.amount),
         "percent": standing.percent if standing.percent is not None else "—",
-        "remaining": gifts.money(standing.remaining),
+        "remaining": selectors.money(standing.remaining),
     }
     if recorded.overridden:
         messages.warning(
@@ -167,7 +169,7 @@ def gift_create(request, spa_slug):
     form = GiftForm(request.POST or None, initial=_form_initial(request), spa=spa, can_override=_is_owner(request))
     if request.method == "POST" and form.is_valid():
         try:
-            recorded = gifts.gift_record(spa=spa, actor=request.user, request=request, **form.service_values())
+            recorded = services.gift_record(spa=spa, actor=request.user, request=request, **form.service_values())
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -181,14 +183,18 @@ def _standing_for_form(form, excluding=None):
     """The chosen person's year so far, shown beside the form (from the posted or pre-filled values)."""
     spa = form.spa
     key = form.data.get("recipient") if form.is_bound else form.initial.get("recipient")
-    person = gifts.recipient_from_key(spa=spa, key=key) if key else None
+    person = selectors.recipient_from_key(spa=spa, key=key) if key else None
     if person is None:
         return None
     given_on = form.cleaned_data.get("given_on") if form.is_bound and hasattr(form, "cleaned_data") else None
     year = (given_on or form.initial.get("given_on") or spa_today(spa)).year
-    total = gifts.recipient_year_total(spa=spa, recipient=person, year=year, excluding=excluding)
-    return gifts.RecipientYear(
-        person=person, practice=person.practice, year=year, total=total, limit=gifts.gift_limit_for(spa=spa, year=year)
+    total = selectors.recipient_year_total(spa=spa, recipient=person, year=year, excluding=excluding)
+    return selectors.RecipientYear(
+        person=person,
+        practice=person.practice,
+        year=year,
+        total=total,
+        limit=selectors.gift_limit_for(spa=spa, year=year),
     )
 
 
@@ -207,17 +213,17 @@ def gift_recipient_options(request, spa_slug):
 def gift_recipient_standing(request, spa_slug):
     """htmx: how much the person just chosen has received this year, against the limit."""
     spa = request.spa
-    person = gifts.recipient_from_key(spa=spa, key=request.GET.get("recipient"))
+    person = selectors.recipient_from_key(spa=spa, key=request.GET.get("recipient"))
     standing = None
     if person is not None:
         form = GiftDateForm(request.GET)
         year = form.cleaned_data["given_on"].year if form.is_valid() else spa_today(spa).year
-        standing = gifts.RecipientYear(
+        standing = selectors.RecipientYear(
             person=person,
             practice=person.practice,
             year=year,
-            total=gifts.recipient_year_total(spa=spa, recipient=person, year=year),
-            limit=gifts.gift_limit_for(spa=spa, year=year),
+            total=selectors.recipient_year_total(spa=spa, recipient=person, year=year),
+            limit=selectors.gift_limit_for(spa=spa, year=year),
         )
     return render(request, "outreach/gifts/partials/recipient_standing.html", {"standing": standing})
 
@@ -229,7 +235,7 @@ def gift_correct(request, spa_slug, gift_id):
     gift = _gift_or_404(request, gift_id)
     initial = {
         "practice": gift.practice.public_id,
-        "recipient": gifts.recipient_key(gift.recipient),
+        "recipient": selectors.recipient_key(gift.recipient),
         "given_on": gift.given_on,
         "kind": gift.kind,
         "description": gift.description,
@@ -239,7 +245,7 @@ def gift_correct(request, spa_slug, gift_id):
     form = GiftCorrectForm(request.POST or None, initial=initial, spa=spa, can_override=True)
     if request.method == "POST" and form.is_valid():
         try:
-            recorded = gifts.gift_correct(
+            recorded = services.gift_correct(
                 gift=gift,
                 actor=request.user,
                 reason=form.cleaned_data["correction_reason"],
@@ -262,7 +268,7 @@ def gift_delete(request, spa_slug, gift_id):
     form = GiftDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            gifts.gift_delete(gift=gift, actor=request.user, reason=form.cleaned_data["reason"], request=request)
+            services.gift_delete(gift=gift, actor=request.user, reason=form.cleaned_data["reason"], request=request)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -281,7 +287,7 @@ def gift_report_current(request, spa_slug):
     """The report's year chooser lands here (?year=2025) and goes on to that year's report."""
     spa = request.spa
     this_year = spa_today(spa).year
-    form = YearChoiceForm(request.GET or None, years=gifts.gift_years(spa=spa, around=this_year))
+    form = YearChoiceForm(request.GET or None, years=selectors.gift_years(spa=spa, around=this_year))
     year = form.cleaned_data["year"] if form.is_bound and form.is_valid() else this_year
     return redirect("outreach:gift_report", spa_slug=spa.slug, year=year)
 
@@ -291,18 +297,19 @@ def gift_report(request, spa_slug, year):
     spa = request.spa
     year = _checked_year(year)
     this_year = spa_today(spa).year
-    limits = gifts.GiftLimits(spa)
-    standings = gifts.recipient_year_totals(spa=spa, year=year, limits=limits)
+    limits = selectors.GiftLimits(spa)
+    standings = selectors.recipient_year_totals(spa=spa, year=year, limits=limits)
     page = Paginator(standings, RECIPIENTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "year": year,
         "this_year": this_year,
         "year_form": YearChoiceForm(
-            initial={"year": year}, years=sorted({*gifts.gift_years(spa=spa, around=this_year), year}, reverse=True)
+            initial={"year": year},
+            years=sorted({*selectors.gift_years(spa=spa, around=this_year), year}, reverse=True),
         ),
         "limit": limits.for_year(year),
         "page": page,
-        "summary": gifts.gift_year_summary(standings),
+        "summary": selectors.gift_year_summary(standings),
         "query_string": "",
     }
     return render(request, "outreach/gifts/report.html", context)
@@ -328,12 +335,12 @@ STATUS_LABELS = {"ok": "Within the limit", "warning": "80% or more of the limit"
 def gift_report_csv(request, spa_slug, year):
     spa = request.spa
     year = _checked_year(year)
-    standings = gifts.recipient_year_totals(spa=spa, year=year)
+    standings = selectors.recipient_year_totals(spa=spa, year=year)
     audit_record(spa=spa, action="gift.report_exported", request=request, detail={"year": year})
 
     def overrides(standing):
         return "; ".join(
-            f"{gift.given_on.isoformat()} {gifts.money(gift.fair_market_value)} by "
+            f"{gift.given_on.isoformat()} {selectors.money(gift.fair_market_value)} by "
             f"{gift.override_by.display_name if gift.override_by else '?'}: {gift.override_reason}"
             for gift in standing.overrides
         )
@@ -362,7 +369,7 @@ def gift_report_csv(request, spa_slug, year):
 @require_GET
 def gift_limits(request, spa_slug):
     spa = request.spa
-    context = {"limits": gifts.limit_years(spa=spa, today=spa_today(spa)), "can_edit": _is_owner(request)}
+    context = {"limits": selectors.limit_years(spa=spa, today=spa_today(spa)), "can_edit": _is_owner(request)}
     return render(request, "outreach/gifts/limits.html", context)
 
 
@@ -370,19 +377,19 @@ def gift_limits(request, spa_slug):
 def gift_limit_edit(request, spa_slug, year):
     spa = request.spa
     year = _checked_year(year)
-    current = gifts.gift_limit_for(spa=spa, year=year)
+    current = selectors.gift_limit_for(spa=spa, year=year)
     if request.method == "POST" and request.POST.get("action") == "reset":
-        gifts.gift_limit_clear(spa=spa, year=year, actor=request.user, request=request)
+        services.gift_limit_clear(spa=spa, year=year, actor=request.user, request=request)
         messages.success(
             request,
             _("Your own figure for %(year)s is removed; %(note)s")
-            % {"year": year, "note": gifts.gift_limit_for(spa=spa, year=year).note},
+            % {"year": year, "note": selectors.gift_limit_for(spa=spa, year=year).note},
         )
         return redirect("outreach:gift_limits", spa_slug=spa.slug)
     form = GiftLimitForm(request.POST or None, initial={"limit": f"{current.amount:.2f}"})
     if request.method == "POST" and form.is_valid():
         try:
-            gifts.gift_limit_set(
+            services.gift_limit_set(
                 spa=spa, year=year, limit=form.cleaned_data["limit"], actor=request.user, request=request
             )
         except ValidationError as error:
@@ -391,7 +398,7 @@ def gift_limit_edit(request, spa_slug, year):
             messages.success(
                 request,
                 _("The %(year)s limit is now %(amount)s per recipient.")
-                % {"year": year, "amount": gifts.money(form.cleaned_data["limit"])},
+                % {"year": year, "amount": selectors.money(form.cleaned_data["limit"])},
             )
             return redirect("outreach:gift_limits", spa_slug=spa.slug)
     context = {"form": form, "year": year, "current": current}

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from partners.models import Clinician, Practice
 
-from . import gifts
-from .models import CASH_EQUIVALENT_KINDS, GiftKind
+from ..models import CASH_EQUIVALENT_KINDS, GiftKind
+from . import selectors, services
 
 AMOUNT = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)$")
 THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
@@ -46,9 +46,10 @@ class MoneyField(forms.Field):
         if not AMOUNT.match(text):
             raise ValidationError(_("Enter an amount in dollars and cents, for example 45.00."), code="invalid")
         amount = Decimal(text)
-        if amount > gifts.MAX_AMOUNT:
+        if amount > services.MAX_AMOUNT:
             raise ValidationError(
-                _("Enter an amount up to %(max)s.") % {"max": gifts.money(gifts.MAX_AMOUNT)}, code="too_large"
+                _("Enter an amount up to %(max)s.") % {"max": selectors.money(services.MAX_AMOUNT)},
+                code="too_large",
             )
         if amount != amount.quantize(Decimal("0.01")):
             raise ValidationError(_("Use at most two decimals (dollars and cents)."), code="decimals")
@@ -134,7 +135,7 @@ class GiftForm(forms.Form):
 
     def recipient_choices(self):
         """The chosen practice's people; before a practice is chosen, everyone grouped by practice."""
-        groups = gifts.gift_people(spa=self.spa, practice=self.selected_practice)
+        groups = selectors.gift_people(spa=self.spa, practice=self.selected_practice)
         self.has_people = bool(groups)
         if self.selected_practice is not None:
             people = groups[0][1] if groups else []
@@ -142,12 +143,12 @@ class GiftForm(forms.Form):
                 return [("", _("No clinicians or office contacts at this practice yet"))]
             return [
                 ("", _("Choose a person")),
-                *[(gifts.recipient_key(person), person_label(person)) for person in people],
+                *[(selectors.recipient_key(person), person_label(person)) for person in people],
             ]
         return [
             ("", _("Choose a practice first, or a person")),
             *[
-                (practice.name, [(gifts.recipient_key(person), person_label(person)) for person in people])
+                (practice.name, [(selectors.recipient_key(person), person_label(person)) for person in people])
                 for practice, people in groups
             ],
         ]
@@ -156,11 +157,11 @@ class GiftForm(forms.Form):
         # Said at once, even when other fields need fixing too (the service refuses it as well).
         kind = self.cleaned_data["kind"]
         if kind in CASH_EQUIVALENT_KINDS:
-            raise ValidationError(gifts.CASH_REFUSAL)
+            raise ValidationError(services.CASH_REFUSAL)
         return kind
 
     def clean_recipient(self):
-        person = gifts.recipient_from_key(spa=self.spa, key=self.cleaned_data["recipient"])
+        person = selectors.recipient_from_key(spa=self.spa, key=self.cleaned_data["recipient"])
         if person is None:
             raise ValidationError(_("Choose the clinician or staff member who received it."))
         return person
@@ -216,12 +217,12 @@ class GiftFilterForm(forms.Form):
         self.fields["practice"].queryset = Practice.objects.filter(spa=spa).order_by("name", "pk")
         self.fields["recipient"].choices = [
             ("", _("Everyone")),
-            *[(gifts.recipient_key(person), person_label(person, with_practice=True)) for person in recipients],
+            *[(selectors.recipient_key(person), person_label(person, with_practice=True)) for person in recipients],
         ]
 
     def clean_recipient(self):
         key = self.cleaned_data["recipient"]
-        return gifts.recipient_from_key(spa=self.spa, key=key) if key else None
+        return selectors.recipient_from_key(spa=self.spa, key=key) if key else None
 
 
 class GiftDateForm(forms.Form):
