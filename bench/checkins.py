@@ -78,7 +78,7 @@ def reset():
 
 
 def run(profile=False):
-    from outreach.checkins import check_ins_create_due
+    from outreach.health.checkins import check_ins_create_due
     from outreach.models import CheckInCadence, Task
     from partners.models import Practice, Stage
     from spas.models import OutgoingEmail

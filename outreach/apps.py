@@ -11,9 +11,10 @@ class OutreachConfig(AppConfig):
         # These modules register hooks on outreach.activity (a campaign advances when its step's task is
         # done; a logged check-in moves the next due date): importing them here makes the hooks live in
         # every process — web, worker, shell — not only once a URLconf happens to load them.
-        from .campaigns import services as campaigns  # noqa: F401
-        from .health_snapshots import register as register_health_snapshots
-        from .partner_figures import register as register_partner_figures
+        from .campaigns import services as campaign_services  # noqa: F401
+        from .health import checkins  # noqa: F401
+        from .health.partner_figures import register as register_partner_figures
+        from .health.snapshots import register as register_health_snapshots
 
         # The partners list's and board's last contact, next task, referrals in the last 3 months and health.
         register_partner_figures()

@@ -9,10 +9,10 @@ from spas.models import Membership, Role
 
 from .activity.demo import seed_activity
 from .campaigns.demo import seed_campaigns
-from .demo_health import seed_health
 from .events.demo import seed_events
 from .gifts.demo import seed_gifts
-from .health_snapshots import refresh_spa
+from .health.demo import seed_health
+from .health.snapshots import refresh_spa
 from .objections.demo import seed_objections
 
 # In dependency order: the history first, then what reads it (the jobs look at touchpoints and referrals).

@@ -15,5 +15,5 @@ urlpatterns = [
     path("events/", include("outreach.events.urls")),
     path("objections/", include("outreach.objections.urls")),
     path("gifts/", include("outreach.gifts.urls")),
-    path("health/", include("outreach.urls_health")),
+    path("health/", include("outreach.health.urls")),
 ]

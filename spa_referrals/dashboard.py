@@ -54,8 +54,8 @@ from django.utils.translation import ngettext
 
 from infra import soft_cache
 from infra.templatetags.dates import day, moment
-from outreach.health import HEALTH_STAGES
-from outreach.health_snapshots import current_counts, most_at_risk
+from outreach.health.selectors import HEALTH_STAGES
+from outreach.health.snapshots import current_counts, most_at_risk
 from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
 from partners.models import Practice, Stage
 from referrals.figures import month_start

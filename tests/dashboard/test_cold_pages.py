@@ -20,7 +20,7 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach.health import HEALTH_STAGES
+from outreach.health.selectors import HEALTH_STAGES
 from partners.models import Practice, Stage
 from referrals.models import CLOSED_STATUSES, Channel, Referral, Status
 from spa_referrals.dashboard import ATTENTION_PER_KIND, dashboard_figures

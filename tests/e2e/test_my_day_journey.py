@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from outreach.activity import selectors as activity_selectors
 from outreach.activity import services as activity_services
+from outreach.health.nudges import thank_you_suggestions_create
 from outreach.models import Task
-from outreach.nudges import thank_you_suggestions_create
 from partners.models import Stage
 from referrals.models import ReferralEvent, Status
 from tests.factories import TEST_PASSWORD, PracticeFactory, ReferralFactory

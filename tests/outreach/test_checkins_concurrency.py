@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django_scopes import scope
 
-from outreach.checkins import check_ins_create_due
+from outreach.health.checkins import check_ins_create_due
 from outreach.models import Task, TaskKind
 from spas.models import OutgoingEmail
 from tests.conftest import postgres_only

@@ -29,10 +29,11 @@ from django_scopes import scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 from freezegun import freeze_time
 
-from outreach import checkins, health_snapshots
 from outreach.activity import selectors as activity_selectors
 from outreach.activity import services as activity_services
-from outreach.health import HEALTH_STAGES, HealthStatus, partner_health_list
+from outreach.health import checkins
+from outreach.health import snapshots as health_snapshots
+from outreach.health.selectors import HEALTH_STAGES, HealthStatus, partner_health_list
 from outreach.models import CheckInCadence, PartnerHealthSnapshot, Task, TaskKind, Touchpoint, TouchpointKind
 from outreach.tasks import partner_health_refresh_task
 from partners import services as partner_services

@@ -9,8 +9,9 @@ with its partners' rows locked so a write meanwhile is never overwritten by an o
 
 from django.db import transaction
 
-from outreach import health_snapshots
 from spas.rebuild_command import SpaRebuildCommand
+
+from ...health import snapshots as health_snapshots
 
 
 class Command(SpaRebuildCommand):

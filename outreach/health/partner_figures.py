@@ -19,9 +19,9 @@ from django.db.models.functions import Coalesce
 from partners import extensions
 from referrals.models import PracticeMonthFigures
 
-from .activity.selectors import spa_today
-from .health import HEALTH_STAGES, assess, health_queryset, recent_months_start
-from .models import Task, Touchpoint, outreach_settings_for
+from ..activity.selectors import spa_today
+from ..models import Task, Touchpoint, outreach_settings_for
+from .selectors import HEALTH_STAGES, assess, health_queryset, recent_months_start
 
 
 def _open_tasks():

@@ -45,10 +45,9 @@ from partners.models import Practice, Stage, StageChange
 from referrals.models import Referral
 from spas.services import audit_record
 
-from .activity.selectors import spa_today
-from .activity.services import task_create
-from .checkins import BRIEFING_VERSION, assignee_for, local_date, spa_news_since, team_of
-from .models import (
+from ..activity.selectors import spa_today
+from ..activity.services import task_create
+from ..models import (
     OutreachSettings,
     Task,
     TaskKind,
@@ -58,6 +57,8 @@ from .models import (
     TouchpointKind,
     outreach_settings_for,
 )
+from .checkins import BRIEFING_VERSION, assignee_for, spa_news_since, team_of
+from .selectors import local_date
 
 THANK_YOU_EVERY_DAYS = 7
 THANK_YOU_LOOKBACK_DAYS = 30

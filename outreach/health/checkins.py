@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -65,9 +65,9 @@ from spas.models import AuditEvent, Credential, Equipment, Membership, Offer, Pr
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .activity.selectors import spa_day_start, spa_today
-from .activity.services import on_touchpoints_changed
-from .models import (
+from ..activity.selectors import spa_day_start, spa_today
+from ..activity.services import on_touchpoints_changed
+from ..models import (
     CheckInCadence,
     OutreachSettings,
     Task,
@@ -77,6 +77,8 @@ from .models import (
     TouchpointKind,
     outreach_settings_for,
 )
+from .selectors import became_active_on, cadence_override, check_in_due_on, last_check_in_subquery, local_date
+from .snapshots import refresh_practices
 
 BRIEFING_VERSION = 1
 BRIEFING_NAMES_PER_KIND = 10
@@ -92,46 +94,6 @@ CATALOG_KINDS = [
 
 
 # --- the rhythm ------------------------------------------------------------------------------------
-
-
-def local_date(spa, moment):
-    """The date of ``moment`` on the spa's wall clock."""
-    return spa_today(spa, moment)
-
-
-def became_active_on(practice):
-    """The spa-local date the practice became an active partner, or None when it is not active."""
-    if practice.stage != Stage.ACTIVE:
-        return None
-    return local_date(practice.spa, practice.stage_changed_at)
-
-
-def cadence_override(practice):
-    """The practice's own cadence in days, or None (the spa's default applies)."""
-    try:
-        return practice.check_in_cadence.cadence_days
-    except CheckInCadence.DoesNotExist:
-        return None
-
-
-def check_in_due_on(*, practice, last_check_in_on, cadence_days):
-    """When the next check-in is due: (the later of the last check-in and becoming active) + the cadence.
-
-    None for practices that are not active partners."""
-    active_since = became_active_on(practice)
-    if active_since is None:
-        return None
-    start = max(active_since, last_check_in_on) if last_check_in_on else active_since
-    return start + datetime.timedelta(days=cadence_days)
-
-
-def last_check_in_subquery():
-    """Annotation for a Practice queryset: the date of its latest "check_in" touchpoint."""
-    return Subquery(
-        Touchpoint.objects.filter(practice=OuterRef("pk"), kind=TouchpointKind.CHECK_IN)
-        .order_by("-occurred_on")
-        .values("occurred_on")[:1]
-    )
 
 
 def _save_schedule(practice, *, last_check_in_on, next_due_on):
@@ -190,9 +152,6 @@ def check_in_cadence_set(*, practice, cadence_days, actor, request=None):
         request=request,
         detail={"from": previous, "to": cadence_days},
     )
-    # Imported here: health_snapshots reads this module (through health).
-    from .health_snapshots import refresh_practices
-
     row = check_in_schedule_refresh(practice=practice)
     # An overdue check-in is part of partner health.
     refresh_practices(spa=practice.spa, practice_ids=[practice.pk])

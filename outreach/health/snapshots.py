@@ -69,10 +69,10 @@ from referrals import figures
 from spas import dependents
 from spas.models import Spa
 
-from .activity.selectors import spa_today
-from .activity.services import on_outreach_settings_changed, on_touchpoints_changed
-from .health import HEALTH_STAGES, HealthStatus, assess, health_queryset
-from .models import OutreachSettings, PartnerHealthSnapshot
+from ..activity.selectors import spa_today
+from ..activity.services import on_outreach_settings_changed, on_touchpoints_changed
+from ..models import OutreachSettings, PartnerHealthSnapshot
+from .selectors import HEALTH_STAGES, HealthStatus, assess, health_queryset
 
 FIELDS = (
     "status",

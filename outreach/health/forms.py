@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .health import HealthStatus
+from .selectors import HealthStatus
 
 CADENCE_RANGE_MESSAGE = _("Choose a number of days between 7 and 365.")
 

@@ -8,7 +8,7 @@ Signals, for every practice in stage TRIAL or ACTIVE (dates on the spa's calenda
   before" the three whole months before those (until issue 15: the last 90 days and the 90 before);
 - conversion: completed / referrals received in the last 6 months, the same six (shown when there are any);
 - days since the last touchpoint of any kind (none logged: counted from the day it entered its stage);
-- an overdue check-in (active partners only): the next check-in date (checkins.py) is before today.
+- an overdue check-in (active partners only): the next check-in date (``check_in_due_on`` below) is before today.
 
 Thresholds. A practice is AT RISK when any of these holds:
 
@@ -62,9 +62,8 @@ from partners.models import Practice, Stage
 from referrals.figures import month_start
 from referrals.models import PracticeMonthFigures
 
-from .activity.selectors import spa_today
-from .checkins import cadence_override, check_in_due_on, last_check_in_subquery, local_date
-from .models import Touchpoint, outreach_settings_for
+from ..activity.selectors import spa_today
+from ..models import CheckInCadence, Touchpoint, TouchpointKind, outreach_settings_for
 
 # Calendar months, this one included (see the docstring).
 WINDOW_MONTHS = 3
@@ -310,3 +309,43 @@ def practice_health(*, spa, practice, now=None, default_cadence_days=None):
     if default_cadence_days is None:
         default_cadence_days = outreach_settings_for(spa).check_in_cadence_days
     return assess(found, today=spa_today(spa, now), default_cadence_days=default_cadence_days)
+
+
+def local_date(spa, moment):
+    """The date of ``moment`` on the spa's wall clock."""
+    return spa_today(spa, moment)
+
+
+def became_active_on(practice):
+    """The spa-local date the practice became an active partner, or None when it is not active."""
+    if practice.stage != Stage.ACTIVE:
+        return None
+    return local_date(practice.spa, practice.stage_changed_at)
+
+
+def cadence_override(practice):
+    """The practice's own cadence in days, or None (the spa's default applies)."""
+    try:
+        return practice.check_in_cadence.cadence_days
+    except CheckInCadence.DoesNotExist:
+        return None
+
+
+def check_in_due_on(*, practice, last_check_in_on, cadence_days):
+    """When the next check-in is due: (the later of the last check-in and becoming active) + the cadence.
+
+    None for practices that are not active partners."""
+    active_since = became_active_on(practice)
+    if active_since is None:
+        return None
+    start = max(active_since, last_check_in_on) if last_check_in_on else active_since
+    return start + datetime.timedelta(days=cadence_days)
+
+
+def last_check_in_subquery():
+    """Annotation for a Practice queryset: the date of its latest "check_in" touchpoint."""
+    return Subquery(
+        Touchpoint.objects.filter(practice=OuterRef("pk"), kind=TouchpointKind.CHECK_IN)
+        .order_by("-occurred_on")
+        .values("occurred_on")[:1]
+    )

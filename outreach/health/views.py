@@ -26,12 +26,12 @@ from partners.models import Practice, Stage
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from .activity.selectors import spa_today
+from ..activity.selectors import spa_today
+from ..models import Task, TaskKind, outreach_settings_for
 from .checkins import check_in_cadence_set
-from .health import HEALTH_STAGES, HealthStatus, partner_health_list, practice_health
-from .health_forms import CheckInCadenceForm, HealthFilterForm
-from .models import Task, TaskKind, outreach_settings_for
+from .forms import CheckInCadenceForm, HealthFilterForm
 from .nudges import resurfaces_on
+from .selectors import HEALTH_STAGES, HealthStatus, partner_health_list, practice_health
 
 PAGE_SIZE = 25
 NOT_ACTIVE_MESSAGE = gettext_lazy("Check-ins are scheduled for active partners only.")

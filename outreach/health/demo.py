@@ -6,8 +6,8 @@ Idempotent: does nothing once the spa has a practice with its own cadence (and t
 
 from partners.models import Practice, Stage
 
+from ..models import CheckInCadence
 from .checkins import check_in_cadence_set, check_ins_create_due
-from .models import CheckInCadence
 from .nudges import fresh_approaches_create, thank_you_suggestions_create
 
 # (practice, check in every N days)
