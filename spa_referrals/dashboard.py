@@ -5,7 +5,7 @@ package. "This month" and "today" are the spa's calendar (month boundaries at lo
 figures are read from the maintained counts (referrals/figures.py: a row per day and specialty, a row per
 practice and month), so a cache miss reads rows by the days and months shown, never the spa's referral
 history; every figure is one query whatever the data size. Partner health likewise is read from the row kept per
-trial or active partner (outreach/health_snapshots.py): the counts per status are one GROUP BY over those rows,
+trial or active partner (outreach/health/snapshots.py): the counts per status are one GROUP BY over those rows,
 the at-risk items the first ``ATTENTION_PER_KIND`` at-risk rows in the partner health list's order, and only
 those few practices are then assessed afresh, for their reasons in words — never every partner. The rows are
 kept by the writes and assessed again shortly after each spa's midnight; when a spa's are not all today's yet

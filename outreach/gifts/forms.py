@@ -1,7 +1,7 @@
 """Forms of the gift ledger: recording (and correcting) a gift, the ledger's filters, a year's limit.
 
 Forms only read and shape input; the rules (cash refused, the limit, who may override) live in
-outreach/gifts.py and come back as errors beside the field they concern.
+outreach/gifts/services.py and come back as errors beside the field they concern.
 """
 
 import re

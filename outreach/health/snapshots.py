@@ -1,7 +1,7 @@
 """Partner health, maintained: "figures are maintained, not recomputed" (issue 15).
 
 The dashboard shows how many trial and active partners are healthy, cooling and at risk, and the few most at
-risk. Assessing every partner (outreach/health.py) reads them all with their figures and runs the rules over
+risk. Assessing every partner (outreach/health/selectors.py) reads them all with their figures and runs the rules over
 each: ~320 ms for a spa with 2,200 partners, on every cache miss. Instead each partner has a row
 (``PartnerHealthSnapshot``) with the status ``health.assess`` gave it, the parts of its ``sort_key`` and the
 spa's date it was assessed for (``assessed_on``). The rules stay in one place: a row is what ``assess``

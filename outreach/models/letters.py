@@ -15,7 +15,7 @@ from ..letters.placeholders import validate_placeholders
 
 
 class LetterTemplate(models.Model):
-    """A letter the spa writes once; ``{placeholders}`` are filled in per practice (outreach.letters)."""
+    """A letter the spa writes once; ``{placeholders}`` are filled in per practice (outreach.letters.placeholders)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     spa = models.ForeignKey(Spa, on_delete=models.CASCADE, related_name="+")

@@ -53,7 +53,8 @@ def _date(value):
 
 @register.filter
 def briefing_view(briefing):
-    """A briefing (the JSON shape documented in outreach/checkins.py) as display rows; tolerant of missing keys."""
+    """A briefing (the JSON shape documented in outreach/health/checkins.py) as display rows; tolerant of missing
+    keys."""
     if not isinstance(briefing, dict) or not briefing:
         return None
     news = briefing.get("new_at_spa") or {}

@@ -1,4 +1,4 @@
-"""Leave-behinds: one page per specialty, whatever the size of the catalog (outreach.documents)."""
+"""Leave-behinds: one page per specialty, whatever the size of the catalog (outreach.letters.documents)."""
 
 import io
 from datetime import timedelta

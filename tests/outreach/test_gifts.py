@@ -1,4 +1,4 @@
-"""The gift ledger's rules (outreach/gifts.py): the yearly limit, the 80% warning, cash refused, an owner's
+"""The gift ledger's rules (outreach/gifts/services.py): the yearly limit, the 80% warning, cash refused, an owner's
 override past 100%, calendar years, per-recipient totals, the touchpoint, corrections, concurrency."""
 
 import datetime

@@ -1,4 +1,4 @@
-"""Partner health kept per partner (outreach/health_snapshots.py): the rows stay what a fresh assessment gives,
+"""Partner health kept per partner (outreach/health/snapshots.py): the rows stay what a fresh assessment gives,
 whatever is written; the day turning is caught by the job or by the dashboard itself; the dashboard shows
 exactly what the live partner health list shows, without assessing every partner.
 
