@@ -1,7 +1,7 @@
 """The check-in job over the check-in spa's 10,000 active partners, each run in a fresh process.
 
     python -m bench.checkins reset            # delete what earlier runs created (tasks, their audit events, emails)
-    python -m bench.checkins run [--profile]  # run outreach.checkins.check_ins_create_due once; JSON on stdout
+    python -m bench.checkins run [--profile]  # run outreach.health.checkins.check_ins_create_due once; JSON on stdout
 
 ``run`` is what the hourly Celery task does for one spa (``outreach.tasks._for_each_spa``): the job inside the
 spa's scope, emails included (each check-in task emails its assignee through the outbox; the Celery message is
@@ -79,7 +79,7 @@ def reset():
 
 def run(profile=False):
     from infra.models import OutgoingEmail
-    from outreach.checkins import check_ins_create_due
+    from outreach.health.checkins import check_ins_create_due
     from outreach.models import CheckInCadence, Task
     from partners.models import Practice, Stage
 

@@ -113,7 +113,7 @@ def restore_seeded_state(seeded_at, *, slug=seed.BIG_SLUG):
         # partners' health from them (~5 s).
         from django.db import transaction
 
-        from outreach.health_snapshots import refresh_spa
+        from outreach.health.snapshots import refresh_spa
         from referrals import figures
 
         with scope(spa=spa), transaction.atomic():

@@ -1028,9 +1028,9 @@ def _count_figures(spa):
 
 
 def _assess_partners(spa, now):
-    """The spa's partner health, kept per partner (outreach/health_snapshots.py), assessed from what was just
+    """The spa's partner health, kept per partner (outreach/health/snapshots.py), assessed from what was just
     bulk-created and the figures just counted. Returns how many partners it assessed."""
-    from outreach.health_snapshots import refresh_spa
+    from outreach.health.snapshots import refresh_spa
 
     return refresh_spa(spa=spa, now=now)
 

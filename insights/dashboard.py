@@ -5,7 +5,7 @@ package. "This month" and "today" are the spa's calendar (month boundaries at lo
 figures are read from the maintained counts (referrals/figures.py: a row per day and specialty, a row per
 practice and month), so a cache miss reads rows by the days and months shown, never the spa's referral
 history; every figure is one query whatever the data size. Partner health likewise is read from the row kept per
-trial or active partner (outreach/health_snapshots.py): the counts per status are one GROUP BY over those rows,
+trial or active partner (outreach/health/snapshots.py): the counts per status are one GROUP BY over those rows,
 the at-risk items the first ``ATTENTION_PER_KIND`` at-risk rows in the partner health list's order, and only
 those few practices are then assessed afresh, for their reasons in words — never every partner. The rows are
 kept by the writes and assessed again shortly after each spa's midnight; when a spa's are not all today's yet
@@ -54,8 +54,8 @@ from django.utils.translation import ngettext
 
 from infra import soft_cache
 from infra.templatetags.dates import day, moment
-from outreach.health import HEALTH_STAGES
-from outreach.health_snapshots import current_counts, most_at_risk
+from outreach.health.selectors import HEALTH_STAGES
+from outreach.health.snapshots import current_counts, most_at_risk
 from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
 from partners.models import Practice, Stage
 from referrals.figures import month_start
@@ -252,7 +252,7 @@ def _overdue_referrals(spa, now):
 
 
 def _gifts_near_limit(spa, today):
-    from outreach.gifts import gift_limit_for
+    from outreach.gifts.selectors import gift_limit_for
 
     limit = gift_limit_for(spa=spa, year=today.year).amount
     threshold = (limit * GIFT_WARNING_SHARE).quantize(Decimal("0.01"))

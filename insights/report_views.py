@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from infra import charts
 from infra.audit import audit_record
 from infra.csv_export import csv_response
-from outreach.activity import spa_today
+from outreach.activity.selectors import spa_today
 from spas.models import Role
 from spas.tenancy import requires_role
 

@@ -33,7 +33,7 @@ from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
-from outreach.activity import spa_today
+from outreach.activity.selectors import spa_today
 from outreach.models import Campaign, CampaignEnrollment, Touchpoint
 from partners.models import Clinician, Stage, StageChange
 from referrals.figures import month_start

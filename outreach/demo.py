@@ -7,13 +7,13 @@ from django_scopes import scope
 
 from spas.models import Membership, Role
 
-from .demo_activity import seed_activity
-from .demo_campaigns import seed_campaigns
-from .demo_events import seed_events
-from .demo_gifts import seed_gifts
-from .demo_health import seed_health
-from .demo_objections import seed_objections
-from .health_snapshots import refresh_spa
+from .activity.demo import seed_activity
+from .campaigns.demo import seed_campaigns
+from .events.demo import seed_events
+from .gifts.demo import seed_gifts
+from .health.demo import seed_health
+from .health.snapshots import refresh_spa
+from .objections.demo import seed_objections
 
 # In dependency order: the history first, then what reads it (the jobs look at touchpoints and referrals).
 PARTS = [seed_activity, seed_campaigns, seed_events, seed_objections, seed_gifts, seed_health]

@@ -13,7 +13,7 @@ its own transaction, through this module only:
 - ``rebuild(spa)``: throw a spa's figures away and count them again from its referrals
   (``manage.py rebuild_referral_figures``; ``bench/seed.py``; a change of the spa's time zone).
 
-Partner health (outreach/health_snapshots.py) is worked out from the practice-month rows: it registers with
+Partner health (outreach/health/snapshots.py) is worked out from the practice-month rows: it registers with
 ``follow_practice_months(follower)`` and is told, once per write in the writing transaction, which rows changed
 and by how much (a rebuild tells nobody: what runs one refreshes partner health after it).
 

@@ -64,7 +64,7 @@ app.conf.beat_schedule = {
         "task": "outreach.tasks.campaigns_advance_task",
         "schedule": crontab(minute=35),
     },
-    # Partner health kept per partner (outreach/health_snapshots.py) is assessed again once each spa's day has
+    # Partner health kept per partner (outreach/health/snapshots.py) is assessed again once each spa's day has
     # turned: every 15 minutes the spas past their midnight are refreshed, each once a day.
     "outreach-partner-health": {
         "task": "outreach.tasks.partner_health_refresh_task",

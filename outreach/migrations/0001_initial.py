@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import outreach.letters
+import outreach.letters.placeholders
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('body', models.TextField(max_length=10000, validators=[outreach.letters.validate_placeholders], verbose_name='letter')),
+                ('body', models.TextField(max_length=10000, validators=[outreach.letters.placeholders.validate_placeholders], verbose_name='letter')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('spa', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='spas.spa')),

@@ -7,14 +7,14 @@ from django.db import migrations, models
 def assess_existing_partners(apps, schema_editor):
     """Fill the new table for spas that already have trial or active partners.
 
-    Deliberately the current code (outreach.health_snapshots.refresh_spa, which applies outreach.health's rules),
-    not a copy frozen here: the rules live in one place. It runs only when there are such partners, so a fresh
+    Deliberately the current code (outreach.health.snapshots.refresh_spa, which applies the rules of
+    outreach.health.selectors), not a copy frozen here: the rules live in one place. It runs only when there are such partners, so a fresh
     database (tests, CI) never calls it; ``manage.py rebuild_partner_health`` does the same at any time.
     """
     from django_scopes import scope, scopes_disabled
 
-    from outreach.health import HEALTH_STAGES
-    from outreach.health_snapshots import refresh_spa
+    from outreach.health.selectors import HEALTH_STAGES
+    from outreach.health.snapshots import refresh_spa
     from spas.models import Spa
 
     with scopes_disabled():  # cross-tenant, also for PostgreSQL's row-level security (spas/rls.py)

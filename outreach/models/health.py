@@ -1,6 +1,6 @@
 """Partner health, maintained (issue 15): one row per trial or active partner with the status the health rules
-(outreach/health.py) gave it and the parts of its place in the "sorted by risk" order, so the dashboard reads a
-few rows instead of assessing every partner. ``outreach/health_snapshots.py`` writes them."""
+(outreach/health/selectors.py) gave it and the parts of its place in the "sorted by risk" order, so the dashboard
+reads a few rows instead of assessing every partner. ``outreach/health/snapshots.py`` writes them."""
 
 from django.db import models
 

@@ -9,11 +9,11 @@ from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 from spas.models import Specialty
 
-from ..letters import validate_placeholders
+from ..letters.placeholders import validate_placeholders
 
 
 class LetterTemplate(TenantModel, PublicId, CreatedAt):
-    """A letter the spa writes once; ``{placeholders}`` are filled in per practice (outreach.letters)."""
+    """A letter the spa writes once; ``{placeholders}`` are filled in per practice (outreach.letters.placeholders)."""
 
     name = models.CharField(_("name"), max_length=120, validators=[single_line])
     body = models.TextField(_("letter"), max_length=10000, validators=[validate_placeholders])

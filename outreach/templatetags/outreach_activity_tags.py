@@ -4,8 +4,8 @@ touchpoint kinds. The partners app never imports outreach: its template includes
 from django import template
 from django_scopes import scope
 
-from ..activity_views import activity_card_context
-from ..playbook import playbook_progress
+from ..activity.playbook import playbook_progress
+from ..activity.views import activity_card_context
 
 register = template.Library()
 

@@ -5,8 +5,8 @@ partners must not import outreach, so the practice page includes a template that
 
 from django import template
 
-from ..activity import spa_today
-from ..campaigns import practice_campaigns, progress_percent
+from ..activity.selectors import spa_today
+from ..campaigns.selectors import practice_campaigns, progress_percent
 
 register = template.Library()
 

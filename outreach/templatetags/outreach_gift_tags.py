@@ -4,8 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from .. import gifts
-from ..activity import spa_today
+from ..activity.selectors import spa_today
+from ..gifts import selectors as gifts
 
 register = template.Library()
 

@@ -7,6 +7,8 @@ import datetime
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from ..health.views import health_panel_context
+
 register = template.Library()
 
 BRIEFING_SECTIONS = [
@@ -27,8 +29,6 @@ HEALTH_ICONS = {"at_risk": "exclamation-octagon", "cooling": "thermometer-low", 
 
 @register.inclusion_tag("outreach/health/panel.html", takes_context=True)
 def practice_health_panel(context, practice):
-    from ..health_views import health_panel_context
-
     panel = health_panel_context(context["request"], practice)
     panel["csrf_token"] = context.get("csrf_token")
     return panel
@@ -53,7 +53,8 @@ def _date(value):
 
 @register.filter
 def briefing_view(briefing):
-    """A briefing (the JSON shape documented in outreach/checkins.py) as display rows; tolerant of missing keys."""
+    """A briefing (the JSON shape documented in outreach/health/checkins.py) as display rows; tolerant of missing
+    keys."""
     if not isinstance(briefing, dict) or not briefing:
         return None
     news = briefing.get("new_at_spa") or {}

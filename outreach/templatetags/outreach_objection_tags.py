@@ -2,13 +2,13 @@
 
 from django import template
 
+from ..objections.views import practice_panel_context
+
 register = template.Library()
 
 
 @register.inclusion_tag("outreach/objections/practice_panel.html", takes_context=True)
 def practice_objections(context, practice):
-    from ..objection_views import practice_panel_context
-
     panel = practice_panel_context(context["request"], practice)
     panel["csrf_token"] = context.get("csrf_token")
     return panel

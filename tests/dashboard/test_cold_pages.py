@@ -22,7 +22,7 @@ from freezegun import freeze_time
 
 from insights.dashboard import ATTENTION_PER_KIND, dashboard_figures
 from insights.report_views import REPORTS
-from outreach.health import HEALTH_STAGES
+from outreach.health.selectors import HEALTH_STAGES
 from partners.models import Practice, Stage
 from referrals.models import CLOSED_STATUSES, Channel, Referral, Status
 from tests.factories import ClinicianFactory, PracticeFactory, ReferralFactory, ServiceFactory
@@ -152,7 +152,7 @@ def test_the_dashboard_s_figures_equal_a_count_of_the_referrals(spa, owner_with_
 
 
 def test_a_cold_dashboard_assesses_only_the_partners_it_lists(spa, owner_with_client):
-    """Partner health comes from the rows kept per partner (outreach/health_snapshots.py): with nothing cached, the
+    """Partner health comes from the rows kept per partner (outreach/health/snapshots.py): with nothing cached, the
     dashboard reads the practices of the at-risk partners it lists and of the overdue referrals it lists, five
     each at most — not every trial and active partner, as assessing them all would."""
     with freeze_time(NOW):

@@ -14,7 +14,7 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from insights.dashboard import dashboard_figures, format_duration, month_starts
-from outreach.activity import task_create
+from outreach.activity.services import task_create
 from outreach.models import Gift
 from partners.demo import seed_partners
 from partners.models import Stage

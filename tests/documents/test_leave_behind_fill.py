@@ -1,5 +1,5 @@
 """The leave-behind uses the whole page at Letter and A4 (issue 21 §14): the type grows while it still fits one
-page, and a short catalog moves "How to refer" to the page's foot (outreach.documents). Checked on the PDF's
+page, and a short catalog moves "How to refer" to the page's foot (outreach.letters.documents). Checked on the PDF's
 text positions (pypdfium2): the last line of content ends in the page's bottom quarter."""
 
 import io
@@ -11,8 +11,8 @@ from django_scopes import scope
 from pypdf import PdfReader
 
 from infra.models import GeneratedDocument
-from outreach.documents import SCALES, leave_behind_fit
-from outreach.services import leave_behind_request
+from outreach.letters.documents import SCALES, leave_behind_fit
+from outreach.letters.services import leave_behind_request
 from referrals.models import referral_settings_for
 from spas.demo import seed_catalog
 from spas.models import Role

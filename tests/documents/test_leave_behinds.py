@@ -1,4 +1,4 @@
-"""Leave-behinds: one page per specialty, whatever the size of the catalog (outreach.documents)."""
+"""Leave-behinds: one page per specialty, whatever the size of the catalog (outreach.letters.documents)."""
 
 import io
 from datetime import timedelta
@@ -11,8 +11,8 @@ from pypdf import PdfReader
 
 from infra.models import GeneratedDocument
 from infra.pdf import render_template_to_pdf
-from outreach.documents import LEAVE_BEHIND_TEMPLATE, TRIM_LEVELS, leave_behind_context, leave_behind_fit
-from outreach.services import leave_behind_request
+from outreach.letters.documents import LEAVE_BEHIND_TEMPLATE, TRIM_LEVELS, leave_behind_context, leave_behind_fit
+from outreach.letters.services import leave_behind_request
 from spas.demo import seed_catalog
 from tests.factories import (
     CredentialFactory,

@@ -13,9 +13,9 @@ from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
 from infra.models import GeneratedDocument
-from outreach.letters import PLACEHOLDERS, substitute, unknown_placeholders, validate_placeholders
+from outreach.letters.placeholders import PLACEHOLDERS, substitute, unknown_placeholders, validate_placeholders
+from outreach.letters.services import letter_batch_create, letter_request, letter_template_save
 from outreach.models import LetterBatch, LetterTemplate
-from outreach.services import letter_batch_create, letter_request, letter_template_save
 from spa_referrals.celery import app
 from tests.conftest import redis_only
 from tests.factories import ClinicianFactory, LetterTemplateFactory, OfferFactory, PracticeFactory
@@ -247,7 +247,7 @@ def test_a_batch_of_three_makes_three_parts_and_one_combined_pdf(spa, owner_clie
 
 
 def test_running_a_finished_batch_again_does_nothing(spa, owner, practice, django_capture_on_commit_callbacks):
-    from outreach.tasks import letter_batch_render_task
+    from outreach.letters.tasks import letter_batch_render_task
 
     template = LetterTemplateFactory(spa=spa)
     with scope(spa=spa), django_capture_on_commit_callbacks(execute=True):
@@ -265,7 +265,7 @@ def test_running_a_finished_batch_again_does_nothing(spa, owner, practice, djang
 def test_the_batch_task_skips_parts_already_ready(spa, owner):
     from infra.documents import save_rendered
     from infra.pdf import render_html_to_pdf
-    from outreach.tasks import letter_batch_render_task
+    from outreach.letters.tasks import letter_batch_render_task
 
     template = LetterTemplateFactory(spa=spa)
     practices = [PracticeFactory(spa=spa, name=f"Skip Test {n}") for n in range(2)]

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from outreach.activity import spa_today, task_create
+from outreach.activity.selectors import spa_today
+from outreach.activity.services import task_create
 from partners.models import Stage
 from tests.factories import TEST_PASSWORD, PracticeFactory, ReferralFactory
 

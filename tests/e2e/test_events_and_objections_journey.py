@@ -10,9 +10,9 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from outreach.demo_events import seed_events
-from outreach.demo_objections import seed_objections
+from outreach.events.demo import seed_events
 from outreach.models import EventInvitee, ObjectionLog, Task, Touchpoint
+from outreach.objections.demo import seed_objections
 from spas.models import Role
 from tests.factories import (
     TEST_PASSWORD,

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from outreach.activity import spa_today
-from outreach.gifts import gift_record
+from outreach.activity.selectors import spa_today
+from outreach.gifts.services import gift_record
 from outreach.models import Gift
 from spas.models import Role
 from tests.factories import (

@@ -12,9 +12,10 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
+from outreach.health.nudges import thank_you_suggestions_create
 from outreach.models import Task
-from outreach.nudges import thank_you_suggestions_create
 from partners.models import Stage
 from referrals.models import ReferralEvent, Status
 from tests.factories import TEST_PASSWORD, PracticeFactory, ReferralFactory
@@ -38,7 +39,7 @@ def _referral(spa, practice, first, last, *, status, due_in_hours, **fields):
 
 @pytest.fixture
 def busy_day(spa, owner):
-    today = activity.spa_today(spa)
+    today = activity_selectors.spa_today(spa)
     with scope(spa=spa):
         glow = PracticeFactory(spa=spa, name="Glow Dermatology", stage=Stage.ACTIVE, owner=owner)
         back_bay = PracticeFactory(spa=spa, name="Back Bay Physical Therapy", stage=Stage.ACTIVE, owner=owner)
@@ -60,7 +61,7 @@ def busy_day(spa, owner):
         thank_you_suggestions_create(spa=spa)
 
         def task(title, due_in_days, **fields):
-            return activity.task_create(
+            return activity_services.task_create(
                 spa=spa, title=title, due_on=today + datetime.timedelta(days=due_in_days), assignee=owner, **fields
             )[0]
 
@@ -70,7 +71,7 @@ def busy_day(spa, owner):
         task("Order more referral pads", 0)
         task("Quarterly check-in with Glow", 5, kind="check_in", practice=glow)
         done = task("Call Dr. Patel about the open house", 0, kind="phone_call", practice=glow)
-        activity.task_complete(task=done, actor=owner)
+        activity_services.task_complete(task=done, actor=owner)
     return spa
 
 
@@ -155,7 +156,7 @@ def test_my_day_patients_first_then_tasks_in_bulk_snoozed_and_undone(page, login
     expect(page.locator("#tasks-upcoming")).to_contain_text("Order more referral pads")
     expect(page.locator("#tasks-today")).not_to_contain_text("Order more referral pads")
     with scopes_disabled():
-        assert Task.objects.get(title="Order more referral pads").due_on == activity.spa_today(
+        assert Task.objects.get(title="Order more referral pads").due_on == activity_selectors.spa_today(
             spa
         ) + datetime.timedelta(days=1)
 

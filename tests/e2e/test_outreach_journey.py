@@ -8,7 +8,7 @@ import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
-import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
+import outreach.campaigns.services  # noqa: F401 - registers the task hooks (apps.ready imports it too)
 from outreach.models import Campaign, CampaignEnrollment, Task
 from partners.models import Stage
 from spas.models import Role

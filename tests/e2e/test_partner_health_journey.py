@@ -9,8 +9,8 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from outreach.activity import spa_today
-from outreach.checkins import check_ins_create_due
+from outreach.activity.selectors import spa_today
+from outreach.health.checkins import check_ins_create_due
 from outreach.models import CheckInCadence, Touchpoint
 from partners.models import Stage
 from tests.factories import TEST_PASSWORD, PracticeFactory, ReferralFactory, ServiceFactory

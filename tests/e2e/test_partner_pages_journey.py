@@ -12,7 +12,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from outreach.models import Touchpoint
 from partners import services
 from partners.models import Practice, Stage, StageChange
@@ -79,13 +80,13 @@ def test_a_practices_page_lists_its_referrals_and_undoes_a_removed_touchpoint(pa
         clinician = ClinicianFactory(spa=spa, practice=practice, first_name="Asha", last_name="Patel", credentials="MD")
     _referrals(spa, practice, clinician, 12)
     with scope(spa=spa):
-        today = activity.spa_today(spa)
+        today = activity_selectors.spa_today(spa)
         for days, kind, notes in [
             (20, "letter", "Introduction letter with the leave-behind."),
             (12, "gift", "Fruit basket for the front desk."),
             (5, "phone_call", "Office manager asked for more pads."),
         ]:
-            activity.touchpoint_log(
+            activity_services.touchpoint_log(
                 spa=spa,
                 practice=practice,
                 kind=kind,
@@ -164,20 +165,20 @@ def _board_spa(spa, owner):
     }
     practices = {}
     with scope(spa=spa):
-        today = activity.spa_today(spa)
+        today = activity_selectors.spa_today(spa)
         for stage, stage_names in names.items():
             for index, name in enumerate(stage_names):
                 practice = _practice(spa, owner, name, stage=stage)
                 practices[name] = practice
                 if stage in (Stage.CONTACTED, Stage.MEETING, Stage.TRIAL, Stage.ACTIVE):
-                    activity.touchpoint_log(
+                    activity_services.touchpoint_log(
                         spa=spa,
                         practice=practice,
                         kind="phone_call",
                         occurred_on=today - datetime.timedelta(days=4 + index * 7),
                         actor=owner,
                     )
-                    activity.task_create(
+                    activity_services.task_create(
                         spa=spa,
                         title="Follow-up call with the office manager",
                         due_on=today + datetime.timedelta(days=2 + index),

@@ -11,7 +11,9 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import activity, playbook
+from outreach.activity import playbook
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from outreach.models import OutreachSettings, Task, Touchpoint, TouchpointParticipant
 from partners.models import Stage
 
@@ -25,9 +27,9 @@ def practice(spa, owner):
 
 def _task(spa, **fields):
     fields.setdefault("title", "Call the office manager")
-    fields.setdefault("due_on", activity.spa_today(spa))
+    fields.setdefault("due_on", activity_selectors.spa_today(spa))
     with scope(spa=spa):
-        task, _created = activity.task_create(spa=spa, **fields)
+        task, _created = activity_services.task_create(spa=spa, **fields)
     return task
 
 
@@ -46,7 +48,7 @@ def test_quick_log_records_a_touchpoint_with_its_people_and_redraws_the_card(own
         url("touchpoint_log", spa, practice.public_id),
         {
             "kind": "lunch_presentation",
-            "occurred_on": activity.spa_today(spa).isoformat(),
+            "occurred_on": activity_selectors.spa_today(spa).isoformat(),
             "outcome": "positive",
             "clinicians": [str(clinician.pk)],
             "contacts": [str(contact.pk)],
@@ -69,12 +71,12 @@ def test_quick_log_records_a_touchpoint_with_its_people_and_redraws_the_card(own
 
 
 def test_a_next_step_with_a_date_becomes_a_follow_up_task(owner_client, spa, practice, owner):
-    next_week = activity.spa_today(spa) + datetime.timedelta(days=7)
+    next_week = activity_selectors.spa_today(spa) + datetime.timedelta(days=7)
     owner_client.post(
         url("touchpoint_log", spa, practice.public_id),
         {
             "kind": "phone_call",
-            "occurred_on": activity.spa_today(spa).isoformat(),
+            "occurred_on": activity_selectors.spa_today(spa).isoformat(),
             "next_step": "Book the lunch presentation",
             "next_step_on": next_week.isoformat(),
         },
@@ -95,7 +97,7 @@ def test_a_next_step_with_a_date_becomes_a_follow_up_task(owner_client, spa, pra
     ],
 )
 def test_a_bad_touchpoint_is_refused_beside_the_field(owner_client, spa, practice, data, field, message):
-    payload = {"kind": "phone_call", "occurred_on": activity.spa_today(spa).isoformat(), **data}
+    payload = {"kind": "phone_call", "occurred_on": activity_selectors.spa_today(spa).isoformat(), **data}
     response = owner_client.post(url("touchpoint_log", spa, practice.public_id), payload, **HTMX)
     assert response.status_code == 400
     assert message in (field_error(response, field, prefix="touch") or "")
@@ -106,7 +108,11 @@ def test_a_clinician_of_another_practice_cannot_be_named(owner_client, spa, prac
     elsewhere = make_clinician(make_practice(spa, name="Other Practice"))
     response = owner_client.post(
         url("touchpoint_log", spa, practice.public_id),
-        {"kind": "phone_call", "occurred_on": activity.spa_today(spa).isoformat(), "clinicians": [elsewhere.pk]},
+        {
+            "kind": "phone_call",
+            "occurred_on": activity_selectors.spa_today(spa).isoformat(),
+            "clinicians": [elsewhere.pk],
+        },
     )
     assert response.status_code == 400
     assert rows(Touchpoint) == []
@@ -115,11 +121,11 @@ def test_a_clinician_of_another_practice_cannot_be_named(owner_client, spa, prac
 def test_the_practice_page_shows_the_timeline_newest_first(owner_client, spa, practice, owner):
     with scope(spa=spa):
         for day, kind in [(3, "letter"), (1, "phone_call"), (2, "email")]:
-            activity.touchpoint_log(
+            activity_services.touchpoint_log(
                 spa=spa,
                 practice=practice,
                 kind=kind,
-                occurred_on=activity.spa_today(spa) - datetime.timedelta(days=day),
+                occurred_on=activity_selectors.spa_today(spa) - datetime.timedelta(days=day),
                 actor=owner,
             )
     body = page_text(owner_client.get(reverse("partners:detail", args=[spa.slug, practice.public_id])))
@@ -130,11 +136,11 @@ def test_the_practice_page_shows_the_timeline_newest_first(owner_client, spa, pr
 
 def test_staff_remove_their_own_touchpoints_only(client_for, staff_user, manager_user, spa, practice, owner):
     with scope(spa=spa):
-        owners = activity.touchpoint_log(
-            spa=spa, practice=practice, kind="email", occurred_on=activity.spa_today(spa), actor=owner
+        owners = activity_services.touchpoint_log(
+            spa=spa, practice=practice, kind="email", occurred_on=activity_selectors.spa_today(spa), actor=owner
         )
-        staffs = activity.touchpoint_log(
-            spa=spa, practice=practice, kind="email", occurred_on=activity.spa_today(spa), actor=staff_user
+        staffs = activity_services.touchpoint_log(
+            spa=spa, practice=practice, kind="email", occurred_on=activity_selectors.spa_today(spa), actor=staff_user
         )
     staff = client_for(staff_user)
     assert staff.post(url("touchpoint_delete", spa, owners.public_id)).status_code == 404
@@ -145,10 +151,10 @@ def test_staff_remove_their_own_touchpoints_only(client_for, staff_user, manager
 
 def test_outsiders_cannot_log_or_remove_touchpoints(outsider_client, client, spa, practice, owner):
     with scope(spa=spa):
-        touchpoint = activity.touchpoint_log(
-            spa=spa, practice=practice, kind="email", occurred_on=activity.spa_today(spa), actor=owner
+        touchpoint = activity_services.touchpoint_log(
+            spa=spa, practice=practice, kind="email", occurred_on=activity_selectors.spa_today(spa), actor=owner
         )
-    data = {"kind": "phone_call", "occurred_on": activity.spa_today(spa).isoformat()}
+    data = {"kind": "phone_call", "occurred_on": activity_selectors.spa_today(spa).isoformat()}
     assert outsider_client.post(url("touchpoint_log", spa, practice.public_id), data).status_code == 404
     assert outsider_client.post(url("touchpoint_delete", spa, touchpoint.public_id)).status_code == 404
     anonymous = client.post(url("touchpoint_log", spa, practice.public_id), data)
@@ -163,8 +169,8 @@ def test_logging_a_call_closes_the_open_call_task(spa, practice, owner):
     call = _task(spa, kind="phone_call", practice=practice, assignee=owner)
     letter = _task(spa, kind="letter", practice=practice, assignee=owner)
     with scope(spa=spa):
-        touchpoint = activity.touchpoint_log(
-            spa=spa, practice=practice, kind="phone_call", occurred_on=activity.spa_today(spa), actor=owner
+        touchpoint = activity_services.touchpoint_log(
+            spa=spa, practice=practice, kind="phone_call", occurred_on=activity_selectors.spa_today(spa), actor=owner
         )
     assert _reload(call).done_at is not None and _reload(call).touchpoint == touchpoint
     assert _reload(letter).done_at is None
@@ -185,10 +191,10 @@ def test_marking_a_letter_task_done_logs_the_letter_and_undo_removes_it(owner_cl
 def test_undoing_a_task_closed_by_a_logged_touchpoint_keeps_the_touchpoint(spa, practice, owner):
     task = _task(spa, kind="email", practice=practice, assignee=owner)
     with scope(spa=spa):
-        activity.touchpoint_log(
-            spa=spa, practice=practice, kind="email", occurred_on=activity.spa_today(spa), actor=owner
+        activity_services.touchpoint_log(
+            spa=spa, practice=practice, kind="email", occurred_on=activity_selectors.spa_today(spa), actor=owner
         )
-        activity.task_reopen(task=task, actor=owner)
+        activity_services.task_reopen(task=task, actor=owner)
     assert len(rows(Touchpoint, practice=practice)) == 1
     assert _reload(task).done_at is None
 
@@ -196,18 +202,18 @@ def test_undoing_a_task_closed_by_a_logged_touchpoint_keeps_the_touchpoint(spa, 
 def test_removing_the_touchpoint_reopens_the_task_it_closed(spa, practice, owner):
     task = _task(spa, kind="phone_call", practice=practice, assignee=owner)
     with scope(spa=spa):
-        touchpoint = activity.touchpoint_log(
-            spa=spa, practice=practice, kind="phone_call", occurred_on=activity.spa_today(spa), actor=owner
+        touchpoint = activity_services.touchpoint_log(
+            spa=spa, practice=practice, kind="phone_call", occurred_on=activity_selectors.spa_today(spa), actor=owner
         )
-        activity.touchpoint_delete(touchpoint=touchpoint, actor=owner)
+        activity_services.touchpoint_delete(touchpoint=touchpoint, actor=owner)
     assert _reload(task).done_at is None
 
 
 def test_done_twice_is_done_once(spa, practice, owner):
     task = _task(spa, kind="letter", practice=practice, assignee=owner)
     with scope(spa=spa):
-        activity.task_complete(task=task, actor=owner)
-        activity.task_complete(task=task, actor=owner)
+        activity_services.task_complete(task=task, actor=owner)
+        activity_services.task_complete(task=task, actor=owner)
     assert len(rows(Touchpoint)) == 1
     assert len(rows(AuditEvent, action="task.done")) == 1
 
@@ -217,7 +223,7 @@ def test_done_twice_is_done_once(spa, practice, owner):
 
 @freeze_time("2026-12-01 15:00:00")
 def test_my_day_sorts_my_tasks_into_overdue_today_and_upcoming(owner_client, spa, owner, staff_user, practice):
-    today = activity.spa_today(spa)
+    today = activity_selectors.spa_today(spa)
     _task(spa, title="Overdue letter", due_on=today - datetime.timedelta(days=2), assignee=owner)
     _task(spa, title="Today's call", due_on=today, assignee=owner, practice=practice)
     _task(spa, title="Next week's lunch", due_on=today + datetime.timedelta(days=6), assignee=owner)
@@ -238,7 +244,11 @@ def test_my_day_has_an_empty_state_and_a_quick_add(owner_client, spa, owner):
     response = owner_client.post(url("my_day", spa), {"quick-title": "Order new referral pads"})
     assert response.status_code == 302
     (task,) = rows(Task)
-    assert (task.title, task.assignee, task.due_on) == ("Order new referral pads", owner, activity.spa_today(spa))
+    assert (task.title, task.assignee, task.due_on) == (
+        "Order new referral pads",
+        owner,
+        activity_selectors.spa_today(spa),
+    )
     refused = owner_client.post(url("my_day", spa), {"quick-title": ""})
     assert refused.status_code == 400 and len(rows(Task)) == 1
 
@@ -353,7 +363,7 @@ def test_the_playbook_suggests_the_stage_s_next_steps_and_adds_one_once(owner_cl
         assert response.status_code == 302
     (task,) = rows(Task)
     assert (task.kind, task.source, task.assignee) == ("phone_call", "playbook", owner)
-    assert task.due_on == activity.spa_today(spa) + datetime.timedelta(days=5)
+    assert task.due_on == activity_selectors.spa_today(spa) + datetime.timedelta(days=5)
     page = page_text(owner_client.get(reverse("partners:detail", args=[spa.slug, practice.public_id])))
     assert "On the list, due" in page
 
@@ -397,11 +407,11 @@ def test_the_practice_page_keeps_its_query_count_as_touchpoints_grow(owner_clien
 
     clinician = make_clinician(practice)
     with scope(spa=spa):
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa,
             practice=practice,
             kind="email",
-            occurred_on=activity.spa_today(spa),
+            occurred_on=activity_selectors.spa_today(spa),
             actor=owner,
             clinicians=[clinician],
         )
@@ -409,11 +419,11 @@ def test_the_practice_page_keeps_its_query_count_as_touchpoints_grow(owner_clien
     few = count_queries()
     with scope(spa=spa):
         for _number in range(25):
-            activity.touchpoint_log(
+            activity_services.touchpoint_log(
                 spa=spa,
                 practice=practice,
                 kind="email",
-                occurred_on=activity.spa_today(spa),
+                occurred_on=activity_selectors.spa_today(spa),
                 actor=owner,
                 clinicians=[clinician],
             )

@@ -9,9 +9,12 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
-import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
+import outreach.campaigns.services  # noqa: F401 - registers the task hooks (apps.ready imports it too)
 from infra.models import AuditEvent, GeneratedDocument
-from outreach import activity, campaigns
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
+from outreach.campaigns import selectors as campaigns_selectors
+from outreach.campaigns import services as campaigns_services
 from outreach.models import Campaign, CampaignEnrollment, Task, TaskSource, Touchpoint
 from partners.models import StageChange
 from partners.services import practice_move_stage, practice_set_tags
@@ -39,7 +42,7 @@ def default_steps(letter):
 
 def save_campaign(spa, actor, *, segment, steps, launch=True, owner=None, name="Spring introductions"):
     with scope(spa=spa):
-        return campaigns.campaign_save(
+        return campaigns_services.campaign_save(
             spa=spa,
             actor=actor,
             fields={"name": name, "description": "Meet the dermatologists", "owner": owner},
@@ -135,7 +138,7 @@ def test_a_campaign_assignee_gets_every_task(spa, owner, manager_user, staff_use
 def test_someone_who_left_the_team_is_skipped_for_the_next_in_line(spa, owner, manager_user, derm):
     leaver = MembershipFactory(spa=spa, role="staff", user=UserFactory(email="leaver@example.com")).user
     with scope(spa=spa):
-        campaign = campaigns.campaign_save(
+        campaign = campaigns_services.campaign_save(
             spa=spa,
             actor=manager_user,
             fields={"name": "C", "owner": leaver},
@@ -143,7 +146,7 @@ def test_someone_who_left_the_team_is_skipped_for_the_next_in_line(spa, owner, m
             steps=default_steps(letter_template(spa)),
         )
         Membership.objects.filter(user=leaver).delete()
-        campaigns.campaign_launch(campaign=campaign, actor=manager_user)
+        campaigns_services.campaign_launch(campaign=campaign, actor=manager_user)
 
     assert [task.assignee for task in campaign_tasks(campaign)] == [owner, manager_user, owner]
 
@@ -162,8 +165,8 @@ def test_a_tag_segment_matches_tagged_practices_only(spa, manager_user, derm):
 
 def test_the_segment_preview_counts_and_names_the_first_practices(spa, derm):
     with scope(spa=spa):
-        preview = campaigns.segment_preview(spa=spa, segment=SEGMENT, limit=2)
-        everything = campaigns.segment_preview(spa=spa, segment={})
+        preview = campaigns_selectors.segment_preview(spa=spa, segment=SEGMENT, limit=2)
+        everything = campaigns_selectors.segment_preview(spa=spa, segment={})
 
     assert preview["count"] == 3
     assert [practice.name for practice in preview["practices"]] == ["Alpha Dermatology", "Beta Skin"]
@@ -177,7 +180,7 @@ def test_launching_twice_is_refused_and_creates_nothing_more(spa, manager_user, 
     with scope(spa=spa):
         make_practice(spa, name="Late Dermatology", city="Boston", stage="researched")
         with pytest.raises(ValidationError, match="already been launched"):
-            campaigns.campaign_launch(campaign=campaign, actor=manager_user)
+            campaigns_services.campaign_launch(campaign=campaign, actor=manager_user)
 
     assert len(rows(CampaignEnrollment, campaign=campaign)) == 3
     assert len(campaign_tasks(campaign)) == 3
@@ -188,11 +191,11 @@ def test_the_hourly_job_run_twice_creates_nothing_extra_and_repairs_a_missing_ta
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
 
     with scope(spa=spa):
-        assert campaigns.campaigns_advance(spa=spa) == 0
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
         Task.objects.filter(pk=campaign_tasks(campaign)[1].pk).delete()  # lost somehow
-        assert campaigns.campaigns_advance(spa=spa) == 1
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        assert campaigns_services.campaigns_advance(spa=spa) == 1
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
 
     tasks = campaign_tasks(campaign)
     assert [task.practice.name for task in tasks] == ["Alpha Dermatology", "Beta Skin", "Gamma Derm"]
@@ -221,7 +224,7 @@ def test_marking_the_letter_done_creates_the_call_task_five_days_later(spa, owne
     letter_task = campaign_tasks(campaign)[0]
 
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[0])
     assert enrollment.steps_done == 1
@@ -242,9 +245,9 @@ def test_logging_a_call_at_the_practice_completes_the_call_step_and_schedules_th
 ):
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     with scope(spa=spa):
-        activity.task_complete(task=campaign_tasks(campaign)[0], actor=owner)
+        activity_services.task_complete(task=campaign_tasks(campaign)[0], actor=owner)
         # The call happened yesterday (earlier than planned) and is logged from the practice page.
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa, practice=derm[0], kind="phone_call", occurred_on=TODAY - datetime.timedelta(days=1), actor=owner
         )
 
@@ -261,7 +264,7 @@ def test_logging_a_call_at_the_practice_completes_the_call_step_and_schedules_th
 def test_a_touchpoint_of_another_kind_does_not_move_the_campaign(spa, owner, manager_user, derm):
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     with scope(spa=spa):
-        activity.touchpoint_log(spa=spa, practice=derm[0], kind="email", occurred_on=TODAY, actor=owner)
+        activity_services.touchpoint_log(spa=spa, practice=derm[0], kind="email", occurred_on=TODAY, actor=owner)
 
     assert enrollment_of(campaign, derm[0]).steps_done == 0
     assert len(campaign_tasks(campaign, done_at=None)) == 3
@@ -272,8 +275,8 @@ def test_undoing_the_letter_removes_the_call_task_and_counts_the_step_undone(spa
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     letter_task = campaign_tasks(campaign)[0]
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
-        activity.task_reopen(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
+        activity_services.task_reopen(task=letter_task, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[0])
     assert enrollment.steps_done == 0
@@ -283,7 +286,7 @@ def test_undoing_the_letter_removes_the_call_task_and_counts_the_step_undone(spa
 
     # Done again: the call task comes back once (a fresh one, due five days after this time).
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
     assert [task.kind for task in campaign_tasks(campaign, practice=derm[0], done_at=None)] == ["phone_call"]
 
 
@@ -292,10 +295,10 @@ def test_undoing_an_earlier_step_keeps_a_later_step_that_is_already_done(spa, ow
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     letter_task = campaign_tasks(campaign)[0]
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
+        activity_services.task_complete(task=letter_task, actor=owner)
         call_task = campaign_tasks(campaign, done_at=None, practice=derm[0])[0]
-        activity.task_complete(task=call_task, actor=owner)
-        activity.task_reopen(task=letter_task, actor=owner)
+        activity_services.task_complete(task=call_task, actor=owner)
+        activity_services.task_reopen(task=letter_task, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[0])
     assert enrollment.steps_done == 1  # the call is still done
@@ -312,10 +315,10 @@ def test_the_last_step_completes_the_practice_and_the_last_practice_finishes_the
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=steps)
     first, second, third = campaign_tasks(campaign)
     with scope(spa=spa):
-        activity.task_complete(task=first, actor=owner)
-        activity.task_complete(task=second, actor=owner)
+        activity_services.task_complete(task=first, actor=owner)
+        activity_services.task_complete(task=second, actor=owner)
         assert reload(campaign).status == Campaign.Status.RUNNING
-        activity.task_complete(task=third, actor=owner)
+        activity_services.task_complete(task=third, actor=owner)
 
     enrollment = enrollment_of(campaign, derm[2])
     assert enrollment.status == CampaignEnrollment.Status.COMPLETED
@@ -324,12 +327,12 @@ def test_the_last_step_completes_the_practice_and_the_last_practice_finishes_the
     assert campaign.status == Campaign.Status.FINISHED
     assert campaign.finished_at is not None
     with scope(spa=spa):
-        assert not campaigns.campaign_was_stopped(campaign)
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        assert not campaigns_selectors.campaign_was_stopped(campaign)
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
 
     # Undoing the step that finished it opens the campaign again.
     with scope(spa=spa):
-        activity.task_reopen(task=third, actor=owner)
+        activity_services.task_reopen(task=third, actor=owner)
     assert reload(campaign).status == Campaign.Status.RUNNING
     assert enrollment_of(campaign, derm[2]).status == CampaignEnrollment.Status.ACTIVE
     assert enrollment_of(campaign, derm[2]).steps_done == 0
@@ -342,7 +345,7 @@ def test_the_hourly_job_finishes_a_campaign_with_nobody_left_in_progress(spa, ma
         CampaignEnrollment.objects.filter(campaign=campaign).update(status=CampaignEnrollment.Status.STOPPED)
 
     with scope(spa=spa):
-        campaigns.campaigns_advance(spa=spa)
+        campaigns_services.campaigns_advance(spa=spa)
 
     assert reload(campaign).status == Campaign.Status.FINISHED
 
@@ -355,7 +358,7 @@ def test_the_hourly_job_corrects_progress_a_hook_missed(spa, owner, manager_user
         Task.objects.filter(pk=campaign_tasks(campaign)[0].pk).update(done_at=timezone.now())
 
     with scope(spa=spa):
-        assert campaigns.campaigns_advance(spa=spa) == 1
+        assert campaigns_services.campaigns_advance(spa=spa) == 1
 
     assert enrollment_of(campaign, derm[0]).steps_done == 1
     assert [t.due_on for t in campaign_tasks(campaign, practice=derm[0], done_at=None)] == [
@@ -373,9 +376,11 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     letter_task = campaign_tasks(campaign)[0]
     with scope(spa=spa):
-        activity.task_complete(task=letter_task, actor=owner)
-        manual, _created = activity.task_create(spa=spa, title="Bring brochures", due_on=TODAY, practice=derm[1])
-        campaigns.campaign_stop(campaign=campaign, actor=manager_user)
+        activity_services.task_complete(task=letter_task, actor=owner)
+        manual, _created = activity_services.task_create(
+            spa=spa, title="Bring brochures", due_on=TODAY, practice=derm[1]
+        )
+        campaigns_services.campaign_stop(campaign=campaign, actor=manager_user)
 
     campaign = reload(campaign)
     assert campaign.status == Campaign.Status.FINISHED
@@ -385,10 +390,10 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
     assert enrollment_of(campaign, derm[0]).steps_done == 1
     assert len(rows(Touchpoint, practice=derm[0])) == 1
     with scope(spa=spa):
-        assert campaigns.campaign_was_stopped(campaign)
+        assert campaigns_selectors.campaign_was_stopped(campaign)
         # Undoing done work afterwards changes nothing and creates nothing.
-        activity.task_reopen(task=letter_task, actor=owner)
-        assert campaigns.campaigns_advance(spa=spa) == 0
+        activity_services.task_reopen(task=letter_task, actor=owner)
+        assert campaigns_services.campaigns_advance(spa=spa) == 0
     assert reload(campaign).status == Campaign.Status.FINISHED
     assert len(campaign_tasks(campaign)) == 1
     audit = rows(AuditEvent, action="campaign.stopped")[0]
@@ -396,24 +401,26 @@ def test_stopping_keeps_done_work_removes_open_tasks_and_stops_the_practices_in_
     assert len(rows(AuditEvent, action="task.deleted")) == 3
 
     with scope(spa=spa), pytest.raises(ValidationError, match="Only a running campaign"):
-        campaigns.campaign_stop(campaign=campaign, actor=manager_user)
+        campaigns_services.campaign_stop(campaign=campaign, actor=manager_user)
 
 
 @freeze_time(NOW)
 def test_removing_one_practice_stops_only_that_one(spa, owner, manager_user, derm):
     campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
     with scope(spa=spa):
-        campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[1]), actor=manager_user)
+        campaigns_services.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[1]), actor=manager_user)
 
     assert enrollment_of(campaign, derm[1]).status == CampaignEnrollment.Status.STOPPED
     assert [task.practice.name for task in campaign_tasks(campaign)] == ["Alpha Dermatology", "Gamma Derm"]
     assert reload(campaign).status == Campaign.Status.RUNNING
     with scope(spa=spa):
-        assert campaigns.campaigns_advance(spa=spa) == 0  # a removed practice gets no new task
+        assert campaigns_services.campaigns_advance(spa=spa) == 0  # a removed practice gets no new task
         with pytest.raises(ValidationError, match="no longer in progress"):
-            campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[1]), actor=manager_user)
-        campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[0]), actor=manager_user)
-        campaigns.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[2]), actor=manager_user)
+            campaigns_services.campaign_enrollment_remove(
+                enrollment=enrollment_of(campaign, derm[1]), actor=manager_user
+            )
+        campaigns_services.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[0]), actor=manager_user)
+        campaigns_services.campaign_enrollment_remove(enrollment=enrollment_of(campaign, derm[2]), actor=manager_user)
 
     assert reload(campaign).status == Campaign.Status.FINISHED
 
@@ -457,13 +464,13 @@ def test_a_segment_matching_no_practice_cannot_launch(spa, manager_user, derm):
         spa, manager_user, segment={"specialty": "oncology"}, steps=default_steps(letter_template(spa)), launch=False
     )
     with scope(spa=spa), pytest.raises(ValidationError, match="No practice matches"):
-        campaigns.campaign_launch(campaign=draft, actor=manager_user)
+        campaigns_services.campaign_launch(campaign=draft, actor=manager_user)
     assert reload(draft).status == Campaign.Status.DRAFT
     assert rows(Task) == []
 
 
 def test_a_segment_matching_too_many_practices_cannot_launch(spa, manager_user, derm, monkeypatch):
-    monkeypatch.setattr(campaigns, "MAX_PRACTICES", 2)
+    monkeypatch.setattr(campaigns_services, "MAX_PRACTICES", 2)
 
     with pytest.raises(ValidationError, match="More than 2 practices match"):
         save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
@@ -476,7 +483,7 @@ def test_a_launched_campaign_keeps_its_steps(spa, manager_user, derm):
         campaign = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)))
 
     with scope(spa=spa), pytest.raises(ValidationError, match="keeps its steps"):
-        campaigns.campaign_save(
+        campaigns_services.campaign_save(
             spa=spa,
             actor=manager_user,
             campaign=campaign,
@@ -496,7 +503,7 @@ def test_editing_a_draft_replaces_its_steps(spa, manager_user, derm):
     draft = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)), launch=False)
 
     with scope(spa=spa):
-        campaigns.campaign_save(
+        campaigns_services.campaign_save(
             spa=spa,
             actor=manager_user,
             campaign=draft,
@@ -544,7 +551,7 @@ def test_results_count_only_the_targeted_practices_since_launch(spa, owner, mana
         ReferralFactory(spa=spa, practice=outside)
         assert StageChange.objects.filter(to_stage="active").count() == 3
 
-        results = campaigns.campaign_results(campaign=reload(campaign))
+        results = campaigns_selectors.campaign_results(campaign=reload(campaign))
 
     assert results == {
         "touchpoints": 4,
@@ -561,14 +568,14 @@ def test_a_draft_has_no_results(spa, manager_user, derm):
     draft = save_campaign(spa, manager_user, segment=SEGMENT, steps=default_steps(letter_template(spa)), launch=False)
 
     with scope(spa=spa):
-        assert campaigns.campaign_results(campaign=draft)["touchpoints"] == 0
+        assert campaigns_selectors.campaign_results(campaign=draft)["touchpoints"] == 0
 
 
 # --- demo data -------------------------------------------------------------------------------------------
 
 
 def test_the_demo_campaign_runs_over_the_sports_medicine_practices_with_some_steps_done(db):
-    from outreach.demo_campaigns import seed_campaigns
+    from outreach.campaigns.demo import seed_campaigns
     from partners.demo import seed_partners
 
     from ..factories import SpaFactory
@@ -579,17 +586,17 @@ def test_the_demo_campaign_runs_over_the_sports_medicine_practices_with_some_ste
     with scope(spa=demo_spa):
         assert seed_campaigns(demo_spa, demo_owner) == 1
         assert seed_campaigns(demo_spa, demo_owner) == 0  # idempotent
-        today = activity.spa_today(demo_spa)
+        today = activity_selectors.spa_today(demo_spa)
         campaign = Campaign.objects.get(spa=demo_spa)
         enrollments = {e.practice.name: e.steps_done for e in CampaignEnrollment.objects.filter(campaign=campaign)}
         open_tasks = sorted(
             (task.practice.name, task.kind, (task.due_on - today).days)
             for task in Task.objects.filter(campaign_enrollment__campaign=campaign, done_at=None)
         )
-        assert campaigns.campaigns_advance(spa=demo_spa) == 0
+        assert campaigns_services.campaigns_advance(spa=demo_spa) == 0
 
     assert campaign.status == Campaign.Status.RUNNING
-    assert (today - activity.spa_today(demo_spa, campaign.launched_at)).days == 10
+    assert (today - activity_selectors.spa_today(demo_spa, campaign.launched_at)).days == 10
     assert enrollments == {"Charles River Sports Clinic": 2, "Marathon Orthopedics": 2, "Peak Sports Medicine": 1}
     assert open_tasks == [
         ("Charles River Sports Clinic", "lunch_presentation", 11),

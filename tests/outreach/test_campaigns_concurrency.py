@@ -9,8 +9,9 @@ from django.db import connection
 from django_scopes import scope
 from freezegun import freeze_time
 
-import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
-from outreach import activity, campaigns
+import outreach.campaigns.services  # noqa: F401 - registers the task hooks (apps.ready imports it too)
+from outreach.activity import services as activity
+from outreach.campaigns import services as campaigns
 from outreach.models import Campaign, CampaignEnrollment, Task
 from tests.conftest import postgres_only
 

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
-import outreach.campaigns  # noqa: F401 - registers the task hooks (apps.ready imports it too)
+import outreach.campaigns.services  # noqa: F401 - registers the task hooks (apps.ready imports it too)
 from infra.models import GeneratedDocument
-from outreach import activity, campaigns
+from outreach.activity import services as activity
+from outreach.campaigns import services as campaigns
 from outreach.models import Campaign, CampaignEnrollment, CampaignStep, LetterBatch, Task, Touchpoint
 from partners.models import Practice
 from partners.services import practice_set_tags

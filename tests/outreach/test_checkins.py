@@ -11,8 +11,8 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import OutgoingEmail
-from outreach import activity
-from outreach.checkins import BRIEFING_NAMES_PER_KIND, check_in_cadence_set, check_ins_create_due
+from outreach.activity import services as activity
+from outreach.health.checkins import BRIEFING_NAMES_PER_KIND, check_in_cadence_set, check_ins_create_due
 from outreach.models import CheckInCadence, OutreachSettings, Task, TaskKind, TaskSource, Touchpoint
 from outreach.tasks import check_ins_create_due_task
 from partners.models import Stage

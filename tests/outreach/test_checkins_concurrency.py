@@ -8,7 +8,7 @@ from django.db import connection
 from django_scopes import scope
 
 from infra.models import OutgoingEmail
-from outreach.checkins import check_ins_create_due
+from outreach.health.checkins import check_ins_create_due
 from outreach.models import Task, TaskKind
 from tests.conftest import postgres_only
 

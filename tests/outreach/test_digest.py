@@ -10,8 +10,8 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import OutgoingEmail
-from outreach import activity
-from outreach.digest import task_digests_send
+from outreach.activity import services as activity
+from outreach.activity.digest import task_digests_send
 from outreach.models import TaskDigest, outreach_settings_for
 from outreach.tasks import task_digests_send_task
 from spas.models import Role

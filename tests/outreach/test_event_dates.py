@@ -8,7 +8,7 @@ import pytest
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach import events
+from outreach.events import services as events
 from outreach.models import Event
 
 from .helpers import field_error, page_text, rows, url

@@ -11,9 +11,10 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import events
-from outreach.activity import task_create
-from outreach.demo_events import seed_events
+from outreach.activity.services import task_create
+from outreach.events import selectors as events_selectors
+from outreach.events import services as events_services
+from outreach.events.demo import seed_events
 from outreach.models import Event, EventInvitee, Task, TaskSource, Touchpoint, TouchpointParticipant
 from tests.factories import UserFactory
 
@@ -42,7 +43,7 @@ def beacon(spa):
 
 def plan(spa, actor, *, starts_at=None, kind=Event.Kind.LUNCH_PRESENTATION, title="Lunch at Glow"):
     with scope(spa=spa):
-        return events.event_create(
+        return events_services.event_create(
             spa=spa,
             kind=kind,
             title=title,
@@ -54,12 +55,12 @@ def plan(spa, actor, *, starts_at=None, kind=Event.Kind.LUNCH_PRESENTATION, titl
 
 def invite(event, *invitations, actor=None):
     with scope(spa=event.spa):
-        return events.event_invite(event=event, invitations=list(invitations), actor=actor)
+        return events_services.event_invite(event=event, invitations=list(invitations), actor=actor)
 
 
 def update(invitee, actor, **changes):
     with scope(spa=invitee.spa):
-        return events.event_invitee_update(invitee=invitee, actor=actor, **changes)
+        return events_services.event_invitee_update(invitee=invitee, actor=actor, **changes)
 
 
 def touchpoints_of(event):
@@ -82,7 +83,7 @@ def test_planning_an_event_is_audited(spa, owner):
 
 def test_an_event_needs_a_title_and_a_time(spa, owner):
     with scope(spa=spa), pytest.raises(ValidationError) as refused:
-        events.event_create(spa=spa, kind="lunch_presentation", title="", starts_at=None, actor=owner)
+        events_services.event_create(spa=spa, kind="lunch_presentation", title="", starts_at=None, actor=owner)
     assert {"title", "starts_at"} <= set(refused.value.message_dict)
 
 
@@ -199,7 +200,7 @@ def test_removing_an_attendee_updates_the_touchpoint(spa, owner, glow):
     update(invitee, owner, attended=True)
     assert len(touchpoints_of(event)) == 1
     with scope(spa=spa):
-        events.event_invitee_remove(invitee=invitee, actor=owner)
+        events_services.event_invitee_remove(invitee=invitee, actor=owner)
     assert rows(EventInvitee) == [] and touchpoints_of(event) == []
     assert rows(AuditEvent, spa=spa, action="event.invitee_removed")
 
@@ -228,7 +229,7 @@ def _task(spa, practice, **fields):
 
 def follow_ups(event, actor):
     with scope(spa=event.spa):
-        return events.event_follow_ups_create(event=event, actor=actor)
+        return events_services.event_follow_ups_create(event=event, actor=actor)
 
 
 def test_follow_ups_are_one_task_per_attending_practice_created_once(spa, owner, staff_user, glow, beacon):
@@ -262,7 +263,7 @@ def test_a_task_made_by_a_concurrent_click_is_not_made_again(spa, owner, glow):
     (invitee,), _skipped = invite(event, (glow, None))
     update(invitee, owner, attended=True)
     # Another request created the task meanwhile (same dedupe key): this one creates nothing.
-    _task(spa, glow, title="Follow up", dedupe_key=events.follow_up_dedupe_key(event, glow))
+    _task(spa, glow, title="Follow up", dedupe_key=events_services.follow_up_dedupe_key(event, glow))
     assert follow_ups(event, owner) == []
     assert len(rows(Task, practice=glow)) == 1
 
@@ -316,7 +317,9 @@ def test_an_event_with_attendance_cannot_move_into_the_future(spa, owner, glow):
     (invitee,), _skipped = invite(event, (glow, None))
     update(invitee, owner, attended=True)
     with scope(spa=spa), pytest.raises(ValidationError) as refused:
-        events.event_update(event=event, actor=owner, starts_at=datetime.datetime(2026, 3, 20, 12, tzinfo=NEW_YORK))
+        events_services.event_update(
+            event=event, actor=owner, starts_at=datetime.datetime(2026, 3, 20, 12, tzinfo=NEW_YORK)
+        )
     assert "starts_at" in refused.value.message_dict
     assert rows(Event, pk=event.pk)[0].starts_at == datetime.datetime(2026, 3, 9, 12, 15, tzinfo=NEW_YORK)
 
@@ -327,7 +330,7 @@ def test_a_new_day_or_kind_is_carried_to_the_attendance_touchpoints(spa, owner, 
     (invitee,), _skipped = invite(event, (glow, doctor))
     update(invitee, owner, attended=True)
     with scope(spa=spa):
-        events.event_update(
+        events_services.event_update(
             event=event,
             actor=owner,
             kind=Event.Kind.OPEN_HOUSE,
@@ -337,7 +340,7 @@ def test_a_new_day_or_kind_is_carried_to_the_attendance_touchpoints(spa, owner, 
     assert (touchpoint.kind, touchpoint.occurred_on) == ("open_house", datetime.date(2026, 3, 6))
     assert participants_of(touchpoint) == {"Ann Lee, MD"}
     with scope(spa=spa):
-        events.event_update(event=event, actor=owner, title="Renamed", location="Elsewhere")
+        events_services.event_update(event=event, actor=owner, title="Renamed", location="Elsewhere")
     assert touchpoints_of(event) == [touchpoint]  # nothing to carry: the same touchpoint
 
 
@@ -346,10 +349,10 @@ def test_an_event_with_attendance_stays_and_one_without_can_be_deleted(spa, owne
     (invitee,), _skipped = invite(event, (glow, None))
     update(invitee, owner, attended=True)
     with scope(spa=spa), pytest.raises(ValidationError, match="Attendance is recorded"):
-        events.event_delete(event=event, actor=owner)
+        events_services.event_delete(event=event, actor=owner)
     update(invitee, owner, attended=False)
     with scope(spa=spa):
-        events.event_delete(event=event, actor=owner)
+        events_services.event_delete(event=event, actor=owner)
     assert rows(Event) == [] and rows(EventInvitee) == []
     assert rows(AuditEvent, spa=spa, action="event.deleted")
 
@@ -364,9 +367,9 @@ def test_the_list_splits_upcoming_and_past_with_counts(spa, owner, glow, beacon)
     first, second = invite(soon, (glow, None), (beacon, None))[0]
     update(first, owner, rsvp=Rsvp.YES)
     with scope(spa=spa):
-        upcoming = list(events.event_list(spa=spa, when="upcoming"))
-        gone = list(events.event_list(spa=spa, when="past"))
-        counts = events.event_counts(spa=spa)
+        upcoming = list(events_selectors.event_list(spa=spa, when="upcoming"))
+        gone = list(events_selectors.event_list(spa=spa, when="past"))
+        counts = events_selectors.event_counts(spa=spa)
     assert upcoming == [soon, later] and gone == [past]
     assert (upcoming[0].invited_count, upcoming[0].coming_count, upcoming[0].pending_count) == (2, 1, 1)
     assert counts == {"upcoming": 2, "past": 1}
@@ -379,7 +382,7 @@ def test_the_tallies_count_rsvps_and_attendance(spa, owner, glow, beacon):
     update(created[1], owner, rsvp=Rsvp.NO, attended=True)
     update(created[2], owner, rsvp=Rsvp.MAYBE, attended=False)
     with scope(spa=spa):
-        tallies = events.invitee_tallies(events.event_invitees(spa=spa, event=event))
+        tallies = events_selectors.invitee_tallies(events_selectors.event_invitees(spa=spa, event=event))
     assert {key: tallies[key] for key in ("invited", "coming", "maybe", "pending", "declined")} == {
         "invited": 3,
         "coming": 1,

@@ -12,7 +12,7 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import events
+from outreach.events import services as events
 from outreach.models import Event, EventInvitee, Task, Touchpoint
 
 from .helpers import HTMX, field_error, make_clinician, make_contact, make_practice, page_text, rows, url

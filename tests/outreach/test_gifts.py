@@ -1,4 +1,4 @@
-"""The gift ledger's rules (outreach/gifts.py): the yearly limit, the 80% warning, cash refused, an owner's
+"""The gift ledger's rules (outreach/gifts/services.py): the yearly limit, the 80% warning, cash refused, an owner's
 override past 100%, calendar years, per-recipient totals, the touchpoint, corrections, concurrency."""
 
 import datetime
@@ -13,7 +13,8 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import gifts
+from outreach.gifts import selectors as gifts_selectors
+from outreach.gifts import services as gifts_services
 from outreach.models import Gift, GiftKind, GiftLimit, Touchpoint, TouchpointParticipant
 
 from ..conftest import postgres_only
@@ -39,7 +40,7 @@ def rosa(practice):
 
 def record(spa, person, value, *, actor, given_on=datetime.date(2026, 3, 2), kind=GiftKind.MEAL, **extra):
     with scope(spa=spa):
-        return gifts.gift_record(
+        return gifts_services.gift_record(
             spa=spa,
             practice=extra.pop("practice", person.practice),
             recipient=person,
@@ -63,17 +64,17 @@ def refusal(call):
 
 def test_the_published_figure_is_the_default_limit(spa):
     with scope(spa=spa):
-        limit = gifts.gift_limit_for(spa=spa, year=2026)
+        limit = gifts_selectors.gift_limit_for(spa=spa, year=2026)
     assert limit.amount == Decimal("535")
     assert limit.source == "published"
     assert "published by CMS" in limit.note
     with scope(spa=spa):
-        assert gifts.gift_limit_for(spa=spa, year=2024).amount == Decimal("507")
+        assert gifts_selectors.gift_limit_for(spa=spa, year=2024).amount == Decimal("507")
 
 
 def test_a_year_without_a_published_figure_uses_the_latest_one_before_it_and_says_so(spa):
     with scope(spa=spa):
-        limit = gifts.gift_limit_for(spa=spa, year=2027)
+        limit = gifts_selectors.gift_limit_for(spa=spa, year=2027)
     assert limit.amount == Decimal("535")
     assert limit.is_provisional
     assert limit.from_year == 2026
@@ -82,12 +83,12 @@ def test_a_year_without_a_published_figure_uses_the_latest_one_before_it_and_say
 
 def test_the_spas_own_figure_wins_and_carries_into_later_unpublished_years(spa, owner):
     with scope(spa=spa):
-        gifts.gift_limit_set(spa=spa, year=2027, limit=Decimal("550.00"), actor=owner)
-        assert gifts.gift_limit_for(spa=spa, year=2027).amount == Decimal("550.00")
-        assert gifts.gift_limit_for(spa=spa, year=2027).source == "spa"
-        later = gifts.gift_limit_for(spa=spa, year=2028)
-        gifts.gift_limit_set(spa=spa, year=2026, limit=Decimal("300"), actor=owner)
-        assert gifts.gift_limit_for(spa=spa, year=2026).amount == Decimal("300")
+        gifts_services.gift_limit_set(spa=spa, year=2027, limit=Decimal("550.00"), actor=owner)
+        assert gifts_selectors.gift_limit_for(spa=spa, year=2027).amount == Decimal("550.00")
+        assert gifts_selectors.gift_limit_for(spa=spa, year=2027).source == "spa"
+        later = gifts_selectors.gift_limit_for(spa=spa, year=2028)
+        gifts_services.gift_limit_set(spa=spa, year=2026, limit=Decimal("300"), actor=owner)
+        assert gifts_selectors.gift_limit_for(spa=spa, year=2026).amount == Decimal("300")
     assert later.amount == Decimal("550.00")
     assert later.note == "Not yet published for 2028; using your 2027 figure of $550.00 — set it when CMS publishes."
     events = rows(AuditEvent, spa=spa, action="gift_limit.set")
@@ -96,30 +97,34 @@ def test_the_spas_own_figure_wins_and_carries_into_later_unpublished_years(spa, 
 
 def test_clearing_the_spas_figure_brings_back_the_published_one(spa, owner):
     with scope(spa=spa):
-        gifts.gift_limit_set(spa=spa, year=2026, limit=Decimal("400"), actor=owner)
-        assert gifts.gift_limit_clear(spa=spa, year=2026, actor=owner)
-        assert gifts.gift_limit_for(spa=spa, year=2026).amount == Decimal("535")
+        gifts_services.gift_limit_set(spa=spa, year=2026, limit=Decimal("400"), actor=owner)
+        assert gifts_services.gift_limit_clear(spa=spa, year=2026, actor=owner)
+        assert gifts_selectors.gift_limit_for(spa=spa, year=2026).amount == Decimal("535")
     assert rows(GiftLimit, spa=spa) == []
     assert len(rows(AuditEvent, spa=spa, action="gift_limit.cleared")) == 1
 
 
 def test_a_year_before_any_known_figure_uses_the_earliest_and_says_so(spa):
     with scope(spa=spa):
-        limit = gifts.gift_limit_for(spa=spa, year=2019)
+        limit = gifts_selectors.gift_limit_for(spa=spa, year=2019)
     assert limit.amount == Decimal("507")
     assert "No limit is known for 2019" in limit.note
 
 
 def test_a_limit_is_refused_outside_sensible_years_and_amounts(spa, owner):
     with scope(spa=spa):
-        assert "year" in refusal(lambda: gifts.gift_limit_set(spa=spa, year=1999, limit=Decimal("500"), actor=owner))
-        assert "limit" in refusal(lambda: gifts.gift_limit_set(spa=spa, year=2026, limit=Decimal("-1"), actor=owner))
+        assert "year" in refusal(
+            lambda: gifts_services.gift_limit_set(spa=spa, year=1999, limit=Decimal("500"), actor=owner)
+        )
+        assert "limit" in refusal(
+            lambda: gifts_services.gift_limit_set(spa=spa, year=2026, limit=Decimal("-1"), actor=owner)
+        )
     assert rows(GiftLimit, spa=spa) == []
 
 
 def test_a_recorded_gift_counts_against_the_spas_own_limit(spa, owner, manager_user, patel):
     with scope(spa=spa):
-        gifts.gift_limit_set(spa=spa, year=2026, limit=Decimal("100"), actor=owner)
+        gifts_services.gift_limit_set(spa=spa, year=2026, limit=Decimal("100"), actor=owner)
     with freeze_time(TODAY):
         recorded = record(spa, patel, "80.00", actor=manager_user)
         assert recorded.standing.state == "warning"
@@ -246,7 +251,7 @@ def test_a_practice_or_person_of_another_spa_is_refused(spa, other_spa, owner, p
 def test_bad_amounts_are_refused_beside_the_value(spa, owner, patel, value):
     with scope(spa=spa):
         errors = refusal(
-            lambda: gifts.gift_record(
+            lambda: gifts_services.gift_record(
                 spa=spa,
                 practice=patel.practice,
                 recipient=patel,
@@ -280,8 +285,8 @@ def test_dec_31_and_jan_1_count_in_different_years(spa, owner, patel):
     assert recorded.standing.total == Decimal("500.00")
     assert recorded.standing.limit.is_provisional
     with scope(spa=spa):
-        assert gifts.recipient_year_total(spa=spa, recipient=patel, year=2026) == Decimal("500.00")
-        assert gifts.recipient_year_total(spa=spa, recipient=patel, year=2027) == Decimal("500.00")
+        assert gifts_selectors.recipient_year_total(spa=spa, recipient=patel, year=2026) == Decimal("500.00")
+        assert gifts_selectors.recipient_year_total(spa=spa, recipient=patel, year=2027) == Decimal("500.00")
 
 
 def test_on_new_years_eve_in_the_spas_time_zone_jan_1_is_still_the_future(spa, owner, patel):
@@ -300,7 +305,7 @@ def test_totals_are_kept_per_recipient(spa, staff_user, patel, rosa):
     assert record(spa, colleague, "500.00", actor=staff_user).standing.total == Decimal("500.00")
     assert record(spa, rosa, "30.00", actor=staff_user).standing.state == "ok"
     with scope(spa=spa):
-        standings = {standing.name: standing for standing in gifts.recipient_year_totals(spa=spa, year=2026)}
+        standings = {standing.name: standing for standing in gifts_selectors.recipient_year_totals(spa=spa, year=2026)}
     assert {name: standing.total for name, standing in standings.items()} == {
         "Priya Patel, MD": Decimal("500.00"),
         "Marcus Chen, PA-C": Decimal("500.00"),
@@ -320,7 +325,7 @@ def test_a_recipients_total_counts_gifts_given_while_at_another_practice(spa, ow
     errors = refusal(lambda: record(spa, patel, "300.00", actor=owner, practice=new_practice))
     assert "over the $535.00 limit" in errors["override_reason"][0]
     with scope(spa=spa):
-        [standing] = gifts.recipient_year_totals(spa=spa, year=2026, recipient=patel)
+        [standing] = gifts_selectors.recipient_year_totals(spa=spa, year=2026, recipient=patel)
     assert standing.total == Decimal("300.00")
     assert standing.practice == new_practice
 
@@ -355,7 +360,7 @@ def test_recording_a_gift_logs_a_gift_touchpoint_with_the_recipient(spa, staff_u
 
 @freeze_time(TODAY)
 def test_a_gift_does_not_close_an_open_task(spa, owner, patel):
-    from outreach.activity import task_create
+    from outreach.activity.services import task_create
 
     with scope(spa=spa):
         task, _created = task_create(
@@ -378,7 +383,7 @@ def test_a_gift_does_not_close_an_open_task(spa, owner, patel):
 def test_an_owner_removes_an_entry_with_a_reason_and_its_touchpoint_goes_too(spa, owner, patel):
     recorded = record(spa, patel, "45.00", actor=owner)
     with scope(spa=spa):
-        gifts.gift_delete(gift=recorded.gift, actor=owner, reason="Recorded twice")
+        gifts_services.gift_delete(gift=recorded.gift, actor=owner, reason="Recorded twice")
     assert rows(Gift, spa=spa) == []
     assert rows(Touchpoint, spa=spa, kind="gift") == []
     [event] = rows(AuditEvent, spa=spa, action="gift.deleted")
@@ -392,8 +397,8 @@ def test_only_an_owner_removes_an_entry_and_only_with_a_reason(spa, owner, manag
     recorded = record(spa, patel, "45.00", actor=owner)
     with scope(spa=spa):
         with pytest.raises(ValidationError, match="Only an owner"):
-            gifts.gift_delete(gift=recorded.gift, actor=manager_user, reason="Oops")
-        assert "reason" in refusal(lambda: gifts.gift_delete(gift=recorded.gift, actor=owner, reason=" "))
+            gifts_services.gift_delete(gift=recorded.gift, actor=manager_user, reason="Oops")
+        assert "reason" in refusal(lambda: gifts_services.gift_delete(gift=recorded.gift, actor=owner, reason=" "))
     assert len(rows(Gift, spa=spa)) == 1
 
 
@@ -410,7 +415,7 @@ def test_a_correction_replaces_the_entry_and_is_checked_without_it(spa, owner, p
         "fair_market_value": Decimal("230.00"),
     }
     with scope(spa=spa):
-        corrected = gifts.gift_correct(gift=wrong, actor=owner, reason="Wrong bill", **values)
+        corrected = gifts_services.gift_correct(gift=wrong, actor=owner, reason="Wrong bill", **values)
     assert corrected.standing.total == Decimal("530.00")
     assert sorted(gift.fair_market_value for gift in rows(Gift, spa=spa)) == [Decimal("230.00"), Decimal("300.00")]
     [event] = rows(AuditEvent, spa=spa, action="gift.corrected")
@@ -431,7 +436,7 @@ def test_a_correction_that_goes_over_needs_the_reason_and_otherwise_changes_noth
         "fair_market_value": Decimal("250.00"),
     }
     with scope(spa=spa):
-        errors = refusal(lambda: gifts.gift_correct(gift=wrong, actor=owner, reason="Wrong bill", **values))
+        errors = refusal(lambda: gifts_services.gift_correct(gift=wrong, actor=owner, reason="Wrong bill", **values))
     assert "override_reason" in errors
     assert sorted(gift.fair_market_value for gift in rows(Gift, spa=spa)) == [Decimal("200.00"), Decimal("300.00")]
     assert rows(AuditEvent, spa=spa, action="gift.deleted") == []
@@ -446,7 +451,7 @@ def test_practice_standings_cover_everyone_at_the_practice_for_the_year(spa, own
     record(spa, patel, "450.00", actor=owner)
     record(spa, patel, "99.00", actor=owner, given_on=datetime.date(2025, 12, 31))
     with scope(spa=spa):
-        standings = gifts.practice_year_standings(spa=spa, practice=patel.practice, year=2026)
+        standings = gifts_selectors.practice_year_standings(spa=spa, practice=patel.practice, year=2026)
     assert [(standing.name, standing.total, standing.state) for standing in standings] == [
         ("Priya Patel, MD", Decimal("450.00"), "warning"),
         ("Rosa Alvarez", Decimal("0"), "ok"),
@@ -459,21 +464,21 @@ def test_practice_standings_cover_everyone_at_the_practice_for_the_year(spa, own
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_gifts_recorded_at_once_cannot_both_slip_under_the_limit(spa, owner, patel, monkeypatch):
-    real_total = gifts.recipient_year_total
+    real_total = gifts_selectors.recipient_year_total
 
     def slow_total(**kwargs):
         total = real_total(**kwargs)
         time.sleep(0.5)  # the window in which, without the lock, the other gift would read the same total
         return total
 
-    monkeypatch.setattr(gifts, "recipient_year_total", slow_total)
+    monkeypatch.setattr(gifts_services, "recipient_year_total", slow_total)
     outcomes = []
 
     def give(description, delay):
         time.sleep(delay)
         try:
             with scope(spa=spa):
-                gifts.gift_record(
+                gifts_services.gift_record(
                     spa=spa,
                     practice=patel.practice,
                     recipient=patel,

@@ -7,8 +7,8 @@ import pytest
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach import gifts
-from outreach.demo_gifts import seed_gifts
+from outreach.gifts import selectors as gifts
+from outreach.gifts.demo import seed_gifts
 from outreach.models import Gift, Touchpoint
 from partners.demo import seed_partners
 from spas.demo import seed_spas

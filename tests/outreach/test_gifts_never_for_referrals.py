@@ -92,7 +92,7 @@ def test_referrals_never_lead_to_a_gift_being_suggested_or_recorded(spa, owner, 
 
 def test_a_gift_in_the_ledger_does_not_change_what_referrals_prompt(spa, owner):
     """Even a practice whose people already received gifts gets only a note suggested, never another gift."""
-    from outreach.gifts import gift_record
+    from outreach.gifts.services import gift_record
 
     practice = make_practice(spa, name="Glow Dermatology", stage="active", owner=owner)
     clinician = make_clinician(practice, first_name="Priya", last_name="Patel")

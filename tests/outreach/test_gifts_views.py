@@ -16,7 +16,8 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import gifts
+from outreach.gifts import selectors as gifts_selectors
+from outreach.gifts import services as gifts_services
 from outreach.models import Gift, GiftKind, GiftLimit, Touchpoint
 
 from .helpers import HTMX, field_error, make_clinician, make_contact, make_practice, page_text, rows, url
@@ -52,7 +53,7 @@ def manager_client(manager_user, client_for):
 
 def give(person, value, *, actor, given_on=datetime.date(2026, 3, 2), **extra):
     with scope(spa=person.spa):
-        return gifts.gift_record(
+        return gifts_services.gift_record(
             spa=person.spa,
             practice=person.practice,
             recipient=person,
@@ -68,7 +69,7 @@ def give(person, value, *, actor, given_on=datetime.date(2026, 3, 2), **extra):
 def post_data(person, **overrides):
     data = {
         "practice": str(person.practice.public_id),
-        "recipient": gifts.recipient_key(person),
+        "recipient": gifts_selectors.recipient_key(person),
         "given_on": "2026-06-10",
         "kind": "meal",
         "description": "Lunch presentation (her share)",
@@ -141,7 +142,7 @@ def test_the_ledger_filters_by_year_practice_and_recipient(staff_client, spa, ow
 
     by_practice = html_text(page_text(staff_client.get(url("gift_ledger", spa, query=f"practice={other.public_id}"))))
     by_person = html_text(
-        page_text(staff_client.get(url("gift_ledger", spa, query=f"recipient={gifts.recipient_key(rosa)}")))
+        page_text(staff_client.get(url("gift_ledger", spa, query=f"recipient={gifts_selectors.recipient_key(rosa)}")))
     )
     last_year = html_text(page_text(staff_client.get(url("gift_ledger", spa, query="year=2025"))))
 
@@ -338,7 +339,7 @@ def test_a_practice_or_person_of_another_spa_is_refused_beside_the_field(owner_c
     assert field_error(response, "practice") == "Choose a practice from the list."
 
     response = owner_client.post(
-        url("gift_create", spa), post_data(patel, recipient=gifts.recipient_key(foreign_person))
+        url("gift_create", spa), post_data(patel, recipient=gifts_selectors.recipient_key(foreign_person))
     )
     assert response.status_code == 400
     assert field_error(response, "recipient") == "Choose the clinician or staff member who received it."
@@ -364,12 +365,14 @@ def test_a_future_date_is_refused_beside_the_date(staff_client, spa, patel):
 
 def test_the_form_starts_on_the_spas_today_and_can_be_prefilled_for_a_person(client_for, staff_user, spa, patel, rosa):
     with freeze_time("2027-01-01 03:00:00"):  # still Dec 31 in New York
-        response = client_for(staff_user).get(url("gift_create", spa, query=f"recipient={gifts.recipient_key(rosa)}"))
+        response = client_for(staff_user).get(
+            url("gift_create", spa, query=f"recipient={gifts_selectors.recipient_key(rosa)}")
+        )
     text = page_text(response)
     assert response.status_code == 200
     assert 'value="2026-12-31"' in text
     assert f'<option value="{patel.practice.public_id}" selected>' in text
-    assert f'<option value="{gifts.recipient_key(rosa)}" selected>' in text
+    assert f'<option value="{gifts_selectors.recipient_key(rosa)}" selected>' in text
     assert "Rosa Alvarez so far in 2026" in html_text(text)
 
 
@@ -384,15 +387,20 @@ def test_choosing_a_practice_narrows_the_recipients(staff_client, spa, patel, ro
     liu = make_clinician(other, first_name="Grace", last_name="Liu")
     response = staff_client.get(url("gift_recipient_options", spa, query=f"practice={other.public_id}"), **HTMX)
     text = page_text(response)
-    assert gifts.recipient_key(liu) in text
-    assert gifts.recipient_key(patel) not in text and gifts.recipient_key(rosa) not in text
+    assert gifts_selectors.recipient_key(liu) in text
+    assert gifts_selectors.recipient_key(patel) not in text and gifts_selectors.recipient_key(rosa) not in text
     assert 'id="recipient-standing"' in text and 'hx-swap-oob="true"' in text
 
 
 def test_choosing_a_person_shows_their_year_so_far(staff_client, spa, owner, patel):
     give(patel, "430.00", actor=owner)
     response = staff_client.get(
-        url("gift_recipient_standing", spa, query=f"recipient={gifts.recipient_key(patel)}&given_on=2026-06-10"), **HTMX
+        url(
+            "gift_recipient_standing",
+            spa,
+            query=f"recipient={gifts_selectors.recipient_key(patel)}&given_on=2026-06-10",
+        ),
+        **HTMX,
     )
     text = html_text(page_text(response))
     assert "Priya Patel, MD so far in 2026" in text and "$430.00 of $535.00" in text and "80% used" in text
@@ -582,7 +590,7 @@ def test_the_report_makes_the_same_number_of_queries_for_few_and_many_gifts(owne
 
 def test_the_limits_page_lists_published_spa_and_provisional_years(staff_client, spa, owner):
     with scope(spa=spa):
-        gifts.gift_limit_set(spa=spa, year=2025, limit=Decimal("450.00"), actor=owner)
+        gifts_services.gift_limit_set(spa=spa, year=2025, limit=Decimal("450.00"), actor=owner)
     text = html_text(page_text(staff_client.get(url("gift_limits", spa))))
     assert "2027 $535.00 Provisional Not yet published for 2027; using 2026's $535.00" in text
     assert "2026 $535.00 Published by CMS" in text
@@ -603,7 +611,7 @@ def test_an_owner_sets_a_years_limit(owner_client, spa, owner):
 
 def test_an_owner_goes_back_to_the_published_figure(owner_client, spa, owner):
     with scope(spa=spa):
-        gifts.gift_limit_set(spa=spa, year=2026, limit=Decimal("400"), actor=owner)
+        gifts_services.gift_limit_set(spa=spa, year=2026, limit=Decimal("400"), actor=owner)
     response = owner_client.post(url("gift_limit_edit", spa, 2026), {"action": "reset"})
     assert response.status_code == 302
     assert rows(GiftLimit, spa=spa) == []

@@ -8,7 +8,7 @@ import pytest
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach.health import HealthStatus, partner_health_list, practice_health
+from outreach.health.selectors import HealthStatus, partner_health_list, practice_health
 from outreach.models import CheckInCadence, Touchpoint
 from partners.models import Stage
 from tests.factories import ReferralFactory, SpaFactory
@@ -250,7 +250,7 @@ def test_days_since_contact_use_the_spa_s_today(db, tz):
 
 def test_the_demo_seed_sets_the_vip_cadence_runs_the_jobs_once_and_is_idempotent(spa, owner):
     from infra.models import OutgoingEmail
-    from outreach.demo_health import seed_health
+    from outreach.health.demo import seed_health
     from outreach.models import Task
 
     from .helpers import rows

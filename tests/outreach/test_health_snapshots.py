@@ -1,4 +1,4 @@
-"""Partner health kept per partner (outreach/health_snapshots.py): the rows stay what a fresh assessment gives,
+"""Partner health kept per partner (outreach/health/snapshots.py): the rows stay what a fresh assessment gives,
 whatever is written; the day turning is caught by the job or by the dashboard itself; the dashboard shows
 exactly what the live partner health list shows, without assessing every partner.
 
@@ -31,8 +31,11 @@ from freezegun import freeze_time
 
 from infra.models import AuditEvent
 from insights.dashboard import ATTENTION_PER_KIND, dashboard_figures
-from outreach import activity, checkins, health_snapshots
-from outreach.health import HEALTH_STAGES, HealthStatus, partner_health_list
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
+from outreach.health import checkins
+from outreach.health import snapshots as health_snapshots
+from outreach.health.selectors import HEALTH_STAGES, HealthStatus, partner_health_list
 from outreach.models import CheckInCadence, PartnerHealthSnapshot, Task, TaskKind, Touchpoint, TouchpointKind
 from outreach.tasks import partner_health_refresh_task
 from partners import services as partner_services
@@ -104,7 +107,7 @@ class History:
         return self.rng.choice(practices) if practices else None
 
     def today(self):
-        return activity.spa_today(self.spa)
+        return activity_selectors.spa_today(self.spa)
 
     def some_day(self):
         """A day up to 150 days back; now and then tomorrow (a touchpoint may be logged a day ahead)."""
@@ -115,7 +118,7 @@ class History:
     # --- outreach ---------------------------------------------------------------------------------------------
 
     def touchpoint(self):
-        return activity.touchpoint_log(
+        return activity_services.touchpoint_log(
             spa=self.spa,
             practice=self.practice(),
             kind=self.rng.choice([TouchpointKind.PHONE_CALL, TouchpointKind.CHECK_IN, TouchpointKind.EMAIL]),
@@ -136,7 +139,7 @@ class History:
         touchpoints = list(Touchpoint.objects.filter(spa=self.spa).order_by("pk"))
         if not touchpoints:
             return None
-        activity.touchpoint_delete(touchpoint=self.rng.choice(touchpoints), actor=self.owner)
+        activity_services.touchpoint_delete(touchpoint=self.rng.choice(touchpoints), actor=self.owner)
         return True
 
     def touchpoint_restore(self):
@@ -144,10 +147,10 @@ class History:
         if not self.touchpoint_delete():
             return None
         removal = AuditEvent.objects.filter(spa=self.spa, action="touchpoint.deleted").order_by("-id").first()
-        return activity.touchpoint_restore(spa=self.spa, removal=removal, actor=self.owner)
+        return activity_services.touchpoint_restore(spa=self.spa, removal=removal, actor=self.owner)
 
     def task_done(self):
-        task, _created = activity.task_create(
+        task, _created = activity_services.task_create(
             spa=self.spa,
             title="Call them",
             due_on=self.today(),
@@ -156,13 +159,13 @@ class History:
             assignee=self.owner,
             created_by=self.owner,
         )
-        return activity.task_complete(task=task, actor=self.owner)
+        return activity_services.task_complete(task=task, actor=self.owner)
 
     def task_undone(self):
         tasks = list(Task.objects.filter(spa=self.spa, done_at__isnull=False, touchpoint__isnull=False).order_by("pk"))
         if not tasks:
             return None
-        return activity.task_reopen(task=self.rng.choice(tasks), actor=self.owner)
+        return activity_services.task_reopen(task=self.rng.choice(tasks), actor=self.owner)
 
     def cadence(self):
         practice = self.practice(stage=Stage.ACTIVE)
@@ -173,7 +176,9 @@ class History:
 
     def default_cadence(self):
         days = self.rng.choice([30, 60, 91, 120])
-        return activity.outreach_settings_update(spa=self.spa, actor=self.owner, fields={"check_in_cadence_days": days})
+        return activity_services.outreach_settings_update(
+            spa=self.spa, actor=self.owner, fields={"check_in_cadence_days": days}
+        )
 
     # --- partners ---------------------------------------------------------------------------------------------
 
@@ -341,7 +346,7 @@ def partner_world(spa, owner):
             for name, stage in [("Glow Derm", Stage.ACTIVE), ("Bright OB", Stage.ACTIVE), ("New PT", Stage.TRIAL)]
         }
         for name in ("Glow Derm", "Bright OB"):
-            activity.touchpoint_log(
+            activity_services.touchpoint_log(
                 spa=spa,
                 practice=made[name],
                 kind=TouchpointKind.PHONE_CALL,
@@ -361,7 +366,7 @@ def rows_of(spa):
 def test_a_merge_of_two_partners_leaves_one_row_with_both_histories(spa, owner, partner_world):
     glow, bright = partner_world["Glow Derm"], partner_world["Bright OB"]
     with freeze_time("2026-04-12 15:00:00"), scope(spa=spa):
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa, practice=bright, kind=TouchpointKind.MEETING, occurred_on=datetime.date(2026, 4, 11), actor=owner
         )
         partner_services.practice_merge(survivor=glow, merged=bright, actor=owner)
@@ -406,7 +411,7 @@ def test_the_default_cadence_reassesses_every_active_partner(spa, owner, partner
     with freeze_time("2026-07-30 15:00:00"), scope(spa=spa):
         health_snapshots.refresh_spa(spa=spa)
         overdue = {row.practice.name: row.silence_days for row in rows_of(spa).values()}
-        activity.outreach_settings_update(spa=spa, actor=owner, fields={"check_in_cadence_days": 120})
+        activity_services.outreach_settings_update(spa=spa, actor=owner, fields={"check_in_cadence_days": 120})
         relaxed = {row.practice.name: row.silence_days for row in rows_of(spa).values()}
     # Silence is the days since the last contact plus the days the check-in is overdue.
     assert overdue == {"Glow Derm": 120 + 20, "Bright OB": 120 + 20, "New PT": 111}
@@ -440,7 +445,7 @@ def quiet_partner(spa, owner):
             spa=spa, actor=owner, fields={"name": "Quiet Derm", "specialty": "dermatology", "stage": Stage.TRIAL}
         )
     with freeze_time("2026-04-20 15:00:00"), scope(spa=spa):
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa, practice=practice, kind=TouchpointKind.EMAIL, occurred_on=datetime.date(2026, 3, 5), actor=owner
         )
     return practice
@@ -522,7 +527,7 @@ def varied_partners(spa, owner, rng):
                 )
             with freeze_time(at):
                 for _ in range(rng.randint(0, 2)):
-                    activity.touchpoint_log(
+                    activity_services.touchpoint_log(
                         spa=spa,
                         practice=practice,
                         kind=rng.choice([TouchpointKind.CHECK_IN, TouchpointKind.PHONE_CALL]),
@@ -650,11 +655,11 @@ def test_writes_at_once_at_one_partner_leave_its_row_as_a_fresh_assessment(monke
             connection.close()
 
     def contact(index):
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa,
             practice=practice,
             kind=TouchpointKind.CHECK_IN if index % 2 else TouchpointKind.PHONE_CALL,
-            occurred_on=activity.spa_today(spa) - datetime.timedelta(days=10 * index),
+            occurred_on=activity_selectors.spa_today(spa) - datetime.timedelta(days=10 * index),
             actor=owner,
         )
 

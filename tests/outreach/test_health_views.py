@@ -13,9 +13,9 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach.checkins import check_ins_create_due
+from outreach.health.checkins import check_ins_create_due
+from outreach.health.nudges import fresh_approaches_create
 from outreach.models import CheckInCadence
-from outreach.nudges import fresh_approaches_create
 from partners.models import Stage
 from partners.services import practice_move_stage
 from tests.factories import ReferralFactory, ServiceFactory
@@ -342,7 +342,7 @@ def test_logging_a_check_in_from_the_practice_page_moves_the_date_shown(owner_cl
 
 
 def test_a_practice_in_the_pipeline_costs_the_panel_no_query(rf, spa, django_assert_num_queries):
-    from outreach.health_views import health_panel_context
+    from outreach.health.views import health_panel_context
 
     practice = make_practice(spa, name="Meeting Derm", stage=Stage.MEETING)
     request = rf.get("/")

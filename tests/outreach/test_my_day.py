@@ -15,7 +15,8 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from outreach.models import Task, TaskKind, TaskPractice, TaskSource, Touchpoint
 from partners.models import Stage
 from referrals.models import Referral, ReferralEvent, Status
@@ -31,9 +32,9 @@ def practice(spa, owner):
 
 def _task(spa, **fields):
     fields.setdefault("title", "Call the office manager")
-    fields.setdefault("due_on", activity.spa_today(spa))
+    fields.setdefault("due_on", activity_selectors.spa_today(spa))
     with scope(spa=spa):
-        task, _created = activity.task_create(spa=spa, **fields)
+        task, _created = activity_services.task_create(spa=spa, **fields)
     return task
 
 
@@ -180,7 +181,7 @@ def test_my_day_keeps_its_query_count_as_patients_and_tasks_grow(owner_client, s
             TaskPractice.objects.create(spa=spa, task=task, practice=make_practice(spa, name=f"Covered {number}"))
         done = _task(spa, title=f"Done {number}", assignee=owner, practice=practice, kind="letter")
         with scope(spa=spa):
-            activity.task_complete(task=done, actor=owner)
+            activity_services.task_complete(task=done, actor=owner)
 
     add(0)
     count_queries()  # the first request of a session reads a few things once
@@ -288,7 +289,7 @@ def test_a_plain_bulk_post_goes_back_with_a_message(owner_client, spa, owner):
 
 @freeze_time("2026-12-03 15:00:00")  # Thursday, December 3 in New York
 def test_snooze_to_tomorrow_or_next_week_on_the_spa_s_calendar_with_undo(owner_client, spa, owner):
-    today = activity.spa_today(spa)
+    today = activity_selectors.spa_today(spa)
     overdue = _task(spa, title="Overdue call", due_on=today - datetime.timedelta(days=2), assignee=owner)
     response = owner_client.post(
         url("task_snooze", spa, overdue.public_id),
@@ -312,7 +313,7 @@ def test_snooze_to_tomorrow_or_next_week_on_the_spa_s_calendar_with_undo(owner_c
 
 @freeze_time("2026-12-04 04:30:00")  # still Thursday, December 3 in New York; Friday in UTC
 def test_snooze_dates_are_the_spa_s_not_the_server_s(spa):
-    assert activity.snooze_dates(spa) == {
+    assert activity_selectors.snooze_dates(spa) == {
         "tomorrow": datetime.date(2026, 12, 4),
         "next_week": datetime.date(2026, 12, 7),
     }
@@ -342,8 +343,8 @@ def test_a_bad_snooze_is_refused(owner_client, spa, owner, data, message):
 def test_a_done_task_or_one_due_later_is_not_snoozed(owner_client, spa, owner):
     done = _task(spa, assignee=owner)
     with scope(spa=spa):
-        activity.task_complete(task=done, actor=owner)
-    later = _task(spa, assignee=owner, due_on=activity.spa_today(spa) + datetime.timedelta(days=20))
+        activity_services.task_complete(task=done, actor=owner)
+    later = _task(spa, assignee=owner, due_on=activity_selectors.spa_today(spa) + datetime.timedelta(days=20))
     refused = owner_client.post(url("task_snooze", spa, done.public_id), {"until": "tomorrow"}, **HTMX)
     assert refused.status_code == 400 and _toast(refused)["message"] == "This task is done already."
     refused = owner_client.post(url("task_snooze", spa, later.public_id), {"until": "next_week"}, **HTMX)
@@ -396,7 +397,7 @@ def test_done_today_forgets_yesterday(owner_client, spa, owner):
     with freeze_time(timezone.now() - datetime.timedelta(days=1)):
         task = _task(spa, title="Yesterday's task", assignee=owner)
         with scope(spa=spa):
-            activity.task_complete(task=task, actor=owner)
+            activity_services.task_complete(task=task, actor=owner)
     body = page_text(owner_client.get(url("my_day", spa)))
     assert "Yesterday&#x27;s task" not in _section(body, "done-today")
 
@@ -443,7 +444,9 @@ def test_a_task_due_in_the_past_needs_the_confirmation(owner_client, spa, owner)
 
 
 def test_editing_an_overdue_task_asks_again_only_when_its_date_changes(owner_client, spa, owner):
-    task = _task(spa, title="Old call", due_on=activity.spa_today(spa) - datetime.timedelta(days=3), assignee=owner)
+    task = _task(
+        spa, title="Old call", due_on=activity_selectors.spa_today(spa) - datetime.timedelta(days=3), assignee=owner
+    )
     base = {"kind": "follow_up", "assignee": owner.pk}
     renamed = owner_client.post(
         url("task_edit", spa, task.public_id), {**base, "title": "Old call, again", "due_on": task.due_on.isoformat()}
@@ -475,7 +478,7 @@ def test_the_quick_add_shows_the_past_date_checkbox(owner_client, spa, owner):
 def test_a_next_step_in_the_past_shows_the_checkbox_in_the_quick_log(owner_client, spa, owner, practice):
     data = {
         "kind": "phone_call",
-        "occurred_on": activity.spa_today(spa).isoformat(),
+        "occurred_on": activity_selectors.spa_today(spa).isoformat(),
         "next_step": "Send the pads",
         "next_step_on": "2020-01-06",
     }

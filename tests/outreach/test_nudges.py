@@ -11,9 +11,9 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import activity
+from outreach.activity import services as activity
+from outreach.health.nudges import fresh_approaches_create, thank_you_suggestions_create
 from outreach.models import OutreachSettings, Task, TaskKind, TaskPractice, TaskSource, Touchpoint
-from outreach.nudges import fresh_approaches_create, thank_you_suggestions_create
 from outreach.tasks import fresh_approaches_task, thank_you_suggestions_task
 from partners.models import Stage
 from partners.services import practice_move_stage

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django_scopes import scope
 
+from outreach.health.nudges import fresh_approaches_create, thank_you_suggestions_create
 from outreach.models import Task, TaskKind, TaskPractice
-from outreach.nudges import fresh_approaches_create, thank_you_suggestions_create
 from partners.models import Stage
 from tests.conftest import postgres_only
 

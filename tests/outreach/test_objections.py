@@ -9,9 +9,10 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import objections
-from outreach.demo_objections import seed_objections
 from outreach.models import ObjectionCategory, ObjectionLog, ObjectionResponse, Touchpoint
+from outreach.objections import selectors as objections_selectors
+from outreach.objections import services as objections_services
+from outreach.objections.demo import seed_objections
 
 from .helpers import make_practice, rows
 
@@ -21,7 +22,7 @@ Outcome = ObjectionLog.Outcome
 
 def ensure(spa):
     with scope(spa=spa):
-        return objections.objection_library_ensure(spa=spa)
+        return objections_services.objection_library_ensure(spa=spa)
 
 
 def library_of(spa):
@@ -31,12 +32,12 @@ def library_of(spa):
 def new_response(spa, category="too_busy", objection="Our lunch hour is booked", **fields):
     with scope(spa=spa):
         response = ObjectionResponse(category=category, objection=objection, response="We can come at 8am.", **fields)
-        return objections.objection_response_save(spa=spa, response=response, actor=None)
+        return objections_services.objection_response_save(spa=spa, response=response, actor=None)
 
 
 def log(spa, practice, *, category="too_busy", outcome=Outcome.RESOLVED, raised_on=TODAY, response=None, **extra):
     with scope(spa=spa):
-        return objections.objection_log_create(
+        return objections_services.objection_log_create(
             spa=spa,
             practice=practice,
             category=category,
@@ -84,11 +85,11 @@ def test_a_category_the_spa_emptied_or_archived_is_never_seeded_again(spa):
     ensure(spa)
     with scope(spa=spa):
         for response in ObjectionResponse.objects.filter(spa=spa, category="too_busy"):
-            objections.objection_response_archive(response=response, actor=None)
+            objections_services.objection_response_archive(response=response, actor=None)
         # Move every "other" response elsewhere: the category is empty now, but it was seeded once.
         for response in ObjectionResponse.objects.filter(spa=spa, category="other"):
             response.category = "value_unclear"
-            objections.objection_response_save(spa=spa, response=response, actor=None)
+            objections_services.objection_response_save(spa=spa, response=response, actor=None)
     before = len(library_of(spa))
     assert ensure(spa) == 0
     assert len(library_of(spa)) == before
@@ -104,7 +105,7 @@ def test_a_category_missing_from_an_older_library_is_seeded_alone(spa):
         AuditEvent.objects.filter(spa=spa, action="objection_library.seeded")._raw_delete(AuditEvent.objects.db)
         AuditEvent.objects.create(spa=spa, action="objection_library.seeded", detail={"categories": ["too_busy"]})
     added = ensure(spa)
-    assert added == len(objections.DEFAULT_RESPONSES[ObjectionCategory.ETHICS_GIFTS])
+    assert added == len(objections_services.DEFAULT_RESPONSES[ObjectionCategory.ETHICS_GIFTS])
     assert len([r for r in library_of(spa) if r.category == "ethics_gifts"]) == added
     assert len([r for r in library_of(spa) if r.category == "too_busy"]) == 3  # not doubled
 
@@ -124,11 +125,11 @@ def test_saving_archiving_and_restoring_a_response_is_audited(spa, owner):
     response = new_response(spa)
     with scope(spa=spa):
         response.response = "Fifteen minutes, lunch on us."
-        objections.objection_response_save(spa=spa, response=response, actor=owner)
-        objections.objection_response_archive(response=response, actor=owner)
-        objections.objection_response_archive(response=response, actor=owner)  # twice: one event
+        objections_services.objection_response_save(spa=spa, response=response, actor=owner)
+        objections_services.objection_response_archive(response=response, actor=owner)
+        objections_services.objection_response_archive(response=response, actor=owner)  # twice: one event
         assert response.archived_at is not None
-        objections.objection_response_restore(response=response, actor=owner)
+        objections_services.objection_response_restore(response=response, actor=owner)
         assert response.archived_at is None
     actions = [event.action for event in rows(AuditEvent, spa=spa, object_id=str(response.public_id))]
     assert sorted(actions) == sorted(
@@ -144,7 +145,7 @@ def test_saving_archiving_and_restoring_a_response_is_audited(spa, owner):
 def test_a_response_of_another_spa_cannot_be_saved_into_this_one(spa, other_spa):
     foreign = new_response(other_spa)
     with scope(spa=spa), pytest.raises(ValidationError):
-        objections.objection_response_save(spa=spa, response=foreign, actor=None)
+        objections_services.objection_response_save(spa=spa, response=foreign, actor=None)
 
 
 # --- logging ---------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def test_an_objection_is_logged_with_its_response_and_audited(spa, owner):
     response = new_response(spa)
     with scope(spa=spa):
         touchpoint = Touchpoint.objects.create(spa=spa, practice=practice, kind="phone_call", occurred_on=TODAY)
-        entry = objections.objection_log_create(
+        entry = objections_services.objection_log_create(
             spa=spa,
             practice=practice,
             category="too_busy",
@@ -202,7 +203,7 @@ def test_logging_refuses_what_does_not_fit(spa, other_spa, case, field):
         kwargs["category"] = "safety"
     elif case == "archived":
         with scope(spa=spa):
-            objections.objection_response_archive(response=response, actor=None)
+            objections_services.objection_response_archive(response=response, actor=None)
     elif case == "foreign response":
         kwargs["response"] = new_response(other_spa)
     elif case == "future":
@@ -233,7 +234,7 @@ def test_removing_a_log_is_audited(spa, owner):
     practice = make_practice(spa)
     entry = log(spa, practice)
     with scope(spa=spa):
-        objections.objection_log_delete(log=entry, actor=owner)
+        objections_services.objection_log_delete(log=entry, actor=owner)
     assert rows(ObjectionLog) == []
     assert rows(AuditEvent, spa=spa, action="objection.deleted")[0].object_id == str(entry.public_id)
 
@@ -269,13 +270,13 @@ def hand_built(spa, other_spa):
             log(spa, practice, category=category, response=response, outcome=outcome, raised_on=day)
         log(other_spa, make_practice(other_spa), category="too_busy", raised_on=TODAY)
     with scope(spa=spa):
-        objections.objection_response_archive(response=retired, actor=None)
+        objections_services.objection_response_archive(response=retired, actor=None)
     return {"lunch": lunch, "pad": pad, "licence": licence, "retired": retired, "unused": unused}
 
 
 def summary_of(spa):
     with scope(spa=spa):
-        return objections.objection_summary(spa=spa, today=TODAY)
+        return objections_selectors.objection_summary(spa=spa, today=TODAY)
 
 
 def test_the_summary_counts_objections_per_category(spa, hand_built):
@@ -327,8 +328,8 @@ def test_a_summary_of_nothing_is_all_zeros(spa):
 
 
 def test_one_year_before_handles_a_leap_day():
-    assert objections.one_year_before(datetime.date(2028, 2, 29)) == datetime.date(2027, 2, 28)
-    assert objections.one_year_before(TODAY) == datetime.date(2025, 3, 10)
+    assert objections_selectors.one_year_before(datetime.date(2028, 2, 29)) == datetime.date(2027, 2, 28)
+    assert objections_selectors.one_year_before(TODAY) == datetime.date(2025, 3, 10)
 
 
 # --- demo data -------------------------------------------------------------------------------------

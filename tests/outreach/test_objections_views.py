@@ -11,8 +11,8 @@ from django_scopes import scope
 from freezegun import freeze_time
 
 from infra.models import AuditEvent
-from outreach import objections
 from outreach.models import ObjectionLog, ObjectionResponse, Touchpoint
+from outreach.objections import services as objections
 from spas.models import Role
 from tests.factories import CredentialFactory, MembershipFactory, UserFactory
 

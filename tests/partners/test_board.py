@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 from django_scopes import scope
 
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from partners.forms import DECLINE_REASONS
 from partners.models import Stage
 
@@ -48,15 +49,15 @@ def test_the_columns_are_a_list_of_eight_sections(owner_client, spa, practice):
 def test_each_card_shows_its_last_contact_and_next_step(owner_client, spa, owner, practice):
     quiet = make_practice(spa, actor=owner, name="Quiet Physio")
     with scope(spa=spa):
-        today = activity.spa_today(spa)
-        activity.touchpoint_log(
+        today = activity_selectors.spa_today(spa)
+        activity_services.touchpoint_log(
             spa=spa, practice=practice, kind="email", occurred_on=today - datetime.timedelta(days=3), actor=owner
         )
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa, practice=practice, kind="letter", occurred_on=today - datetime.timedelta(days=9), actor=owner
         )
         for days, title in [(6, "Lunch presentation"), (2, "Call the office manager")]:
-            activity.task_create(
+            activity_services.task_create(
                 spa=spa, title=title, due_on=today + datetime.timedelta(days=days), practice=practice, assignee=owner
             )
     body = page_text(owner_client.get(url("board", spa)))

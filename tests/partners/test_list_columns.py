@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope
 
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from partners.models import Practice, Stage
 from partners.services import practice_move_stage
 from referrals.models import Status
@@ -20,7 +21,7 @@ from .test_query_budgets import LIST_BUDGET, _grow, _queries, _same_count
 
 
 def _days(spa, days):
-    return activity.spa_today(spa) + datetime.timedelta(days=days)
+    return activity_selectors.spa_today(spa) + datetime.timedelta(days=days)
 
 
 def _referrals(practice, count, *, days_ago=5, status=Status.COMPLETED):
@@ -51,15 +52,15 @@ def partners(spa, owner):
     with scope(spa=spa):
         for practice in (glow, harbor):
             practice_move_stage(practice=practice, to_stage=Stage.ACTIVE, actor=owner)
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa, practice=glow, kind="check_in", occurred_on=_days(spa, -3), actor=owner, close_task=False
         )
-        activity.touchpoint_log(
+        activity_services.touchpoint_log(
             spa=spa, practice=harbor, kind="check_in", occurred_on=_days(spa, -100), actor=owner, close_task=False
         )
-        activity.task_create(spa=spa, title="Bring new pads", due_on=_days(spa, 2), practice=glow)
-        activity.task_create(spa=spa, title="Intro call", due_on=_days(spa, -1), practice=cedar)
-        activity.task_create(spa=spa, title="Later call", due_on=_days(spa, 9), practice=cedar)
+        activity_services.task_create(spa=spa, title="Bring new pads", due_on=_days(spa, 2), practice=glow)
+        activity_services.task_create(spa=spa, title="Intro call", due_on=_days(spa, -1), practice=cedar)
+        activity_services.task_create(spa=spa, title="Later call", due_on=_days(spa, 9), practice=cedar)
     _referrals(glow, 4, days_ago=10)
     _referrals(glow, 2, days_ago=120)  # outside the last 3 months (this one and the two before), in the 3 before
     _referrals(harbor, 3, days_ago=120)
@@ -171,10 +172,10 @@ def test_sorting_by_a_figure_costs_the_same_for_10_and_500_practices(owner_clien
     _grow(spa, [owner, manager_user, None], 500)
     with scope(spa=spa):
         for practice in Practice.objects.filter(stage__in=[Stage.ACTIVE, Stage.TRIAL])[:60]:
-            activity.touchpoint_log(
+            activity_services.touchpoint_log(
                 spa=spa, practice=practice, kind="email", occurred_on=_days(spa, -5), actor=owner, close_task=False
             )
-            activity.task_create(spa=spa, title="Check in", due_on=_days(spa, 3), practice=practice)
+            activity_services.task_create(spa=spa, title="Check in", due_on=_days(spa, 3), practice=practice)
     large_page, large = _queries(owner_client, address)
 
     assert len(listed_practices(large_page)) == 50

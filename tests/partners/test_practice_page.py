@@ -14,7 +14,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from outreach.models import Task, Touchpoint
 from referrals.models import Status
 from spas.models import Role
@@ -176,11 +177,11 @@ def test_manual_entry_ignores_ids_that_are_not_the_spas_own(owner_client, spa, o
 
 def _log(spa, practice, actor, kind, days_ago=0, **fields):
     with scope(spa=spa):
-        return activity.touchpoint_log(
+        return activity_services.touchpoint_log(
             spa=spa,
             practice=practice,
             kind=kind,
-            occurred_on=activity.spa_today(spa) - datetime.timedelta(days=days_ago),
+            occurred_on=activity_selectors.spa_today(spa) - datetime.timedelta(days=days_ago),
             actor=actor,
             **fields,
         )
@@ -250,8 +251,8 @@ def test_removing_a_touchpoint_asks_first(owner_client, spa, practice, owner):
 def test_a_removed_touchpoint_comes_back_with_undo(owner_client, spa, practice, owner):
     clinician = make_clinician(practice, first_name="Dana", last_name="Derm")
     with scope(spa=spa):
-        task, _created = activity.task_create(
-            spa=spa, title="Call Dana", kind="phone_call", due_on=activity.spa_today(spa), practice=practice
+        task, _created = activity_services.task_create(
+            spa=spa, title="Call Dana", kind="phone_call", due_on=activity_selectors.spa_today(spa), practice=practice
         )
     touchpoint = _log(
         spa, practice, owner, "phone_call", 2, notes="Spoke to Dana.", next_step="Send pads", clinicians=[clinician]
@@ -297,11 +298,11 @@ def test_a_removed_touchpoint_comes_back_with_undo(owner_client, spa, practice, 
 def test_undo_is_refused_after_an_hour(spa, practice, owner):
     touchpoint = _log(spa, practice, owner, "email")
     with scope(spa=spa):
-        activity.touchpoint_delete(touchpoint=touchpoint, actor=owner)
-        removal = activity.touchpoint_removal(spa=spa, touchpoint_id=touchpoint.public_id)
-        later = timezone.now() + activity.RESTORE_WINDOW + datetime.timedelta(minutes=1)
+        activity_services.touchpoint_delete(touchpoint=touchpoint, actor=owner)
+        removal = activity_selectors.touchpoint_removal(spa=spa, touchpoint_id=touchpoint.public_id)
+        later = timezone.now() + activity_services.RESTORE_WINDOW + datetime.timedelta(minutes=1)
         with freeze_time(later), pytest.raises(ValidationError, match="removed too long ago to undo"):
-            activity.touchpoint_restore(spa=spa, removal=removal, actor=owner)
+            activity_services.touchpoint_restore(spa=spa, removal=removal, actor=owner)
         assert not Touchpoint.objects.filter(practice=practice).exists()
 
 

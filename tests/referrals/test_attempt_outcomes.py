@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_scopes import scope
 from freezegun import freeze_time
 
-from outreach.activity import patients_to_contact
+from outreach.activity.selectors import patients_to_contact
 from referrals import services
 from referrals.models import ReferralEvent, ReferralSettings, Status
 

@@ -21,7 +21,7 @@ from freezegun import freeze_time
 from infra.models import OutgoingEmail
 from infra.outbox import email_enqueue_rendered
 from infra.tasks import outbox_sweep_task
-from outreach import activity
+from outreach.activity import services as activity
 from outreach.models import PartnerHealthSnapshot, Task, TaskDigest, TaskKind, TaskPractice
 from outreach.tasks import (
     check_ins_create_due_task,

@@ -120,8 +120,8 @@ def _letter_template(spa):
 
 
 def _letter_batch(spa):
+    from outreach.letters.services import letter_batch_create
     from outreach.models import LetterBatch
-    from outreach.services import letter_batch_create
 
     with scope(spa=spa):
         batch = LetterBatch.objects.filter(spa=spa).first()
@@ -140,7 +140,7 @@ def _letter_part_id(spa):
 
 
 def _task_id(spa):
-    from outreach.activity import task_create
+    from outreach.activity.services import task_create
 
     with scope(spa=spa):
         task, _created = task_create(spa=spa, title="Walk sample task", due_on="2026-01-05", practice=_practice(spa))

@@ -16,7 +16,8 @@ import pytest
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from partners.models import Stage
 from referrals.models import Channel
 from tests.e2e import conftest as e2e
@@ -81,7 +82,9 @@ def practice(spa, owner):
         OfficeContactFactory(spa=spa, practice=practice, name="Olive Office")
         ReferralFactory(practice=practice, channel=Channel.PHONE, patient_first_name="Paula", patient_last_name="Phone")
         ReferralFactory(practice=practice, channel=Channel.FAX, patient_first_name="Fiona", patient_last_name="Fax")
-        activity.task_create(spa=spa, title="Call the office manager", due_on=activity.spa_today(spa), assignee=owner)
+        activity_services.task_create(
+            spa=spa, title="Call the office manager", due_on=activity_selectors.spa_today(spa), assignee=owner
+        )
     return practice
 
 

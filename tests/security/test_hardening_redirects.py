@@ -18,7 +18,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_scopes import scope
 
-from outreach import activity
+from outreach.activity import selectors as activity_selectors
+from outreach.activity import services as activity_services
 from tests.factories import TEST_PASSWORD, UserFactory
 
 HOST = "testserver"
@@ -187,8 +188,8 @@ def test_admin_sign_in(superuser):
 
 def test_outreach_task_views(owner, spa):
     with scope(spa=spa):
-        task, _created = activity.task_create(
-            spa=spa, title="Call the office manager", due_on=activity.spa_today(spa), assignee=owner
+        task, _created = activity_services.task_create(
+            spa=spa, title="Call the office manager", due_on=activity_selectors.spa_today(spa), assignee=owner
         )
     base = f"/s/{spa.slug}/outreach/tasks/{task.public_id}/"
     client = _client(0)

@@ -743,7 +743,7 @@ def test_the_matrix_sees_an_api_that_forgets_the_practice(world, db, monkeypatch
 
 
 def test_the_matrix_sees_a_form_that_accepts_another_spas_practice(world, db, monkeypatch):
-    from outreach import activity_forms
+    from outreach.activity import forms as activity_forms
     from partners.models import Practice
 
     original = activity_forms.TaskForm.__init__

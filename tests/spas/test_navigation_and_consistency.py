@@ -10,8 +10,8 @@ from django_scopes import scope, scopes_disabled
 
 from infra import documents
 from infra.models import GeneratedDocument
-from outreach import campaigns
-from outreach.selectors import recent_letter_sends
+from outreach.campaigns import services as campaigns
+from outreach.letters.selectors import recent_letter_sends
 from referrals.documents import referral_pad_request
 from spas.models import Role
 

@@ -1,6 +1,6 @@
 """manage.py rebuild_partner_health [--spa slug] [--check] — assess every trial and active partner again.
 
-Partner health is kept per partner (outreach/health_snapshots.py) by every write that changes it, and assessed
+Partner health is kept per partner (outreach/health/snapshots.py) by every write that changes it, and assessed
 again shortly after each spa's midnight; run this after loading practices, touchpoints or referrals behind the
 services' back (a bulk import, a restore, after ``rebuild_referral_figures``; ``bench/seed.py`` does it itself),
 after fixing rows by hand, or when ``--check`` reports a difference. Spa by spa, each in its own transaction,
@@ -9,8 +9,9 @@ with its partners' rows locked so a write meanwhile is never overwritten by an o
 
 from django.db import transaction
 
-from outreach import health_snapshots
 from spas.rebuild_command import SpaRebuildCommand
+
+from ...health import snapshots as health_snapshots
 
 
 class Command(SpaRebuildCommand):
