@@ -103,17 +103,20 @@ def _p95(values):
     return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
 
 
-def main():
-    _setup_django()
+def _pad_html():
+    """(HTML, where it came from): the real pad, or the representative page when the pad cannot be built."""
+    try:
+        return _inline_assets(referral_pad_html(PAGES)), "templates/documents/referral_pad.html"
+    except Exception as error:  # noqa: BLE001 - the pad is optional; fall back to the representative page
+        print(f"(referral pad unavailable: {type(error).__name__}: {error}; using representative HTML)")
+        return representative_html(PAGES), "representative pad-like HTML"
+
+
+def _renderers(html):
+    """{name: render()}, each rendering ``html`` to a PDF and returning its page count; the safe renderer first."""
     import weasyprint
 
     from infra.pdf import render_html_to_pdf
-
-    try:
-        html, source = _inline_assets(referral_pad_html(PAGES)), "templates/documents/referral_pad.html"
-    except Exception as error:  # noqa: BLE001 - the pad is optional; fall back to the representative page
-        print(f"(referral pad unavailable: {type(error).__name__}: {error}; using representative HTML)")
-        html, source = representative_html(PAGES), "representative pad-like HTML"
 
     def safe():
         rendered = render_html_to_pdf(html, time_limit=120)
@@ -124,11 +127,11 @@ def main():
         document.write_pdf()
         return len(document.pages)
 
-    renderers = {"infra.pdf": safe, "bare WeasyPrint": bare}
-    page_counts = {name: render() for name, render in renderers.items() for _ in range(WARMUP)}
-    if len(set(page_counts.values())) != 1:
-        raise SystemExit(f"The renderers disagree on the page count: {page_counts}")
-    page_count = page_counts["bare WeasyPrint"]
+    return {"infra.pdf": safe, "bare WeasyPrint": bare}
+
+
+def _time_renderers(renderers, page_count):
+    """RUNS interleaved renders of each: ({name: wall seconds per page}, {name: CPU seconds per page})."""
     wall = {name: [] for name in renderers}
     cpu = {name: [] for name in renderers}
     for run in range(RUNS):
@@ -139,14 +142,57 @@ def main():
             renderers[name]()
             cpu[name].append((time.process_time() - cpu_started) / page_count)
             wall[name].append((time.perf_counter() - wall_started) / page_count)
+    return wall, cpu
 
-    print(f"Source: {source}; {page_count} pages per render; {RUNS} runs each (+{WARMUP} warm-up)")
+
+def _print_figures(renderers, wall, cpu):
     print(f"{'renderer':<20} {'wall median':>12} {'wall p95':>9} {'CPU median':>11} {'CPU p95':>8}   (ms per page)")
     for name in renderers:
         print(
             f"{name:<20} {statistics.median(wall[name]) * 1000:>12.1f} {_p95(wall[name]) * 1000:>9.1f}"
             f" {statistics.median(cpu[name]) * 1000:>11.1f} {_p95(cpu[name]) * 1000:>8.1f}"
         )
+
+
+def _write_json(path, *, source, page_count, renderers, wall, cpu, ratios, ratio):
+    """The figures bench/run.py reads (``--json``)."""
+    figures = {
+        name: {
+            "wall_median_ms": statistics.median(wall[name]) * 1000,
+            "wall_p95_ms": _p95(wall[name]) * 1000,
+            "cpu_median_ms": statistics.median(cpu[name]) * 1000,
+            "cpu_p95_ms": _p95(cpu[name]) * 1000,
+        }
+        for name in renderers
+    }
+    with open(path, "w") as results:
+        json.dump(
+            {
+                "source": source,
+                "pages_per_render": page_count,
+                "runs": RUNS,
+                "renderers": figures,
+                "ratios": {label: {"median": pair[0], "p95": pair[1]} for label, pair in ratios.items()},
+                "ratio": ratio,
+                "max_ratio": MAX_RATIO,
+                "passed": ratio <= MAX_RATIO,
+            },
+            results,
+        )
+
+
+def main():
+    _setup_django()
+    html, source = _pad_html()
+    renderers = _renderers(html)
+    page_counts = {name: render() for name, render in renderers.items() for _ in range(WARMUP)}
+    if len(set(page_counts.values())) != 1:
+        raise SystemExit(f"The renderers disagree on the page count: {page_counts}")
+    page_count = page_counts["bare WeasyPrint"]
+    wall, cpu = _time_renderers(renderers, page_count)
+
+    print(f"Source: {source}; {page_count} pages per render; {RUNS} runs each (+{WARMUP} warm-up)")
+    _print_figures(renderers, wall, cpu)
     safe_name, bare_name = list(renderers)
     ratios = {
         label: (
@@ -163,29 +209,16 @@ def main():
     verdict = "OK" if ratio <= MAX_RATIO else "TOO SLOW"
     print(f"verdict: median CPU ratio {ratio:.3f} (target <= {MAX_RATIO}) {verdict}")
     if "--json" in sys.argv:
-        figures = {
-            name: {
-                "wall_median_ms": statistics.median(wall[name]) * 1000,
-                "wall_p95_ms": _p95(wall[name]) * 1000,
-                "cpu_median_ms": statistics.median(cpu[name]) * 1000,
-                "cpu_p95_ms": _p95(cpu[name]) * 1000,
-            }
-            for name in renderers
-        }
-        with open(sys.argv[sys.argv.index("--json") + 1], "w") as results:
-            json.dump(
-                {
-                    "source": source,
-                    "pages_per_render": page_count,
-                    "runs": RUNS,
-                    "renderers": figures,
-                    "ratios": {label: {"median": pair[0], "p95": pair[1]} for label, pair in ratios.items()},
-                    "ratio": ratio,
-                    "max_ratio": MAX_RATIO,
-                    "passed": ratio <= MAX_RATIO,
-                },
-                results,
-            )
+        _write_json(
+            sys.argv[sys.argv.index("--json") + 1],
+            source=source,
+            page_count=page_count,
+            renderers=renderers,
+            wall=wall,
+            cpu=cpu,
+            ratios=ratios,
+            ratio=ratio,
+        )
     return 0 if ratio <= MAX_RATIO else 1
 
 

@@ -20,10 +20,8 @@ partners' health assessed (``health_snapshots.refresh_spa``, what ``manage.py re
 Random choices come from one seeded ``random.Random``, so two seeds with the same parameters and day give the
 same distributions.
 
-Referrals are consistent with their status: first contact is due 2 business days after receipt (the spa
-default, referrals.clock); contacted and later statuses have a first attempt after receipt; scheduled ones an
-appointment in the future, completed and no-shows one in the past; closed ones (completed, declined,
-cancelled) a ``closed_at``; received/accepted ones past their due time with no attempt are the overdue ones.
+The names, places and weight tables the choices draw from are in bench/seed_vocabulary.py; the referrals, each
+consistent with its status, are drawn by bench/seed_referrals.py.
 
 Sizes can be scaled for a quick try (``BENCH_REFERRALS=10000 BENCH_PRACTICES=500 make bench``); the figures in
 docs/benchmarks.md are at the defaults.
@@ -31,9 +29,7 @@ docs/benchmarks.md are at the defaults.
 
 import datetime
 import hashlib
-import math
 import os
-import random
 import time
 import zoneinfo
 from dataclasses import asdict, dataclass, replace
@@ -46,6 +42,28 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django_scopes import scopes_disabled
+
+from bench.seed_referrals import ReferralRows
+from bench.seed_vocabulary import (
+    CITIES,
+    CLINICIAN_CREDENTIALS,
+    EXTRA_CLINICIAN_WEIGHT,
+    FIRST_NAMES,
+    GIFT_KINDS,
+    LAST_NAMES,
+    PRACTICE_SUFFIXES,
+    SERVICES,
+    SIZE_WEIGHTS,
+    SOURCE_CHOICES,
+    SPECIALTY_WEIGHTS,
+    SPECIALTY_WORDS,
+    STAGE_WEIGHTS,
+    TASK_KINDS,
+    TASK_SOURCE,
+    TOUCHPOINT_KINDS,
+    TOUCHPOINT_STAGE_WEIGHT,
+    Random,
+)
 
 # Bump when the generated data changes meaning; the source hash below catches the rest.
 SEED_VERSION = 2
@@ -60,6 +78,8 @@ PORTAL_USERS = 8
 PORTAL_EMAIL = "portal{n}@{slug}.bench.example"
 BATCH = 5000
 SEEDED_APPS = ("spas", "partners", "referrals", "outreach")
+# The modules the data comes from: the fingerprint hashes them all, so a change in any one reseeds.
+SEED_SOURCES = ("seed.py", "seed_vocabulary.py", "seed_referrals.py")
 
 
 @dataclass(frozen=True)
@@ -133,201 +153,23 @@ def _schema_fingerprint():
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def _source_fingerprint():
+    here = Path(__file__).resolve().parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in SEED_SOURCES)).hexdigest()[:16]
+
+
 def fingerprint(params):
-    """What the marker stores and a later run compares: sizes, seed version, this file and the schema."""
+    """What the marker stores and a later run compares: sizes, seed version, the seed's source and the schema."""
     return {
         "params": asdict(params),
         "seed_version": SEED_VERSION,
-        "seed_source": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
+        "seed_source": _source_fingerprint(),
         "schema": _schema_fingerprint(),
     }
 
 
-# --- vocabulary ------------------------------------------------------------------------------------------------
-
-FIRST_NAMES = (  # noqa: SIM905 - word lists read better as one string
-    "Emma Olivia Ava Sophia Mia Isabella Charlotte Amelia Harper Evelyn Abigail Ella Grace Chloe Camila Luna Nora "
-    "Hazel Aria Zoe Lily Layla Riley Nina Maya Rosa Priya Mei Aisha Fatima Sara Elena Julia Hannah Leah Ruth Diane "
-    "Karen Laura Megan James Liam Noah Ethan Lucas Mason Daniel David Samuel Omar Raj Wei Carlos Marco Paul Peter"
-).split()
-LAST_NAMES = (  # noqa: SIM905 - word lists read better as one string
-    "Johnson Martinez Thompson Nguyen Robinson Clark Lewis Walker Hall Young King Wright Lopez Hill Scott Green Adams "
-    "Baker Nelson Carter Mitchell Perez Roberts Turner Phillips Campbell Parker Evans Edwards Collins Stewart Sanchez "
-    "Morris Rogers Reed Cook Morgan Bell Murphy Bailey Rivera Cooper Richardson Cox Howard Ward Torres Peterson Gray "
-    "Ramirez James Watson Brooks Kelly Sanders Price Bennett Wood Barnes Ross Henderson Coleman Jenkins Perry Powell "
-    "Patel Shah Kim Chen Wang Alvarez Okafor Haddad Cohen Novak Rossi Silva"
-).split()
-CITIES = (  # noqa: SIM905 - word lists read better as one string
-    "Brookline Newton Cambridge Somerville Boston Quincy Waltham Wellesley Needham Dedham Milton Medford Malden Salem "
-    "Lexington Arlington Belmont Natick Framingham Braintree Weymouth Woburn Burlington Concord"
-).split()
-PRACTICE_SUFFIXES = ["Associates", "Group", "Center", "Clinic", "Partners", "Health", "Specialists", "Care"]
-SPECIALTY_WORDS = {
-    "dermatology": ["Dermatology", "Skin Institute", "Dermatology & Laser"],
-    "ob_gyn": ["OB-GYN", "Women's Health", "Obstetrics & Gynecology"],
-    "physical_therapy": ["Physical Therapy", "Rehab", "PT & Wellness"],
-    "chiropractic": ["Chiropractic", "Spine & Wellness", "Family Chiropractic"],
-    "plastic_surgery": ["Plastic Surgery", "Aesthetic Surgery", "Cosmetic Surgery"],
-    "oncology": ["Cancer Center", "Oncology", "Hematology & Oncology"],
-    "primary_care": ["Family Medicine", "Primary Care", "Internal Medicine"],
-    "sports_medicine": ["Sports Medicine", "Orthopedics & Sports", "Athletic Medicine"],
-    "other": ["Integrative Medicine", "Wellness Clinic", "Medical Group"],
-}
-SPECIALTY_WEIGHTS = {
-    "dermatology": 18,
-    "ob_gyn": 14,
-    "physical_therapy": 16,
-    "chiropractic": 13,
-    "plastic_surgery": 8,
-    "oncology": 6,
-    "primary_care": 14,
-    "sports_medicine": 8,
-    "other": 3,
-}
-CLINICIAN_CREDENTIALS = {
-    "dermatology": ["MD", "DO", "PA-C", "NP"],
-    "ob_gyn": ["MD", "DO", "CNM", "NP"],
-    "physical_therapy": ["PT, DPT", "DPT", "PTA"],
-    "chiropractic": ["DC"],
-    "plastic_surgery": ["MD", "MD", "NP"],
-    "oncology": ["MD", "NP", "RN"],
-    "primary_care": ["MD", "DO", "NP", "PA-C"],
-    "sports_medicine": ["MD", "DO", "ATC"],
-    "other": ["MD", "NP"],
-}
-STAGE_WEIGHTS = {
-    "prospect": 20,
-    "researched": 10,
-    "contacted": 10,
-    "meeting": 5,
-    "trial": 5,
-    "active": 38,
-    "dormant": 8,
-    "declined": 4,
-}
-# How much each stage refers (prospects and declined practices do not).
-STAGE_REFERRAL_FACTOR = {"active": 1.0, "trial": 0.4, "dormant": 0.5, "meeting": 0.03}
-SIZE_WEIGHTS = {"solo": 25, "small": 45, "medium": 22, "large": 8}
-EXTRA_CLINICIAN_WEIGHT = {"solo": 0, "small": 1, "medium": 3, "large": 8}
-SOURCE_CHOICES = ["client_introduction", "networking_event", "continuing_education", "directory", "walk_in", "other"]
-CHANNEL_WEIGHTS = {"portal": 35, "landing": 20, "api": 10, "phone": 15, "fax": 8, "email": 8, "walk_in": 4}
-MANUAL = {"phone", "fax", "email", "walk_in"}
-CONSENT_BY_CHANNEL = {"landing": "patient_online", "phone": "verbal", "walk_in": "written"}
-DECLINE_REASONS = [
-    "Outside our services: needs medical wound care.",
-    "Patient lives out of our area.",
-    "Contraindicated treatment; referred back to the clinician.",
-]
-# Status by age of the referral: recent ones are still being worked, old ones mostly closed.
-STATUS_BY_AGE = [
-    (2, {"received": 48, "accepted": 30, "contacted": 14, "declined": 4, "cancelled": 4}),
-    (
-        21,
-        {
-            "received": 3,
-            "accepted": 6,
-            "contacted": 14,
-            "scheduled": 34,
-            "completed": 22,
-            "no_show": 4,
-            "unreachable": 5,
-            "declined": 6,
-            "cancelled": 6,
-        },
-    ),
-    (
-        90,
-        {
-            "received": 0.6,
-            "accepted": 1,
-            "contacted": 2,
-            "scheduled": 3,
-            "completed": 58,
-            "no_show": 5,
-            "unreachable": 7,
-            "declined": 10,
-            "cancelled": 13,
-        },
-    ),
-    (
-        math.inf,
-        {
-            "received": 0.15,
-            "accepted": 0.25,
-            "contacted": 0.3,
-            "scheduled": 0.3,
-            "completed": 62,
-            "no_show": 3,
-            "unreachable": 7,
-            "declined": 11,
-            "cancelled": 16,
-        },
-    ),
-]
-REACHED = {"contacted", "scheduled", "completed", "no_show"}
-SERVICES = [
-    ("Calming post-procedure facial", "facial", 50, "95.00", ["dermatology", "plastic_surgery", "oncology"]),
-    ("LED light therapy", "skin", 30, "60.00", ["dermatology"]),
-    ("Prenatal massage", "massage", 60, "110.00", ["ob_gyn"]),
-    ("Postpartum recovery massage", "massage", 60, "105.00", ["ob_gyn"]),
-    ("Deep-tissue recovery massage", "massage", 60, "115.00", ["physical_therapy", "sports_medicine"]),
-    ("Sports massage", "massage", 75, "130.00", ["sports_medicine", "physical_therapy", "chiropractic"]),
-    ("Lymphatic drainage massage", "massage", 60, "120.00", ["plastic_surgery", "oncology"]),
-    ("Oncology-safe facial", "facial", 50, "110.00", ["oncology"]),
-    ("Relaxation massage", "massage", 60, "95.00", ["primary_care", "chiropractic", "other"]),
-    ("Hydrating facial", "facial", 50, "85.00", ["dermatology", "primary_care"]),
-    ("Scalp and neck treatment", "wellness", 30, "55.00", ["chiropractic", "primary_care"]),
-    ("Body wrap", "body", 60, "125.00", ["other"]),
-]
-TOUCHPOINT_KINDS = {
-    "phone_call": 20,
-    "email": 18,
-    "letter": 10,
-    "meeting": 8,
-    "lunch_presentation": 5,
-    "staff_service": 4,
-    "check_in": 18,
-    "thank_you_note": 9,
-    "gift": 3,
-    "open_house": 2,
-    "networking_event": 3,
-}
-TOUCHPOINT_STAGE_WEIGHT = {"contacted": 1, "meeting": 2, "trial": 3, "active": 3, "dormant": 1, "declined": 1}
-TASK_KINDS = {
-    "phone_call": 20,
-    "email": 15,
-    "letter": 8,
-    "meeting": 6,
-    "lunch_presentation": 4,
-    "check_in": 20,
-    "thank_you_note": 12,
-    "fresh_approach": 5,
-    "follow_up": 10,
-}
-TASK_SOURCE = {"check_in": "check_in", "thank_you_note": "thank_you", "fresh_approach": "resurface"}
-GIFT_KINDS = {"gift": 30, "meal": 40, "complimentary_service": 20, "event_hospitality": 10}
-
-
-class Random(random.Random):
-    """random.Random plus weighted picks from {value: weight} tables."""
-
-    def weighted(self, table, k=None):
-        values, weights = list(table), list(table.values())
-        if k is None:
-            return self.choices(values, weights)[0]
-        return self.choices(values, weights, k=k)
-
-    def between(self, start, end):
-        """A moment uniformly between two datetimes."""
-        return start + (end - start) * self.random()
-
-
 def _model(label):
     return apps.get_model(label)
-
-
-def _fields(label):
-    return {field.name for field in _model(label)._meta.concrete_fields}
 
 
 def _bulk(label, objects, batch_size=BATCH):
@@ -550,155 +392,15 @@ class SpaSeeder:
         _bulk("partners.ReferralCode", codes)
         self.counts["referral codes"] = len(codes)
 
-    # --- referrals -------------------------------------------------------------------------------------------
-
-    def _received_at(self):
-        """Receipt times over the history, three times as dense now as at its start, in business hours mostly."""
-        rng, days = self.rng, self.history_days
-        while True:
-            share = (-1 + math.sqrt(1 + 8 * rng.random())) / 2  # inverse CDF of a density rising 1 → 3
-            day = self.today - datetime.timedelta(days=int(days * (1 - share)))
-            if day.weekday() >= 5 and rng.random() < 0.7:
-                continue
-            hour = rng.choices(range(7, 21), [1, 4, 8, 9, 9, 7, 7, 8, 8, 7, 5, 3, 2, 1])[0]
-            moment = datetime.datetime.combine(
-                day, datetime.time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=self.zone
-            )
-            if moment < self.now:
-                return moment
-
-    def _status_for(self, received_at):
-        age_days = (self.now - received_at).total_seconds() / 86400
-        for limit, table in STATUS_BY_AGE:
-            if age_days < limit:
-                return self.rng.weighted(table)
-        raise AssertionError("unreachable")
-
-    def _after(self, start, typical_hours, ceiling=None):
-        """A moment a typical (log-normal) time after ``start``, kept before ``ceiling`` (default: now)."""
-        ceiling = ceiling or self.now
-        moment = start + datetime.timedelta(hours=self.rng.lognormvariate(math.log(typical_hours), 0.9))
-        if moment >= ceiling:
-            moment = self.rng.between(start, ceiling)
-        return moment
+    # --- referrals (bench/seed_referrals.py) ------------------------------------------------------------------
 
     def referrals(self):
-        from referrals.clock import add_business_days
-        from referrals.models import REASONS_BY_SPECIALTY
-
-        spa, rng, now = self.spa, self.rng, self.now
-        Referral = _model("referrals.Referral")
-        has_contacted_at = "contacted_at" in _fields("referrals.Referral")
-        referring = [p for p in self.practice_list if p.stage in STAGE_REFERRAL_FACTOR]
-        rng.shuffle(referring)
-        # A few partners send most referrals: Zipf-like weights over a shuffled order, scaled by stage.
-        weights = [STAGE_REFERRAL_FACTOR[p.stage] / (rank + 5) ** 0.8 for rank, p in enumerate(referring)]
-        reasons = {
-            specialty: [value for value, _label in choices] + ["other"]
-            for specialty, choices in REASONS_BY_SPECIALTY.items()
-        }
-        total = self.size.referrals
-        statuses = {}
-        overdue = 0
-        created = 0
-        while created < total:
-            count = min(20_000, total - created)
-            practices = rng.choices(referring, weights, k=count)
-            channels = rng.weighted(CHANNEL_WEIGHTS, k=count)
-            batch = []
-            for practice, channel in zip(practices, channels, strict=True):
-                received_at = self._received_at()
-                status = self._status_for(received_at)
-                statuses[status] = statuses.get(status, 0) + 1
-                clinicians = self.clinicians_of.get(practice.pk, [])
-                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-                serial = created + len(batch)
-                values = {
-                    "first_contact_attempt_at": None,
-                    "contacted_at": None,
-                    "scheduled_for": None,
-                    "scheduled_service": None,
-                    "closed_at": None,
-                    "failed_attempts": 0,
-                    "decline_reason": "",
-                }
-                if status in REACHED or status in ("unreachable",) or (status == "accepted" and rng.random() < 0.3):
-                    values["first_contact_attempt_at"] = self._after(received_at, 20)
-                if status == "accepted" and values["first_contact_attempt_at"]:
-                    values["failed_attempts"] = rng.choice([1, 1, 2])
-                elif status == "unreachable":
-                    values["failed_attempts"] = 3
-                elif status in REACHED:
-                    values["failed_attempts"] = rng.choice([0, 0, 0, 1, 2])
-                    values["contacted_at"] = values["first_contact_attempt_at"]
-                if status == "scheduled":
-                    values["scheduled_for"] = now + datetime.timedelta(hours=rng.uniform(2, 24 * 21))
-                elif status in ("completed", "no_show"):
-                    values["scheduled_for"] = self._after(values["first_contact_attempt_at"], 24 * 6)
-                if status in ("scheduled", "completed", "no_show"):
-                    matching = [s for s in self.services if practice.specialty in s.specialties] or self.services
-                    values["scheduled_service"] = rng.choice(matching)
-                if status == "completed":
-                    values["closed_at"] = self._after(values["scheduled_for"], 1.5)
-                elif status == "declined":
-                    values["closed_at"] = self._after(received_at, 6)
-                    values["decline_reason"] = rng.choice(DECLINE_REASONS)
-                elif status == "cancelled":
-                    if rng.random() < 0.6:
-                        values["first_contact_attempt_at"] = self._after(received_at, 20)
-                        values["contacted_at"] = values["first_contact_attempt_at"]
-                        values["closed_at"] = self._after(values["first_contact_attempt_at"], 24 * 3)
-                    else:
-                        values["closed_at"] = self._after(received_at, 24 * 2)
-                due_at = add_business_days(received_at, 2, spa.timezone)
-                is_overdue = status in ("received", "accepted") and not values["first_contact_attempt_at"]
-                is_overdue = is_overdue and due_at < now
-                overdue += is_overdue
-                if not has_contacted_at:
-                    del values["contacted_at"]
-                manual = channel in MANUAL
-                batch.append(
-                    Referral(
-                        spa=spa,
-                        practice=practice,
-                        clinician=rng.choice(clinicians) if clinicians and rng.random() < 0.7 else None,
-                        channel=channel,
-                        patient_first_name=first,
-                        patient_last_name=last,
-                        patient_phone=f"(617) 555-{serial % 10_000:04d}" if rng.random() < 0.85 else "",
-                        patient_email=f"{first}.{last}.{serial}@patient.example".lower() if rng.random() < 0.7 else "",
-                        preferred_contact_method=rng.choice(["phone", "phone", "text", "email"]),
-                        preferred_contact_time=rng.choice(["", "Weekday mornings", "After 5 pm", "Any time"]),
-                        patient_date_of_birth=datetime.date(1950, 1, 1)
-                        + datetime.timedelta(days=rng.randrange(20_000)),
-                        reason_category=rng.choice(reasons.get(practice.specialty, ["other"])),
-                        reason_text="Referred after today's visit.",
-                        urgency=rng.weighted({"routine": 80, "soon": 15, "urgent": 5}),
-                        consent_to_contact=True,
-                        consent_method=CONSENT_BY_CHANNEL.get(channel, "clinic_attestation"),
-                        consent_captured_by=(
-                            "Patient (online form)"
-                            if channel == "landing"
-                            else self.owner.full_name
-                            if manual
-                            else practice.name
-                        ),
-                        consent_captured_at=received_at,
-                        status=status,
-                        received_at=received_at,
-                        first_contact_due_at=due_at,
-                        overdue_notified_at=due_at if is_overdue else None,
-                        assignee=rng.choice(self.members) if rng.random() < 0.6 else None,
-                        created_by=rng.choice(self.members) if manual else None,
-                        created_by_label="" if manual else practice.name,
-                        **values,
-                    )
-                )
+        rows = ReferralRows(self)
+        for batch in rows.batches():
             _bulk("referrals.Referral", batch)
-            created += count
-        self.counts["referrals"] = created
-        self.counts["referrals by status"] = dict(sorted(statuses.items(), key=lambda item: -item[1]))
-        self.counts["overdue referrals"] = overdue
+        self.counts["referrals"] = rows.created
+        self.counts["referrals by status"] = dict(sorted(rows.statuses.items(), key=lambda item: -item[1]))
+        self.counts["overdue referrals"] = rows.overdue
 
     # --- outreach --------------------------------------------------------------------------------------------
 

@@ -273,24 +273,30 @@ def _gifts_near_limit(spa, today):
 
 
 def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, limit):
-    slug = spa.slug
-    items = []
-    for referral in overdue_list:
-        items.append(
-            Attention(
-                "referral",
-                "alarm",
-                _("Referral from %(practice)s") % {"practice": referral.practice.name},
-                _("First contact was due %(when)s")
-                % {
-                    "when": moment(
-                        timezone.localtime(referral.first_contact_due_at, spa_zone(spa)).replace(tzinfo=None)
-                    )
-                },
-                reverse("referrals:detail", args=[slug, referral.public_id]),
-                "danger",
-            )
+    """The dashboard's "needs attention" list, kind by kind in this order: overdue referrals, partners at risk,
+    credentials expiring, gift totals near the yearly limit."""
+    return [
+        *_overdue_referral_items(spa, overdue_list, overdue_count),
+        *_at_risk_partner_items(spa, at_risk),
+        *_credential_items(spa, today),
+        *_gift_limit_items(spa, gifts, limit),
+    ]
+
+
+def _overdue_referral_items(spa, overdue_list, overdue_count):
+    """One item per listed overdue referral, then one line for the rest (it links to the inbox's overdue tab)."""
+    items = [
+        Attention(
+            "referral",
+            "alarm",
+            _("Referral from %(practice)s") % {"practice": referral.practice.name},
+            _("First contact was due %(when)s")
+            % {"when": moment(timezone.localtime(referral.first_contact_due_at, spa_zone(spa)).replace(tzinfo=None))},
+            reverse("referrals:detail", args=[spa.slug, referral.public_id]),
+            "danger",
         )
+        for referral in overdue_list
+    ]
     if overdue_count > len(overdue_list):
         items.append(
             Attention(
@@ -303,27 +309,36 @@ def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, lim
                 )
                 % {"count": overdue_count - len(overdue_list)},
                 "",
-                reverse("referrals:inbox", args=[slug]) + "?overdue=1",
+                reverse("referrals:inbox", args=[spa.slug]) + "?overdue=1",
                 "danger",
             )
         )
-    for health in at_risk[:ATTENTION_PER_KIND]:
-        items.append(
-            Attention(
-                "partner",
-                "heart-pulse",
-                _("%(practice)s is at risk") % {"practice": health.practice.name},
-                "; ".join(str(reason) for reason in health.at_risk_reasons[:2]),
-                reverse("partners:detail", args=[slug, health.practice.public_id]),
-                "danger",
-            )
+    return items
+
+
+def _at_risk_partner_items(spa, at_risk):
+    return [
+        Attention(
+            "partner",
+            "heart-pulse",
+            _("%(practice)s is at risk") % {"practice": health.practice.name},
+            "; ".join(str(reason) for reason in health.at_risk_reasons[:2]),
+            reverse("partners:detail", args=[spa.slug, health.practice.public_id]),
+            "danger",
         )
+        for health in at_risk[:ATTENTION_PER_KIND]
+    ]
+
+
+def _credential_items(spa, today):
+    """Credentials expired or expiring within CREDENTIAL_WARNING_DAYS, soonest first."""
     credentials = Credential.objects.filter(
         spa=spa,
         archived_at=None,
         expires_on__isnull=False,
         expires_on__lte=today + datetime.timedelta(days=CREDENTIAL_WARNING_DAYS),
     ).order_by("expires_on")[:ATTENTION_PER_KIND]
+    items = []
     for credential in credentials:
         expired = credential.expires_on < today
         items.append(
@@ -332,10 +347,16 @@ def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, lim
                 "patch-exclamation",
                 str(credential),
                 (_("Expired %(when)s") if expired else _("Expires %(when)s")) % {"when": day(credential.expires_on)},
-                reverse("catalog:index", args=[slug]) + "?kind=credentials",
+                reverse("catalog:index", args=[spa.slug]) + "?kind=credentials",
                 "danger" if expired else "warning",
             )
         )
+    return items
+
+
+def _gift_limit_items(spa, gifts, limit):
+    """Recipients near (warning) or over (danger) the yearly gift limit, from _gifts_near_limit's rows."""
+    items = []
     for row in gifts:
         name = row["recipient_contact__name"] or (
             f"{row['recipient_clinician__first_name']} {row['recipient_clinician__last_name']}".strip()
@@ -348,7 +369,7 @@ def _attention(spa, now, today, overdue_list, overdue_count, at_risk, gifts, lim
                 _("Gifts to %(name)s (%(practice)s)") % {"name": name, "practice": row["practice__name"]},
                 _("$%(total)s of the $%(limit)s yearly limit")
                 % {"total": f"{row['total']:,.2f}", "limit": f"{limit:,.2f}"},
-                reverse("outreach:gift_ledger", args=[slug]) + f"?practice={row['practice__public_id']}",
+                reverse("outreach:gift_ledger", args=[spa.slug]) + f"?practice={row['practice__public_id']}",
                 "danger" if over else "warning",
             )
         )

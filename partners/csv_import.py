@@ -345,9 +345,7 @@ def check_import(*, spa, text, mapping, skip_duplicates=True):
     """Validate every row against the mapping. Returns an ImportCheck listing each bad row's errors."""
     header, records = parse_csv_records(text)
     check = ImportCheck(header=header, row_count=len(records))
-    for name, label, required in TARGETS:
-        if required and name not in mapping:
-            check.errors.append((0, _("Choose the column that holds “%(field)s”.") % {"field": label}))
+    check.errors.extend((0, message) for message in _unmapped_required_targets(mapping))
     if check.errors:
         return check
     owners = {
@@ -357,72 +355,131 @@ def check_import(*, spa, text, mapping, skip_duplicates=True):
     existing = DuplicateIndex.for_spa(spa)
     drafts_by_key = {}
     for row_number, row in records:
-        row_errors = []
-        if any(cell.strip() for cell in row[len(header) :]):
-            row_errors.append(
-                _(
-                    "This row has %(cells)s cells but the header has %(columns)s. "
-                    "Is there a comma in a value without quotes around it?"
-                )
-                % {"cells": len(row), "columns": len(header)}
-            )
+        # A row's messages are kept in the order its cells are read, so the summary reads left to right.
+        row_errors = _extra_cell_errors(row, header)
         values = {target: _cell(row, mapping, target) for target in TARGET_NAMES}
-        unknown_choices = []  # already reported; full_clean would add "cannot be blank"
-        for target, lookup in CHOICE_LOOKUPS.items():
-            if values[target]:
-                resolved = lookup.get(_key(values[target]))
-                if resolved is None:
-                    unknown_choices.append(target)
-                    row_errors.append(
-                        _("%(field)s: “%(value)s” is not one of the choices.")
-                        % {"field": _field_label(target), "value": values[target][:60]}
-                    )
-                values[target] = resolved or ""
-        for target in PHONE_TARGETS:
-            if values[target]:
-                try:
-                    values[target] = normalize_phone(values[target], spa.country)
-                except ValidationError as error:
-                    row_errors.append(
-                        _("%(field)s “%(value)s”: %(message)s")
-                        % {"field": _field_label(target), "value": values[target][:40], "message": error.messages[0]}
-                    )
-                    values[target] = ""
-        owner_id = None
-        if values["owner_email"]:
-            owner_id = owners.get(values["owner_email"].lower())
-            if owner_id is None:
-                row_errors.append(
-                    _("Owner: %(email)s is not a member of this spa.") % {"email": values["owner_email"][:80]}
-                )
+        unknown_choices, choice_errors = _resolve_choices(values)
+        row_errors += choice_errors
+        row_errors += _normalize_phones(values, spa.country)
+        owner_id, owner_errors = _owner_id(values, owners)
+        row_errors += owner_errors
         key = (" ".join(values["name"].lower().split()), " ".join(values["city"].lower().split()))
         draft = drafts_by_key.get(key)
         if draft is None:
-            fields = {name: values[name] for name in PRACTICE_TEXT_TARGETS}
-            fields.update(specialty=values["specialty"], size=values["size"], source=values["source"])
-            practice = Practice(spa=spa, stage=values["stage"] or Stage.PROSPECT, **fields)
-            if practice.stage == Stage.DECLINED:
-                practice.declined_reason = _("Imported as declined")
-            try:
-                practice.full_clean(exclude=["spa", "owner", *unknown_choices], validate_unique=False)
-            except ValidationError as error:
-                row_errors.extend(_validation_messages(error))
-            draft = PracticeDraft(row_number, fields, practice.stage, parse_tags(values["tags"]), owner_id)
-            draft.fields["phone_normalized"] = practice.phone_normalized
-            draft.duplicate_of = existing.matches(**{k: fields[k] for k in ("name", "city", "npi", "phone", "website")})
-        clinician_values = {model_field: values[target] for target, model_field in CLINICIAN_TARGETS.items()}
-        if any(clinician_values.values()):
-            clinician = Clinician(spa=spa, specialty=draft.fields["specialty"] or "", **clinician_values)
-            try:
-                clinician.full_clean(exclude=["spa", "practice"], validate_unique=False)
-            except ValidationError as error:
-                row_errors.extend(_validation_messages(error))
-            draft.clinicians.append(clinician_values)
+            draft, practice_errors = _practice_draft(spa, row_number, values, owner_id, unknown_choices, existing)
+            row_errors += practice_errors
+        row_errors += _add_clinician(spa, draft, values)
         if row_errors:
             check.errors.extend((row_number, message) for message in row_errors)
         elif key not in drafts_by_key:
             drafts_by_key[key] = draft
-    for draft in drafts_by_key.values():
+    _keep_drafts(check, drafts_by_key.values(), skip_duplicates=skip_duplicates)
+    return check
+
+
+def _unmapped_required_targets(mapping):
+    """One message per required field no column was mapped to (checked before any row is read)."""
+    return [
+        _("Choose the column that holds “%(field)s”.") % {"field": label}
+        for name, label, required in TARGETS
+        if required and name not in mapping
+    ]
+
+
+def _extra_cell_errors(row, header):
+    """A row wider than the header (with something in the extra cells) usually hides an unquoted comma."""
+    if not any(cell.strip() for cell in row[len(header) :]):
+        return []
+    return [
+        _(
+            "This row has %(cells)s cells but the header has %(columns)s. "
+            "Is there a comma in a value without quotes around it?"
+        )
+        % {"cells": len(row), "columns": len(header)}
+    ]
+
+
+def _resolve_choices(values):
+    """Replace each choice cell with its stored value, in place. Returns (unknown targets, messages).
+
+    An unknown value is blanked and reported here; the targets are returned so that full_clean does not report
+    the same cell again as "cannot be blank"."""
+    unknown_choices, errors = [], []
+    for target, lookup in CHOICE_LOOKUPS.items():
+        if values[target]:
+            resolved = lookup.get(_key(values[target]))
+            if resolved is None:
+                unknown_choices.append(target)
+                errors.append(
+                    _("%(field)s: “%(value)s” is not one of the choices.")
+                    % {"field": _field_label(target), "value": values[target][:60]}
+                )
+            values[target] = resolved or ""
+    return unknown_choices, errors
+
+
+def _normalize_phones(values, country):
+    """Store each phone cell in E.164, in place; a number that does not parse is blanked and reported."""
+    errors = []
+    for target in PHONE_TARGETS:
+        if values[target]:
+            try:
+                values[target] = normalize_phone(values[target], country)
+            except ValidationError as error:
+                errors.append(
+                    _("%(field)s “%(value)s”: %(message)s")
+                    % {"field": _field_label(target), "value": values[target][:40], "message": error.messages[0]}
+                )
+                values[target] = ""
+    return errors
+
+
+def _owner_id(values, owners):
+    """The owner's user id from the row's email (None when blank), and a message when it is not a member."""
+    if not values["owner_email"]:
+        return None, []
+    owner_id = owners.get(values["owner_email"].lower())
+    if owner_id is None:
+        return None, [_("Owner: %(email)s is not a member of this spa.") % {"email": values["owner_email"][:80]}]
+    return owner_id, []
+
+
+def _practice_draft(spa, row_number, values, owner_id, unknown_choices, existing):
+    """The draft of the practice first named on this row, validated as a Practice; returns (draft, messages)."""
+    errors = []
+    fields = {name: values[name] for name in PRACTICE_TEXT_TARGETS}
+    fields.update(specialty=values["specialty"], size=values["size"], source=values["source"])
+    practice = Practice(spa=spa, stage=values["stage"] or Stage.PROSPECT, **fields)
+    if practice.stage == Stage.DECLINED:
+        practice.declined_reason = _("Imported as declined")
+    try:
+        practice.full_clean(exclude=["spa", "owner", *unknown_choices], validate_unique=False)
+    except ValidationError as error:
+        errors.extend(_validation_messages(error))
+    draft = PracticeDraft(row_number, fields, practice.stage, parse_tags(values["tags"]), owner_id)
+    draft.fields["phone_normalized"] = practice.phone_normalized
+    draft.duplicate_of = existing.matches(**{k: fields[k] for k in ("name", "city", "npi", "phone", "website")})
+    return draft, errors
+
+
+def _add_clinician(spa, draft, values):
+    """Add the row's clinician (if any cell names one) to the draft, validated as a Clinician; returns messages."""
+    clinician_values = {model_field: values[target] for target, model_field in CLINICIAN_TARGETS.items()}
+    if not any(clinician_values.values()):
+        return []
+    errors = []
+    clinician = Clinician(spa=spa, specialty=draft.fields["specialty"] or "", **clinician_values)
+    try:
+        clinician.full_clean(exclude=["spa", "practice"], validate_unique=False)
+    except ValidationError as error:
+        errors.extend(_validation_messages(error))
+    draft.clinicians.append(clinician_values)
+    return errors
+
+
+def _keep_drafts(check, drafts, *, skip_duplicates):
+    """Warn about each draft that looks like an existing practice; keep it unless duplicates are skipped."""
+    for draft in drafts:
         if draft.duplicate_of:
             match = draft.duplicate_of[0]
             check.warnings.append(
@@ -434,7 +491,6 @@ def check_import(*, spa, text, mapping, skip_duplicates=True):
             )
         if not (skip_duplicates and draft.duplicate_of):
             check.drafts.append(draft)
-    return check
 
 
 def _fresh_codes(count):
