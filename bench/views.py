@@ -9,7 +9,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from referrals.api_auth import ApiKeyAuthentication, HasApiKey
+from referrals.api.auth import ApiKeyAuthentication, HasApiKey
 from referrals.models import Referral
 from spas.models import AuditEvent
 

@@ -21,7 +21,7 @@ workspace_patterns = [
     path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcome_urls")),
     path("referrals/<uuid:referral_id>/consent/", include("referrals.consent_urls")),
     path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights_urls")),
-    path("api-keys/", include("referrals.api_key_urls")),
+    path("api-keys/", include("referrals.api.key_urls")),
     path("outreach/", include("outreach.urls")),
     path("reports/", include("spa_referrals.report_urls")),
 ]
@@ -36,7 +36,7 @@ urlpatterns = [
     path("brand/<uuid:public_id>/logo", spa_views.spa_logo, name="spa_logo"),
     path("s/<slug:spa_slug>/", include(workspace_patterns)),
     path("portal/<slug:spa_slug>/", include("referrals.portal_urls")),
-    path("api/", include("referrals.api_urls")),
+    path("api/", include("referrals.api.urls")),
     path("", include("referrals.public_urls")),
 ]
 # The admin's address is a setting, and production may leave it out altogether (spa_referrals/admin_site.py).

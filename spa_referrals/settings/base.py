@@ -286,7 +286,7 @@ REST_FRAMEWORK = {
     # JSON in, JSON out: no browsable API, and every error is a JSON body (referrals/api_errors.py).
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "referrals.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "referrals.api.errors.api_exception_handler",
 }
 # Requests per API key (referrals/api_throttles.py): DRF's rate syntax, e.g. "600/minute"; empty turns it off.
 API_KEY_THROTTLE_RATE = env.str("API_KEY_THROTTLE_RATE", default="600/minute")

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from referrals.api_keys import api_key_for_raw, api_key_revoke
+from referrals.api.services import api_key_for_raw, api_key_revoke
 from referrals.models import ApiKey
 from spas.models import AuditEvent
 from tests.factories import PracticeFactory

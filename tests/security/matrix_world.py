@@ -17,7 +17,7 @@ from django_scopes import scope, scopes_disabled
 
 from partners.models import Practice
 from partners.services import referral_code_issue
-from referrals.api_keys import api_key_create, api_key_revoke
+from referrals.api.services import api_key_create, api_key_revoke
 from referrals.models import PortalAccess, Referral
 from spas.models import Invitation, Membership, Role, Spa
 from tests.factories import (

@@ -86,7 +86,7 @@ def _authorization_id(spa):
 
 
 def _api_key_id(spa):
-    from referrals.api_keys import api_key_create
+    from referrals.api.services import api_key_create
 
     with scope(spa=spa):
         owner = MembershipFactory(spa=spa, role=Role.OWNER).user

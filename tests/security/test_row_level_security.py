@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from referrals.api_keys import api_key_create
+from referrals.api.services import api_key_create
 from referrals.models import Referral
 from spas import rls
 from spas.models import AuditEvent, Membership

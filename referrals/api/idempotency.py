@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from .models import IdempotencyRecord
+from ..models import IdempotencyRecord
 
 KEY_MAX_LENGTH = 255
 

@@ -16,7 +16,7 @@ from django_scopes import scopes_disabled
 
 from spas.services import audit_record
 
-from .models import API_KEY_PREFIX, ApiKey, hash_api_key
+from ..models import API_KEY_PREFIX, ApiKey, hash_api_key
 
 # sk_ plus 7 characters of the random part: enough to tell keys apart, far too little to guess the rest.
 DISPLAY_PREFIX_LENGTH = len(API_KEY_PREFIX) + 7

@@ -25,10 +25,10 @@ from rest_framework.views import APIView
 from spas.catalog import active_items, services_for_specialty
 from spas.models import Service, Specialty
 
-from .api_auth import ApiKeyAuthentication, HasApiKey
-from .api_errors import IdempotencyKeyReused, JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
-from .api_keys import api_key_label
-from .api_throttles import ApiKeyRateThrottle
+from ..models import Channel, ConsentMethod, Referral, ReferralEvent, ReferralService
+from ..services import referral_create, referral_record_view
+from .auth import ApiKeyAuthentication, HasApiKey
+from .errors import IdempotencyKeyReused, JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
 from .idempotency import (
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
@@ -37,7 +37,6 @@ from .idempotency import (
     idempotent_call,
     request_fingerprint,
 )
-from .models import Channel, ConsentMethod, Referral, ReferralEvent, ReferralService
 from .serializers import (
     DetailErrorOutputSerializer,
     ReferralCreateInputSerializer,
@@ -45,7 +44,8 @@ from .serializers import (
     ServiceOutputSerializer,
     ValidationErrorOutputSerializer,
 )
-from .services import referral_create, referral_record_view
+from .services import api_key_label
+from .throttles import ApiKeyRateThrottle
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 

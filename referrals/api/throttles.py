@@ -15,7 +15,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rest_framework.throttling import ScopedRateThrottle
 
-from .models import ApiKey
+from ..models import ApiKey
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from partners.models import Practice
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from .api_key_forms import ApiKeyCreateForm
-from .api_keys import api_key_create, api_key_revoke
-from .models import ApiKey
+from ..models import ApiKey
+from .forms import ApiKeyCreateForm
+from .services import api_key_create, api_key_revoke
 
 PAGE_SIZE = 50
 SHOW_CHOICES = {"active", "revoked", "all"}

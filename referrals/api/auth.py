@@ -7,8 +7,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
-from .api_keys import api_key_for_raw
-from .models import ApiKey
+from ..models import ApiKey
+from .services import api_key_for_raw
 
 BEARER = b"bearer"
 

@@ -19,7 +19,7 @@ from partners.models import Clinician
 from spas.catalog import active_items
 from spas.models import Service, Specialty
 
-from .models import Channel, ContactMethod, ReferralEvent, Status, Urgency, reason_choices
+from ..models import Channel, ContactMethod, ReferralEvent, Status, Urgency, reason_choices
 
 MAX_SERVICES = 20
 UNKNOWN_FIELDS_REPORTED = 20

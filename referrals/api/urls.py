@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import apis
-from .api_errors import api_not_found
+from .errors import api_not_found
 
 app_name = "api"
 
