@@ -54,7 +54,7 @@ def referral_pad_html(pages):
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
     from django_scopes import scope
 
-    from referrals.documents import pad_build
+    from referrals.pads.documents import pad_build
     from tests.factories import OfferFactory, PracticeFactory, ReferralCodeFactory, ServiceFactory, SpaFactory
 
     setup_test_environment()

@@ -205,7 +205,7 @@ def pads_via_worker(count, *, pages=2, slug=seed.BIG_SLUG, timeout=300):
 
     Returns per document the render time in the worker (started → finished) and end to end (requested →
     finished, queueing in the 2-process pool included), in seconds, and failures."""
-    from referrals.documents import KIND
+    from referrals.pads.documents import KIND
     from spas import documents
     from spas.models import GeneratedDocument, Spa, User
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from infra.pdf import render_template_to_pdf
 from partners.models import Practice
-from referrals.documents import logo_data_uri
+from referrals.pads.documents import logo_data_uri
 from spas import catalog
 from spas.documents import mark_failed, save_rendered
 from spas.models import GeneratedDocument

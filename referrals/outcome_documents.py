@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy
 
 from spas import documents
 
-from .documents import DEFAULT_COLOUR, HEX_COLOUR, logo_data_uri
 from .models import OutcomeDelivery
+from .pads.documents import DEFAULT_COLOUR, HEX_COLOUR, logo_data_uri
 
 KIND = "outcome_report"
 

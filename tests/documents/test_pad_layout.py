@@ -16,8 +16,8 @@ from pypdf import PdfReader
 
 from infra.pdf import render_template_to_pdf
 from infra.text_measure import wrap
-from referrals.documents import pad_build
-from referrals.pad_layout import (
+from referrals.pads.documents import pad_build
+from referrals.pads.layout import (
     MIN_PRECAUTION_LINES,
     PRECAUTION_PITCH_MM,
     SERVICE_FLOOR_PT,

@@ -15,7 +15,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from infra.pdf import render_template_to_pdf
-from referrals.documents import KIND, pad_build, referral_pad_request
+from referrals.pads.documents import KIND, pad_build
+from referrals.pads.services import referral_pad_request
 from spas import documents
 from spas.models import GeneratedDocument
 

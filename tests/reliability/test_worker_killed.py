@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from referrals.documents import referral_pad_request
+from referrals.pads.services import referral_pad_request
 from spas.documents import RENDER_LEASE
 from spas.models import GeneratedDocument, OutgoingEmail
 from spas.outbox import email_enqueue_rendered

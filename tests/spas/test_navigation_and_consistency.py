@@ -10,7 +10,7 @@ from django_scopes import scope, scopes_disabled
 
 from outreach import campaigns
 from outreach.selectors import recent_letter_sends
-from referrals.documents import referral_pad_request
+from referrals.pads.services import referral_pad_request
 from spas import documents
 from spas.models import GeneratedDocument, Role
 

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from . import pad_views
+from . import views
 
 app_name = "pads"
 
 urlpatterns = [
-    path("", pad_views.pad_request, name="request"),
+    path("", views.pad_request, name="request"),
 ]

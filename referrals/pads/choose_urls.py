@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from . import pad_views
+from . import views
 
 app_name = "pad_choose"
 
 urlpatterns = [
-    path("new/", pad_views.pad_choose_practice, name="choose"),
+    path("new/", views.pad_choose_practice, name="choose"),
 ]

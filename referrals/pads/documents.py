@@ -13,17 +13,16 @@ import mimetypes
 import re
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from infra.phones import format_phone
 from partners.models import Clinician, ReferralCode
-from partners.services import referral_code_issue
-from referrals.pad_layout import layout_slip, logo_width_mm
 from spas import documents
 from spas.catalog import current_offers, services_for_specialty
+
+from .layout import layout_slip, logo_width_mm
 
 KIND = "referral_pad"
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
@@ -176,19 +175,6 @@ def pad_build(spa, practice, options):
         "brand_colour": spa.brand_colour if HEX_COLOUR.fullmatch(spa.brand_colour or "") else DEFAULT_COLOUR,
     }
     return "documents/referral_pad.html", context
-
-
-@transaction.atomic
-def referral_pad_request(*, spa, practice, requested_by, paper, pages, clinician=None, request=None):
-    """Queue (or reuse) a referral pad for the practice or one of its clinicians, issuing a missing code first."""
-    if clinician is not None and not _clinician_codes(practice).get(clinician.pk):
-        referral_code_issue(spa=spa, practice=practice, clinician=clinician)
-    elif clinician is None and not practice.referral_code:
-        referral_code_issue(spa=spa, practice=practice)
-    options = {"paper": paper, "pages": pages, "clinician": str(clinician.public_id) if clinician else None}
-    return documents.document_request(
-        spa=spa, kind=KIND, source=practice, requested_by=requested_by, options=options, request=request
-    )
 
 
 def practice_subject(practice, options):

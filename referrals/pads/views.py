@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from partners.models import Practice
 
-from .documents import referral_pad_request
-from .pad_forms import PadPracticeChoiceForm, ReferralPadForm
+from .forms import PadPracticeChoiceForm, ReferralPadForm
+from .services import referral_pad_request
 
 
 def _practice_or_404(request, practice_id):
