@@ -170,7 +170,7 @@ OUTCOME_STORIES = [("Wright", True), ("Clark", False)]
 
 def _seed_consent_and_outcomes(spa, owner):
     """Signed authorizations, one outcome report delivered to Glow Dermatology's portal, one still a draft."""
-    from .consent import authorization_create
+    from .consent.services import authorization_create
     from .outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
 
     for last_name, share in OUTCOME_STORIES:

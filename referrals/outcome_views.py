@@ -17,7 +17,7 @@ from infra.pdf import render_template_to_pdf
 from spas import documents
 
 from . import selectors
-from .consent import sharing_authorization_for
+from .consent.selectors import sharing_authorization_for
 from .models import OutcomeDelivery, OutcomeReport
 from .outcome_documents import KIND as OUTCOME_KIND
 from .outcome_forms import OutcomeReportForm

@@ -22,7 +22,8 @@ from spas.models import Service, Specialty
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .consent import authorizations_mark_expired, sharing_authorization_for
+from .consent.selectors import sharing_authorization_for
+from .consent.services import authorizations_mark_expired
 from .models import (
     Authorization,
     OutcomeDelivery,

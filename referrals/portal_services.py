@@ -15,7 +15,7 @@ from spas.outbox import email_enqueue
 from spas.services import audit_record
 
 from . import figures
-from .consent import authorization_create
+from .consent.services import authorization_create
 from .models import (
     WITHDRAWABLE_STATUSES,
     Authorization,

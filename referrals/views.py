@@ -27,12 +27,12 @@ from spas.tenancy import requires_role
 
 from . import inbox_services, selectors, services
 from .attachments import attachment_response
+from .consent.forms import AuthorizationPaperForm
 from .forms import (
     OPEN,
     AcceptForm,
     AssignForm,
     AttemptForm,
-    AuthorizationPaperForm,
     CancelForm,
     CompleteForm,
     DeclineForm,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, ReferralEvent
 from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
 from spas.models import AuditEvent

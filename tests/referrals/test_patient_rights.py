@@ -16,7 +16,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, Referral
 from referrals.outcomes import outcome_report_save, outcome_report_share
 from referrals.patient_rights import MatchReason, patient_erase, patient_matches, phone_digits

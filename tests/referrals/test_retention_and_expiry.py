@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeReport, Referral, ReferralEvent, referral_settings_for
 from referrals.outcomes import authorizations_expire, outcome_report_save, outcome_report_share
 from referrals.patient_rights import closed_referrals_purge

@@ -107,7 +107,7 @@ def _reachable(spa, values):
     from outreach.models import Campaign, CampaignEnrollment, LetterBatch
     from outreach.models.activity import outreach_settings_for
     from outreach.objections import objection_library_ensure
-    from referrals.consent import authorization_create
+    from referrals.consent.services import authorization_create
     from referrals.outcomes import outcome_report_save
     from spas.models import GeneratedDocument, Service
 

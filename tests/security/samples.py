@@ -72,7 +72,7 @@ def _referral_id(spa):
 
 
 def _authorization_id(spa):
-    from referrals.consent import authorization_create
+    from referrals.consent.services import authorization_create
     from referrals.models import Referral
 
     referral_id = _referral_id(spa)
@@ -282,7 +282,7 @@ def secrets_of(spa):
 
 def _report_id(spa):
     """An outcome report delivered to the sample practice (what the portal's /outcomes/<report_id>/ shows)."""
-    from referrals.consent import authorization_create
+    from referrals.consent.services import authorization_create
     from referrals.models import Referral
     from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
 

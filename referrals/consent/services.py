@@ -5,7 +5,6 @@ The wording is filled in by plain substitution of a fixed set of {placeholders} 
 language — and the exact text is stored with each authorization.
 """
 
-import hashlib
 import re
 import secrets
 from datetime import timedelta
@@ -17,14 +16,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_scopes import scopes_disabled
 
 from infra.client_ip import client_ip
 from infra.templatetags.dates import legal_date
 from spas.outbox import email_enqueue
 from spas.services import audit_record
 
-from .models import Authorization, ConsentTemplate, referral_settings_for
+from ..models import Authorization, ConsentTemplate, referral_settings_for
+from .selectors import revocation_token_hash
 
 # The patient's revocation link works at least this long, and always as long as the authorization runs.
 REVOCATION_LINK_MINIMUM = timedelta(days=365)
@@ -106,10 +105,6 @@ def _recipient_label(practice, clinician):
     return f"{clinician.display_name}, {practice.name}" if clinician else practice.name
 
 
-def _hash_token(raw):
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 @transaction.atomic
 def authorization_create(
     *,
@@ -170,7 +165,7 @@ def authorization_create(
         recorded_by_label=recorded_by_label[:255],
         template=template,
         text_signed=text,
-        revocation_token_hash=_hash_token(raw_token),
+        revocation_token_hash=revocation_token_hash(raw_token),
         revocation_token_expires_at=max(expires_at, now + REVOCATION_LINK_MINIMUM),
     )
     if signed_form is not None:
@@ -209,30 +204,6 @@ def authorization_revoke(*, authorization, channel, actor=None, request=None):
         detail={"channel": channel},
     )
     return authorization
-
-
-def authorization_by_revocation_token(raw_token):
-    """The authorization behind a patient's revocation link, if the link is genuine and unexpired."""
-    with scopes_disabled():
-        authorization = (
-            Authorization.objects.select_related("spa")
-            .filter(revocation_token_hash=_hash_token(raw_token or ""))
-            .first()
-        )
-    if authorization is None or authorization.revocation_token_expires_at <= timezone.now():
-        return None
-    return authorization
-
-
-def sharing_authorization_for(*, referral, at=None, lock=False):
-    """A valid, unexpired, unrevoked authorization covering outcome sharing with the referring office."""
-    queryset = Authorization.objects.filter(spa=referral.spa, referral=referral, allows_outcome_sharing=True)
-    if lock:
-        queryset = queryset.select_for_update()
-    for authorization in queryset.order_by("-signed_at"):
-        if authorization.covers_outcome_sharing_with(referral.practice, referral.clinician, at=at):
-            return authorization
-    return None
 
 
 def authorizations_mark_expired(*, spa, now=None):

@@ -10,11 +10,11 @@ from django.views.decorators.http import require_POST
 
 from infra.forms import apply_validation_error
 
-from . import services
-from .consent import authorization_create, authorization_revoke
+from .. import services
+from ..models import Authorization
+from ..views import _detail_context, _referral_or_404, in_spa_timezone
 from .forms import AuthorizationPaperForm
-from .models import Authorization
-from .views import _detail_context, _referral_or_404, in_spa_timezone
+from .services import authorization_create, authorization_revoke
 
 
 @require_POST
