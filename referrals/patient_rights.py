@@ -33,6 +33,7 @@ from .models import (
     ReferralEvent,
     referral_settings_for,
 )
+from .outcomes.selectors import report_content
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +159,6 @@ def _authorization_export(authorization):
 
 
 def _report_export(report):
-    from .outcomes import report_content
-
     deliveries = [
         {
             "version": delivery.report_version,

@@ -18,7 +18,7 @@ workspace_patterns = [
     path("partners/<uuid:practice_id>/portal/", include("referrals.portal_admin_urls")),
     path("partners/<uuid:practice_id>/pads/", include("referrals.pads.urls")),
     path("referrals/", include("referrals.urls")),
-    path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcome_urls")),
+    path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcomes.urls")),
     path("referrals/<uuid:referral_id>/consent/", include("referrals.consent.urls")),
     path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights_urls")),
     path("api-keys/", include("referrals.api.key_urls")),

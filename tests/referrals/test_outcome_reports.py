@@ -13,7 +13,8 @@ from pypdf import PdfReader
 
 from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, ReferralEvent
-from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
+from referrals.outcomes.delivery import outcome_report_deliver
+from referrals.outcomes.services import outcome_report_save, outcome_report_share
 from spas.models import AuditEvent
 from tests.factories import OfficeContactFactory, ServiceFactory
 from tests.rendered_emails import rendered

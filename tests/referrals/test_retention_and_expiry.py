@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeReport, Referral, ReferralEvent, referral_settings_for
-from referrals.outcomes import authorizations_expire, outcome_report_save, outcome_report_share
+from referrals.outcomes.services import authorizations_expire, outcome_report_save, outcome_report_share
 from referrals.patient_rights import closed_referrals_purge
 from referrals.tasks import authorizations_expire_task, health_fields_purge_task
 from spa_referrals.celery import app

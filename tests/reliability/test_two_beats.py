@@ -30,7 +30,7 @@ from outreach.tasks import (
 from partners.models import Stage
 from referrals.consent import services as consent
 from referrals.models import Authorization, Referral, ReferralEvent
-from referrals.outcomes import outcome_report_save
+from referrals.outcomes.services import outcome_report_save
 from referrals.tasks import authorizations_expire_task, overdue_referrals_notify_task
 from spas.models import OutgoingEmail, Role
 from spas.outbox import email_enqueue_rendered

@@ -108,7 +108,7 @@ def _reachable(spa, values):
     from outreach.models.activity import outreach_settings_for
     from outreach.objections import objection_library_ensure
     from referrals.consent.services import authorization_create
-    from referrals.outcomes import outcome_report_save
+    from referrals.outcomes.services import outcome_report_save
     from spas.models import GeneratedDocument, Service
 
     pdf, png = b"%PDF-1.4 matrix sample", b"\x89PNG\r\n\x1a\n matrix sample"

@@ -284,7 +284,8 @@ def _report_id(spa):
     """An outcome report delivered to the sample practice (what the portal's /outcomes/<report_id>/ shows)."""
     from referrals.consent.services import authorization_create
     from referrals.models import Referral
-    from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
+    from referrals.outcomes.delivery import outcome_report_deliver
+    from referrals.outcomes.services import outcome_report_save, outcome_report_share
 
     referral_id = _referral_id(spa)
     with scope(spa=spa):

@@ -9,8 +9,9 @@ from django.utils.translation import gettext_lazy
 
 from spas import documents
 
-from .models import OutcomeDelivery
-from .pads.documents import DEFAULT_COLOUR, HEX_COLOUR, logo_data_uri
+from ..models import OutcomeDelivery
+from ..pads.documents import DEFAULT_COLOUR, HEX_COLOUR, logo_data_uri
+from .selectors import report_content
 
 KIND = "outcome_report"
 
@@ -24,8 +25,6 @@ def outcome_title(report, options):
 
 
 def outcome_build(spa, report, options):
-    from .outcomes import report_content
-
     if options.get("delivery"):
         delivery = OutcomeDelivery.objects.filter(
             spa=spa, report=report, public_id=options["delivery"], status=OutcomeDelivery.Status.DELIVERED

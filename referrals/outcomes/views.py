@@ -16,13 +16,13 @@ from infra.forms import apply_validation_error
 from infra.pdf import render_template_to_pdf
 from spas import documents
 
-from . import selectors
-from .consent.selectors import sharing_authorization_for
-from .models import OutcomeDelivery, OutcomeReport
-from .outcome_documents import KIND as OUTCOME_KIND
-from .outcome_forms import OutcomeReportForm
-from .outcomes import outcome_report_record_view, outcome_report_save, outcome_report_share
-from .services import referral_record_view
+from .. import selectors
+from ..consent.selectors import sharing_authorization_for
+from ..models import OutcomeDelivery, OutcomeReport
+from ..services import referral_record_view
+from .documents import KIND as OUTCOME_KIND
+from .forms import OutcomeReportForm
+from .services import outcome_report_record_view, outcome_report_save, outcome_report_share
 
 
 def _referral_or_404(request, referral_id):

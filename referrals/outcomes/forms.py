@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from spas.catalog import active_items
 from spas.models import Service
 
-from .outcomes import CHOICE, measure_template_for
+from .measures import CHOICE, measure_template_for
 
 MEASURE_PREFIX = "measure_"
 
