@@ -13,6 +13,7 @@ from spas.tenancy import for_each_spa
 
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .outcomes.services import authorizations_expire
+from .patient_rights.services import closed_referrals_purge
 from .services import _staff_recipients, owner_emails
 from .submissions import submission_tokens_purge
 
@@ -84,6 +85,4 @@ def authorizations_expire_task():
 @shared_task(name="referrals.tasks.health_fields_purge_task", soft_time_limit=1740, time_limit=1800)
 def health_fields_purge_task():
     """Nightly: erase the health fields of referrals closed longer ago than each spa's retention setting."""
-    from .patient_rights import closed_referrals_purge
-
     return for_each_spa(lambda spa: closed_referrals_purge(spa=spa))

@@ -20,7 +20,7 @@ workspace_patterns = [
     path("referrals/", include("referrals.urls")),
     path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcomes.urls")),
     path("referrals/<uuid:referral_id>/consent/", include("referrals.consent.urls")),
-    path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights_urls")),
+    path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights.urls")),
     path("api-keys/", include("referrals.api.key_urls")),
     path("outreach/", include("outreach.urls")),
     path("reports/", include("spa_referrals.report_urls")),

@@ -22,10 +22,11 @@ from infra.pdf import render_template_to_pdf
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from .patient_rights import patient_erase, patient_export, patient_matches
-from .patient_rights_forms import PatientEraseForm, PatientSelectionForm
-from .services import referral_record_view
-from .views import _referral_or_404, in_spa_timezone
+from ..services import referral_record_view
+from ..views import _referral_or_404, in_spa_timezone
+from .forms import PatientEraseForm, PatientSelectionForm
+from .selectors import patient_matches
+from .services import patient_erase, patient_export
 
 EXPORT_FORMATS = {"json", "pdf"}
 

@@ -3,7 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .patient_rights import ErasureRequestChannel, MatchReason
+from .selectors import MatchReason
+from .services import ErasureRequestChannel
 
 
 class PatientSelectionForm(forms.Form):
