@@ -28,7 +28,7 @@ KIND = "referral_pad"
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
 MIN_PAGES = 1
 MAX_PAGES = 20
-SLIPS_PER_PAGE = 4  # 2 columns × 2 rows; how much of each slip goes where: referrals.pad_layout
+SLIPS_PER_PAGE = 4  # 2 columns × 2 rows; how much of each slip goes where: referrals.pads.layout
 # Bumped when the slip's layout changes, so pads printed with the old one are offered again as out of date.
 LAYOUT_VERSION = 2
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")

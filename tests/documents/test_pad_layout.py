@@ -1,6 +1,6 @@
 """Referral pads print every service name whole (issue 21 §14): one a line, wrapped, the font stepping down no
 further than 7.5 pt, "+N more at <landing address>" for what does not fit, and the rest of the slip ruled for
-precautions (referrals.pad_layout). Checked on the PDF itself: its extracted text and its text positions."""
+precautions (referrals.pads.layout). Checked on the PDF itself: its extracted text and its text positions."""
 
 import base64
 import io
