@@ -10,7 +10,7 @@ imported, as gunicorn's first request does); one request to each page the benchm
 plain list, the API, the portal form) through ``django.test.Client``; the OpenAPI schema (``/api/schema/``); then
 one PDF page rendered in the process (what the outcome-report and patient-export downloads do in a web worker).
 After the requests it notes which of HEAVY_MODULES are loaded: a web worker that renders no PDF must not have
-WeasyPrint, pypdf or qrcode (infra.pdf, outreach.letters.batches and referrals.documents import them on use).
+WeasyPrint, pypdf or qrcode (infra.pdf, outreach.letters.batches and referrals.pads.documents import them on use).
 
 ``modules`` measures single libraries: RSS of a fresh set-up process before and after importing each one.
 

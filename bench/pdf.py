@@ -1,7 +1,7 @@
 """Referral-pad rendering time: the safe renderer (infra.pdf) against bare WeasyPrint.
 
 Both render the SAME HTML: a real referral pad (templates/documents/referral_pad.html with a context from
-referrals.documents.pad_build, built in a throwaway test database) when that works, otherwise a
+referrals.pads.documents.pad_build, built in a throwaway test database) when that works, otherwise a
 representative pad-like page. The stylesheet is inlined because bare WeasyPrint cannot load ``asset:``.
 
     make bench                      # BENCH_RUNS=30 BENCH_PAGES=2 by default (bench/run.py runs this module)
@@ -54,7 +54,7 @@ def referral_pad_html(pages):
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
     from django_scopes import scope
 
-    from referrals.documents import pad_build
+    from referrals.pads.documents import pad_build
     from tests.factories import OfferFactory, PracticeFactory, ReferralCodeFactory, ServiceFactory, SpaFactory
 
     setup_test_environment()

@@ -208,7 +208,7 @@ def pads_via_worker(count, *, pages=2, slug=seed.BIG_SLUG, timeout=300):
     finished, queueing in the 2-process pool included), in seconds, and failures."""
     from infra import documents
     from infra.models import GeneratedDocument
-    from referrals.documents import KIND
+    from referrals.pads.documents import KIND
     from spas.models import Spa, User
 
     with scopes_disabled():

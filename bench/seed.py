@@ -609,7 +609,7 @@ class CheckInSpaSeeder(SpaSeeder):
 
 def _api_and_portal(seeder):
     """The big spa's API key and portal users (see BENCH_API_KEY and PORTAL_USERS)."""
-    from referrals.api_keys import DISPLAY_PREFIX_LENGTH
+    from referrals.api.services import DISPLAY_PREFIX_LENGTH
     from referrals.models import hash_api_key
 
     spa = seeder.spa

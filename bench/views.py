@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from infra.models import AuditEvent
-from referrals.api_auth import ApiKeyAuthentication, HasApiKey
+from referrals.api.auth import ApiKeyAuthentication, HasApiKey
 from referrals.models import Referral
 
 

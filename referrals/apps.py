@@ -9,7 +9,9 @@ class ReferralsConfig(AppConfig):
         from spas import dependents
 
         # Registers the "referral_pad" and "outcome_report" document kinds (a lower app never imports us).
-        from . import documents, figures, outcome_documents  # noqa: F401
+        from . import figures  # noqa: F401
+        from .outcomes import documents as outcome_documents  # noqa: F401
+        from .pads import documents  # noqa: F401
 
         # The practice page's referrals card (top of the wide column), portal access and pads (its foot).
         panels.register_panel(panels.MAIN, "referrals/partials/practice_referrals_card.html", order=10)

@@ -18,7 +18,10 @@ from spas.models import Membership, Role, Service
 
 from . import figures, services
 from .clock import add_business_days
-from .models import ApiKey, PortalAccess, Referral, ReferralEvent, Status, hash_api_key
+from .consent.services import authorization_create
+from .models import ApiKey, PortalAccess, Referral, ReferralEvent, Status, hash_api_key, reason_choices
+from .outcomes.delivery import outcome_report_deliver
+from .outcomes.services import outcome_report_save, outcome_report_share
 from .services import first_contact_business_days
 
 PORTAL_LOGIN = ("frontdesk@glowderm.example", "glowderm-demo", "Rosa Alvarez")
@@ -170,8 +173,6 @@ OUTCOME_STORIES = [("Wright", True), ("Clark", False)]
 
 def _seed_consent_and_outcomes(spa, owner):
     """Signed authorizations, one outcome report delivered to Glow Dermatology's portal, one still a draft."""
-    from .consent import authorization_create
-    from .outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
 
     for last_name, share in OUTCOME_STORIES:
         referral = Referral.objects.select_related("practice").get(spa=spa, patient_last_name=last_name)
@@ -198,8 +199,6 @@ def _seed_consent_and_outcomes(spa, owner):
 
 
 def _reasons(practice):
-    from .models import reason_choices
-
     return dict(reason_choices(practice.specialty))
 
 

@@ -11,7 +11,7 @@ from infra import soft_cache
 from infra.client_ip import client_ip
 from partners.models import ReferralCode
 
-from .consent import authorization_confirmation_send, authorization_create
+from .consent.services import authorization_confirmation_send, authorization_create
 from .models import Authorization, Channel, ConsentMethod, ContactMethod
 from .services import referral_create
 

@@ -15,7 +15,7 @@ from infra.outbox import email_enqueue
 from spas.models import Membership, Role
 
 from . import figures
-from .consent import authorization_create
+from .consent.services import authorization_create
 from .models import (
     WITHDRAWABLE_STATUSES,
     Authorization,

@@ -18,8 +18,9 @@ from infra.pdf import render_template_to_pdf
 from spas.catalog import services_for_specialty
 
 from .models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES, Status
-from .outcome_documents import KIND as OUTCOME_KIND
-from .outcomes import outcome_report_record_view, portal_outcome_report, portal_outcome_reports
+from .outcomes.documents import KIND as OUTCOME_KIND
+from .outcomes.selectors import portal_outcome_report, portal_outcome_reports
+from .outcomes.services import outcome_report_record_view
 from .portal import portal_view
 from .portal_forms import PortalInformationForm, PortalReferralForm, PortalWithdrawForm
 from .portal_selectors import portal_referral_detail

@@ -12,7 +12,8 @@ from django_scopes import scope
 from infra.forms import apply_validation_error
 from spas.catalog import current_offers, services_for_specialty
 
-from .consent import authorization_by_revocation_token, authorization_revoke, consent_preview
+from .consent.selectors import authorization_by_revocation_token
+from .consent.services import authorization_revoke, consent_preview
 from .landing import (
     LOOKUP_WINDOW_SECONDS,
     RATE_WINDOW_SECONDS,

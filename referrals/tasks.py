@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from infra.outbox import email_enqueue
-from spas.tenancy import SpaTask, for_each_spa
+from spas.tenancy import for_each_spa
 
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
+from .outcomes.services import authorizations_expire
+from .patient_rights.services import closed_referrals_purge
 from .services import _staff_recipients, owner_emails
 from .submissions import submission_tokens_purge
 
@@ -74,26 +76,13 @@ def idempotency_records_purge_task():
     return for_each_spa(purge)
 
 
-@shared_task(base=SpaTask, name="referrals.tasks.outcome_delivery_task", soft_time_limit=60, time_limit=90)
-def outcome_delivery_task(spa_id, delivery_id):
-    """Deliver one shared outcome report (the authorization is checked again, under lock)."""
-    from .outcomes import outcome_report_deliver
-
-    delivery = outcome_report_deliver(delivery_id)
-    return delivery.status if delivery else None
-
-
 @shared_task(name="referrals.tasks.authorizations_expire_task", soft_time_limit=540, time_limit=600)
 def authorizations_expire_task():
     """Daily: mark authorizations that ran out and tell each spa which drafts can no longer be shared."""
-    from .outcomes import authorizations_expire
-
     return for_each_spa(lambda spa: len(authorizations_expire(spa=spa)))
 
 
 @shared_task(name="referrals.tasks.health_fields_purge_task", soft_time_limit=1740, time_limit=1800)
 def health_fields_purge_task():
     """Nightly: erase the health fields of referrals closed longer ago than each spa's retention setting."""
-    from .patient_rights import closed_referrals_purge
-
     return for_each_spa(lambda spa: closed_referrals_purge(spa=spa))

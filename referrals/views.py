@@ -27,12 +27,12 @@ from spas.tenancy import requires_role
 
 from . import inbox_services, selectors, services
 from .attachments import attachment_response
+from .consent.forms import AuthorizationPaperForm
 from .forms import (
     OPEN,
     AcceptForm,
     AssignForm,
     AttemptForm,
-    AuthorizationPaperForm,
     CancelForm,
     CompleteForm,
     DeclineForm,
@@ -101,7 +101,7 @@ def in_spa_timezone(view):
     return wrapper
 
 
-def _referral_or_404(request, referral_id):
+def referral_or_404(request, referral_id):
     referral = selectors.referral_detail(spa=request.spa, public_id=referral_id)
     if referral is None:
         raise Http404("No such referral.")
@@ -415,7 +415,7 @@ def _refusals(form):
     return messages
 
 
-def _detail_context(referral, *, bound=None, notice=""):
+def detail_context(referral, *, bound=None, notice=""):
     attempts_allowed = referral_settings_for(referral.spa).unreachable_after_attempts
     return {
         "referral": referral,
@@ -432,10 +432,10 @@ def _detail_context(referral, *, bound=None, notice=""):
 
 @in_spa_timezone
 def referral_detail(request, spa_slug, referral_id):
-    referral = _referral_or_404(request, referral_id)
+    referral = referral_or_404(request, referral_id)
     services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
     inbox_services.referral_mark_seen(referral=referral, user=request.user)
-    return render(request, "referrals/detail.html", _detail_context(referral))
+    return render(request, "referrals/detail.html", detail_context(referral))
 
 
 def _run_action(request, referral, name, form):
@@ -457,7 +457,7 @@ def _run_action(request, referral, name, form):
 @in_spa_timezone
 def referral_action(request, spa_slug, referral_id, action):
     """Run one action. htmx gets the refreshed panel (and timeline) back; a plain form post is redirected."""
-    referral = _referral_or_404(request, referral_id)
+    referral = referral_or_404(request, referral_id)
     form = ACTION_FORMS[action](request.POST, referral=referral, auto_id=f"{action}_%s")
     if form.is_valid():
         try:
@@ -466,14 +466,14 @@ def referral_action(request, spa_slug, referral_id, action):
             apply_validation_error(form, error)
     if form.errors:
         if request.htmx:
-            context = _detail_context(referral, bound=(action, form))
+            context = detail_context(referral, bound=(action, form))
             return render(request, "referrals/partials/panel_response.html", context, status=400)
         # Without htmx the whole page is drawn again, with the refused form open: that is a view too.
         services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
-        return render(request, "referrals/detail.html", _detail_context(referral, bound=(action, form)), status=400)
+        return render(request, "referrals/detail.html", detail_context(referral, bound=(action, form)), status=400)
     if request.htmx:
-        referral = _referral_or_404(request, referral_id)
-        context = _detail_context(referral, notice=ACTION_DONE[action])
+        referral = referral_or_404(request, referral_id)
+        context = detail_context(referral, notice=ACTION_DONE[action])
         response = render(request, "referrals/partials/panel_response.html", context)
         # A note changes neither status nor assignee; everything else may move the badge's counts.
         return response if action == "note" else _referrals_changed(response)
@@ -483,7 +483,7 @@ def referral_action(request, spa_slug, referral_id, action):
 
 def referral_attachment(request, spa_slug, referral_id):
     """The attachment as a download, for members of the referral's spa only; every download is audited."""
-    referral = _referral_or_404(request, referral_id)
+    referral = referral_or_404(request, referral_id)
     if not referral.attachment:
         raise Http404("No attachment.")
     response = attachment_response(referral)

@@ -10,6 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spa_referrals.settings.local")
 app = Celery("spa_referrals")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# A task that lives beside its service rather than in an app's tasks.py (so the service can enqueue it
+# without importing a tasks module): referrals/outcomes/delivery.py.
+app.autodiscover_tasks(["referrals.outcomes"], related_name="delivery")
 
 # The periodic schedule lives in code. Every job here is idempotent: a second
 # beat process or a redelivered message does no extra work.

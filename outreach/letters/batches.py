@@ -19,7 +19,7 @@ from infra.documents import mark_failed, save_rendered
 from infra.models import GeneratedDocument
 from infra.pdf import render_template_to_pdf
 from partners.models import Practice
-from referrals.documents import logo_data_uri
+from referrals.pads.documents import logo_data_uri
 from spas import catalog
 
 from ..models import LetterBatch, LetterTemplate

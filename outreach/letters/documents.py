@@ -54,8 +54,8 @@ from django.utils.translation import gettext_lazy
 from infra.documents import DocumentCreator, DocumentKind, register, register_creator
 from infra.pdf import render_template_to_pdf
 from partners.models import Practice
-from referrals.documents import landing_url, logo_data_uri, qr_svg_data_uri
 from referrals.models import ReferralSettings
+from referrals.pads.documents import landing_url, logo_data_uri, qr_svg_data_uri
 from spas import catalog
 from spas.models import Equipment, Membership, ProductLine, Role, Specialty
 

@@ -3,7 +3,7 @@ includes a template that calls this tag."""
 
 from django import template
 
-from ..pad_forms import ReferralPadForm
+from ..pads.forms import ReferralPadForm
 
 register = template.Library()
 

@@ -287,12 +287,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON in, JSON out: no browsable API, and every error is a JSON body (referrals/api_errors.py).
+    # JSON in, JSON out: no browsable API, and every error is a JSON body (referrals/api/errors.py).
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "referrals.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "referrals.api.errors.api_exception_handler",
 }
-# Requests per API key (referrals/api_throttles.py): DRF's rate syntax, e.g. "600/minute"; empty turns it off.
+# Requests per API key (referrals/api/throttles.py): DRF's rate syntax, e.g. "600/minute"; empty turns it off.
 API_KEY_THROTTLE_RATE = env.str("API_KEY_THROTTLE_RATE", default="600/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Spa Referrals API",

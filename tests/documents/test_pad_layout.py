@@ -1,6 +1,6 @@
 """Referral pads print every service name whole (issue 21 §14): one a line, wrapped, the font stepping down no
 further than 7.5 pt, "+N more at <landing address>" for what does not fit, and the rest of the slip ruled for
-precautions (referrals.pad_layout). Checked on the PDF itself: its extracted text and its text positions."""
+precautions (referrals.pads.layout). Checked on the PDF itself: its extracted text and its text positions."""
 
 import base64
 import io
@@ -16,8 +16,8 @@ from pypdf import PdfReader
 
 from infra.pdf import render_template_to_pdf
 from infra.text_measure import wrap
-from referrals.documents import pad_build
-from referrals.pad_layout import (
+from referrals.pads.documents import pad_build
+from referrals.pads.layout import (
     MIN_PRECAUTION_LINES,
     PRECAUTION_PITCH_MM,
     SERVICE_FLOOR_PT,

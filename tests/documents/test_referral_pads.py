@@ -17,7 +17,8 @@ from pypdf import PdfReader
 from infra import documents
 from infra.models import GeneratedDocument
 from infra.pdf import render_template_to_pdf
-from referrals.documents import KIND, pad_build, referral_pad_request
+from referrals.pads.documents import KIND, pad_build
+from referrals.pads.services import referral_pad_request
 
 from ..factories import (
     ClinicianFactory,

@@ -7,7 +7,7 @@ from django.test import Client
 from django_scopes import scope
 
 from partners.models import Practice
-from referrals.api_keys import api_key_create
+from referrals.api.services import api_key_create
 from spas.models import Spa
 from tests.factories import PracticeFactory, UserFactory
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from infra.models import AuditEvent
-from referrals.api_keys import api_key_for_raw, api_key_revoke
+from referrals.api.services import api_key_for_raw, api_key_revoke
 from referrals.models import ApiKey
 from tests.factories import PracticeFactory
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from infra.models import AuditEvent
-from referrals import consent
+from referrals.consent import selectors as consent_selectors
+from referrals.consent import services as consent
 from referrals.models import Authorization
 from referrals.services import referral_create
 from tests.factories import ClinicianFactory, PracticeFactory
@@ -88,15 +89,15 @@ def test_a_clinic_attestation_or_paper_signature_needs_the_signed_form(referral,
 
 def test_sharing_is_allowed_only_while_valid_unexpired_and_unrevoked(referral, spa, owner):
     with scope(spa=spa):
-        assert consent.sharing_authorization_for(referral=referral) is None
+        assert consent_selectors.sharing_authorization_for(referral=referral) is None
         authorization, _ = consent.authorization_create(
             referral=referral, signature_method=TYPED, signer_name="Ada Lovelace"
         )
-        assert consent.sharing_authorization_for(referral=referral) == authorization
+        assert consent_selectors.sharing_authorization_for(referral=referral) == authorization
         later = authorization.expires_at + timedelta(seconds=1)
-        assert consent.sharing_authorization_for(referral=referral, at=later) is None
+        assert consent_selectors.sharing_authorization_for(referral=referral, at=later) is None
         consent.authorization_revoke(authorization=authorization, channel="staff", actor=owner)
-        assert consent.sharing_authorization_for(referral=referral) is None
+        assert consent_selectors.sharing_authorization_for(referral=referral) is None
 
 
 def test_contact_only_authorizations_do_not_allow_sharing(referral, spa):
@@ -104,7 +105,7 @@ def test_contact_only_authorizations_do_not_allow_sharing(referral, spa):
         consent.authorization_create(
             referral=referral, signature_method=TYPED, signer_name="Ada Lovelace", allows_outcome_sharing=False
         )
-        assert consent.sharing_authorization_for(referral=referral) is None
+        assert consent_selectors.sharing_authorization_for(referral=referral) is None
 
 
 def test_another_practice_is_never_a_covered_recipient(referral, spa):
@@ -122,8 +123,8 @@ def test_the_patient_link_revokes_at_once_and_only_with_the_genuine_unexpired_to
         authorization, token = consent.authorization_create(
             referral=referral, signature_method=TYPED, signer_name="Ada Lovelace"
         )
-    assert consent.authorization_by_revocation_token("not-the-token") is None
-    found = consent.authorization_by_revocation_token(token)
+    assert consent_selectors.authorization_by_revocation_token("not-the-token") is None
+    found = consent_selectors.authorization_by_revocation_token(token)
     assert found == authorization
     with scope(spa=spa):
         consent.authorization_revoke(authorization=found, channel="patient_link")
@@ -135,7 +136,7 @@ def test_the_patient_link_revokes_at_once_and_only_with_the_genuine_unexpired_to
             == 1
         )
         Authorization.objects.filter(pk=authorization.pk).update(revocation_token_expires_at=timezone.now())
-    assert consent.authorization_by_revocation_token(token) is None
+    assert consent_selectors.authorization_by_revocation_token(token) is None
 
 
 def test_expired_authorizations_are_marked_once(referral, spa):

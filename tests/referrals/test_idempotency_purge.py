@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from referrals.api_keys import api_key_create
+from referrals.api.services import api_key_create
 from referrals.models import IdempotencyRecord
 from referrals.tasks import idempotency_records_purge_task
 from tests.factories import PracticeFactory

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_scopes import scope
 from freezegun import freeze_time
 
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization
 from referrals.services import referral_create
 

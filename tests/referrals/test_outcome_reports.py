@@ -12,9 +12,10 @@ from django_scopes import scope, scopes_disabled
 from pypdf import PdfReader
 
 from infra.models import AuditEvent
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, ReferralEvent
-from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
+from referrals.outcomes.delivery import outcome_report_deliver
+from referrals.outcomes.services import outcome_report_save, outcome_report_share
 from tests.factories import OfficeContactFactory, ServiceFactory
 from tests.rendered_emails import rendered
 

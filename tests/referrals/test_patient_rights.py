@@ -18,10 +18,11 @@ from pypdf import PdfReader
 
 from infra.models import AuditEvent, OutgoingEmail
 from infra.tasks import outbox_sweep_task
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, Referral
-from referrals.outcomes import outcome_report_save, outcome_report_share
-from referrals.patient_rights import MatchReason, patient_erase, patient_matches, phone_digits
+from referrals.outcomes.services import outcome_report_save, outcome_report_share
+from referrals.patient_rights.selectors import MatchReason, patient_matches, phone_digits
+from referrals.patient_rights.services import patient_erase
 from referrals.services import referral_add_note, referral_create, referral_log_attempt, referral_transition
 from tests.factories import OfficeContactFactory, ServiceFactory
 

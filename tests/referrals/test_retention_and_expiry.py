@@ -12,10 +12,10 @@ from django_scopes import scope, scopes_disabled
 from freezegun import freeze_time
 
 from infra.models import AuditEvent, OutgoingEmail
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeReport, Referral, ReferralEvent, referral_settings_for
-from referrals.outcomes import authorizations_expire, outcome_report_save, outcome_report_share
-from referrals.patient_rights import closed_referrals_purge
+from referrals.outcomes.services import authorizations_expire, outcome_report_save, outcome_report_share
+from referrals.patient_rights.services import closed_referrals_purge
 from referrals.tasks import authorizations_expire_task, health_fields_purge_task
 from spa_referrals.celery import app
 from tests.factories import MembershipFactory, UserFactory
@@ -296,7 +296,7 @@ def test_each_spa_keeps_its_own_retention(spa, other_spa, practice_a, other_spa_
 
 
 def test_the_purge_works_through_large_backlogs_in_batches(spa, practice_a, monkeypatch):
-    monkeypatch.setattr("referrals.patient_rights.PURGE_BATCH", 3)
+    monkeypatch.setattr("referrals.patient_rights.services.PURGE_BATCH", 3)
     _set_retention(spa, 1)
     backlog = [_closed(practice_a, months_ago=2) for _ in range(7)]
     with scope(spa=spa):

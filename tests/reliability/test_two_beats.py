@@ -31,9 +31,9 @@ from outreach.tasks import (
     thank_you_suggestions_task,
 )
 from partners.models import Stage
-from referrals import consent
+from referrals.consent import services as consent
 from referrals.models import Authorization, Referral, ReferralEvent
-from referrals.outcomes import outcome_report_save
+from referrals.outcomes.services import outcome_report_save
 from referrals.tasks import authorizations_expire_task, overdue_referrals_notify_task
 from spas.models import Role
 from spas.tasks import credential_reminders_task
@@ -333,7 +333,7 @@ class TakeTurns:
 
 
 def test_two_expiry_runs_that_split_the_work_still_send_each_owner_one_email(spa, people, monkeypatch, mailoutbox):
-    from referrals import consent as consent_module
+    from referrals.consent import services as consent_module
 
     turns = TakeTurns(consent_module.audit_record)
     monkeypatch.setattr(consent_module, "audit_record", turns.audit_record)

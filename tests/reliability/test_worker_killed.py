@@ -22,7 +22,7 @@ from infra.documents import RENDER_LEASE
 from infra.models import GeneratedDocument, OutgoingEmail
 from infra.outbox import email_enqueue_rendered
 from infra.tasks import documents_sweep_task, outbox_drain_task, outbox_send_task, outbox_sweep_task
-from referrals.documents import referral_pad_request
+from referrals.pads.services import referral_pad_request
 from tests.conftest import postgres_only, redis_only
 from tests.factories import PracticeFactory, ReferralCodeFactory
 

@@ -17,7 +17,7 @@ from django_scopes import scope, scopes_disabled
 
 from partners.models import Practice
 from partners.services import referral_code_issue
-from referrals.api_keys import api_key_create, api_key_revoke
+from referrals.api.services import api_key_create, api_key_revoke
 from referrals.models import PortalAccess, Referral
 from spas.models import Invitation, Membership, Role, Spa
 from tests.factories import (
@@ -108,8 +108,8 @@ def _reachable(spa, values):
     from outreach.models import Campaign, CampaignEnrollment, LetterBatch
     from outreach.models.activity import outreach_settings_for
     from outreach.objections.services import objection_library_ensure
-    from referrals.consent import authorization_create
-    from referrals.outcomes import outcome_report_save
+    from referrals.consent.services import authorization_create
+    from referrals.outcomes.services import outcome_report_save
     from spas.models import Service
 
     pdf, png = b"%PDF-1.4 matrix sample", b"\x89PNG\r\n\x1a\n matrix sample"

@@ -72,7 +72,7 @@ def _referral_id(spa):
 
 
 def _authorization_id(spa):
-    from referrals.consent import authorization_create
+    from referrals.consent.services import authorization_create
     from referrals.models import Referral
 
     referral_id = _referral_id(spa)
@@ -86,7 +86,7 @@ def _authorization_id(spa):
 
 
 def _api_key_id(spa):
-    from referrals.api_keys import api_key_create
+    from referrals.api.services import api_key_create
 
     with scope(spa=spa):
         owner = MembershipFactory(spa=spa, role=Role.OWNER).user
@@ -282,9 +282,10 @@ def secrets_of(spa):
 
 def _report_id(spa):
     """An outcome report delivered to the sample practice (what the portal's /outcomes/<report_id>/ shows)."""
-    from referrals.consent import authorization_create
+    from referrals.consent.services import authorization_create
     from referrals.models import Referral
-    from referrals.outcomes import outcome_report_deliver, outcome_report_save, outcome_report_share
+    from referrals.outcomes.delivery import outcome_report_deliver
+    from referrals.outcomes.services import outcome_report_save, outcome_report_share
 
     referral_id = _referral_id(spa)
     with scope(spa=spa):

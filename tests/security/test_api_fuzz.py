@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from infra.phones import normalize_phone
-from referrals.api_keys import api_key_create
+from referrals.api.services import api_key_create
 from referrals.models import IdempotencyRecord, Referral
 from tests.factories import ClinicianFactory, PracticeFactory, ServiceFactory, SpaFactory, UserFactory
 
@@ -167,7 +167,7 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(practi
 
 
 def test_the_fuzzer_reports_a_server_error(practice, raw_key, monkeypatch):
-    from referrals import apis
+    from referrals.api import apis
 
     def broken(*, spa, specialty):
         raise RuntimeError("a bug")

@@ -719,7 +719,7 @@ def test_the_matrix_sees_a_portal_that_forgets_the_practice(world, db, monkeypat
 
 
 def test_the_matrix_sees_an_api_that_forgets_the_practice(world, db, monkeypatch):
-    from referrals import apis
+    from referrals.api import apis
 
     original = apis._referral_of_practice
 
@@ -807,8 +807,8 @@ def test_the_matrix_sees_a_portal_open_to_spa_members(world, db, monkeypatch):
 
 
 def test_the_matrix_sees_an_api_key_that_outlives_its_revocation(world, db, monkeypatch):
-    from referrals import api_auth
-    from referrals.api_keys import api_key_for_raw
+    from referrals.api import auth as api_auth
+    from referrals.api.services import api_key_for_raw
     from referrals.models import ApiKey, hash_api_key
 
     def revoked_too(raw_key):

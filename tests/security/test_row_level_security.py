@@ -18,7 +18,7 @@ from django_scopes import scope, scopes_disabled
 
 from infra.models import AuditEvent
 from infra.tenant_models import TenantModel
-from referrals.api_keys import api_key_create
+from referrals.api.services import api_key_create
 from referrals.models import Referral
 from spas import rls
 from spas.models import Membership

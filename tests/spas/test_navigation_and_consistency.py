@@ -12,7 +12,7 @@ from infra import documents
 from infra.models import GeneratedDocument
 from outreach.campaigns import services as campaigns
 from outreach.letters.selectors import recent_letter_sends
-from referrals.documents import referral_pad_request
+from referrals.pads.services import referral_pad_request
 from spas.models import Role
 
 from ..factories import LetterTemplateFactory, MembershipFactory, PracticeFactory, UserFactory
