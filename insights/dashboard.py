@@ -54,6 +54,7 @@ from django.utils.translation import ngettext
 
 from infra import soft_cache
 from infra.templatetags.dates import day, moment
+from outreach.gifts.selectors import gift_limit_for
 from outreach.health.selectors import HEALTH_STAGES
 from outreach.health.snapshots import current_counts, most_at_risk
 from outreach.models import GIFT_WARNING_SHARE, Gift, Task, TaskKind
@@ -252,8 +253,6 @@ def _overdue_referrals(spa, now):
 
 
 def _gifts_near_limit(spa, today):
-    from outreach.gifts.selectors import gift_limit_for
-
     limit = gift_limit_for(spa=spa, year=today.year).amount
     threshold = (limit * GIFT_WARNING_SHARE).quantize(Decimal("0.01"))
     rows = (

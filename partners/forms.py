@@ -6,7 +6,9 @@ from django_scopes import scopes_disabled
 from infra.phones import PhoneNumberFormField
 from spas.models import Specialty, User
 
+from .csv_import import TARGETS
 from .models import Clinician, OfficeContact, Practice, Stage
+from .selectors import practice_search, spa_cities, spa_tags
 from .services import parse_tags
 
 
@@ -172,8 +174,6 @@ with scopes_disabled():
             fields = ["q", "specialty", "stage", "owner", "tag", "city"]
 
         def __init__(self, *args, spa, **kwargs):
-            from .selectors import spa_cities, spa_tags
-
             super().__init__(*args, **kwargs)
             self.filters["owner"].queryset = User.objects.filter(memberships__spa=spa).order_by("email")
             # Read when the form is first validated or drawn, then kept: one query each, however used.
@@ -182,8 +182,6 @@ with scopes_disabled():
             self.form.fields["owner"].label_from_instance = lambda user: user.display_name
 
         def filter_search(self, queryset, name, value):
-            from .selectors import practice_search
-
             return practice_search(queryset, value)
 
 
@@ -210,8 +208,6 @@ class ImportMappingForm(forms.Form):
     skip_duplicates = forms.BooleanField(label=_("Skip rows that look like practices you already have"), required=False)
 
     def __init__(self, *args, header, mapping, skip_duplicates, **kwargs):
-        from .csv_import import TARGETS
-
         super().__init__(*args, **kwargs)
         column_choices = [("", _("— not in this file —"))] + [
             (str(i), title or f"#{i + 1}") for i, title in enumerate(header)

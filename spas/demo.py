@@ -3,9 +3,13 @@
 Idempotent: running it again finds what exists and changes nothing.
 """
 
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 from django_scopes import scope
 
+from .catalog import CATALOG_MODELS, talking_points_for
 from .models import Membership, Role, Spa, User
 
 DEMO_SPAS = [
@@ -237,12 +241,6 @@ DEMO_CATALOG = {
 
 def seed_catalog(spa):
     """The demo catalog (Serenity gets it all, Harbor a few services). Skips what exists."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from .catalog import CATALOG_MODELS, talking_points_for
-
     with scope(spa=spa):
         talking_points_for(spa=spa)
         for kind, items in DEMO_CATALOG.items():

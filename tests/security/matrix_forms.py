@@ -333,7 +333,7 @@ def _submit_variant(report, client, form, label, foreign_data, injected, own, tr
         before, last_audit = fingerprint(), _last_audit_id()
         answer = send_form(client, form.method, form.action, foreign_data)
         changed = changes(before, fingerprint())
-        if changed and all(c.startswith("spas.AuditEvent ") for c in changed) and _new_reads(home, last_audit):
+        if changed and all(c.startswith("infra.AuditEvent ") for c in changed) and _new_reads(home, last_audit):
             changed = []  # the page was shown again: a read of our own rows, audited as such
         crossing = cross_tenant_references() + rows_mentioning(home, translation.foreign_ids) if changed else []
     report.submissions.append((form.method, form.action, label, own.status_code, answer.status_code))
