@@ -34,6 +34,7 @@ from .models import (
     appointment_after_receipt,
     reason_choices,
 )
+from .selectors import overdue_condition
 
 OPEN = "open"
 EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
@@ -97,8 +98,6 @@ with scopes_disabled():
             return queryset.filter(status=value)
 
         def filter_overdue(self, queryset, name, value):
-            from .selectors import overdue_condition
-
             if value is None:
                 return queryset
             return queryset.filter(overdue_condition()) if value else queryset.exclude(overdue_condition())
