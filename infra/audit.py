@@ -49,6 +49,18 @@ def current_origin():
     return _origin.get()
 
 
+def _task_starts(task=None, **kwargs):
+    """Every Celery task works as nobody, even run eagerly inside a request (connected in infra.apps)."""
+    task.request.audit_origin_token = _origin.set(NOBODY)
+
+
+def _task_ends(task=None, **kwargs):
+    token = getattr(task.request, "audit_origin_token", None)
+    if token is not None:
+        _origin.reset(token)
+        task.request.audit_origin_token = None
+
+
 class AuditOriginMiddleware:
     """Every request's code writes audit events as the request's user, from the request's IP."""
 
@@ -60,14 +72,13 @@ class AuditOriginMiddleware:
             return self.get_response(request)
 
 
-def audit_record(
-    *, spa, action, actor=None, obj=None, object_type="", object_id="", request=None, actor_label="", detail=None
-):
-    """Append one audit event: who did what to which object, when, from which IP.
+def audit_record(*, spa, action, actor=None, obj=None, object_type="", object_id="", actor_label="", detail=None):
+    """Append one audit event: who did what to which object, when, from which IP (the audit origin's).
 
-    ``actor`` and the IP default to the audit origin; ``request`` (still accepted) names a different one.
+    ``actor`` names someone else than the origin's user (the owner a task acts for, say); ``actor_label`` says who
+    acted when it was not a user (an API key, a patient, the system).
     """
-    origin = AuditOrigin(request) if request is not None else current_origin()
+    origin = current_origin()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)

@@ -115,7 +115,7 @@ def is_stale(document, source=None):
     return source is None or kind.version(source) != document.source_version
 
 
-def document_request(*, spa, kind, source, requested_by, options=None, request=None, force=False):
+def document_request(*, spa, kind, source, requested_by, options=None, force=False):
     """The document for this source's current version and options: existing, or queued for rendering."""
     document_kind = KINDS[kind]
     options = options or {}
@@ -149,7 +149,6 @@ def document_request(*, spa, kind, source, requested_by, options=None, request=N
                 action="document.requested",
                 actor=requested_by,
                 obj=document,
-                request=request,
                 detail={"kind": kind},
             )
         elif force or document.status == GeneratedDocument.Status.FAILED:

@@ -226,7 +226,6 @@ def report_page(request, spa_slug):
             actor=request.user,
             object_type="report",
             object_id=kind.key,
-            request=request,
             detail={"start": period.start.isoformat(), "end": period.end.isoformat(), "rows": len(rows)},
         )
         return csv_response(

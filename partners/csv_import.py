@@ -509,7 +509,7 @@ def _fresh_codes(count):
 
 
 @transaction.atomic
-def import_commit(*, practice_import, actor, request=None):
+def import_commit(*, practice_import, actor):
     """Create every practice and clinician of the import, or nothing. Returns the ImportCheck."""
     practice_import = PracticeImport.objects.select_for_update().get(pk=practice_import.pk)
     if practice_import.status == PracticeImport.Status.COMMITTED:
@@ -576,7 +576,6 @@ def import_commit(*, practice_import, actor, request=None):
         action="practice.imported",
         actor=actor,
         obj=practice_import,
-        request=request,
         detail={"practices": len(practices), "clinicians": len(clinicians)},
     )
     return check

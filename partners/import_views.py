@@ -63,7 +63,7 @@ def import_review(request, spa_slug, import_id):
         practice_import.save(update_fields=["mapping", "skip_duplicates"])
         if request.POST.get("action") == "commit":
             try:
-                result = csv_import.import_commit(practice_import=practice_import, actor=request.user, request=request)
+                result = csv_import.import_commit(practice_import=practice_import, actor=request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -125,7 +125,7 @@ def export_practices(request, spa_slug):
             "referral_codes",
         )
     )
-    audit_record(spa=request.spa, action="practice.exported", request=request)
+    audit_record(spa=request.spa, action="practice.exported")
 
     # Rows are built here, inside the tenant scope; streaming starts after the view returns.
     def rows():
@@ -176,7 +176,7 @@ def export_clinicians(request, spa_slug):
         .prefetch_related("referral_codes")
         .order_by("practice__name", "last_name", "pk")
     )
-    audit_record(spa=request.spa, action="clinician.exported", request=request)
+    audit_record(spa=request.spa, action="clinician.exported")
 
     def rows():
         for clinician in clinicians:

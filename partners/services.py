@@ -84,7 +84,7 @@ def practice_set_tags(*, practice, tag_names):
 
 
 @transaction.atomic
-def practice_create(*, spa, actor, fields, tag_names=(), request=None):
+def practice_create(*, spa, actor, fields, tag_names=()):
     """Create a practice at its initial stage, with a referral code and its first stage-history row."""
     practice = Practice(spa=spa, **{name: value for name, value in fields.items() if name in PRACTICE_FIELDS})
     if "stage" in fields:
@@ -96,14 +96,14 @@ def practice_create(*, spa, actor, fields, tag_names=(), request=None):
     referral_code_issue(spa=spa, practice=practice)
     practice_set_tags(practice=practice, tag_names=tag_names)
     StageChange.objects.create(spa=spa, practice=practice, from_stage="", to_stage=practice.stage, changed_by=actor)
-    audit_record(spa=spa, action="practice.created", actor=actor, obj=practice, request=request)
+    audit_record(spa=spa, action="practice.created", actor=actor, obj=practice)
     # A practice created as a trial or active partner gets its partner health (spas/dependents.py).
     dependents.practices_changed(spa=spa, practices=[practice])
     return practice
 
 
 @transaction.atomic
-def practice_update(*, practice, actor, fields, tag_names=None, request=None):
+def practice_update(*, practice, actor, fields, tag_names=None):
     """Change a practice's profile (and tags); the audit event lists the fields that changed."""
     # Compare with the stored row, not with ``practice``: a ModelForm has already copied its
     # cleaned data onto the instance it was given, so comparing with that would find no change.
@@ -130,14 +130,13 @@ def practice_update(*, practice, actor, fields, tag_names=None, request=None):
         action="practice.updated",
         actor=actor,
         obj=practice,
-        request=request,
         detail={"fields": changed},
     )
     return practice
 
 
 @transaction.atomic
-def practice_move_stage(*, practice, to_stage, actor, reason="", request=None):
+def practice_move_stage(*, practice, to_stage, actor, reason=""):
     """Move a practice in the pipeline and record the move. Declining needs a reason."""
     if to_stage not in Stage.values:
         raise ValidationError({"stage": _("Choose a valid stage.")})
@@ -160,7 +159,6 @@ def practice_move_stage(*, practice, to_stage, actor, reason="", request=None):
         action="practice.stage_changed",
         actor=actor,
         obj=practice,
-        request=request,
         detail={"from": previous, "to": to_stage},
     )
     # Partner health covers trial and active partners, counted from the day they entered the stage.
@@ -169,7 +167,7 @@ def practice_move_stage(*, practice, to_stage, actor, reason="", request=None):
 
 
 @transaction.atomic
-def clinician_save(*, practice, actor, fields, clinician=None, request=None):
+def clinician_save(*, practice, actor, fields, clinician=None):
     """Create (clinician=None) or update a clinician. New clinicians get their own referral code."""
     creating = clinician is None
     clinician = clinician or Clinician(spa=practice.spa, practice=practice)
@@ -187,19 +185,17 @@ def clinician_save(*, practice, actor, fields, clinician=None, request=None):
         action="clinician.created" if creating else "clinician.updated",
         actor=actor,
         obj=clinician,
-        request=request,
     )
     return clinician
 
 
 @transaction.atomic
-def clinician_delete(*, clinician, actor, request=None):
+def clinician_delete(*, clinician, actor):
     audit_record(
         spa=clinician.spa,
         action="clinician.deleted",
         actor=actor,
         obj=clinician,
-        request=request,
         detail={"name": clinician.display_name},
     )
     # Its referrals stay, naming nobody: the referral figures count them so (spas/dependents.py).
@@ -208,7 +204,7 @@ def clinician_delete(*, clinician, actor, request=None):
 
 
 @transaction.atomic
-def contact_save(*, practice, actor, fields, contact=None, request=None):
+def contact_save(*, practice, actor, fields, contact=None):
     creating = contact is None
     contact = contact or OfficeContact(spa=practice.spa, practice=practice)
     for name in CONTACT_FIELDS:
@@ -221,19 +217,17 @@ def contact_save(*, practice, actor, fields, contact=None, request=None):
         action="contact.created" if creating else "contact.updated",
         actor=actor,
         obj=contact,
-        request=request,
     )
     return contact
 
 
 @transaction.atomic
-def contact_delete(*, contact, actor, request=None):
+def contact_delete(*, contact, actor):
     audit_record(
         spa=contact.spa,
         action="contact.deleted",
         actor=actor,
         obj=contact,
-        request=request,
         detail={"name": contact.name},
     )
     contact.delete()
@@ -291,7 +285,7 @@ def _repoint_references(*, merged, survivor):
 
 
 @transaction.atomic
-def practice_merge(*, survivor, merged, actor, request=None):
+def practice_merge(*, survivor, merged, actor):
     """Fold ``merged`` into ``survivor``: clinicians, contacts, codes, history, tags and every later
     record move over; empty profile fields are filled from the merged practice; then it is deleted."""
     if survivor.pk == merged.pk:
@@ -335,7 +329,6 @@ def practice_merge(*, survivor, merged, actor, request=None):
         action="practice.merged",
         actor=actor,
         obj=survivor,
-        request=request,
         detail={"merged_id": str(merged.public_id), "merged_name": merged.name, "moved": moved, "filled": filled},
     )
     merged.delete()

@@ -145,7 +145,6 @@ def practice_create(request, spa_slug):
                     actor=request.user,
                     fields=form.practice_fields(),
                     tag_names=form.cleaned_data["tags"],
-                    request=request,
                 )
             except ValidationError as error:
                 apply_validation_error(form, error)
@@ -169,7 +168,6 @@ def practice_edit(request, spa_slug, practice_id):
                     actor=request.user,
                     fields=form.practice_fields(),
                     tag_names=form.cleaned_data["tags"],
-                    request=request,
                 )
             except ValidationError as error:
                 apply_validation_error(form, error)
@@ -220,7 +218,6 @@ def practice_move_stage(request, spa_slug, practice_id):
                 to_stage=form.cleaned_data["stage"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
-                request=request,
             )
         except ValidationError as validation_error:
             error = " ".join(validation_error.messages)
@@ -271,9 +268,7 @@ def practice_move_stage_undo(request, spa_slug, practice_id):
         return add_trigger(HttpResponse(status=409), "showToast", {"message": message, "level": "warning"})
     reason = selectors.last_declined_reason(practice=practice) if back_to == Stage.DECLINED else ""
     try:
-        services.practice_move_stage(
-            practice=practice, to_stage=back_to, reason=reason, actor=request.user, request=request
-        )
+        services.practice_move_stage(practice=practice, to_stage=back_to, reason=reason, actor=request.user)
     except ValidationError as error:
         message = " ".join(error.messages)
         return add_trigger(HttpResponse(status=409), "showToast", {"message": message, "level": "warning"})
@@ -313,9 +308,7 @@ def clinician_form(request, spa_slug, practice_id, clinician_id=None):
         clinician = get_object_or_404(Clinician, spa=request.spa, practice=practice, public_id=clinician_id)
 
     def save(data):
-        services.clinician_save(
-            practice=practice, clinician=clinician, fields=data, actor=request.user, request=request
-        )
+        services.clinician_save(practice=practice, clinician=clinician, fields=data, actor=request.user)
 
     return _child_form_view(
         request,
@@ -333,7 +326,7 @@ def clinician_form(request, spa_slug, practice_id, clinician_id=None):
 def clinician_delete(request, spa_slug, practice_id, clinician_id):
     practice = _practice_or_404(request, practice_id)
     clinician = get_object_or_404(Clinician, spa=request.spa, practice=practice, public_id=clinician_id)
-    services.clinician_delete(clinician=clinician, actor=request.user, request=request)
+    services.clinician_delete(clinician=clinician, actor=request.user)
     messages.success(request, _("%(name)s removed.") % {"name": clinician.display_name})
     return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
 
@@ -345,7 +338,7 @@ def contact_form(request, spa_slug, practice_id, contact_id=None):
         contact = get_object_or_404(OfficeContact, spa=request.spa, practice=practice, public_id=contact_id)
 
     def save(data):
-        services.contact_save(practice=practice, contact=contact, fields=data, actor=request.user, request=request)
+        services.contact_save(practice=practice, contact=contact, fields=data, actor=request.user)
 
     return _child_form_view(
         request,
@@ -363,7 +356,7 @@ def contact_form(request, spa_slug, practice_id, contact_id=None):
 def contact_delete(request, spa_slug, practice_id, contact_id):
     practice = _practice_or_404(request, practice_id)
     contact = get_object_or_404(OfficeContact, spa=request.spa, practice=practice, public_id=contact_id)
-    services.contact_delete(contact=contact, actor=request.user, request=request)
+    services.contact_delete(contact=contact, actor=request.user)
     messages.success(request, _("%(name)s removed.") % {"name": contact.name})
     return redirect("partners:detail", spa_slug=spa_slug, practice_id=practice.public_id)
 
@@ -381,7 +374,7 @@ def practice_merge(request, spa_slug, practice_id):
             other = None
     if request.method == "POST" and other is not None:
         try:
-            services.practice_merge(survivor=survivor, merged=other, actor=request.user, request=request)
+            services.practice_merge(survivor=survivor, merged=other, actor=request.user)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:

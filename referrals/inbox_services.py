@@ -49,7 +49,7 @@ def referrals_mark_unread(*, spa, referrals, user):
 
 
 @transaction.atomic
-def referrals_assign(*, referrals, assignee, actor, request=None):
+def referrals_assign(*, referrals, assignee, actor):
     """Assign each referral to ``assignee`` (None: nobody). Returns [(referral, previous assignee id)] for those
     that changed hands; one already with ``assignee`` is left alone."""
     changed = []
@@ -58,19 +58,19 @@ def referrals_assign(*, referrals, assignee, actor, request=None):
         if referral.assignee_id == assignee_id:
             continue
         previous = referral.assignee_id
-        services.referral_assign(referral=referral, assignee=assignee, actor=actor, request=request)
+        services.referral_assign(referral=referral, assignee=assignee, actor=actor)
         changed.append((referral, previous))
     return changed
 
 
 @transaction.atomic
-def referrals_restore_assignees(*, spa, previous, actor, request=None):
+def referrals_restore_assignees(*, spa, previous, actor):
     """Undo of a bulk assign: ``previous`` is [(referral, user or None)]; each goes back to that person."""
     for referral, assignee in previous:
-        services.referral_assign(referral=referral, assignee=assignee, actor=actor, request=request)
+        services.referral_assign(referral=referral, assignee=assignee, actor=actor)
 
 
-def _archive_one(referral, *, archived, reason, actor, request):
+def _archive_one(referral, *, archived, reason, actor):
     """Archive or restore one locked referral; returns its figures' snapshot from before."""
     before = figures.snapshot(referral)
     referral.archived_at = timezone.now() if archived else None
@@ -90,7 +90,6 @@ def _archive_one(referral, *, archived, reason, actor, request):
         action="referral.archived" if archived else "referral.restored",
         actor=actor,
         obj=referral,
-        request=request,
         detail={"reason": reason} if archived else {},
     )
     return before
@@ -108,14 +107,14 @@ def _locked_rows(spa, referrals):
 
 
 @transaction.atomic
-def referrals_archive(*, spa, referrals, reason, actor, request=None):
+def referrals_archive(*, spa, referrals, reason, actor):
     """Archive test or spam referrals: out of the inbox's tabs, counts and badges, every row kept. Returns those
     archived now (one already archived is left alone)."""
     if reason not in ArchiveReason.values:
         raise ValidationError({"reason": _("Say whether these are test referrals or spam.")})
     archived, changes = [], []
     for referral in _locked_rows(spa, referrals).filter(archived_at=None):
-        changes.append((_archive_one(referral, archived=True, reason=reason, actor=actor, request=request), referral))
+        changes.append((_archive_one(referral, archived=True, reason=reason, actor=actor), referral))
         archived.append(referral)
     if archived:
         figures.referrals_changed(spa, changes)
@@ -124,11 +123,11 @@ def referrals_archive(*, spa, referrals, reason, actor, request=None):
 
 
 @transaction.atomic
-def referrals_restore(*, spa, referrals, actor, request=None):
+def referrals_restore(*, spa, referrals, actor):
     """Bring archived referrals back into the inbox (Undo of archive, or a later change of mind)."""
     restored, changes = [], []
     for referral in _locked_rows(spa, referrals).filter(archived_at__isnull=False):
-        changes.append((_archive_one(referral, archived=False, reason="", actor=actor, request=request), referral))
+        changes.append((_archive_one(referral, archived=False, reason="", actor=actor), referral))
         restored.append(referral)
     if restored:
         figures.referrals_changed(spa, changes)

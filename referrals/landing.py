@@ -115,7 +115,6 @@ def landing_referral_create(*, referral_code, patient, details, sharing_signer_n
         consent_method=ConsentMethod.PATIENT_ONLINE,
         consent_captured_by=f"{PATIENT_LABEL}, code {referral_code.code}",
         created_by_label=PATIENT_LABEL,
-        request=request,
     )
     if sharing_signer_name:
         authorization, raw_token = authorization_create(

@@ -56,7 +56,6 @@ def portal_invite(request, spa_slug, practice_id):
                 practice=practice,
                 email=form.cleaned_data["email"],
                 invited_by=request.user,
-                request=request,
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -72,7 +71,7 @@ def portal_access_revoke(request, spa_slug, practice_id):
     practice = _practice_or_404(request, practice_id)
     access = _object_or_404(PortalAccess, request, practice, "access")
     try:
-        access = portal_services.portal_access_revoke(access=access, actor=request.user, request=request)
+        access = portal_services.portal_access_revoke(access=access, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -86,7 +85,7 @@ def portal_invitation_revoke(request, spa_slug, practice_id):
     practice = _practice_or_404(request, practice_id)
     invitation = _object_or_404(PortalInvitation, request, practice, "invitation")
     try:
-        portal_services.portal_invitation_revoke(invitation=invitation, actor=request.user, request=request)
+        portal_services.portal_invitation_revoke(invitation=invitation, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

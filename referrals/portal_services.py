@@ -54,7 +54,7 @@ def _invitee_account(email):
 
 
 @transaction.atomic
-def portal_invitation_create(*, spa, practice, email, invited_by, request=None):
+def portal_invitation_create(*, spa, practice, email, invited_by):
     """Invite ``email`` to the spa's partner portal for ``practice`` and email them the link (through the outbox)."""
     _check_can_manage(spa, invited_by)
     if practice.spa_id != spa.pk:
@@ -67,7 +67,7 @@ def portal_invitation_create(*, spa, practice, email, invited_by, request=None):
     for replaced in PortalInvitation.objects.filter(spa=spa, email__iexact=email, accepted_at=None, revoked_at=None):
         replaced.revoked_at = now
         replaced.save(update_fields=["revoked_at"])
-        audit_record(spa=spa, action="portal_invitation.replaced", actor=invited_by, obj=replaced, request=request)
+        audit_record(spa=spa, action="portal_invitation.replaced", actor=invited_by, obj=replaced)
     invitation = PortalInvitation(spa=spa, practice=practice, email=email, invited_by=invited_by)
     invitation.full_clean()
     invitation.save()
@@ -89,7 +89,6 @@ def portal_invitation_create(*, spa, practice, email, invited_by, request=None):
         action="portal_invitation.created",
         actor=invited_by,
         obj=invitation,
-        request=request,
         detail={"email": email, "practice": str(practice.public_id)},
     )
     return invitation
@@ -104,7 +103,7 @@ def portal_invitation_by_token(token):
 
 
 @transaction.atomic
-def portal_invitation_accept(*, invitation, user, request=None):
+def portal_invitation_accept(*, invitation, user):
     """Give the signed-in user portal access for the invited practice. Their email must be the invited address.
 
     A person has one practice per spa: accepting an invitation for another practice of the same spa
@@ -140,26 +139,24 @@ def portal_invitation_accept(*, invitation, user, request=None):
         detail = {"practice": str(invitation.practice.public_id)}
         if previous_practice:
             detail["moved_from_practice"] = previous_practice
-        audit_record(
-            spa=spa, action="portal_invitation.accepted", actor=user, obj=invitation, request=request, detail=detail
-        )
+        audit_record(spa=spa, action="portal_invitation.accepted", actor=user, obj=invitation, detail=detail)
     return access
 
 
 @transaction.atomic
-def portal_invitation_revoke(*, invitation, actor, request=None):
+def portal_invitation_revoke(*, invitation, actor):
     """Withdraw a pending portal invitation; its link stops working."""
     _check_can_manage(invitation.spa, actor)
     if invitation.state != "pending":
         raise ValidationError(_("This invitation is no longer pending."))
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit_record(spa=invitation.spa, action="portal_invitation.revoked", actor=actor, obj=invitation, request=request)
+    audit_record(spa=invitation.spa, action="portal_invitation.revoked", actor=actor, obj=invitation)
     return invitation
 
 
 @transaction.atomic
-def portal_access_revoke(*, access, actor, request=None):
+def portal_access_revoke(*, access, actor):
     """End a person's portal access; their next portal request answers 404."""
     _check_can_manage(access.spa, actor)
     access = PortalAccess.objects.select_for_update().select_related("user").get(pk=access.pk)
@@ -172,7 +169,6 @@ def portal_access_revoke(*, access, actor, request=None):
         action="portal_access.revoked",
         actor=actor,
         obj=access,
-        request=request,
         detail={"user": access.user.email, "practice": str(access.practice.public_id)},
     )
     return access
@@ -213,7 +209,6 @@ def portal_referral_create(
         consent_captured_by=f"Attested in the partner portal by {staff_label}",
         created_by=user,
         created_by_label=staff_label,
-        request=request,
     )
     if sharing_authorization is not None:
         signer_name, signed_form = sharing_authorization
@@ -270,7 +265,7 @@ def _notify_practice_update(referral, *, access, withdrawn):
 
 
 @transaction.atomic
-def portal_referral_add_information(*, access, referral, text, request=None):
+def portal_referral_add_information(*, access, referral, text):
     """Information the clinic adds to a referral it sent: appended to its timeline, where the spa and the
     practice see it. The spa is told by email."""
     text = (text or "").strip()
@@ -296,7 +291,6 @@ def portal_referral_add_information(*, access, referral, text, request=None):
         actor=access.user,
         actor_label=_staff_label(access),
         obj=referral,
-        request=request,
         detail={"practice": str(referral.practice.public_id), "via": "portal"},
     )
     _notify_practice_update(referral, access=access, withdrawn=False)
@@ -304,7 +298,7 @@ def portal_referral_add_information(*, access, referral, text, request=None):
 
 
 @transaction.atomic
-def portal_referral_withdraw(*, access, referral, reason="", request=None):
+def portal_referral_withdraw(*, access, referral, reason=""):
     """The clinic takes back a referral the spa has not accepted yet: it closes as withdrawn (not declined,
     not lost by the spa), the timeline and the audit log say who did it, and the spa is told by email."""
     referral = _practice_referral_locked(access=access, referral=referral)
@@ -333,7 +327,6 @@ def portal_referral_withdraw(*, access, referral, reason="", request=None):
         actor=access.user,
         actor_label=_staff_label(access),
         obj=referral,
-        request=request,
         detail={"from": previous, "to": Status.WITHDRAWN, "practice": str(referral.practice.public_id)},
     )
     _notify_practice_update(referral, access=access, withdrawn=True)

@@ -67,7 +67,7 @@ def _practice_referral_or_404(request, referral_id):
 def _referral_page(request, referral, *, information_form=None, withdraw_form=None, status=200):
     """The referral's page for the practice: what it sent, when first contact is expected, its status, and
     the forms to add information or withdraw. Every render is audited, like every read of a referral."""
-    referral_record_view(referral=referral, request=request, actor=request.user, channel="portal")
+    referral_record_view(referral=referral, actor=request.user, channel="portal")
     context = _context(
         request,
         referral=referral,
@@ -94,7 +94,7 @@ def portal_referral_add_information_view(request, spa_slug, referral_id):
     if form.is_valid():
         try:
             portal_referral_add_information(
-                access=request.portal_access, referral=referral, text=form.cleaned_data["text"], request=request
+                access=request.portal_access, referral=referral, text=form.cleaned_data["text"]
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -112,7 +112,7 @@ def portal_referral_withdraw_view(request, spa_slug, referral_id):
     if form.is_valid():
         try:
             portal_referral_withdraw(
-                access=request.portal_access, referral=referral, reason=form.cleaned_data["reason"], request=request
+                access=request.portal_access, referral=referral, reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -205,7 +205,7 @@ def _delivered_or_404(request, report_id):
 def portal_outcome(request, spa_slug, report_id):
     """One delivered report, as delivered. Every read is audited."""
     report, delivery = _delivered_or_404(request, report_id)
-    outcome_report_record_view(report=report, request=request, actor=request.user, channel="portal")
+    outcome_report_record_view(report=report, actor=request.user, channel="portal")
     return render(request, "portal/outcome.html", _context(request, report=report, delivery=delivery))
 
 
@@ -217,7 +217,7 @@ def portal_outcome_pdf(request, spa_slug, report_id):
     kind = documents.KINDS[OUTCOME_KIND]
     template_name, context = kind.build(request.spa, report, {"delivery": str(delivery.public_id)})
     rendered = render_template_to_pdf(template_name, context, time_limit=kind.time_limit)
-    outcome_report_record_view(report=report, request=request, actor=request.user, channel="portal_pdf")
+    outcome_report_record_view(report=report, actor=request.user, channel="portal_pdf")
     response = HttpResponse(rendered.content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="outcome-report-{report.public_id}.pdf"'
     response["Cache-Control"] = "private, no-store"

@@ -210,7 +210,7 @@ def consent_revoke(request, token):
     with scope(spa=spa):
         just_revoked = False
         if request.method == "POST" and authorization.revoked_at is None:
-            authorization = authorization_revoke(authorization=authorization, channel="patient_link", request=request)
+            authorization = authorization_revoke(authorization=authorization, channel="patient_link")
             just_revoked = True
         return render(
             request,

@@ -83,7 +83,6 @@ def referral_create(
     created_by=None,
     created_by_label="",
     consent_to_contact=True,
-    request=None,
     notify=True,
 ):
     """Receive a referral from any channel. The patient's consent to be contacted is required.
@@ -127,11 +126,11 @@ def referral_create(
     # database again whether each exists would be four more queries on every referral, from every channel.
     referral.full_clean(exclude=IN_HAND_RELATIONS, validate_unique=False, validate_constraints=False)
     with transaction.atomic(savepoint=False):
-        _referral_written(referral, services=services, request=request, notify=notify)
+        _referral_written(referral, services=services, notify=notify)
     return referral
 
 
-def _referral_written(referral, *, services, request, notify):
+def _referral_written(referral, *, services, notify):
     """Save a checked referral with its services, first timeline event, audit event and notification,
     and leave the services and the event on it (``recommended.all()``, ``events.all()``) for the caller."""
     spa = referral.spa
@@ -155,7 +154,6 @@ def _referral_written(referral, *, services, request, notify):
         actor=referral.created_by,
         actor_label=referral.created_by_label,
         obj=referral,
-        request=request,
         detail={"channel": referral.channel, "practice": str(referral.practice.public_id)},
     )
     figures.referral_added(referral)
@@ -226,7 +224,7 @@ def _event(referral, actor, **fields):
 
 @transaction.atomic
 def referral_transition(
-    *, referral, to_status, actor, expected_version=None, reason="", scheduled_for=None, service=None, request=None
+    *, referral, to_status, actor, expected_version=None, reason="", scheduled_for=None, service=None
 ):
     """Move a referral to ``to_status`` if that is a legal move from where it is now."""
     referral = _locked(referral, expected_version)
@@ -277,14 +275,13 @@ def referral_transition(
         action="referral.status_changed",
         actor=actor,
         obj=referral,
-        request=request,
         detail={"from": previous, "to": to_status},
     )
     return referral
 
 
 @transaction.atomic
-def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=None, request=None):
+def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=None):
     """Log one attempt to reach the patient. Reaching them moves the referral to contacted; no answer, a
     voicemail or a wrong number count as failed, and after the spa's number of failed attempts it becomes
     unreachable. A sent message awaiting a reply is not a failure: it schedules a follow-up
@@ -333,14 +330,13 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
         action="referral.contact_attempted",
         actor=actor,
         obj=referral,
-        request=request,
         detail={"outcome": outcome, "status": referral.status},
     )
     return referral
 
 
 @transaction.atomic
-def referral_assign(*, referral, assignee, actor, expected_version=None, request=None):
+def referral_assign(*, referral, assignee, actor, expected_version=None):
     referral = _locked(referral, expected_version)
     before = figures.snapshot(referral)
     if assignee is not None and not Membership.objects.filter(spa=referral.spa, user=assignee).exists():
@@ -354,30 +350,27 @@ def referral_assign(*, referral, assignee, actor, expected_version=None, request
         action="referral.assigned",
         actor=actor,
         obj=referral,
-        request=request,
         detail={"assignee": assignee.email if assignee else None},
     )
     return referral
 
 
 @transaction.atomic
-def referral_add_note(*, referral, note, actor, request=None):
+def referral_add_note(*, referral, note, actor):
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": _("Write the note first.")})
     event = _event(referral, actor, kind=ReferralEvent.Kind.NOTE, note=note[:2000])
-    audit_record(spa=referral.spa, action="referral.note_added", actor=actor, obj=referral, request=request)
+    audit_record(spa=referral.spa, action="referral.note_added", actor=actor, obj=referral)
     return event
 
 
-def referral_record_attachment_download(*, referral, request=None, actor=None):
+def referral_record_attachment_download(*, referral, actor=None):
     """One audit event per download of a referral's attachment."""
-    return audit_record(
-        spa=referral.spa, action="referral.attachment_downloaded", actor=actor, obj=referral, request=request
-    )
+    return audit_record(spa=referral.spa, action="referral.attachment_downloaded", actor=actor, obj=referral)
 
 
-def referral_record_view(*, referral, request=None, actor=None, actor_label="", channel="spa"):
+def referral_record_view(*, referral, actor=None, actor_label="", channel="spa"):
     """Exactly one audit event per read of a referral's details (spa page, portal page, API)."""
     return audit_record(
         spa=referral.spa,
@@ -385,13 +378,12 @@ def referral_record_view(*, referral, request=None, actor=None, actor_label="", 
         actor=actor,
         actor_label=actor_label,
         obj=referral,
-        request=request,
         detail={"via": channel},
     )
 
 
 @transaction.atomic
-def referral_settings_update(*, spa, actor, fields, request=None):
+def referral_settings_update(*, spa, actor, fields):
     """Change a spa's referral rules (they apply to referrals received from now on)."""
     settings_row = referral_settings_for(spa)
     changed = sorted(name for name, value in fields.items() if getattr(settings_row, name) != value)
@@ -406,7 +398,6 @@ def referral_settings_update(*, spa, actor, fields, request=None):
         action="referral_settings.updated",
         actor=actor,
         obj=settings_row,
-        request=request,
         detail={name: fields[name] for name in changed},
     )
     return settings_row

@@ -247,9 +247,7 @@ def referral_bulk(request, spa_slug):
     if action in ("assign_me", "assign"):
         assignee = request.user if action == "assign_me" else form.cleaned_data["assignee"]
         try:
-            changed = inbox_services.referrals_assign(
-                referrals=referrals, assignee=assignee, actor=request.user, request=request
-            )
+            changed = inbox_services.referrals_assign(referrals=referrals, assignee=assignee, actor=request.user)
         except ValidationError as error:
             return _bulk_answer(request, " ".join(error.messages), level="warning", status=400)
         # Whoever hands referrals out has triaged them: they are no longer New to them.
@@ -274,13 +272,13 @@ def referral_bulk(request, spa_slug):
         query = [("action", "mark_read")] + [("referral", str(referral.public_id)) for referral in unread]
         return _bulk_answer(request, message, undo_url=f"{undo_url}?{urlencode(query)}" if unread else None)
     if action == "restore":
-        restored = inbox_services.referrals_restore(spa=spa, referrals=referrals, actor=request.user, request=request)
+        restored = inbox_services.referrals_restore(spa=spa, referrals=referrals, actor=request.user)
         message = _count_message(
             "%(count)d referral back in the inbox.", "%(count)d referrals back in the inbox.", len(restored)
         )
         return _bulk_answer(request, message)
     archived = inbox_services.referrals_archive(
-        spa=spa, referrals=referrals, reason=form.archive_reason, actor=request.user, request=request
+        spa=spa, referrals=referrals, reason=form.archive_reason, actor=request.user
     )
     message = _count_message(
         "%(count)d referral archived. Find it under “Archived (test, spam)”.",
@@ -310,7 +308,6 @@ def referral_bulk_undo(request, spa_slug):
                 spa=spa,
                 previous=[(referrals[referral_id], members.get(user_id)) for referral_id, user_id in pairs],
                 actor=request.user,
-                request=request,
             )
         except ValidationError as error:
             return _bulk_answer(request, " ".join(error.messages), level="warning", status=400)
@@ -319,7 +316,7 @@ def referral_bulk_undo(request, spa_slug):
     if action == "mark_read":
         inbox_services.referrals_mark_unread(spa=spa, referrals=referrals, user=request.user)
         return _bulk_answer(request, _("Marked unread again."))
-    inbox_services.referrals_restore(spa=spa, referrals=referrals, actor=request.user, request=request)
+    inbox_services.referrals_restore(spa=spa, referrals=referrals, actor=request.user)
     return _bulk_answer(request, _("Archiving undone: back in the inbox."))
 
 
@@ -354,7 +351,6 @@ def referral_create(request, spa_slug):
                     consent_captured_by=f"{request.user.display_name} <{request.user.email}>",
                     created_by=request.user,
                     created_by_label=request.user.display_name,
-                    request=request,
                 ),
             )
         except ValidationError as error:
@@ -433,7 +429,7 @@ def detail_context(referral, *, bound=None, notice=""):
 @in_spa_timezone
 def referral_detail(request, spa_slug, referral_id):
     referral = referral_or_404(request, referral_id)
-    services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
+    services.referral_record_view(referral=referral, actor=request.user, channel="spa")
     inbox_services.referral_mark_seen(referral=referral, user=request.user)
     return render(request, "referrals/detail.html", detail_context(referral))
 
@@ -469,7 +465,7 @@ def referral_action(request, spa_slug, referral_id, action):
             context = detail_context(referral, bound=(action, form))
             return render(request, "referrals/partials/panel_response.html", context, status=400)
         # Without htmx the whole page is drawn again, with the refused form open: that is a view too.
-        services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
+        services.referral_record_view(referral=referral, actor=request.user, channel="spa")
         return render(request, "referrals/detail.html", detail_context(referral, bound=(action, form)), status=400)
     if request.htmx:
         referral = referral_or_404(request, referral_id)
@@ -487,7 +483,7 @@ def referral_attachment(request, spa_slug, referral_id):
     if not referral.attachment:
         raise Http404("No attachment.")
     response = attachment_response(referral)
-    services.referral_record_attachment_download(referral=referral, request=request, actor=request.user)
+    services.referral_record_attachment_download(referral=referral, actor=request.user)
     return response
 
 
@@ -505,7 +501,6 @@ def referral_settings(request, spa_slug):
                 spa=spa,
                 actor=request.user,
                 fields={name: form.cleaned_data[name] for name in ReferralSettingsForm.Meta.fields},
-                request=request,
             )
         except ValidationError as error:
             apply_validation_error(form, error)

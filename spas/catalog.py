@@ -89,13 +89,13 @@ def talking_points_for(*, spa):
 
 
 @transaction.atomic
-def talking_points_update(*, spa, specialty, text, actor, request=None):
+def talking_points_update(*, spa, specialty, text, actor):
     """Replace one specialty's talking points for the spa."""
     row = next(row for row in talking_points_for(spa=spa) if row.specialty == specialty)
     row.talking_points = text
     row.full_clean()
     row.save(update_fields=["talking_points", "updated_at"])
-    audit_record(spa=spa, action="talking_points.updated", actor=actor, obj=row, request=request)
+    audit_record(spa=spa, action="talking_points.updated", actor=actor, obj=row)
     return row
 
 
@@ -104,7 +104,7 @@ _KEPT_ON_EDIT = {"spa", "created_at", "archived_at"}
 
 
 @transaction.atomic
-def catalog_item_save(*, spa, item, actor, request=None):
+def catalog_item_save(*, spa, item, actor):
     """Validate and save a catalog item (new or edited) of ``spa``."""
     creating = item.pk is None
     item.spa = spa
@@ -130,7 +130,6 @@ def catalog_item_save(*, spa, item, actor, request=None):
         action=f"{item._meta.model_name}.{'created' if creating else 'updated'}",
         actor=actor,
         obj=item,
-        request=request,
     )
     return item
 
@@ -152,7 +151,7 @@ def _reset_reminders_if_renewed(credential):
 
 
 @transaction.atomic
-def catalog_item_set_archived(*, item, archived, actor, request=None):
+def catalog_item_set_archived(*, item, archived, actor):
     """Archive (hide from lists, documents and landing pages) or restore a catalog item."""
     item.archived_at = timezone.now() if archived else None
     item.save(update_fields=["archived_at", "updated_at"])
@@ -161,7 +160,6 @@ def catalog_item_set_archived(*, item, archived, actor, request=None):
         action=f"{item._meta.model_name}.{'archived' if archived else 'restored'}",
         actor=actor,
         obj=item,
-        request=request,
     )
     return item
 

@@ -78,7 +78,7 @@ def catalog_form(request, spa_slug, kind, item_id=None):
     form = CATALOG_FORMS[kind](request.POST if request.method == "POST" else None, instance=item)
     if request.method == "POST" and form.is_valid():
         try:
-            catalog.catalog_item_save(spa=request.spa, item=form.instance, actor=request.user, request=request)
+            catalog.catalog_item_save(spa=request.spa, item=form.instance, actor=request.user)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -94,7 +94,7 @@ def catalog_archive(request, spa_slug, kind, item_id):
     model, meta = _kind_or_404(kind)
     item = get_object_or_404(model, spa=request.spa, public_id=item_id)
     archive = request.POST.get("restore") != "1"
-    catalog.catalog_item_set_archived(item=item, archived=archive, actor=request.user, request=request)
+    catalog.catalog_item_set_archived(item=item, archived=archive, actor=request.user)
     if archive:
         messages.success(
             request, _("Archived “%(item)s”. It no longer appears on documents or landing pages.") % {"item": item}
@@ -125,7 +125,6 @@ def talking_points_edit(request, spa_slug, specialty):
             specialty=specialty,
             text=form.cleaned_data["talking_points"],
             actor=request.user,
-            request=request,
         )
         messages.success(
             request, _("Talking points for %(specialty)s saved.") % {"specialty": row.get_specialty_display()}

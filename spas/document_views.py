@@ -52,7 +52,7 @@ def document_download(request, spa_slug, document_id):
     document = _document_or_404(request, document_id)
     if document.status != GeneratedDocument.Status.READY or not document.file:
         raise Http404("Not ready.")
-    audit_record(spa=request.spa, action="document.downloaded", obj=document, request=request)
+    audit_record(spa=request.spa, action="document.downloaded", obj=document)
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=True,
@@ -87,7 +87,6 @@ def document_regenerate(request, spa_slug, document_id):
         source=source,
         options=document.options,
         requested_by=request.user,
-        request=request,
         force=not documents.is_stale(document, source),
     )
     messages.success(request, _("“%(title)s” is being made again.") % {"title": fresh.title})

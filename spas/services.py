@@ -16,19 +16,19 @@ from .models import Invitation, Membership, Role, Spa
 
 
 @transaction.atomic
-def spa_create(*, owner, name, slug, timezone_name, request=None, **details):
+def spa_create(*, owner, name, slug, timezone_name, **details):
     """Create a spa and make ``owner`` its first owner."""
     spa = Spa(name=name, slug=slug, timezone=timezone_name, **details)
     spa.full_clean()
     spa.save()
     with scope(spa=spa):
         Membership.objects.create(spa=spa, user=owner, role=Role.OWNER)
-        audit_record(spa=spa, action="spa.created", actor=owner, obj=spa, request=request)
+        audit_record(spa=spa, action="spa.created", actor=owner, obj=spa)
     return spa
 
 
 @transaction.atomic
-def spa_update(*, spa, actor, request=None, **fields):
+def spa_update(*, spa, actor, **fields):
     new_timezone = "timezone" in fields and fields["timezone"] != spa.timezone
     for name, value in fields.items():
         setattr(spa, name, value)
@@ -38,14 +38,12 @@ def spa_update(*, spa, actor, request=None, **fields):
         spa.save(update_fields=list(fields))
     # Partner health counts days on the spa's calendar too (spas/dependents.py).
     dependents.practices_changed(spa=spa, every_practice=new_timezone)
-    audit_record(
-        spa=spa, action="spa.updated", actor=actor, obj=spa, request=request, detail={"fields": sorted(fields)}
-    )
+    audit_record(spa=spa, action="spa.updated", actor=actor, obj=spa, detail={"fields": sorted(fields)})
     return spa
 
 
 @transaction.atomic
-def invitation_create(*, spa, email, role, invited_by, request=None):
+def invitation_create(*, spa, email, role, invited_by):
     """Invite ``email`` to the spa and email them a link (through the outbox)."""
     email = email.strip().lower()
     if Membership.objects.filter(spa=spa, user__email__iexact=email).exists():
@@ -56,7 +54,7 @@ def invitation_create(*, spa, email, role, invited_by, request=None):
     for replaced in Invitation.objects.filter(spa=spa, email__iexact=email, accepted_at=None, revoked_at=None):
         replaced.revoked_at = timezone.now()
         replaced.save(update_fields=["revoked_at"])
-        audit_record(spa=spa, action="invitation.replaced", actor=invited_by, obj=replaced, request=request)
+        audit_record(spa=spa, action="invitation.replaced", actor=invited_by, obj=replaced)
     invitation = Invitation(spa=spa, email=email, role=role, invited_by=invited_by)
     invitation.full_clean()
     invitation.save()
@@ -77,19 +75,18 @@ def invitation_create(*, spa, email, role, invited_by, request=None):
         action="invitation.created",
         actor=invited_by,
         obj=invitation,
-        request=request,
         detail={"email": email, "role": role},
     )
     return invitation
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation, actor, request=None):
+def invitation_revoke(*, invitation, actor):
     if not invitation.is_pending:
         raise ValidationError(_("This invitation is no longer pending."))
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit_record(spa=invitation.spa, action="invitation.revoked", actor=actor, obj=invitation, request=request)
+    audit_record(spa=invitation.spa, action="invitation.revoked", actor=actor, obj=invitation)
     return invitation
 
 
@@ -100,7 +97,7 @@ def invitation_by_token(token):
 
 
 @transaction.atomic
-def invitation_accept(*, invitation, user, request=None):
+def invitation_accept(*, invitation, user):
     """Join the spa. The signed-in user's email must be the invited address."""
     with scopes_disabled():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -117,7 +114,7 @@ def invitation_accept(*, invitation, user, request=None):
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
-        audit_record(spa=spa, action="invitation.accepted", actor=user, obj=invitation, request=request)
+        audit_record(spa=spa, action="invitation.accepted", actor=user, obj=invitation)
     return membership
 
 
@@ -126,7 +123,7 @@ def _owner_count(spa):
 
 
 @transaction.atomic
-def membership_change_role(*, membership, role, actor, request=None):
+def membership_change_role(*, membership, role, actor):
     if role not in Role.values:
         raise ValidationError({"role": _("Choose a valid role.")})
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -144,14 +141,13 @@ def membership_change_role(*, membership, role, actor, request=None):
         action="membership.role_changed",
         actor=actor,
         obj=membership,
-        request=request,
         detail={"from": previous, "to": role, "user": membership.user.email},
     )
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, membership, actor, request=None):
+def membership_remove(*, membership, actor):
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     list(Membership.objects.select_for_update().filter(spa=membership.spa, role=Role.OWNER))
     if membership.role == Role.OWNER and _owner_count(membership.spa) <= 1:
@@ -161,7 +157,6 @@ def membership_remove(*, membership, actor, request=None):
         action="membership.removed",
         actor=actor,
         obj=membership,
-        request=request,
         detail={"user": membership.user.email, "role": membership.role},
     )
     membership.delete()

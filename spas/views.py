@@ -33,7 +33,6 @@ def spa_create(request):
                 name=data.pop("name"),
                 slug=data.pop("slug"),
                 timezone_name=data.pop("timezone"),
-                request=request,
                 **data,
             )
         except ValidationError as error:
@@ -56,7 +55,7 @@ def spa_settings(request, spa_slug):
                 changed["logo"] = ""
             try:
                 if changed:
-                    services.spa_update(spa=Spa.objects.get(pk=spa.pk), actor=request.user, request=request, **changed)
+                    services.spa_update(spa=Spa.objects.get(pk=spa.pk), actor=request.user, **changed)
             except ValidationError as error:
                 apply_validation_error(form, error)
             else:
@@ -98,7 +97,6 @@ def team_invite(request, spa_slug):
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 invited_by=request.user,
-                request=request,
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -119,7 +117,7 @@ def member_role(request, spa_slug, member_id):
     try:
         # The service works on a freshly locked copy; report the role it saved, not the one we read.
         membership = services.membership_change_role(
-            membership=membership, role=form.cleaned_data["role"], actor=request.user, request=request
+            membership=membership, role=form.cleaned_data["role"], actor=request.user
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -137,7 +135,7 @@ def member_role(request, spa_slug, member_id):
 def member_remove(request, spa_slug, member_id):
     membership = get_object_or_404(Membership.objects.select_related("user"), spa=request.spa, public_id=member_id)
     try:
-        services.membership_remove(membership=membership, actor=request.user, request=request)
+        services.membership_remove(membership=membership, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("spas:team", spa_slug=spa_slug)
@@ -152,7 +150,7 @@ def member_remove(request, spa_slug, member_id):
 def invitation_revoke(request, spa_slug, invitation_id):
     invitation = get_object_or_404(Invitation, spa=request.spa, public_id=invitation_id)
     try:
-        services.invitation_revoke(invitation=invitation, actor=request.user, request=request)
+        services.invitation_revoke(invitation=invitation, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -170,7 +168,7 @@ def invitation_accept(request, token):
         if not request.user.is_authenticated:
             return redirect_to_login(request.path)
         try:
-            services.invitation_accept(invitation=invitation, user=request.user, request=request)
+            services.invitation_accept(invitation=invitation, user=request.user)
         except ValidationError as validation_error:
             error = " ".join(validation_error.messages)
         else:

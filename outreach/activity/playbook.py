@@ -145,7 +145,7 @@ def playbook_progress(*, spa, practice):
     return [(step, added.get(key)) for key, step in keys.items()]
 
 
-def playbook_task_add(*, spa, practice, step_key, actor, request=None):
+def playbook_task_add(*, spa, practice, step_key, actor):
     """Add one playbook step as a task for the practice's owner (or the person who clicked). Returns (task, created)."""
     step = next((step for step in playbook_for(practice) if step.key == step_key), None)
     if step is None:
@@ -162,5 +162,4 @@ def playbook_task_add(*, spa, practice, step_key, actor, request=None):
         source=TaskSource.PLAYBOOK,
         dedupe_key=_dedupe_key(spa, practice, step),
         created_by=actor,
-        request=request,
     )

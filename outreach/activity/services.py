@@ -94,7 +94,6 @@ def touchpoint_log(
     campaign=None,
     event=None,
     close_task=True,
-    request=None,
 ):
     """Record one contact with a practice. Returns the touchpoint.
 
@@ -123,9 +122,7 @@ def touchpoint_log(
         [TouchpointParticipant(spa=spa, touchpoint=touchpoint, clinician=person) for person in clinicians]
         + [TouchpointParticipant(spa=spa, touchpoint=touchpoint, contact=person) for person in contacts]
     )
-    audit_record(
-        spa=spa, action="touchpoint.logged", actor=actor, obj=touchpoint, request=request, detail={"kind": kind}
-    )
+    audit_record(spa=spa, action="touchpoint.logged", actor=actor, obj=touchpoint, detail={"kind": kind})
     if close_task and kind in TOUCHPOINT_KIND_OF_TASK.values():
         task = (
             Task.objects.select_for_update()
@@ -134,7 +131,7 @@ def touchpoint_log(
             .first()
         )
         if task is not None:
-            _mark_done(task, actor=actor, touchpoint=touchpoint, logged_by_task=False, request=request)
+            _mark_done(task, actor=actor, touchpoint=touchpoint, logged_by_task=False)
     _touchpoints_changed(practice, kind)
     return touchpoint
 
@@ -168,7 +165,7 @@ def _snapshot(touchpoint):
 
 
 @transaction.atomic
-def touchpoint_delete(*, touchpoint, actor, request=None):
+def touchpoint_delete(*, touchpoint, actor):
     """Remove a touchpoint logged by mistake; a task it closed opens again. The audit event keeps what was
     removed, so ``touchpoint_restore`` can undo it."""
     snapshot = _snapshot(touchpoint)
@@ -177,13 +174,12 @@ def touchpoint_delete(*, touchpoint, actor, request=None):
         spa=touchpoint.spa, touchpoint=touchpoint, done_at__isnull=False
     ):
         reopened.append([str(task.public_id), task.touchpoint_logged_by_task])
-        _reopen(task, actor=actor, request=request, delete_touchpoint=False)
+        _reopen(task, actor=actor, delete_touchpoint=False)
     audit_record(
         spa=touchpoint.spa,
         action="touchpoint.deleted",
         actor=actor,
         obj=touchpoint,
-        request=request,
         detail={"touchpoint": snapshot, "reopened_tasks": reopened},
     )
     practice, kind = touchpoint.practice, touchpoint.kind
@@ -192,7 +188,7 @@ def touchpoint_delete(*, touchpoint, actor, request=None):
 
 
 @transaction.atomic
-def touchpoint_restore(*, spa, removal, actor, request=None):
+def touchpoint_restore(*, spa, removal, actor):
     """Bring back a touchpoint removed within ``RESTORE_WINDOW`` (the toast's Undo), with its people, and close
     again the tasks its removal reopened (those still open). Returns the touchpoint."""
     snapshot = (removal.detail or {}).get("touchpoint")
@@ -229,7 +225,7 @@ def touchpoint_restore(*, spa, removal, actor, request=None):
         [TouchpointParticipant(spa=spa, touchpoint=touchpoint, clinician=person) for person in clinicians]
         + [TouchpointParticipant(spa=spa, touchpoint=touchpoint, contact=person) for person in contacts]
     )
-    audit_record(spa=spa, action="touchpoint.restored", actor=actor, obj=touchpoint, request=request)
+    audit_record(spa=spa, action="touchpoint.restored", actor=actor, obj=touchpoint)
     logged_by_task = dict(removal.detail.get("reopened_tasks") or [])
     for task in Task.objects.select_for_update().filter(spa=spa, public_id__in=list(logged_by_task), done_at=None):
         _mark_done(
@@ -237,7 +233,6 @@ def touchpoint_restore(*, spa, removal, actor, request=None):
             actor=actor,
             touchpoint=touchpoint,
             logged_by_task=bool(logged_by_task.get(str(task.public_id))),
-            request=request,
         )
     _touchpoints_changed(practice, touchpoint.kind)
     return touchpoint
@@ -271,7 +266,6 @@ def task_create(
     campaign_enrollment=None,
     campaign_step=None,
     event=None,
-    request=None,
 ):
     """Create a task. Returns (task, created); with a ``dedupe_key`` already used, the existing task."""
     if practice is not None and practice.spa_id != spa.pk:
@@ -303,7 +297,6 @@ def task_create(
                 actor=task.created_by,
                 actor_label="" if task.created_by else source,
                 obj=task,
-                request=request,
                 detail={"source": source},
             )
     except IntegrityError:
@@ -313,19 +306,19 @@ def task_create(
     return task, True
 
 
-def _mark_done(task, *, actor, touchpoint, logged_by_task, request):
+def _mark_done(task, *, actor, touchpoint, logged_by_task):
     task.done_at = timezone.now()
     task.done_by = actor if actor is not None and actor.is_authenticated else None
     task.touchpoint = touchpoint
     task.touchpoint_logged_by_task = logged_by_task
     task.save(update_fields=["done_at", "done_by", "touchpoint", "touchpoint_logged_by_task"])
-    audit_record(spa=task.spa, action="task.done", actor=actor, obj=task, request=request)
+    audit_record(spa=task.spa, action="task.done", actor=actor, obj=task)
     for hook in _task_done_hooks:
         hook(task)
 
 
 @transaction.atomic
-def task_complete(*, task, actor, request=None):
+def task_complete(*, task, actor):
     """Mark a task done. A task of a touchpoint kind at a practice logs that touchpoint (today)."""
     task = Task.objects.select_for_update(of=("self",)).select_related("spa", "practice").filter(pk=task.pk).first()
     if task is None:  # removed meanwhile (a campaign stopped at that instant)
@@ -343,15 +336,14 @@ def task_complete(*, task, actor, request=None):
             notes=_("Logged by completing the task “%(title)s”.") % {"title": task.title},
             campaign=task.campaign_enrollment.campaign if task.campaign_enrollment_id else None,
             close_task=False,
-            request=request,
         )
-    _mark_done(task, actor=actor, touchpoint=touchpoint, logged_by_task=touchpoint is not None, request=request)
+    _mark_done(task, actor=actor, touchpoint=touchpoint, logged_by_task=touchpoint is not None)
     if task.kind in TOUCHPOINT_KIND_OF_TASK:
-        _log_covered_touchpoints(task, actor=actor, request=request)
+        _log_covered_touchpoints(task, actor=actor)
     return task
 
 
-def _log_covered_touchpoints(task, *, actor, request):
+def _log_covered_touchpoints(task, *, actor):
     # A rolled-up task (the week's thank-you notes) logs its touchpoint at each practice it covers, unless one
     # of that kind was logged there by hand since the practice was put on the task.
     lines = list(TaskPractice.objects.filter(spa=task.spa, task=task).select_related("practice").order_by("id"))
@@ -379,13 +371,12 @@ def _log_covered_touchpoints(task, *, actor, request):
                 actor=actor,
                 notes=_("Logged by completing the task “%(title)s”.") % {"title": task.title},
                 close_task=False,
-                request=request,
             )
             line.touchpoint_logged_by_task = True
         line.save(update_fields=["touchpoint", "touchpoint_logged_by_task"])
 
 
-def _reopen(task, *, actor, request, delete_touchpoint=True):
+def _reopen(task, *, actor, delete_touchpoint=True):
     touchpoint = task.touchpoint if delete_touchpoint and task.touchpoint_logged_by_task else None
     covered = list(
         TaskPractice.objects.filter(spa=task.spa, task=task, touchpoint__isnull=False).select_related(
@@ -397,7 +388,7 @@ def _reopen(task, *, actor, request, delete_touchpoint=True):
     task.touchpoint = None
     task.touchpoint_logged_by_task = False
     task.save(update_fields=["done_at", "done_by", "touchpoint", "touchpoint_logged_by_task"])
-    audit_record(spa=task.spa, action="task.reopened", actor=actor, obj=task, request=request)
+    audit_record(spa=task.spa, action="task.reopened", actor=actor, obj=task)
     if touchpoint is not None:
         practice, kind = touchpoint.practice, touchpoint.kind
         touchpoint.delete()
@@ -415,7 +406,7 @@ def _reopen(task, *, actor, request, delete_touchpoint=True):
 
 
 @transaction.atomic
-def task_reopen(*, task, actor, request=None):
+def task_reopen(*, task, actor):
     """Undo "done": the task is open again and a touchpoint that marking it done logged is removed."""
     task = (
         Task.objects.select_for_update(of=("self",))
@@ -427,12 +418,12 @@ def task_reopen(*, task, actor, request=None):
         raise Task.DoesNotExist("The task was removed.")
     if task.done_at is None:
         return task
-    _reopen(task, actor=actor, request=request)
+    _reopen(task, actor=actor)
     return task
 
 
 @transaction.atomic
-def task_update(*, task, actor, request=None, **fields):
+def task_update(*, task, actor, **fields):
     """Edit a task's title, kind, due date, assignee, practice or notes."""
     allowed = {"title", "kind", "due_on", "assignee", "practice", "notes"}
     unknown = set(fields) - allowed
@@ -446,7 +437,7 @@ def task_update(*, task, actor, request=None, **fields):
         setattr(task, name, value)
     task.full_clean(validate_constraints=False)
     task.save(update_fields=sorted(fields))
-    audit_record(spa=task.spa, action="task.updated", actor=actor, obj=task, request=request)
+    audit_record(spa=task.spa, action="task.updated", actor=actor, obj=task)
     return task
 
 
@@ -455,7 +446,7 @@ BULK_LIMIT = 200
 
 
 @transaction.atomic
-def tasks_complete(*, spa, task_ids, actor, request=None):
+def tasks_complete(*, spa, task_ids, actor):
     """Mark several open tasks done at once, each as ``task_complete`` does. Returns the tasks this call marked
     done (those already done or unknown are left out)."""
     tasks = list(
@@ -463,22 +454,22 @@ def tasks_complete(*, spa, task_ids, actor, request=None):
         .filter(spa=spa, public_id__in=list(task_ids)[:BULK_LIMIT], done_at=None)
         .order_by("due_on", "id")
     )
-    return [task_complete(task=task, actor=actor, request=request) for task in tasks]
+    return [task_complete(task=task, actor=actor) for task in tasks]
 
 
 @transaction.atomic
-def tasks_reopen(*, spa, task_ids, actor, request=None):
+def tasks_reopen(*, spa, task_ids, actor):
     """Undo "done" for several tasks at once (a bulk action's Undo). Returns the tasks opened again."""
     tasks = list(
         Task.objects.select_for_update(of=("self",))
         .filter(spa=spa, public_id__in=list(task_ids)[:BULK_LIMIT], done_at__isnull=False)
         .order_by("due_on", "id")
     )
-    return [task_reopen(task=task, actor=actor, request=request) for task in tasks]
+    return [task_reopen(task=task, actor=actor) for task in tasks]
 
 
 @transaction.atomic
-def task_snooze(*, task, until, actor, request=None):
+def task_snooze(*, task, until, actor):
     """Put an open task off to ``until``, a later day than it is due. Returns (task, the due date it had)."""
     task = Task.objects.select_for_update(of=("self",)).select_related("spa").filter(pk=task.pk).first()
     if task is None:
@@ -495,14 +486,13 @@ def task_snooze(*, task, until, actor, request=None):
         action="task.snoozed",
         actor=actor,
         obj=task,
-        request=request,
         detail={"from": previous.isoformat(), "to": until.isoformat()},
     )
     return task, previous
 
 
 @transaction.atomic
-def outreach_settings_update(*, spa, actor, fields, request=None):
+def outreach_settings_update(*, spa, actor, fields):
     """Change the spa's outreach rhythm (cadence, fresh-approach period, digest hour); audited."""
     settings_row = outreach_settings_for(spa)
     changed = sorted(name for name, value in fields.items() if getattr(settings_row, name) != value)
@@ -517,7 +507,6 @@ def outreach_settings_update(*, spa, actor, fields, request=None):
         action="outreach_settings.updated",
         actor=actor,
         obj=settings_row,
-        request=request,
         detail={name: fields[name] for name in changed},
     )
     for hook in _settings_hooks:

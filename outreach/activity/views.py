@@ -109,7 +109,6 @@ def my_day(request, spa_slug):
             due_on=form.cleaned_data["due_on"] or selectors.spa_today(spa),
             assignee=request.user,
             created_by=request.user,
-            request=request,
         )
         messages.success(request, _("Task added."))
         return redirect("outreach:my_day", spa_slug=spa_slug)
@@ -184,14 +183,12 @@ def task_form(request, spa_slug, task_id=None):
                     practice=data["practice"],
                     notes=data["notes"],
                     created_by=request.user,
-                    request=request,
                 )
                 messages.success(request, _("Task added."))
             else:
                 services.task_update(
                     task=task,
                     actor=request.user,
-                    request=request,
                     **{name: data[name] for name in ("title", "kind", "due_on", "assignee", "practice", "notes")},
                 )
                 messages.success(request, _("Task saved."))
@@ -245,7 +242,7 @@ def _task_row_response(request, task):
 @in_spa_timezone
 def task_done(request, spa_slug, task_id):
     try:
-        task = services.task_complete(task=_task_or_404(request, task_id), actor=request.user, request=request)
+        task = services.task_complete(task=_task_or_404(request, task_id), actor=request.user)
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
     if request.htmx:
@@ -258,7 +255,7 @@ def task_done(request, spa_slug, task_id):
 @in_spa_timezone
 def task_undo(request, spa_slug, task_id):
     try:
-        task = services.task_reopen(task=_task_or_404(request, task_id), actor=request.user, request=request)
+        task = services.task_reopen(task=_task_or_404(request, task_id), actor=request.user)
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
     if request.htmx and request.htmx.target == MY_DAY_TASKS:  # Undo in "Done today"
@@ -295,9 +292,7 @@ def task_bulk_done(request, spa_slug):
     form = TaskSelectionForm(request.POST)
     if not form.is_valid():
         return _after_bulk(request, " ".join(form.errors["task"]), level="warning")
-    done = services.tasks_complete(
-        spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user, request=request
-    )
+    done = services.tasks_complete(spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user)
     if not done:
         return _after_bulk(request, _("None of those tasks is open any more."), level="warning")
     message = ngettext("%(count)d task done.", "%(count)d tasks done.", len(done)) % {"count": len(done)}
@@ -316,9 +311,7 @@ def task_bulk_undo(request, spa_slug):
                 HttpResponse(status=400), "showToast", {"message": " ".join(form.errors["task"]), "level": "warning"}
             )
         return HttpResponseBadRequest(" ".join(form.errors["task"]))
-    reopened = services.tasks_reopen(
-        spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user, request=request
-    )
+    reopened = services.tasks_reopen(spa=request.spa, task_ids=form.cleaned_data["task"], actor=request.user)
     messages.success(
         request,
         ngettext("%(count)d task open again.", "%(count)d tasks open again.", len(reopened)) % {"count": len(reopened)},
@@ -344,7 +337,7 @@ def task_snooze(request, spa_slug, task_id):
     if form.is_valid():
         until = selectors.snooze_dates(request.spa)[form.cleaned_data["until"]]
         try:
-            task, previous = services.task_snooze(task=task, until=until, actor=request.user, request=request)
+            task, previous = services.task_snooze(task=task, until=until, actor=request.user)
         except Task.DoesNotExist:
             raise Http404("No such task.") from None
         except ValidationError as error:
@@ -381,7 +374,7 @@ def task_snooze_undo(request, spa_slug, task_id):
     if not form.is_valid():
         return HttpResponseBadRequest(_("Enter a valid date."))
     if task.done_at is None:
-        services.task_update(task=task, actor=request.user, request=request, due_on=form.cleaned_data["due_on"])
+        services.task_update(task=task, actor=request.user, due_on=form.cleaned_data["due_on"])
         messages.success(request, _("Snooze undone: %(title)s.") % {"title": task.title})
     return _refresh(request)
 
@@ -444,7 +437,6 @@ def touchpoint_log(request, spa_slug, practice_id):
                 clinicians=list(data["clinicians"]),
                 contacts=list(data["contacts"]),
                 actor=request.user,
-                request=request,
             )
             if data["next_step_on"]:
                 services.task_create(
@@ -454,7 +446,6 @@ def touchpoint_log(request, spa_slug, practice_id):
                     practice=practice,
                     assignee=request.user,
                     created_by=request.user,
-                    request=request,
                 )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -479,7 +470,7 @@ def touchpoint_delete(request, spa_slug, touchpoint_id):
         raise Http404("No such touchpoint.")
     practice = touchpoint.practice
     undo_url = reverse("outreach:touchpoint_restore", args=[spa_slug, touchpoint.public_id])
-    services.touchpoint_delete(touchpoint=touchpoint, actor=request.user, request=request)
+    services.touchpoint_delete(touchpoint=touchpoint, actor=request.user)
     if request.htmx:
         response = render(request, "outreach/partials/activity_card.html", activity_card_context(request, practice))
         return _touchpoints_changed(with_toast(response, _("Touchpoint removed."), undo_url=undo_url))
@@ -495,7 +486,7 @@ def touchpoint_restore(request, spa_slug, touchpoint_id):
     if removal is None or (removal.actor_id != request.user.pk and not request.membership.has_role(Role.MANAGER)):
         raise Http404("No such touchpoint.")
     try:
-        touchpoint = services.touchpoint_restore(spa=request.spa, removal=removal, actor=request.user, request=request)
+        touchpoint = services.touchpoint_restore(spa=request.spa, removal=removal, actor=request.user)
     except ValidationError as error:
         message = " ".join(error.messages)
         if request.htmx:
@@ -533,7 +524,6 @@ def task_from_playbook(request, spa_slug, practice_id):
             practice=practice,
             step_key=request.POST.get("step", ""),
             actor=request.user,
-            request=request,
         )
     except ValidationError as error:
         for message in error.messages:
@@ -562,7 +552,6 @@ def outreach_settings(request, spa_slug):
             spa=request.spa,
             actor=request.user,
             fields={name: form.cleaned_data[name] for name in OutreachSettingsForm.Meta.fields},
-            request=request,
         )
         messages.success(request, _("Outreach rhythm saved."))
         return redirect("outreach:outreach_settings", spa_slug=spa_slug)

@@ -121,7 +121,7 @@ def _clean_steps(spa, steps):
 
 
 @transaction.atomic
-def campaign_save(*, spa, actor, fields, steps, segment, campaign=None, launch=False, request=None):
+def campaign_save(*, spa, actor, fields, steps, segment, campaign=None, launch=False):
     """Create or edit a draft campaign with its segment and steps; with ``launch`` also launch it.
 
     ``fields``: name, description, owner. ``steps``: [{"kind", "title", "days_after_previous",
@@ -153,17 +153,16 @@ def campaign_save(*, spa, actor, fields, steps, segment, campaign=None, launch=F
         action=f"campaign.{'created' if creating else 'updated'}",
         actor=actor,
         obj=campaign,
-        request=request,
         detail={"segment": campaign.segment, "steps": [row.kind for row in rows]},
     )
     if launch:
-        campaign_launch(campaign=campaign, actor=actor, request=request)
+        campaign_launch(campaign=campaign, actor=actor)
         campaign.refresh_from_db()
     return campaign
 
 
 @transaction.atomic
-def campaign_update(*, campaign, actor, fields, request=None):
+def campaign_update(*, campaign, actor, fields):
     """Change a campaign's name, goal or who gets its tasks (new tasks only; existing ones keep theirs)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     changed = []
@@ -182,19 +181,18 @@ def campaign_update(*, campaign, actor, fields, request=None):
         action="campaign.updated",
         actor=actor,
         obj=campaign,
-        request=request,
         detail={"fields": changed},
     )
     return campaign
 
 
 @transaction.atomic
-def campaign_delete(*, campaign, actor, request=None):
+def campaign_delete(*, campaign, actor):
     """Delete a draft (a launched campaign is history: stop it instead)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise ValidationError(_("Only a draft can be deleted; stop a running campaign instead."))
-    audit_record(spa=campaign.spa, action="campaign.deleted", actor=actor, obj=campaign, request=request)
+    audit_record(spa=campaign.spa, action="campaign.deleted", actor=actor, obj=campaign)
     campaign.delete()
 
 
@@ -235,7 +233,7 @@ def _done_on(task):
     return activity_selectors.spa_today(task.spa, task.done_at)
 
 
-def _create_step_task(*, enrollment, step, steps, due_on, member_ids, actor=None, request=None):
+def _create_step_task(*, enrollment, step, steps, due_on, member_ids, actor=None):
     campaign, practice = enrollment.campaign, enrollment.practice
     assignee = _assignee(campaign, practice, member_ids)
     notes = _("Step %(number)s of %(total)s of the campaign “%(campaign)s”.") % {
@@ -258,7 +256,6 @@ def _create_step_task(*, enrollment, step, steps, due_on, member_ids, actor=None
         created_by=_actor(actor),
         campaign_enrollment=enrollment,
         campaign_step=step,
-        request=request,
     )
     if created and step.kind == TaskKind.LETTER and step.letter_template_id is not None:
         letter_request(
@@ -266,12 +263,11 @@ def _create_step_task(*, enrollment, step, steps, due_on, member_ids, actor=None
             practice=practice,
             template=step.letter_template,
             requested_by=assignee or campaign.created_by,
-            request=request,
         )
     return task, created
 
 
-def _sync(enrollment, steps, tasks, *, member_ids, actor=None, request=None, now=None):
+def _sync(enrollment, steps, tasks, *, member_ids, actor=None, now=None):
     """Bring an enrollment in line with its tasks: progress, status, and the current step's task.
 
     Returns the number of tasks created. ``tasks`` are the enrollment's tasks (touchpoint loaded).
@@ -293,7 +289,6 @@ def _sync(enrollment, steps, tasks, *, member_ids, actor=None, request=None, now
             action="campaign_enrollment.progressed",
             actor=actor,
             obj=enrollment.campaign,
-            request=request,
             actor_label="" if actor else "campaign",
             detail={
                 "practice": str(enrollment.practice.public_id),
@@ -316,7 +311,6 @@ def _sync(enrollment, steps, tasks, *, member_ids, actor=None, request=None, now
         due_on=base + datetime.timedelta(days=current.days_after_previous),
         member_ids=member_ids,
         actor=actor,
-        request=request,
     )
     return int(created)
 
@@ -331,7 +325,7 @@ def _campaign_steps(campaign):
     return list(CampaignStep.objects.filter(spa=campaign.spa, campaign=campaign).select_related("letter_template"))
 
 
-def _finish_if_done(campaign, *, actor=None, request=None):
+def _finish_if_done(campaign, *, actor=None):
     """Finish a running campaign once no practice is still in progress."""
     if campaign.status != Campaign.Status.RUNNING:
         return False
@@ -347,7 +341,6 @@ def _finish_if_done(campaign, *, actor=None, request=None):
         action="campaign.finished",
         actor=actor,
         obj=campaign,
-        request=request,
         actor_label="" if actor else "campaign",
     )
     return True
@@ -388,7 +381,7 @@ def _lock_open_tasks(enrollments_filter):
 
 
 @transaction.atomic
-def campaign_launch(*, campaign, actor, request=None):
+def campaign_launch(*, campaign, actor):
     """Enroll every practice matching the segment now and create each one's first-step task (due today)."""
     campaign = _lock_campaign(campaign.pk)
     spa = campaign.spa
@@ -441,32 +434,30 @@ def campaign_launch(*, campaign, actor, request=None):
             due_on=today,
             member_ids=member_ids,
             actor=actor,
-            request=request,
         )
     audit_record(
         spa=spa,
         action="campaign.launched",
         actor=actor,
         obj=campaign,
-        request=request,
         detail={"practices": len(enrollments), "segment": campaign.segment},
     )
     return campaign
 
 
-def _remove_open_tasks(spa, enrollments, *, actor, request, reason):
+def _remove_open_tasks(spa, enrollments, *, actor, reason):
     """Delete the open (not done) campaign tasks of these enrollments; done work stays."""
     open_tasks = list(
         Task.objects.filter(campaign_enrollment__in=[enrollment.pk for enrollment in enrollments], done_at=None)
     )
     for task in open_tasks:
-        audit_record(spa=spa, action="task.deleted", actor=actor, obj=task, request=request, detail={"reason": reason})
+        audit_record(spa=spa, action="task.deleted", actor=actor, obj=task, detail={"reason": reason})
     Task.objects.filter(pk__in=[task.pk for task in open_tasks]).delete()
     return len(open_tasks)
 
 
 @transaction.atomic
-def campaign_stop(*, campaign, actor, request=None):
+def campaign_stop(*, campaign, actor):
     """Stop a running campaign: done work stays, open campaign tasks are deleted, practices in progress stop."""
     _lock_open_tasks({"campaign_enrollment__campaign": campaign})
     campaign = _lock_campaign(campaign.pk)
@@ -478,11 +469,7 @@ def campaign_stop(*, campaign, actor, request=None):
             spa=campaign.spa, campaign=campaign, status=CampaignEnrollment.Status.ACTIVE
         )
     )
-    removed = (
-        _remove_open_tasks(campaign.spa, active, actor=actor, request=request, reason="campaign stopped")
-        if active
-        else 0
-    )
+    removed = _remove_open_tasks(campaign.spa, active, actor=actor, reason="campaign stopped") if active else 0
     CampaignEnrollment.objects.filter(pk__in=[enrollment.pk for enrollment in active]).update(
         status=CampaignEnrollment.Status.STOPPED, completed_at=now
     )
@@ -494,14 +481,13 @@ def campaign_stop(*, campaign, actor, request=None):
         action="campaign.stopped",
         actor=actor,
         obj=campaign,
-        request=request,
         detail={"practices_stopped": len(active), "tasks_removed": removed},
     )
     return campaign
 
 
 @transaction.atomic
-def campaign_enrollment_remove(*, enrollment, actor, request=None):
+def campaign_enrollment_remove(*, enrollment, actor):
     """Take one practice out of a running campaign: its open campaign tasks go, its done work stays."""
     _lock_open_tasks({"campaign_enrollment": enrollment})
     campaign, enrollment = _lock(enrollment.pk)
@@ -509,9 +495,7 @@ def campaign_enrollment_remove(*, enrollment, actor, request=None):
         raise ValidationError(_("Practices can only be removed from a running campaign."))
     if enrollment.status != CampaignEnrollment.Status.ACTIVE:
         raise ValidationError(_("This practice is no longer in progress in the campaign."))
-    removed = _remove_open_tasks(
-        enrollment.spa, [enrollment], actor=actor, request=request, reason="practice removed from the campaign"
-    )
+    removed = _remove_open_tasks(enrollment.spa, [enrollment], actor=actor, reason="practice removed from the campaign")
     enrollment.status = CampaignEnrollment.Status.STOPPED
     enrollment.completed_at = timezone.now()
     enrollment.save(update_fields=["status", "completed_at"])
@@ -520,10 +504,9 @@ def campaign_enrollment_remove(*, enrollment, actor, request=None):
         action="campaign.practice_removed",
         actor=actor,
         obj=campaign,
-        request=request,
         detail={"practice": str(enrollment.practice.public_id), "tasks_removed": removed},
     )
-    _finish_if_done(campaign, actor=actor, request=request)
+    _finish_if_done(campaign, actor=actor)
     return enrollment
 
 

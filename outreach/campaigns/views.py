@@ -133,7 +133,6 @@ def _campaign_form(request, campaign=None):
                 segment=form.segment(),
                 steps=formset.steps(),
                 launch=launch,
-                request=request,
             )
         except ValidationError as error:
             _apply_service_error(error, form, step_errors)
@@ -179,7 +178,6 @@ def campaign_edit(request, spa_slug, campaign_id):
                     campaign=campaign,
                     actor=request.user,
                     fields={name: form.cleaned_data[name] for name in ("name", "description", "owner")},
-                    request=request,
                 )
             except ValidationError as error:
                 _apply_service_error(error, form, [])
@@ -290,7 +288,7 @@ def campaign_detail(request, spa_slug, campaign_id):
 def campaign_launch(request, spa_slug, campaign_id):
     campaign = _campaign_or_404(request, campaign_id)
     try:
-        services.campaign_launch(campaign=campaign, actor=request.user, request=request)
+        services.campaign_launch(campaign=campaign, actor=request.user)
     except ValidationError as error:
         campaign.refresh_from_db()
         return _render_detail(request, campaign, status=400, launch_errors=error.messages)
@@ -312,7 +310,7 @@ def campaign_launch(request, spa_slug, campaign_id):
 def campaign_stop(request, spa_slug, campaign_id):
     campaign = _campaign_or_404(request, campaign_id)
     try:
-        services.campaign_stop(campaign=campaign, actor=request.user, request=request)
+        services.campaign_stop(campaign=campaign, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -325,7 +323,7 @@ def campaign_stop(request, spa_slug, campaign_id):
 def campaign_delete(request, spa_slug, campaign_id):
     campaign = _campaign_or_404(request, campaign_id)
     try:
-        services.campaign_delete(campaign=campaign, actor=request.user, request=request)
+        services.campaign_delete(campaign=campaign, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("outreach:campaign_detail", spa_slug=spa_slug, campaign_id=campaign.public_id)
@@ -344,7 +342,7 @@ def campaign_practice_remove(request, spa_slug, campaign_id, practice_id):
         practice__public_id=practice_id,
     )
     try:
-        services.campaign_enrollment_remove(enrollment=enrollment, actor=request.user, request=request)
+        services.campaign_enrollment_remove(enrollment=enrollment, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -366,9 +364,7 @@ def campaign_letters_print(request, spa_slug, campaign_id):
         return redirect("outreach:campaign_detail", spa_slug=spa_slug, campaign_id=campaign.public_id)
     count = 0
     for template, practices in groups:
-        batch = letter_batch_create(
-            spa=request.spa, template=template, practices=practices, requested_by=request.user, request=request
-        )
+        batch = letter_batch_create(spa=request.spa, template=template, practices=practices, requested_by=request.user)
         count += len(batch.practice_ids)
     messages.success(
         request,

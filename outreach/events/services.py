@@ -52,7 +52,7 @@ def _has_attendance(event):
 
 
 @transaction.atomic
-def event_create(*, spa, kind, title, starts_at, actor, location="", notes="", request=None):
+def event_create(*, spa, kind, title, starts_at, actor, location="", notes=""):
     """Plan a lunch presentation, an open house or another event. Returns the event."""
     event = Event(
         spa=spa,
@@ -65,12 +65,12 @@ def event_create(*, spa, kind, title, starts_at, actor, location="", notes="", r
     )
     event.full_clean(exclude=["created_by"])  # set here, and empty for an event made by the system
     event.save()
-    audit_record(spa=spa, action="event.created", actor=actor, obj=event, request=request, detail={"kind": kind})
+    audit_record(spa=spa, action="event.created", actor=actor, obj=event, detail={"kind": kind})
     return event
 
 
 @transaction.atomic
-def event_update(*, event, actor, request=None, **fields):
+def event_update(*, event, actor, **fields):
     """Edit an event's kind, title, time, location or notes.
 
     Once attendance is recorded the event has happened: it cannot move into the future, and a new kind or day
@@ -90,27 +90,27 @@ def event_update(*, event, actor, request=None, **fields):
             {"starts_at": _("Attendance is recorded, so the event has taken place: its time can't be in the future.")}
         )
     locked.save(update_fields=sorted(fields))
-    audit_record(spa=locked.spa, action="event.updated", actor=actor, obj=locked, request=request)
+    audit_record(spa=locked.spa, action="event.updated", actor=actor, obj=locked)
     if attended and (locked.kind != before_kind or event_local_date(locked) != before_day):
         practice_ids = set(
             EventInvitee.objects.filter(spa=locked.spa, event=locked, attended=True).values_list("practice", flat=True)
         )
         for practice in Practice.objects.filter(spa=locked.spa, pk__in=practice_ids):
-            _sync_touchpoint(locked, practice, actor=actor, request=request, relog=True)
+            _sync_touchpoint(locked, practice, actor=actor, relog=True)
     for name in fields:
         setattr(event, name, getattr(locked, name))
     return locked
 
 
 @transaction.atomic
-def event_delete(*, event, actor, request=None):
+def event_delete(*, event, actor):
     """Remove a planned event (a cancelled one). An event with recorded attendance is history and stays."""
     locked = _locked(event)
     if _has_attendance(locked):
         raise ValidationError(
             _("Attendance is recorded for this event, so it stays in the practices' history. Clear it first.")
         )
-    audit_record(spa=locked.spa, action="event.deleted", actor=actor, obj=locked, request=request)
+    audit_record(spa=locked.spa, action="event.deleted", actor=actor, obj=locked)
     locked.delete()
 
 
@@ -137,7 +137,7 @@ def _check_invitation(spa, practice, person):
 
 
 @transaction.atomic
-def event_invite(*, event, invitations, actor, request=None):
+def event_invite(*, event, invitations, actor):
     """Invite practices, each optionally with a named clinician or office contact: ``invitations`` is a list
     of (practice, person or None). Someone already invited is skipped. Returns (created invitees, skipped)."""
     event = _locked(event)
@@ -165,14 +165,13 @@ def event_invite(*, event, invitations, actor, request=None):
             action="event.invited",
             actor=actor,
             obj=event,
-            request=request,
             detail={"invitees": [str(invitee.public_id) for invitee in created]},
         )
     return created, skipped
 
 
 @transaction.atomic
-def event_invitee_update(*, invitee, actor, rsvp=UNCHANGED, attended=UNCHANGED, person=UNCHANGED, request=None):
+def event_invitee_update(*, invitee, actor, rsvp=UNCHANGED, attended=UNCHANGED, person=UNCHANGED):
     """Record an invitee's RSVP, attendance (True / False / None for not recorded) or the person named.
 
     Attendance can be recorded once the event has started; it logs or updates the practice's touchpoint.
@@ -203,16 +202,15 @@ def event_invitee_update(*, invitee, actor, rsvp=UNCHANGED, attended=UNCHANGED, 
         action="event.invitee_updated",
         actor=actor,
         obj=invitee,
-        request=request,
         detail={"event": str(event.public_id), "rsvp": invitee.rsvp, "attended": invitee.attended},
     )
     if "attended" in changed or (invitee.attended and "clinician" in changed):
-        _sync_touchpoint(event, invitee.practice, actor=actor, request=request)
+        _sync_touchpoint(event, invitee.practice, actor=actor)
     return invitee
 
 
 @transaction.atomic
-def event_invitee_remove(*, invitee, actor, request=None):
+def event_invitee_remove(*, invitee, actor):
     """Take an invitee off the list; if they were marked attended, the practice's touchpoint follows."""
     event = _locked(invitee.event)
     invitee = EventInvitee.objects.select_for_update().select_related("practice").get(pk=invitee.pk, event=event)
@@ -222,15 +220,14 @@ def event_invitee_remove(*, invitee, actor, request=None):
         action="event.invitee_removed",
         actor=actor,
         obj=invitee,
-        request=request,
         detail={"event": str(event.public_id), "practice": str(practice.public_id)},
     )
     invitee.delete()
     if attended:
-        _sync_touchpoint(event, practice, actor=actor, request=request)
+        _sync_touchpoint(event, practice, actor=actor)
 
 
-def _sync_touchpoint(event, practice, *, actor, request, relog=False):
+def _sync_touchpoint(event, practice, *, actor, relog=False):
     """Make the practice's touchpoint for this event match who from the practice attended.
 
     Called with the event's row locked. ``relog``: the event's kind or day changed, log it afresh.
@@ -243,7 +240,7 @@ def _sync_touchpoint(event, practice, *, actor, request, relog=False):
     )
     touchpoint = Touchpoint.objects.filter(spa=spa, event=event, practice=practice).order_by("id").first()
     if touchpoint is not None and (relog or not attending):
-        touchpoint_delete(touchpoint=touchpoint, actor=actor, request=request)
+        touchpoint_delete(touchpoint=touchpoint, actor=actor)
         touchpoint = None
     if not attending:
         return
@@ -262,7 +259,6 @@ def _sync_touchpoint(event, practice, *, actor, request, relog=False):
             clinicians=clinicians,
             contacts=contacts,
             event=event,
-            request=request,
         )
         return
     # Same touchpoint, new set of people: the participants follow the attendance list.
@@ -276,7 +272,6 @@ def _sync_touchpoint(event, practice, *, actor, request, relog=False):
         action="touchpoint.participants_changed",
         actor=actor,
         obj=touchpoint,
-        request=request,
         detail={"event": str(event.public_id), "people": len(clinicians) + len(contacts)},
     )
 
@@ -289,7 +284,7 @@ def follow_up_dedupe_key(event, practice):
 
 
 @transaction.atomic
-def event_follow_ups_create(*, event, actor, request=None):
+def event_follow_ups_create(*, event, actor):
     """One follow-up task per attending practice that has none yet. Returns the tasks created now.
 
     The task goes to the practice's owner (when still on the team), else the event's creator, else whoever
@@ -337,7 +332,6 @@ def event_follow_ups_create(*, event, actor, request=None):
             dedupe_key=follow_up_dedupe_key(event, practice),
             created_by=actor,
             event=event,
-            request=request,
         )
         if was_created:
             created.append(task)
@@ -350,7 +344,6 @@ def event_follow_ups_create(*, event, actor, request=None):
             action="event.follow_ups_created",
             actor=actor,
             obj=event,
-            request=request,
             detail={"tasks": len(created)},
         )
     return created

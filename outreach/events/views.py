@@ -80,10 +80,10 @@ def event_form(request, spa_slug, event_id=None):
         fields = {name: form.cleaned_data[name] for name in EventForm.Meta.fields}
         try:
             if event is None:
-                event = services.event_create(spa=request.spa, actor=request.user, request=request, **fields)
+                event = services.event_create(spa=request.spa, actor=request.user, **fields)
                 messages.success(request, _("Event planned. Invite the practices next."))
             else:
-                services.event_update(event=event, actor=request.user, request=request, **fields)
+                services.event_update(event=event, actor=request.user, **fields)
                 messages.success(request, _("Event saved."))
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -139,7 +139,7 @@ def event_detail(request, spa_slug, event_id):
 def event_delete(request, spa_slug, event_id):
     event = _event_or_404(request, event_id)
     try:
-        services.event_delete(event=event, actor=request.user, request=request)
+        services.event_delete(event=event, actor=request.user)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -183,7 +183,7 @@ def event_invite(request, spa_slug, event_id):
     if request.method == "POST" and form.is_valid():
         try:
             created, skipped = services.event_invite(
-                event=event, invitations=form.cleaned_data["invitations"], actor=request.user, request=request
+                event=event, invitations=form.cleaned_data["invitations"], actor=request.user
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -262,9 +262,7 @@ def event_invitee_update(request, spa_slug, event_id, invitee_id):
     if request.method == "POST":
         if form.is_valid():
             try:
-                invitee = services.event_invitee_update(
-                    invitee=invitee, actor=request.user, request=request, **form.changes()
-                )
+                invitee = services.event_invitee_update(invitee=invitee, actor=request.user, **form.changes())
             except ValidationError as error:
                 apply_validation_error(form, error)
         if not form.errors:
@@ -283,7 +281,7 @@ def event_invitee_update(request, spa_slug, event_id, invitee_id):
 def event_invitee_remove(request, spa_slug, event_id, invitee_id):
     event = _event_or_404(request, event_id)
     invitee = _invitee_or_404(request, event, invitee_id)
-    services.event_invitee_remove(invitee=invitee, actor=request.user, request=request)
+    services.event_invitee_remove(invitee=invitee, actor=request.user)
     if request.htmx:
         return _row_response(request, event, removed=invitee)
     messages.success(request, _("%(practice)s removed from the invitees.") % {"practice": invitee.practice.name})
@@ -298,7 +296,7 @@ def event_invitee_remove(request, spa_slug, event_id, invitee_id):
 def event_follow_ups_create(request, spa_slug, event_id):
     event = _event_or_404(request, event_id)
     try:
-        created = services.event_follow_ups_create(event=event, actor=request.user, request=request)
+        created = services.event_follow_ups_create(event=event, actor=request.user)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

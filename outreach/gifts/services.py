@@ -69,7 +69,7 @@ def _check_year(year):
 
 
 @transaction.atomic
-def gift_limit_set(*, spa, year, limit, actor, request=None):
+def gift_limit_set(*, spa, year, limit, actor):
     """Set the spa's limit per recipient for one calendar year (for example when CMS publishes it)."""
     _check_year(year)
     limit = Decimal(limit)
@@ -87,14 +87,13 @@ def gift_limit_set(*, spa, year, limit, actor, request=None):
         action="gift_limit.set",
         actor=actor,
         obj=row,
-        request=request,
         detail={"year": year, "limit": str(limit), "previous": str(previous) if previous is not None else None},
     )
     return row
 
 
 @transaction.atomic
-def gift_limit_clear(*, spa, year, actor, request=None):
+def gift_limit_clear(*, spa, year, actor):
     """Drop the spa's own figure for a year: the published (or latest known) figure applies again."""
     row = GiftLimit.objects.select_for_update().filter(spa=spa, year=year).first()
     if row is None:
@@ -104,7 +103,6 @@ def gift_limit_clear(*, spa, year, actor, request=None):
         action="gift_limit.cleared",
         actor=actor,
         obj=row,
-        request=request,
         detail={"year": year, "limit": str(row.limit)},
     )
     row.delete()
@@ -252,7 +250,7 @@ def _gift_save(*, spa, practice, recipient, given_on, kind, description, value, 
     return gift
 
 
-def _gift_touchpoint_log(*, gift, recipient, value, actor, request):
+def _gift_touchpoint_log(*, gift, recipient, value, actor):
     """The practice's "gift" touchpoint for a recorded gift (it closes no task)."""
     return touchpoint_log(
         spa=gift.spa,
@@ -265,17 +263,15 @@ def _gift_touchpoint_log(*, gift, recipient, value, actor, request):
         clinicians=[recipient] if isinstance(recipient, Clinician) else [],
         contacts=[recipient] if isinstance(recipient, OfficeContact) else [],
         close_task=False,
-        request=request,
     )
 
 
-def _gift_recorded_audit(*, gift, touchpoint, new_total, limit, overriding, override_reason, actor, request):
+def _gift_recorded_audit(*, gift, touchpoint, new_total, limit, overriding, override_reason, actor):
     audit_record(
         spa=gift.spa,
         action="gift.recorded",
         actor=actor,
         obj=gift,
-        request=request,
         detail={
             **_snapshot(gift),
             "year_total": str(new_total),
@@ -290,7 +286,6 @@ def _gift_recorded_audit(*, gift, touchpoint, new_total, limit, overriding, over
             action="gift.limit_overridden",
             actor=actor,
             obj=gift,
-            request=request,
             detail={"reason": override_reason, "year_total": str(new_total), "limit": str(limit.amount)},
         )
 
@@ -307,7 +302,6 @@ def gift_record(
     fair_market_value,
     actor,
     override_reason="",
-    request=None,
 ):
     """Record a gift (refusing cash, people of another practice, and going over the limit without an
     owner's override), log its touchpoint, and return a ``GiftRecorded`` with the recipient's year."""
@@ -349,7 +343,7 @@ def gift_record(
         overriding=overriding,
         override_reason=override_reason,
     )
-    touchpoint = _gift_touchpoint_log(gift=gift, recipient=recipient, value=value, actor=actor, request=request)
+    touchpoint = _gift_touchpoint_log(gift=gift, recipient=recipient, value=value, actor=actor)
     _gift_recorded_audit(
         gift=gift,
         touchpoint=touchpoint,
@@ -358,7 +352,6 @@ def gift_record(
         overriding=overriding,
         override_reason=override_reason,
         actor=actor,
-        request=request,
     )
     standing = RecipientYear(
         person=recipient,
@@ -401,7 +394,7 @@ def _touchpoint_of(gift):
 
 
 @transaction.atomic
-def gift_delete(*, gift, actor, reason, request=None):
+def gift_delete(*, gift, actor, reason):
     """Remove an entry recorded by mistake (owners only, with a reason); its touchpoint goes with it."""
     spa = gift.spa
     if not _is_owner(spa, actor):
@@ -423,27 +416,25 @@ def gift_delete(*, gift, actor, reason, request=None):
         action="gift.deleted",
         actor=actor,
         obj=gift,
-        request=request,
         detail={**_snapshot(gift), "reason": reason},
     )
     gift.delete()
     if touchpoint is not None:
-        touchpoint_delete(touchpoint=touchpoint, actor=actor, request=request)
+        touchpoint_delete(touchpoint=touchpoint, actor=actor)
 
 
 @transaction.atomic
-def gift_correct(*, gift, actor, reason, request=None, **values):
+def gift_correct(*, gift, actor, reason, **values):
     """Replace an entry with corrected values (owners only, with a reason). The corrected gift passes the
     same checks as a new one, its year counted without the entry it replaces. Returns ``GiftRecorded``."""
     old_id = str(gift.public_id)
-    gift_delete(gift=gift, actor=actor, reason=reason, request=request)
-    recorded = gift_record(spa=gift.spa, actor=actor, request=request, **values)
+    gift_delete(gift=gift, actor=actor, reason=reason)
+    recorded = gift_record(spa=gift.spa, actor=actor, **values)
     audit_record(
         spa=gift.spa,
         action="gift.corrected",
         actor=actor,
         obj=recorded.gift,
-        request=request,
         detail={"replaces": old_id, "reason": reason.strip()},
     )
     return recorded

@@ -169,7 +169,7 @@ def gift_create(request, spa_slug):
     form = GiftForm(request.POST or None, initial=_form_initial(request), spa=spa, can_override=_is_owner(request))
     if request.method == "POST" and form.is_valid():
         try:
-            recorded = services.gift_record(spa=spa, actor=request.user, request=request, **form.service_values())
+            recorded = services.gift_record(spa=spa, actor=request.user, **form.service_values())
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -249,7 +249,6 @@ def gift_correct(request, spa_slug, gift_id):
                 gift=gift,
                 actor=request.user,
                 reason=form.cleaned_data["correction_reason"],
-                request=request,
                 **form.service_values(),
             )
         except ValidationError as error:
@@ -268,7 +267,7 @@ def gift_delete(request, spa_slug, gift_id):
     form = GiftDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.gift_delete(gift=gift, actor=request.user, reason=form.cleaned_data["reason"], request=request)
+            services.gift_delete(gift=gift, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -336,7 +335,7 @@ def gift_report_csv(request, spa_slug, year):
     spa = request.spa
     year = _checked_year(year)
     standings = selectors.recipient_year_totals(spa=spa, year=year)
-    audit_record(spa=spa, action="gift.report_exported", request=request, detail={"year": year})
+    audit_record(spa=spa, action="gift.report_exported", detail={"year": year})
 
     def overrides(standing):
         return "; ".join(
@@ -379,7 +378,7 @@ def gift_limit_edit(request, spa_slug, year):
     year = _checked_year(year)
     current = selectors.gift_limit_for(spa=spa, year=year)
     if request.method == "POST" and request.POST.get("action") == "reset":
-        services.gift_limit_clear(spa=spa, year=year, actor=request.user, request=request)
+        services.gift_limit_clear(spa=spa, year=year, actor=request.user)
         messages.success(
             request,
             _("Your own figure for %(year)s is removed; %(note)s")
@@ -389,9 +388,7 @@ def gift_limit_edit(request, spa_slug, year):
     form = GiftLimitForm(request.POST or None, initial={"limit": f"{current.amount:.2f}"})
     if request.method == "POST" and form.is_valid():
         try:
-            services.gift_limit_set(
-                spa=spa, year=year, limit=form.cleaned_data["limit"], actor=request.user, request=request
-            )
+            services.gift_limit_set(spa=spa, year=year, limit=form.cleaned_data["limit"], actor=request.user)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:

@@ -136,7 +136,7 @@ def _touchpoints_changed(practice, kind):
 
 
 @transaction.atomic
-def check_in_cadence_set(*, practice, cadence_days, actor, request=None):
+def check_in_cadence_set(*, practice, cadence_days, actor):
     """Set how often to check in with this practice (days, 7–365), or None for the spa's default."""
     row, _created = CheckInCadence.objects.get_or_create(practice=practice, defaults={"spa_id": practice.spa_id})
     if row.spa_id != practice.spa_id:  # never: the row is the practice's own
@@ -150,7 +150,6 @@ def check_in_cadence_set(*, practice, cadence_days, actor, request=None):
         action="check_in_cadence.updated",
         actor=actor,
         obj=practice,
-        request=request,
         detail={"from": previous, "to": cadence_days},
     )
     row = check_in_schedule_refresh(practice=practice)

@@ -176,7 +176,6 @@ def cadence_update(request, spa_slug, practice_id):
                     practice=practice,
                     cadence_days=form.cleaned_data["cadence_days"],
                     actor=request.user,
-                    request=request,
                 )
             except ValidationError as error:
                 apply_validation_error(form, error)

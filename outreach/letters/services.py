@@ -22,7 +22,7 @@ MAX_BATCH_SIZE = 500
 
 
 @transaction.atomic
-def letter_template_save(*, spa, template, actor, request=None):
+def letter_template_save(*, spa, template, actor):
     """Validate (unknown placeholders are refused) and save a new or edited letter template."""
     creating = template.pk is None
     template.spa = spa
@@ -36,7 +36,6 @@ def letter_template_save(*, spa, template, actor, request=None):
         action=f"letter_template.{'created' if creating else 'updated'}",
         actor=actor,
         obj=template,
-        request=request,
     )
     return template
 
@@ -45,7 +44,7 @@ def _signature_name(user):
     return user.display_name if user is not None and user.is_authenticated else ""
 
 
-def letter_request(*, spa, practice, template, requested_by, request=None):
+def letter_request(*, spa, practice, template, requested_by):
     """One practice's letter from ``template``: the existing document, or one queued for rendering."""
     return document_request(
         spa=spa,
@@ -53,11 +52,10 @@ def letter_request(*, spa, practice, template, requested_by, request=None):
         source=practice,
         options={"template": str(template.public_id), "signature_name": _signature_name(requested_by)},
         requested_by=requested_by,
-        request=request,
     )
 
 
-def leave_behind_request(*, spa, specialty, practice=None, requested_by, paper="letter", request=None):
+def leave_behind_request(*, spa, specialty, practice=None, requested_by, paper="letter"):
     """The leave-behind for a specialty, personalized for ``practice`` when one is given, on Letter or A4."""
     # Letter keeps the options it always had, so a Letter leave-behind already made is found again.
     paper_option = {"paper": "a4"} if paper == "a4" else {}
@@ -68,7 +66,6 @@ def leave_behind_request(*, spa, specialty, practice=None, requested_by, paper="
             source=practice,
             options={"specialty": specialty, **paper_option},
             requested_by=requested_by,
-            request=request,
         )
     leave_behind, _created = LeaveBehind.objects.get_or_create(spa=spa, specialty=specialty)
     return document_request(
@@ -77,7 +74,6 @@ def leave_behind_request(*, spa, specialty, practice=None, requested_by, paper="
         source=leave_behind,
         options=paper_option,
         requested_by=requested_by,
-        request=request,
     )
 
 
@@ -86,7 +82,7 @@ def _options_key(options):
 
 
 @transaction.atomic
-def letter_batch_create(*, spa, template, practices, requested_by, request=None):
+def letter_batch_create(*, spa, template, practices, requested_by):
     """A batch of letters: a parent document (progress, combined PDF) and one queued part per practice.
 
     The render task is enqueued after commit; the documents page shows the parent's progress.
@@ -142,7 +138,6 @@ def letter_batch_create(*, spa, template, practices, requested_by, request=None)
         action="letter_batch.created",
         actor=actor,
         obj=batch,
-        request=request,
         detail={"template": str(template.public_id), "count": len(practices)},
     )
     _enqueue_batch(spa.pk, parent.pk)

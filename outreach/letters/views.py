@@ -43,7 +43,7 @@ def letter_template_form(request, spa_slug, template_id=None):
     form = LetterTemplateForm(request.POST or None, instance=template)
     if request.method == "POST":
         if form.is_valid():
-            services.letter_template_save(spa=request.spa, template=form.instance, actor=request.user, request=request)
+            services.letter_template_save(spa=request.spa, template=form.instance, actor=request.user)
             messages.success(request, _("Letter “%(name)s” saved.") % {"name": form.instance.name})
             return redirect("outreach:index", spa_slug=spa_slug)
         status = 400
@@ -78,7 +78,6 @@ def letter_send(request, spa_slug):
                     template=form.cleaned_data["template"],
                     practices=list(form.cleaned_data["practices"]),
                     requested_by=request.user,
-                    request=request,
                 )
             except ValueError as error:
                 form.add_error("practices", str(error))
@@ -116,7 +115,7 @@ def batch_part_download(request, spa_slug, batch_id, part_id):
     part = get_object_or_404(GeneratedDocument, spa=request.spa, batch=batch.document_id, public_id=part_id)
     if part.status != GeneratedDocument.Status.READY or not part.file:
         raise Http404("Not ready.")
-    audit_record(spa=request.spa, action="document.downloaded", obj=part, request=request)
+    audit_record(spa=request.spa, action="document.downloaded", obj=part)
     response = FileResponse(
         part.file.open("rb"),
         as_attachment=True,
@@ -140,7 +139,6 @@ def leave_behind(request, spa_slug):
                 practice=form.cleaned_data["practice"],
                 paper=form.cleaned_data["paper"],
                 requested_by=request.user,
-                request=request,
             )
             messages.success(request, _("“%(title)s” is on its way.") % {"title": document.title})
             return redirect("documents:list", spa_slug=spa_slug)

@@ -246,7 +246,7 @@ _RESPONSE_FIELDS = ["category", "objection", "response"]
 
 
 @transaction.atomic
-def objection_response_save(*, spa, response, actor, request=None):
+def objection_response_save(*, spa, response, actor):
     """Create or edit a prepared response of ``spa`` (category, what they say, how to answer)."""
     creating = response.pk is None
     if not creating and response.spa_id != spa.pk:
@@ -262,29 +262,28 @@ def objection_response_save(*, spa, response, actor, request=None):
         action=f"objection_response.{'created' if creating else 'updated'}",
         actor=actor,
         obj=response,
-        request=request,
         detail={"category": response.category},
     )
     return response
 
 
 @transaction.atomic
-def objection_response_archive(*, response, actor, request=None):
+def objection_response_archive(*, response, actor):
     """Take a response out of the library; objections logged with it keep it."""
     updated = ObjectionResponse.objects.filter(pk=response.pk, archived_at=None).update(archived_at=timezone.now())
     if updated:
         response.refresh_from_db(fields=["archived_at"])
-        audit_record(spa=response.spa, action="objection_response.archived", actor=actor, obj=response, request=request)
+        audit_record(spa=response.spa, action="objection_response.archived", actor=actor, obj=response)
     return response
 
 
 @transaction.atomic
-def objection_response_restore(*, response, actor, request=None):
+def objection_response_restore(*, response, actor):
     """Put an archived response back in the library."""
     updated = ObjectionResponse.objects.filter(pk=response.pk, archived_at__isnull=False).update(archived_at=None)
     if updated:
         response.refresh_from_db(fields=["archived_at"])
-        audit_record(spa=response.spa, action="objection_response.restored", actor=actor, obj=response, request=request)
+        audit_record(spa=response.spa, action="objection_response.restored", actor=actor, obj=response)
     return response
 
 
@@ -304,7 +303,6 @@ def objection_log_create(
     response=None,
     notes="",
     touchpoint=None,
-    request=None,
 ):
     """Record an objection raised at a practice, the prepared response used (if any) and how it went."""
     if practice.spa_id != spa.pk:
@@ -346,21 +344,19 @@ def objection_log_create(
         action="objection.logged",
         actor=actor,
         obj=log,
-        request=request,
         detail={"category": category, "outcome": outcome, "practice": str(practice.public_id)},
     )
     return log
 
 
 @transaction.atomic
-def objection_log_delete(*, log, actor, request=None):
+def objection_log_delete(*, log, actor):
     """Remove an objection logged by mistake."""
     audit_record(
         spa=log.spa,
         action="objection.deleted",
         actor=actor,
         obj=log,
-        request=request,
         detail={"category": log.category, "practice": str(log.practice.public_id)},
     )
     log.delete()

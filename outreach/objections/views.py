@@ -52,7 +52,6 @@ def _save_log(request, form):
             raised_on=data["raised_on"],
             touchpoint=data.get("touchpoint"),
             actor=request.user,
-            request=request,
         )
     except ValidationError as error:
         apply_validation_error(form, error)
@@ -110,9 +109,7 @@ def objection_response_form(request, spa_slug, response_id=None):
     form = ObjectionResponseForm(request.POST if request.method == "POST" else None, instance=response, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.objection_response_save(
-                spa=request.spa, response=form.instance, actor=request.user, request=request
-            )
+            services.objection_response_save(spa=request.spa, response=form.instance, actor=request.user)
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
@@ -132,7 +129,7 @@ def _library_url(spa_slug):
 @require_POST
 def objection_response_archive(request, spa_slug, response_id):
     response = _response_or_404(request, response_id)
-    services.objection_response_archive(response=response, actor=request.user, request=request)
+    services.objection_response_archive(response=response, actor=request.user)
     messages.success(
         request, _("“%(objection)s” archived. Objections logged with it keep it.") % {"objection": response.objection}
     )
@@ -143,7 +140,7 @@ def objection_response_archive(request, spa_slug, response_id):
 @require_POST
 def objection_response_restore(request, spa_slug, response_id):
     response = _response_or_404(request, response_id)
-    services.objection_response_restore(response=response, actor=request.user, request=request)
+    services.objection_response_restore(response=response, actor=request.user)
     messages.success(request, _("“%(objection)s” is back in the library.") % {"objection": response.objection})
     return redirect(f"{_library_url(spa_slug)}#category-{response.category}")
 
@@ -217,7 +214,7 @@ def objection_log_delete(request, spa_slug, objection_id):
     if not selectors.objection_log_can_delete(log, request.membership):
         raise PermissionDenied("Only who logged it or a manager may remove it.")
     practice = log.practice
-    services.objection_log_delete(log=log, actor=request.user, request=request)
+    services.objection_log_delete(log=log, actor=request.user)
     notice = _("Objection removed.")
     if request.htmx and request.POST.get("from") == "practice":
         return render(

@@ -196,7 +196,6 @@ class ReferralCreateApi(PracticeApi):
             consent_method=ConsentMethod.CLINIC_ATTESTATION,
             consent_captured_by=label,
             created_by_label=label,
-            request=request,
         )
         # The created referral carries its practice, clinician, services and first event: the body is the
         # detail endpoint's without reading anything back (a test holds the two equal).
@@ -240,7 +239,7 @@ class ReferralDetailApi(PracticeApi):
         referral = _referral_of_practice(api_key=api_key, public_id=referral_id)
         if referral is None:  # another practice's referral answers exactly like a missing one
             raise exceptions.NotFound
-        referral_record_view(referral=referral, request=request, actor_label=api_key_label(api_key), channel="api")
+        referral_record_view(referral=referral, actor_label=api_key_label(api_key), channel="api")
         return Response(ReferralOutputSerializer(referral).data)
 
 

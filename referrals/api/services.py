@@ -32,7 +32,7 @@ def api_key_label(api_key):
 
 
 @transaction.atomic
-def api_key_create(*, spa, practice, name, actor, request=None):
+def api_key_create(*, spa, practice, name, actor):
     """Create a key for ``practice``. Returns ``(api_key, raw_key)``; the raw key is never stored."""
     if practice.spa_id != spa.pk:
         raise ValidationError({"practice": _("Choose one of your partner practices.")})
@@ -52,14 +52,13 @@ def api_key_create(*, spa, practice, name, actor, request=None):
         action="api_key.created",
         actor=actor,
         obj=api_key,
-        request=request,
         detail={"practice": str(practice.public_id), "prefix": api_key.prefix},
     )
     return api_key, raw_key
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key, actor, request=None):
+def api_key_revoke(*, api_key, actor):
     """Revoke a key: every request made with it is refused from now on. Revoking twice changes nothing."""
     now = timezone.now()
     revoked = ApiKey.objects.filter(pk=api_key.pk, spa=api_key.spa, revoked_at=None).update(revoked_at=now) == 1
@@ -72,7 +71,6 @@ def api_key_revoke(*, api_key, actor, request=None):
         action="api_key.revoked",
         actor=actor,
         obj=api_key,
-        request=request,
         detail={"prefix": api_key.prefix},
     )
     return api_key

@@ -55,7 +55,6 @@ def api_key_create_view(request, spa_slug):
                 practice=form.cleaned_data["practice"],
                 name=form.cleaned_data["name"],
                 actor=request.user,
-                request=request,
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -84,7 +83,7 @@ def api_key_revoke_view(request, spa_slug, key_id):
     if api_key.revoked_at is not None:
         messages.info(request, _("“%(name)s” was already revoked.") % {"name": api_key.name})
     else:
-        api_key_revoke(api_key=api_key, actor=request.user, request=request)
+        api_key_revoke(api_key=api_key, actor=request.user)
         messages.success(
             request, _("Revoked “%(name)s”. Requests sent with it are refused from now on.") % {"name": api_key.name}
         )

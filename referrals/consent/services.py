@@ -82,7 +82,7 @@ def consent_template_current(*, spa):
 
 
 @transaction.atomic
-def consent_template_save(*, spa, body, actor, request=None):
+def consent_template_save(*, spa, body, actor):
     """Save new wording as the next version; signed authorizations keep the text they were signed with."""
     unknown = unknown_placeholders(body)
     if unknown:
@@ -91,7 +91,7 @@ def consent_template_save(*, spa, body, actor, request=None):
     template = ConsentTemplate(spa=spa, version=current.version + 1, body=body, created_by=actor)
     template.full_clean()
     template.save()
-    audit_record(spa=spa, action="consent_template.saved", actor=actor, obj=template, request=request)
+    audit_record(spa=spa, action="consent_template.saved", actor=actor, obj=template)
     return template
 
 
@@ -178,14 +178,13 @@ def authorization_create(
         actor=authorization.recorded_by,
         actor_label=recorded_by_label,
         obj=authorization,
-        request=request,
         detail={"method": signature_method, "sharing": allows_outcome_sharing},
     )
     return authorization, raw_token
 
 
 @transaction.atomic
-def authorization_revoke(*, authorization, channel, actor=None, request=None):
+def authorization_revoke(*, authorization, channel, actor=None):
     """Revoke at once. Revoking twice changes nothing."""
     authorization = Authorization.objects.select_for_update().get(pk=authorization.pk)
     if authorization.revoked_at is not None:
@@ -200,7 +199,6 @@ def authorization_revoke(*, authorization, channel, actor=None, request=None):
         actor=authorization.revoked_by,
         actor_label="" if authorization.revoked_by else "patient",
         obj=authorization,
-        request=request,
         detail={"channel": channel},
     )
     return authorization

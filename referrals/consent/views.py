@@ -41,7 +41,7 @@ def authorization_record(request, spa_slug, referral_id):
             messages.success(request, _("The authorization was recorded."))
             return redirect("referrals:detail", spa_slug=spa_slug, referral_id=referral.public_id)
     # The whole page is drawn again with the refused form open: that is a view of the referral too.
-    services.referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
+    services.referral_record_view(referral=referral, actor=request.user, channel="spa")
     context = {**detail_context(referral), "consent_form": form}
     return render(request, "referrals/detail.html", context, status=400)
 
@@ -53,6 +53,6 @@ def authorization_revoke_view(request, spa_slug, referral_id, authorization_id):
     if authorization is None:
         raise Http404("No such authorization.")
     if authorization.revoked_at is None:
-        authorization_revoke(authorization=authorization, channel="staff", actor=request.user, request=request)
+        authorization_revoke(authorization=authorization, channel="staff", actor=request.user)
         messages.success(request, _("The authorization was revoked. Nothing more will be shared under it."))
     return redirect("referrals:detail", spa_slug=spa_slug, referral_id=referral.public_id)

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def outcome_report_save(*, referral, author, services, sessions, observations, recommendations, measures, request=None):
+def outcome_report_save(*, referral, author, services, sessions, observations, recommendations, measures):
     """Create or update the referral's report. Editing a shared report starts its next version (interim update)."""
     spa = referral.spa
     report = OutcomeReport.objects.select_for_update().filter(spa=spa, referral=referral).first()
@@ -57,14 +57,12 @@ def outcome_report_save(*, referral, author, services, sessions, observations, r
     report.measures = measures_clean(referral.practice.specialty, measures)
     report.full_clean()
     report.save()
-    audit_record(
-        spa=spa, action="outcome_report.saved", actor=author, obj=report, request=request, detail={"v": report.version}
-    )
+    audit_record(spa=spa, action="outcome_report.saved", actor=author, obj=report, detail={"v": report.version})
     return report
 
 
 @transaction.atomic
-def outcome_report_share(*, report, actor, request=None):
+def outcome_report_share(*, report, actor):
     """Check the authorization now and queue a delivery of the current version (delivered after commit)."""
     report = (
         OutcomeReport.objects.select_for_update(of=("self",)).select_related("referral__practice").get(pk=report.pk)
@@ -82,7 +80,7 @@ def outcome_report_share(*, report, actor, request=None):
     )
     report.status = OutcomeReport.Status.SHARED
     report.save(update_fields=["status", "updated_at"])
-    audit_record(spa=report.spa, action="outcome_report.shared", actor=actor, obj=report, request=request)
+    audit_record(spa=report.spa, action="outcome_report.shared", actor=actor, obj=report)
     spa_id, delivery_id = report.spa_id, delivery.pk
 
     def enqueue():
@@ -95,14 +93,13 @@ def outcome_report_share(*, report, actor, request=None):
     return delivery
 
 
-def outcome_report_record_view(*, report, request=None, actor=None, channel="portal"):
+def outcome_report_record_view(*, report, actor=None, channel="portal"):
     """Exactly one audit event per read of a report (page or PDF)."""
     return audit_record(
         spa=report.spa,
         action="outcome_report.viewed",
         actor=actor,
         obj=report,
-        request=request,
         detail={"via": channel},
     )
 

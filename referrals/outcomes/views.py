@@ -56,7 +56,6 @@ def outcome_report_edit(request, spa_slug, referral_id):
                 observations=form.cleaned_data["observations"],
                 recommendations=form.cleaned_data["recommendations"],
                 measures=form.measures(),
-                request=request,
             )
         except ValidationError as error:
             apply_validation_error(form, error)
@@ -64,9 +63,9 @@ def outcome_report_edit(request, spa_slug, referral_id):
             messages.success(request, _("Outcome report saved as a draft."))
             return redirect("outcomes:edit", spa_slug=spa_slug, referral_id=referral_id)
     elif report is not None:
-        outcome_report_record_view(report=report, request=request, actor=request.user, channel="spa")
+        outcome_report_record_view(report=report, actor=request.user, channel="spa")
     else:
-        referral_record_view(referral=referral, request=request, actor=request.user, channel="spa")
+        referral_record_view(referral=referral, actor=request.user, channel="spa")
     deliveries = OutcomeDelivery.objects.filter(spa=request.spa, report=report) if report else []
     context = {
         "referral": referral,
@@ -85,7 +84,7 @@ def outcome_report_share_view(request, spa_slug, referral_id):
     if report is None:
         raise Http404("No outcome report yet.")
     try:
-        outcome_report_share(report=report, actor=request.user, request=request)
+        outcome_report_share(report=report, actor=request.user)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -106,7 +105,7 @@ def outcome_report_pdf(request, spa_slug, referral_id):
     kind = documents.KINDS[OUTCOME_KIND]
     template_name, context = kind.build(request.spa, report, {})
     rendered = render_template_to_pdf(template_name, context, time_limit=kind.time_limit)
-    outcome_report_record_view(report=report, request=request, actor=request.user, channel="spa_pdf")
+    outcome_report_record_view(report=report, actor=request.user, channel="spa_pdf")
     response = HttpResponse(rendered.content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="outcome-report-{report.public_id}.pdf"'
     response["Cache-Control"] = "private, no-store"

@@ -36,7 +36,6 @@ def pad_request(request, spa_slug, practice_id):
         paper=form.cleaned_data["paper"],
         pages=form.cleaned_data["pages"],
         requested_by=request.user,
-        request=request,
     )
     messages.success(
         request, _("“%(title)s” is being made. It will appear here when it is ready.") % {"title": document.title}

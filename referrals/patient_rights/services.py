@@ -182,7 +182,7 @@ def _access_logs(spa, referrals):
     return logs
 
 
-def patient_export(*, spa, referrals, actor, request=None, export_format="json"):
+def patient_export(*, spa, referrals, actor, export_format="json"):
     """Everything the spa holds about one patient's referrals, as plain data; one audit event per referral."""
     referrals = list(referrals)
     logs = _access_logs(spa, referrals)
@@ -197,7 +197,6 @@ def patient_export(*, spa, referrals, actor, request=None, export_format="json")
             action="referral.exported",
             actor=actor,
             obj=referral,
-            request=request,
             detail={"as": export_format},
         )
     return data
@@ -290,7 +289,7 @@ def _delete_files_after_commit(files):
 
 
 @transaction.atomic
-def patient_erase(*, spa, referrals, actor, request_channel, request=None):
+def patient_erase(*, spa, referrals, actor, request_channel):
     """Erase the health fields of these referrals (one patient's, at their request). Returns how many.
 
     Irreversible. Each referral gets one "referral.erased" audit event naming how the patient asked.
@@ -313,7 +312,6 @@ def patient_erase(*, spa, referrals, actor, request_channel, request=None):
             action="referral.erased",
             actor=actor,
             obj=referral,
-            request=request,
             detail={"requested": request_channel},
         )
     _delete_files_after_commit(files)

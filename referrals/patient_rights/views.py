@@ -35,7 +35,7 @@ def _page(request, referral, matches, *, selection=None, erase_form=None, status
     selection = selection or PatientSelectionForm(matches=matches)
     erase_form = erase_form or PatientEraseForm(matches=matches, auto_id="erase_%s")
     for match, _reason in matches:
-        referral_record_view(referral=match, request=request, actor=request.user, channel="patient_rights")
+        referral_record_view(referral=match, actor=request.user, channel="patient_rights")
     context = {
         "referral": referral,
         "rows": (erase_form if erase_form.is_bound else selection).rows(),
@@ -75,7 +75,6 @@ def patient_export_view(request, spa_slug, referral_id):
         spa=request.spa,
         referrals=form.cleaned_data["referrals"],
         actor=request.user,
-        request=request,
         export_format=export_format,
     )
     stamp = timezone.localdate().isoformat()
@@ -108,7 +107,6 @@ def patient_erase_view(request, spa_slug, referral_id):
                 referrals=form.cleaned_data["referrals"],
                 actor=request.user,
                 request_channel=form.cleaned_data["request_channel"],
-                request=request,
             )
         except ValidationError as error:
             apply_validation_error(form, error)

@@ -100,3 +100,24 @@ def test_the_origin_is_restored_after_the_block(owner):
         from infra.audit import current_origin
 
         assert current_origin() is origin
+
+
+@shared_task(name="tests.infra.audit_in_a_plain_task")
+def _audit_in_a_plain_task(spa_id):
+    from spas.models import Spa
+
+    spa = Spa.objects.get(pk=spa_id)
+    with scope(spa=spa):
+        audit_record(spa=spa, action="plain_task.ran")
+
+
+def test_any_task_run_eagerly_inside_a_request_works_as_nobody(spa, owner):
+    origin = AuditOrigin(_request(owner))
+    with audit_origin(origin):
+        _audit_in_a_plain_task.delay(spa.pk)
+        from infra.audit import current_origin
+
+        assert current_origin() is origin  # restored once the task is done
+
+    event = _latest(spa)
+    assert (event.action, event.actor, event.ip_address) == ("plain_task.ran", None, None)

@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from infra.audit import audit_record
+from infra.audit import AuditOrigin, audit_origin, audit_record
 from infra.models import AuditEvent
 from spas.models import Invitation, Membership, Role
 
@@ -79,8 +79,8 @@ def test_audit_record_stores_actor_spa_action_object_and_ip(spa, owner, staff_us
     request.user = owner
     membership = _membership(spa, staff_user)
 
-    with scope(spa=spa):
-        audit_record(spa=spa, action="membership.poked", obj=membership, request=request, detail={"why": "test"})
+    with audit_origin(AuditOrigin(request)), scope(spa=spa):
+        audit_record(spa=spa, action="membership.poked", obj=membership, detail={"why": "test"})
 
     [stored] = _events(spa)
     assert stored.spa == spa
@@ -105,8 +105,8 @@ def test_audit_record_of_a_non_user_keeps_a_label_and_no_actor(spa):
     request = RequestFactory().post("/r/abc", REMOTE_ADDR="198.51.100.9")
     request.user = AnonymousUser()
 
-    with scope(spa=spa):
-        audit_record(spa=spa, action="referral.self_submitted", request=request, actor_label="patient via landing page")
+    with audit_origin(AuditOrigin(request)), scope(spa=spa):
+        audit_record(spa=spa, action="referral.self_submitted", actor_label="patient via landing page")
 
     [stored] = _events(spa)
     assert stored.actor is None
