@@ -181,7 +181,7 @@ def portal_invitation(request, token):
         if not request.user.is_authenticated:
             return redirect_to_login(request.path)
         try:
-            accept_invitation(invitation=invitation, user=request.user, request=request)
+            accept_invitation(invitation=invitation, user=request.user)
         except ValidationError as validation_error:
             error = " ".join(validation_error.messages)
         else:

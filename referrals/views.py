@@ -436,7 +436,7 @@ def referral_detail(request, spa_slug, referral_id):
 
 def _run_action(request, referral, name, form):
     data = form.cleaned_data
-    common = {"referral": referral, "actor": request.user, "request": request}
+    common = {"referral": referral, "actor": request.user}
     if name == "attempt":
         services.referral_log_attempt(
             outcome=data["outcome"], note=data["note"], expected_version=data["version"], **common
