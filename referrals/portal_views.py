@@ -17,6 +17,7 @@ from infra.forms import apply_validation_error
 from infra.pdf import render_template_to_pdf
 from spas.catalog import services_for_specialty
 
+from .intake.submissions import submission_create_once, submission_key, submission_token_for_form
 from .models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES, Status
 from .outcomes.documents import KIND as OUTCOME_KIND
 from .outcomes.selectors import portal_outcome_report, portal_outcome_reports
@@ -27,7 +28,6 @@ from .portal_selectors import portal_referral_detail
 from .portal_services import portal_referral_add_information, portal_referral_create, portal_referral_withdraw
 from .selectors import portal_referrals
 from .services import first_contact_business_days, referral_record_view
-from .submissions import submission_create_once, submission_key, submission_token_for_form
 
 PAGE_SIZE = 20
 LAST_SENT_SESSION_KEY = "portal_last_referral"

@@ -11,11 +11,11 @@ from django.utils import timezone
 from infra.outbox import email_enqueue
 from spas.tenancy import for_each_spa
 
+from .intake.submissions import submission_tokens_purge
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .outcomes.services import authorizations_expire
 from .patient_rights.services import closed_referrals_purge
 from .services import owner_emails, staff_recipients
-from .submissions import submission_tokens_purge
 
 
 def overdue_referrals_notify(*, spa, now=None):

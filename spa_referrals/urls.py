@@ -37,7 +37,7 @@ urlpatterns = [
     path("s/<slug:spa_slug>/", include(workspace_patterns)),
     path("portal/<slug:spa_slug>/", include("referrals.portal_urls")),
     path("api/", include("referrals.api.urls")),
-    path("", include("referrals.public_urls")),
+    path("", include("referrals.intake.public_urls")),
 ]
 # The admin's address is a setting, and production may leave it out altogether (spa_referrals/admin_site.py).
 if settings.ADMIN_ENABLED:

@@ -12,23 +12,22 @@ from django_scopes import scope
 from infra.forms import apply_validation_error
 from spas.catalog import current_offers, services_for_specialty
 
-from .consent.selectors import authorization_by_revocation_token
-from .consent.services import authorization_revoke, consent_preview
-from .landing import (
+from ..consent.selectors import authorization_by_revocation_token
+from ..consent.services import authorization_revoke, consent_preview
+from ..portal_services import portal_invitation_accept as accept_invitation
+from ..portal_services import portal_invitation_by_token
+from ..services import first_contact_business_days
+from .forms import LandingForm
+from .limits import (
     LOOKUP_WINDOW_SECONDS,
     RATE_WINDOW_SECONDS,
     landing_lookup_count,
     landing_lookup_limited,
     landing_rate_count,
     landing_rate_limited,
-    landing_referral_create,
-    normalized_code,
-    referral_code_resolve,
 )
-from .portal_forms import LandingForm
-from .portal_services import portal_invitation_accept as accept_invitation
-from .portal_services import portal_invitation_by_token
-from .services import first_contact_business_days
+from .selectors import normalized_code, referral_code_resolve
+from .services import landing_referral_create
 from .submissions import (
     submission_create_once,
     submission_key,
