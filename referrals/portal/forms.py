@@ -12,9 +12,9 @@ from partners.models import Clinician
 from spas.catalog import active_items
 from spas.models import Service
 
-from .attachments import attachment_check
-from .intake.forms import EARLIEST_BIRTH_DATE, ErrorSummaryMixin
-from .models import ATTACHMENT_EXTENSIONS, ContactMethod, Referral, reason_choices
+from ..attachments import attachment_check
+from ..intake.forms import EARLIEST_BIRTH_DATE, ErrorSummaryMixin
+from ..models import ATTACHMENT_EXTENSIONS, ContactMethod, Referral, reason_choices
 
 
 def _model_field(name, **kwargs):

@@ -14,9 +14,9 @@ from infra.audit import audit_record
 from infra.outbox import email_enqueue
 from spas.models import Membership, Role
 
-from . import figures
-from .consent.services import authorization_create
-from .models import (
+from .. import figures
+from ..consent.services import authorization_create
+from ..models import (
     WITHDRAWABLE_STATUSES,
     Authorization,
     Channel,
@@ -27,7 +27,7 @@ from .models import (
     ReferralEvent,
     Status,
 )
-from .services import referral_change_save, referral_create, referral_event_record, staff_recipients
+from ..services import referral_change_save, referral_create, referral_event_record, staff_recipients
 
 PRACTICE_NOTE_MAX_LENGTH = 2000
 
