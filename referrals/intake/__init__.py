@@ -6,5 +6,6 @@ create one referral however often it is posted (``submissions.py``). ``services.
 reads. It may import the referral core (``referrals.models``, ``referrals.services``, ``referrals.attachments``,
 ``referrals.views``' ``in_spa_timezone``), ``referrals.consent`` (the authorization signed on the landing page
 and the patient's link that revokes it) and the lower apps; ``referrals.portal`` imports it (submission
-tokens, the error summary), never the other way round.
+tokens, the error summary), never the other way round, and so do the core's ``urls.py`` (manual entry) and
+``tasks.py`` (the token purge).
 """
