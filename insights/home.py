@@ -3,7 +3,7 @@ and the referrals app (partner portal access); spas must not import referrals.""
 
 from django.shortcuts import redirect, render
 
-from referrals.portal import portal_accesses_for_user
+from referrals.portal.access import portal_accesses_for_user
 from spas.selectors import memberships_for_user
 
 

@@ -1,4 +1,4 @@
-"""Reads for referrals: the spa inbox with its counts, one referral's page, the portal's list."""
+"""Reads for referrals: the spa inbox with its counts and badges, one referral's page."""
 
 import hashlib
 
@@ -176,13 +176,6 @@ def referral_detail(*, spa, public_id):
             "authorizations",
         )
         .first()
-    )
-
-
-def portal_referrals(*, spa, practice):
-    """A practice's own referrals, newest first: what its staff see in the portal."""
-    return (
-        Referral.objects.filter(spa=spa, practice=practice).select_related("clinician").order_by("-received_at", "-id")
     )
 
 

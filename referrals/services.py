@@ -170,8 +170,10 @@ def owner_emails(spa):
     return [membership.user.email for membership in owners]
 
 
-def _staff_recipients(referral):
-    """The assignee if there is one, otherwise the spa's owners."""
+def staff_recipients(referral):
+    """Who at the spa hears about a referral by email: its assignee if there is one, otherwise the spa's owners.
+
+    Shared by every notice about one referral (new, overdue, a practice's update through the portal)."""
     if referral.assignee_id:
         return [referral.assignee.email]
     return owner_emails(referral.spa)
@@ -180,7 +182,7 @@ def _staff_recipients(referral):
 def _notify_new_referral(referral):
     # No health information in the email: the practice name and a link, nothing about the patient.
     url = settings.SITE_URL + reverse("referrals:detail", args=[referral.spa.slug, referral.public_id])
-    for address in _staff_recipients(referral):
+    for address in staff_recipients(referral):
         email_enqueue(
             spa=referral.spa,
             to=address,
@@ -205,15 +207,19 @@ def _locked(referral, expected_version):
     return current
 
 
-def _save(referral, fields, *, before):
-    """Save a change to a locked referral; ``before`` is its ``figures.snapshot`` from before the change."""
+def referral_change_save(referral, fields, *, before):
+    """Save a change to a referral the caller locked: ``fields`` plus a new version, the figures moved from
+    ``before`` (its ``figures.snapshot`` from before the change) and the inbox counts recomputed. For services
+    that already hold the row lock and record their own timeline and audit events."""
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
     figures.referral_changed(before, referral)
     referral_counts_changed(referral.spa_id)
 
 
-def _event(referral, actor, **fields):
+def referral_event_record(referral, actor, **fields):
+    """Append one line to the referral's timeline (a ``ReferralEvent`` with ``fields``: kind, note, statuses…),
+    by ``actor`` when it is a signed-in person, otherwise by nobody (``actor_label`` may still name them)."""
     return ReferralEvent.objects.create(
         spa=referral.spa,
         referral=referral,
@@ -268,8 +274,10 @@ def referral_transition(
         changed.append("follow_up_due_at")
     previous = referral.status
     referral.status = to_status
-    _save(referral, changed, before=before)
-    _event(referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=to_status, note=reason)
+    referral_change_save(referral, changed, before=before)
+    referral_event_record(
+        referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=to_status, note=reason
+    )
     audit_record(
         spa=referral.spa,
         action="referral.status_changed",
@@ -321,10 +329,12 @@ def referral_log_attempt(*, referral, outcome, actor, note="", expected_version=
         changed.append("follow_up_due_at")
     if referral.status != previous:
         changed.append("status")
-    _save(referral, changed, before=before)
-    _event(referral, actor, kind=ReferralEvent.Kind.ATTEMPT, outcome=outcome, note=(note or "")[:2000])
+    referral_change_save(referral, changed, before=before)
+    referral_event_record(referral, actor, kind=ReferralEvent.Kind.ATTEMPT, outcome=outcome, note=(note or "")[:2000])
     if referral.status != previous:
-        _event(referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=referral.status)
+        referral_event_record(
+            referral, actor, kind=ReferralEvent.Kind.STATUS, from_status=previous, to_status=referral.status
+        )
     audit_record(
         spa=referral.spa,
         action="referral.contact_attempted",
@@ -342,9 +352,9 @@ def referral_assign(*, referral, assignee, actor, expected_version=None):
     if assignee is not None and not Membership.objects.filter(spa=referral.spa, user=assignee).exists():
         raise ValidationError({"assignee": _("Assign the referral to a member of this spa.")})
     referral.assignee = assignee
-    _save(referral, ["assignee"], before=before)
+    referral_change_save(referral, ["assignee"], before=before)
     label = assignee.display_name if assignee else _("nobody")
-    _event(referral, actor, kind=ReferralEvent.Kind.ASSIGNED, note=str(label))
+    referral_event_record(referral, actor, kind=ReferralEvent.Kind.ASSIGNED, note=str(label))
     audit_record(
         spa=referral.spa,
         action="referral.assigned",
@@ -360,7 +370,7 @@ def referral_add_note(*, referral, note, actor):
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": _("Write the note first.")})
-    event = _event(referral, actor, kind=ReferralEvent.Kind.NOTE, note=note[:2000])
+    event = referral_event_record(referral, actor, kind=ReferralEvent.Kind.NOTE, note=note[:2000])
     audit_record(spa=referral.spa, action="referral.note_added", actor=actor, obj=referral)
     return event
 

@@ -11,11 +11,11 @@ from django.utils import timezone
 from infra.outbox import email_enqueue
 from spas.tenancy import for_each_spa
 
+from .intake.submissions import submission_tokens_purge
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .outcomes.services import authorizations_expire
 from .patient_rights.services import closed_referrals_purge
-from .services import _staff_recipients, owner_emails
-from .submissions import submission_tokens_purge
+from .services import owner_emails, staff_recipients
 
 
 def overdue_referrals_notify(*, spa, now=None):
@@ -37,7 +37,7 @@ def overdue_referrals_notify(*, spa, now=None):
                 continue
             url = settings.SITE_URL + reverse("referrals:detail", args=[spa.slug, referral.public_id])
             # The assignee and the owners: an overdue referral is the owners' business too.
-            recipients = set(_staff_recipients(referral)) | set(owner_emails(spa))
+            recipients = set(staff_recipients(referral)) | set(owner_emails(spa))
             for address in sorted(recipients):
                 email_enqueue(
                     spa=spa,

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .intake import views as intake_views
 
 app_name = "referrals"
 
@@ -11,8 +12,8 @@ urlpatterns = [
     path("bulk/", views.referral_bulk, name="bulk"),
     path("bulk/undo/", views.referral_bulk_undo, name="bulk_undo"),
     path("nav-badges/", views.referral_nav_badges, name="nav_badges"),
-    path("new/", views.referral_create, name="create"),
-    path("new/practice-fields/", views.referral_create_options, name="create_options"),
+    path("new/", intake_views.referral_create, name="create"),
+    path("new/practice-fields/", intake_views.referral_create_options, name="create_options"),
     path("settings/", views.referral_settings, name="settings"),
     path("<uuid:referral_id>/", views.referral_detail, name="detail"),
     path("<uuid:referral_id>/attachment/", views.referral_attachment, name="attachment"),

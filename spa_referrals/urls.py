@@ -15,7 +15,7 @@ workspace_patterns = [
     path("documents/", include("spas.document_urls")),
     path("documents/pads/", include("referrals.pads.choose_urls")),
     path("partners/", include("partners.urls")),
-    path("partners/<uuid:practice_id>/portal/", include("referrals.portal_admin_urls")),
+    path("partners/<uuid:practice_id>/portal/", include("referrals.portal.admin_urls")),
     path("partners/<uuid:practice_id>/pads/", include("referrals.pads.urls")),
     path("referrals/", include("referrals.urls")),
     path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcomes.urls")),
@@ -35,9 +35,9 @@ urlpatterns = [
     path("invitations/<str:token>/", spa_views.invitation_accept, name="invitation_accept"),
     path("brand/<uuid:public_id>/logo", spa_views.spa_logo, name="spa_logo"),
     path("s/<slug:spa_slug>/", include(workspace_patterns)),
-    path("portal/<slug:spa_slug>/", include("referrals.portal_urls")),
+    path("portal/<slug:spa_slug>/", include("referrals.portal.urls")),
     path("api/", include("referrals.api.urls")),
-    path("", include("referrals.public_urls")),
+    path("", include("referrals.intake.public_urls")),
 ]
 # The admin's address is a setting, and production may leave it out altogether (spa_referrals/admin_site.py).
 if settings.ADMIN_ENABLED:

@@ -187,7 +187,7 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         return referral
 
 
-# --- the partner portal and referral codes (referrals.portal_services, partners.ReferralCode) ---------
+# --- the partner portal and referral codes (referrals.portal.services, partners.ReferralCode) ---------
 
 
 class ReferralCodeFactory(factory.django.DjangoModelFactory):

@@ -5,8 +5,8 @@ from django import template
 
 from spas.models import Role
 
-from ..portal_forms import PortalInvitationForm
-from ..portal_selectors import practice_pending_portal_invitations, practice_portal_accesses
+from ..portal.forms import PortalInvitationForm
+from ..portal.selectors import practice_pending_portal_invitations, practice_portal_accesses
 
 register = template.Library()
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from infra.models import AuditEvent
+from referrals.intake.submissions import submission_token_new
 from referrals.models import Authorization, Referral
-from referrals.submissions import submission_token_new
 from tests.rendered_emails import rendered
 
 from ..factories import ReferralCodeFactory

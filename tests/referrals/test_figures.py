@@ -28,10 +28,10 @@ from partners import services as partner_services
 from partners.models import Clinician, Practice
 from referrals import figures, inbox_services, services
 from referrals.figure_models import ReferralDayFigures, ReferralStatusCount
-from referrals.landing import landing_referral_create
+from referrals.intake.services import landing_referral_create
 from referrals.models import TRANSITIONS, Referral, ReferralEvent, Status
 from referrals.patient_rights.services import closed_referrals_purge, patient_erase
-from referrals.portal_services import portal_referral_create, portal_referral_withdraw
+from referrals.portal.services import portal_referral_create, portal_referral_withdraw
 from spas import catalog
 from spas import services as spa_services
 from spas.models import Role, Service, Spa

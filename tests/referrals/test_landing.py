@@ -7,8 +7,8 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from infra.models import AuditEvent
+from referrals.intake.submissions import submission_token_new
 from referrals.models import Channel, ConsentMethod, Referral
-from referrals.submissions import submission_token_new
 from tests.rendered_emails import rendered
 
 from ..factories import ClinicianFactory, OfferFactory, ReferralCodeFactory, ServiceFactory

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
+from referrals.intake.submissions import submission_token_new
 from referrals.models import Referral
-from referrals.submissions import submission_token_new
 
 from ..factories import OfferFactory, ReferralCodeFactory, ServiceFactory
 

@@ -14,7 +14,7 @@ from django_scopes import scope, scopes_disabled
 
 from infra.models import AuditEvent, OutgoingEmail
 from referrals.models import PortalAccess, PortalInvitation
-from referrals.portal_services import portal_invitation_create
+from referrals.portal.services import portal_invitation_create
 from spas.models import Role, User
 from tests.rendered_emails import rendered
 

@@ -15,8 +15,8 @@ from django.db import connection
 from django_scopes import scopes_disabled
 
 from infra.models import OutgoingEmail
+from referrals.intake.submissions import submission_tokens_purge
 from referrals.models import Referral, SubmissionToken
-from referrals.submissions import submission_tokens_purge
 from tests.conftest import postgres_only
 
 from .conftest import (

@@ -693,8 +693,8 @@ def test_the_matrix_sees_a_view_that_reads_across_spas(world, db, monkeypatch):
 
 
 def test_the_matrix_sees_a_portal_that_forgets_the_practice(world, db, monkeypatch):
-    from referrals import portal_views
-    from referrals.portal_selectors import portal_referral_detail
+    from referrals.portal import views as portal_views
+    from referrals.portal.selectors import portal_referral_detail
 
     def whole_spa(*, spa, practice, public_id):
         return portal_referral_detail(
@@ -783,8 +783,8 @@ def test_the_matrix_sees_a_role_check_taken_away(world, db, monkeypatch):
 
 
 def test_the_matrix_sees_a_portal_open_to_spa_members(world, db, monkeypatch):
-    from referrals import portal
     from referrals.models import PortalAccess
+    from referrals.portal import access as portal
 
     original = portal.portal_access_for
 

@@ -13,8 +13,8 @@ from infra.models import GeneratedDocument
 from infra.text import download_filename, single_line
 from partners.csv_import import TARGET_NAMES
 from partners.models import Practice, PracticeImport
+from referrals.intake.submissions import submission_token_new
 from referrals.models import Referral
-from referrals.submissions import submission_token_new
 from spas.models import Spa
 
 from ..factories import PracticeFactory, ReferralCodeFactory, ReferralFactory, UserFactory

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from infra.models import OutgoingEmail
+from referrals.intake.submissions import submission_token_new, submission_token_valid
 from referrals.models import Referral
-from referrals.submissions import submission_token_new, submission_token_valid
 
 from ..factories import PracticeFactory, ReferralCodeFactory
 

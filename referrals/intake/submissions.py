@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from .models import SubmissionToken
+from ..models import SubmissionToken
 
 FIELD_NAME = "submission_token"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")

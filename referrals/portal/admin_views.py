@@ -16,9 +16,9 @@ from partners.models import Practice
 from spas.models import Role
 from spas.tenancy import requires_role
 
-from . import portal_services
-from .models import PortalAccess, PortalInvitation
-from .portal_forms import PortalInvitationForm
+from ..models import PortalAccess, PortalInvitation
+from . import services
+from .forms import PortalInvitationForm
 
 
 def _practice_or_404(request, practice_id):
@@ -51,7 +51,7 @@ def portal_invite(request, spa_slug, practice_id):
     form = PortalInvitationForm(request.POST)
     if form.is_valid():
         try:
-            invitation = portal_services.portal_invitation_create(
+            invitation = services.portal_invitation_create(
                 spa=request.spa,
                 practice=practice,
                 email=form.cleaned_data["email"],
@@ -71,7 +71,7 @@ def portal_access_revoke(request, spa_slug, practice_id):
     practice = _practice_or_404(request, practice_id)
     access = _object_or_404(PortalAccess, request, practice, "access")
     try:
-        access = portal_services.portal_access_revoke(access=access, actor=request.user)
+        access = services.portal_access_revoke(access=access, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -85,7 +85,7 @@ def portal_invitation_revoke(request, spa_slug, practice_id):
     practice = _practice_or_404(request, practice_id)
     invitation = _object_or_404(PortalInvitation, request, practice, "invitation")
     try:
-        portal_services.portal_invitation_revoke(invitation=invitation, actor=request.user)
+        services.portal_invitation_revoke(invitation=invitation, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -1,8 +1,9 @@
-"""Reads for the partner portal (one practice's own referrals) and for the spa's portal panel."""
+"""Reads for the partner portal (one practice's own referrals: the list and one referral's page) and for the
+spa's portal panel (who has access, who is invited)."""
 
 from django.db.models import Prefetch
 
-from .models import PortalAccess, PortalInvitation, Referral, ReferralEvent, ReferralService
+from ..models import PortalAccess, PortalInvitation, Referral, ReferralEvent, ReferralService
 
 # The practice sees when its referral arrived, how its status moved and what it added itself: never the spa's
 # notes, attempts or assignments.
@@ -11,6 +12,13 @@ PRACTICE_VISIBLE_EVENT_KINDS = [
     ReferralEvent.Kind.STATUS,
     ReferralEvent.Kind.PRACTICE_NOTE,
 ]
+
+
+def portal_referrals(*, spa, practice):
+    """A practice's own referrals, newest first: what its staff see in the portal."""
+    return (
+        Referral.objects.filter(spa=spa, practice=practice).select_related("clinician").order_by("-received_at", "-id")
+    )
 
 
 def portal_referral_detail(*, spa, practice, public_id):

@@ -1,4 +1,4 @@
-"""Forms for the partner portal (the quick referral form), the spa's portal panel and the patient landing page.
+"""Forms for the partner portal (the quick referral form) and the spa's portal panel.
 
 Field names match the Referral model's, so a service's ValidationError lands beside the right field.
 """
@@ -12,33 +12,13 @@ from partners.models import Clinician
 from spas.catalog import active_items
 from spas.models import Service
 
-from .attachments import attachment_check
-from .forms import EARLIEST_BIRTH_DATE
-from .models import ATTACHMENT_EXTENSIONS, ContactMethod, Referral, reason_choices
+from ..attachments import attachment_check
+from ..intake.forms import EARLIEST_BIRTH_DATE, ErrorSummaryMixin
+from ..models import ATTACHMENT_EXTENSIONS, ContactMethod, Referral, reason_choices
 
 
 def _model_field(name, **kwargs):
     return Referral._meta.get_field(name).formfield(**kwargs)
-
-
-class ErrorSummaryMixin:
-    """``error_links()`` feeds the error summary at the top of a public form (portal/partials/error_summary.html):
-    each field error with the id of the input it links to (a choice list's first option). ``summary_labels``
-    shortens a long label (a consent sentence) to a few words there."""
-
-    summary_labels = {}
-
-    def error_links(self):
-        links = []
-        for field in self:
-            if field.is_hidden or not field.errors:
-                continue
-            target = field.auto_id
-            if isinstance(field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
-                target = f"{target}_0"
-            label = self.summary_labels.get(field.name, field.label)
-            links.extend((target, label, error) for error in field.errors)
-        return links
 
 
 class PortalInvitationForm(forms.Form):
@@ -202,91 +182,3 @@ class PortalWithdrawForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. sent by mistake, patient changed their mind")}),
     )
-
-
-class LandingForm(ErrorSummaryMixin, forms.Form):
-    """The patient's own short form on the landing page. ``homepage`` is a honeypot: people never see it."""
-
-    summary_labels = {"consent_to_contact": _("Your agreement to be contacted"), "share_outcomes": _("Authorization")}
-
-    patient_first_name = _model_field("patient_first_name", label=_("First name"))
-    patient_last_name = _model_field("patient_last_name", label=_("Last name"))
-    patient_phone = PhoneNumberFormField(label=_("Phone"), required=False)
-    patient_email = _model_field(
-        "patient_email", label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
-    )
-    preferred_contact_method = forms.ChoiceField(
-        label=_("How should we contact you?"),
-        choices=ContactMethod.choices,
-        initial=ContactMethod.PHONE,
-        widget=forms.RadioSelect,
-        help_text=_("We use the phone number or email you gave above."),
-    )
-    preferred_contact_time = _model_field(
-        "preferred_contact_time",
-        label=_("Best time to reach you"),
-        widget=forms.TextInput(attrs={"placeholder": _("e.g. weekday evenings")}),
-    )
-    reason_category = forms.ChoiceField(label=_("What would you like help with? (optional)"), required=False)
-    consent_to_contact = forms.BooleanField(
-        error_messages={"required": _("Tick the box so we may contact you about your referral.")},
-    )
-    share_outcomes = forms.BooleanField(
-        label=_("I sign the authorization above: the spa may tell my referring provider how my visits went."),
-        required=False,
-    )
-    sharing_signer_name = forms.CharField(
-        label=_("Your full name, as your signature"),
-        max_length=160,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    homepage = forms.CharField(
-        label=_("Leave this field empty"),
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
-    )
-
-    PATIENT_FIELDS = [
-        "patient_first_name",
-        "patient_last_name",
-        "patient_phone",
-        "patient_email",
-        "preferred_contact_method",
-        "preferred_contact_time",
-    ]
-
-    def __init__(self, *args, spa, practice, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reason_category"].choices = [("", _("Choose if you like")), *reason_choices(practice.specialty)]
-        # The phone fills these in for the patient.
-        self.fields["patient_first_name"].widget.attrs["autocomplete"] = "given-name"
-        self.fields["patient_last_name"].widget.attrs["autocomplete"] = "family-name"
-        self.fields["patient_email"].widget.attrs["autocomplete"] = "email"
-        self.fields["patient_phone"].region = spa.country
-        self.fields["consent_to_contact"].label = _(
-            "I agree that %(spa)s may contact me about this referral by the phone or email I gave."
-        ) % {"spa": spa.name}
-
-    @property
-    def is_spam(self):
-        """A bot filled in the field people cannot see."""
-        return bool((self.data.get("homepage") or "").strip())
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("share_outcomes") and not (cleaned.get("sharing_signer_name") or "").strip():
-            self.add_error("sharing_signer_name", _("Type your full name to sign the authorization."))
-        return cleaned
-
-    def patient(self):
-        return {name: self.cleaned_data[name] for name in self.PATIENT_FIELDS}
-
-    def details(self):
-        return {"reason_category": self.cleaned_data["reason_category"] or "other"}
-
-    def sharing_signature(self):
-        """The typed signature when the patient signed the authorization to share outcomes, else ""."""
-        if not self.cleaned_data.get("share_outcomes"):
-            return ""
-        return self.cleaned_data["sharing_signer_name"].strip()

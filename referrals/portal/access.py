@@ -14,7 +14,7 @@ from django.http import Http404
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
-from .models import PortalAccess
+from ..models import PortalAccess
 
 
 def portal_access_for(user, spa_slug):

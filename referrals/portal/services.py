@@ -14,9 +14,9 @@ from infra.audit import audit_record
 from infra.outbox import email_enqueue
 from spas.models import Membership, Role
 
-from . import figures
-from .consent.services import authorization_create
-from .models import (
+from .. import figures
+from ..consent.services import authorization_create
+from ..models import (
     WITHDRAWABLE_STATUSES,
     Authorization,
     Channel,
@@ -27,7 +27,7 @@ from .models import (
     ReferralEvent,
     Status,
 )
-from .services import _event, _save, _staff_recipients, referral_create
+from ..services import referral_change_save, referral_create, referral_event_record, staff_recipients
 
 PRACTICE_NOTE_MAX_LENGTH = 2000
 
@@ -249,7 +249,7 @@ def _practice_referral_locked(*, access, referral):
 def _notify_practice_update(referral, *, access, withdrawn):
     """Tell the assignee (or the owners) through the outbox: who and which practice, nothing about the patient."""
     url = settings.SITE_URL + reverse("referrals:detail", args=[referral.spa.slug, referral.public_id])
-    for address in _staff_recipients(referral):
+    for address in staff_recipients(referral):
         email_enqueue(
             spa=referral.spa,
             to=address,
@@ -278,7 +278,7 @@ def portal_referral_add_information(*, access, referral, text):
         raise ValidationError(_("This referral's details were erased; call the spa instead."))
     if referral.status == Status.WITHDRAWN:
         raise ValidationError(_("You withdrew this referral. Send a new one if the patient still wants to come."))
-    event = _event(
+    event = referral_event_record(
         referral,
         access.user,
         kind=ReferralEvent.Kind.PRACTICE_NOTE,
@@ -311,8 +311,8 @@ def portal_referral_withdraw(*, access, referral, reason=""):
     previous = referral.status
     referral.status = Status.WITHDRAWN
     referral.closed_at = timezone.now()
-    _save(referral, ["status", "closed_at"], before=before)
-    _event(
+    referral_change_save(referral, ["status", "closed_at"], before=before)
+    referral_event_record(
         referral,
         access.user,
         kind=ReferralEvent.Kind.STATUS,

@@ -1,10 +1,12 @@
 """The partner portal: clinic staff of one practice follow their referrals and send new ones.
 
-Every view is wrapped in ``portal_view``: it has already checked the person's access, set
-``request.spa`` / ``request.practice`` and activated the spa's scope.
+Every view but the invitation link is wrapped in ``portal_view``: it has already checked the person's access,
+set ``request.spa`` / ``request.practice`` and activated the spa's scope. The invitation link
+(``portal_invitation``, /portal-invitations/<token>/ in the ``public`` namespace) comes before any access.
 """
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -17,17 +19,22 @@ from infra.forms import apply_validation_error
 from infra.pdf import render_template_to_pdf
 from spas.catalog import services_for_specialty
 
-from .models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES, Status
-from .outcomes.documents import KIND as OUTCOME_KIND
-from .outcomes.selectors import portal_outcome_report, portal_outcome_reports
-from .outcomes.services import outcome_report_record_view
-from .portal import portal_view
-from .portal_forms import PortalInformationForm, PortalReferralForm, PortalWithdrawForm
-from .portal_selectors import portal_referral_detail
-from .portal_services import portal_referral_add_information, portal_referral_create, portal_referral_withdraw
-from .selectors import portal_referrals
-from .services import first_contact_business_days, referral_record_view
-from .submissions import submission_create_once, submission_key, submission_token_for_form
+from ..intake.submissions import submission_create_once, submission_key, submission_token_for_form
+from ..models import CLOSED_STATUSES, OPEN_STATUSES, WITHDRAWABLE_STATUSES, Status
+from ..outcomes.documents import KIND as OUTCOME_KIND
+from ..outcomes.selectors import portal_outcome_report, portal_outcome_reports
+from ..outcomes.services import outcome_report_record_view
+from ..services import first_contact_business_days, referral_record_view
+from .access import portal_view
+from .forms import PortalInformationForm, PortalReferralForm, PortalWithdrawForm
+from .selectors import portal_referral_detail, portal_referrals
+from .services import (
+    portal_invitation_accept,
+    portal_invitation_by_token,
+    portal_referral_add_information,
+    portal_referral_create,
+    portal_referral_withdraw,
+)
 
 PAGE_SIZE = 20
 LAST_SENT_SESSION_KEY = "portal_last_referral"
@@ -222,3 +229,36 @@ def portal_outcome_pdf(request, spa_slug, report_id):
     response["Content-Disposition"] = f'inline; filename="outcome-report-{report.public_id}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the invitation link ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def portal_invitation(request, token):
+    """The link in a portal invitation email. Anyone may look; only the invited address may accept."""
+    invitation = portal_invitation_by_token(token)
+    if invitation is None:
+        raise Http404("No such invitation.")
+    error = None
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.path)
+        try:
+            portal_invitation_accept(invitation=invitation, user=request.user)
+        except ValidationError as validation_error:
+            error = " ".join(validation_error.messages)
+        else:
+            messages.success(
+                request,
+                _("Welcome to the %(spa)s partner portal for %(practice)s.")
+                % {"spa": invitation.spa.name, "practice": invitation.practice.name},
+            )
+            return redirect("portal:home", spa_slug=invitation.spa.slug)
+    email_matches = request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
+    return render(
+        request,
+        "portal/invitation.html",
+        {"invitation": invitation, "spa": invitation.spa, "error": error, "email_matches": email_matches},
+        status=400 if error else 200,
+    )

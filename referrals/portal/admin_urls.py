@@ -6,12 +6,12 @@ tenancy middleware has already checked the membership; owners and managers may c
 
 from django.urls import path
 
-from . import portal_admin_views
+from . import admin_views
 
 app_name = "portal_admin"
 
 urlpatterns = [
-    path("invite/", portal_admin_views.portal_invite, name="invite"),
-    path("access/revoke/", portal_admin_views.portal_access_revoke, name="access_revoke"),
-    path("invitations/revoke/", portal_admin_views.portal_invitation_revoke, name="invitation_revoke"),
+    path("invite/", admin_views.portal_invite, name="invite"),
+    path("access/revoke/", admin_views.portal_access_revoke, name="access_revoke"),
+    path("invitations/revoke/", admin_views.portal_invitation_revoke, name="invitation_revoke"),
 ]

@@ -1,9 +1,7 @@
-"""Public pages: the patient landing page behind a referral pad's code, and portal invitation links."""
+"""Public pages for patients: the landing page behind a referral pad's code (/r/<code>), and the link in their
+confirmation email that shows and revokes the authorization they signed there."""
 
-from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -12,23 +10,20 @@ from django_scopes import scope
 from infra.forms import apply_validation_error
 from spas.catalog import current_offers, services_for_specialty
 
-from .consent.selectors import authorization_by_revocation_token
-from .consent.services import authorization_revoke, consent_preview
-from .landing import (
+from ..consent.selectors import authorization_by_revocation_token
+from ..consent.services import authorization_revoke, consent_preview
+from ..services import first_contact_business_days
+from .forms import LandingForm
+from .limits import (
     LOOKUP_WINDOW_SECONDS,
     RATE_WINDOW_SECONDS,
     landing_lookup_count,
     landing_lookup_limited,
     landing_rate_count,
     landing_rate_limited,
-    landing_referral_create,
-    normalized_code,
-    referral_code_resolve,
 )
-from .portal_forms import LandingForm
-from .portal_services import portal_invitation_accept as accept_invitation
-from .portal_services import portal_invitation_by_token
-from .services import first_contact_business_days
+from .selectors import normalized_code, referral_code_resolve
+from .services import landing_referral_create
 from .submissions import (
     submission_create_once,
     submission_key,
@@ -167,36 +162,6 @@ def landing_thanks(request, code):
         request,
         "landing/thanks.html",
         {"spa": spa, "practice": referral_code.practice, "business_days": business_days},
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def portal_invitation(request, token):
-    """The link in a portal invitation email. Anyone may look; only the invited address may accept."""
-    invitation = portal_invitation_by_token(token)
-    if invitation is None:
-        raise Http404("No such invitation.")
-    error = None
-    if request.method == "POST":
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.path)
-        try:
-            accept_invitation(invitation=invitation, user=request.user)
-        except ValidationError as validation_error:
-            error = " ".join(validation_error.messages)
-        else:
-            messages.success(
-                request,
-                _("Welcome to the %(spa)s partner portal for %(practice)s.")
-                % {"spa": invitation.spa.name, "practice": invitation.practice.name},
-            )
-            return redirect("portal:home", spa_slug=invitation.spa.slug)
-    email_matches = request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
-    return render(
-        request,
-        "portal/invitation.html",
-        {"invitation": invitation, "spa": invitation.spa, "error": error, "email_matches": email_matches},
-        status=400 if error else 200,
     )
 
 
