@@ -736,7 +736,7 @@ class SubmissionToken(TenantModel, CreatedAt):
     """The one-time token of a rendered referral form, claimed in the transaction that creates its referral.
 
     A second post of the same form (a double click, a browser's resend, 20 at once) finds the claim and is
-    answered with the first one's success page instead of creating a second referral (referrals/submissions.py).
+    answered with the first one's success page instead of creating a second referral (referrals/intake/submissions.py).
     """
 
     token = models.CharField(max_length=64, unique=True)

@@ -1,5 +1,5 @@
 """One rendered referral form posted many times — a double click, a resend, 20 at the same moment — makes one
-referral, and every post is answered with the same success page (referrals/submissions.py). Two rendered
+referral, and every post is answered with the same success page (referrals/intake/submissions.py). Two rendered
 forms make two referrals, even with identical details; the same form with other details is refused with a
 message instead of being silently taken for a repeat.
 
