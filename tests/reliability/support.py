@@ -140,7 +140,7 @@ def _reset_producer_pool():
             pool.force_close_all()
     # Celery takes its producer pool from kombu's process-wide registry, keyed by broker URL: without this
     # a later test on the same URL would get the pool whose connections were just closed ("Acquire on
-    # closed pool" in tests/spas/test_celery_worker.py when it ran after this suite in one worker).
+    # closed pool" in tests/infra/test_celery_worker.py when it ran after this suite in one worker).
     kombu.pools.reset()
 
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by the outbox tests."""
+"""Fixtures of the platform tests: the outbox's SMTP server (the one thing outside the machine)."""
 
 from unittest import mock
 
