@@ -238,6 +238,8 @@ MFA_TOTP_ISSUER = "Spa Referrals"
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
     vars().update(env.email_url("EMAIL_URL"))
+elif env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")  # an explicit choice, e.g. the console for a trial deployment
 else:
     EMAIL_BACKEND = "infra.email_backends.ConsoleAndFileEmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "email")

@@ -17,6 +17,15 @@ if urlsplit(os.environ["DATABASE_URL"]).scheme not in environ.Env.DB_SCHEMES:
     raise ImproperlyConfigured("DATABASE_URL must be a database URL such as postgres://user:password@host:5432/name.")
 if urlsplit(os.environ["REDIS_URL"]).scheme not in ("redis", "rediss"):
     raise ImproperlyConfigured("REDIS_URL must be a Redis URL such as redis://host:6379/0.")
+# Without a choice, email would go to a file inside the container: verification codes and referral notices
+# nobody receives. An explicit EMAIL_BACKEND (the console, for a trial) is a choice too.
+if not (os.environ.get("EMAIL_URL") or os.environ.get("EMAIL_BACKEND")):
+    raise ImproperlyConfigured(
+        "Production settings need EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) or an explicit "
+        "EMAIL_BACKEND (e.g. django.core.mail.backends.console.EmailBackend for a trial): see .env.example."
+    )
+if os.environ.get("EMAIL_URL") and urlsplit(os.environ["EMAIL_URL"]).scheme not in environ.Env.EMAIL_SCHEMES:
+    raise ImproperlyConfigured("EMAIL_URL must be an email URL such as smtp+tls://user:password@host:587.")
 
 from .base import *  # noqa: E402, F403
 from .base import env  # noqa: E402

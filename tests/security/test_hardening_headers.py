@@ -31,6 +31,7 @@ PRODUCTION_ENV = {
     # Never connected to: the settings only need well-formed URLs.
     "DATABASE_URL": "postgres://nobody@127.0.0.1:1/never",
     "REDIS_URL": "redis://127.0.0.1:1/0",
+    "EMAIL_URL": "smtp://127.0.0.1:1",
 }
 PRODUCTION_KEYS = [
     "SECURE_PROXY_SSL_HEADER",

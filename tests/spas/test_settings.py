@@ -16,7 +16,7 @@ REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 
 def _production_env(**overrides):
     # DJANGO_ALLOW_ASYNC_UNSAFE (set for the browser tests) is itself a deploy-check error.
-    leave_out = {*REQUIRED, "EMAIL_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    leave_out = {*REQUIRED, "EMAIL_URL", "EMAIL_BACKEND", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {name: value for name, value in os.environ.items() if name not in leave_out}
     env.update(
         DJANGO_SETTINGS_MODULE="spa_referrals.settings.production",
@@ -24,6 +24,7 @@ def _production_env(**overrides):
         ALLOWED_HOSTS="referrals.example.com",
         DATABASE_URL="postgres://spa:secret@db.internal:5432/spa_referrals",
         REDIS_URL="redis://redis.internal:6379/0",
+        EMAIL_URL="smtp+tls://apikey:secret@smtp.example.com:587",
     )
     env.update(overrides)
     return {name: value for name, value in env.items() if value is not None}
@@ -114,3 +115,43 @@ def test_production_start_up_fails_naming_a_malformed_variable(variable, bad_val
     result = _manage("check", env=_production_env(**{variable: bad_value}))
 
     assert variable in _configuration_error(result)
+
+
+# --- email: production needs a choice (issue 17 §2) ------------------------------------------------------------
+
+
+def _email_settings(env):
+    code = (
+        "import json\n"
+        "from django.conf import settings as s\n"
+        "print(json.dumps({'backend': s.EMAIL_BACKEND, 'host': getattr(s, 'EMAIL_HOST', '')}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_refuses_to_start_without_an_email_choice():
+    result = _manage("check", env=_production_env(EMAIL_URL=None))
+
+    error = _configuration_error(result)
+    assert "EMAIL_URL" in error and "EMAIL_BACKEND" in error
+
+
+def test_production_refuses_a_malformed_email_url():
+    result = _manage("check", env=_production_env(EMAIL_URL="smtp.example.com:587"))
+
+    assert "EMAIL_URL must be an email URL" in _configuration_error(result)
+
+
+def test_production_sends_through_the_email_url():
+    assert _email_settings(_production_env()) == {
+        "backend": "django.core.mail.backends.smtp.EmailBackend",
+        "host": "smtp.example.com",
+    }
+
+
+def test_production_takes_an_explicit_email_backend_instead():
+    backend = "django.core.mail.backends.console.EmailBackend"
+
+    assert _email_settings(_production_env(EMAIL_URL=None, EMAIL_BACKEND=backend))["backend"] == backend
