@@ -68,6 +68,7 @@ RUN SECRET_KEY=build-only-placeholder-for-collectstatic-never-used-at-run-time \
     ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgres://build:build@build.invalid:5432/build \
     REDIS_URL=redis://build.invalid:6379/0 \
+    EMAIL_URL=smtp://build.invalid:25 \
     python manage.py collectstatic --noinput \
  && mkdir -p /app/var /app/media /app/beat \
  && chown app:app /app/var /app/media /app/beat
