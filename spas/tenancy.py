@@ -117,6 +117,7 @@ class SpaTask(celery.Task):
     """
 
     abstract = True
+    takes_spa_id = True  # the log context names the spa of every line the task writes (infra.log_context)
 
     def __call__(self, spa_id, *args, **kwargs):
         spa = Spa.objects.filter(pk=spa_id).first()

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from infra.error_reporting import init_error_reporting
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -59,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, even a redirect or an error from the middleware below, carries X-Request-ID.
+    "infra.log_context.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside WhiteNoise so static files carry the header too (settings/security.py).
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -177,6 +181,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# The worker logs through LOGGING below (the log context, JSON in production) instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -305,10 +311,35 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Errors to Sentry only when SENTRY_DSN is set, scrubbed of patient fields (infra/error_reporting.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+init_error_reporting(
+    SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+    release=env.str("SENTRY_RELEASE", default="") or None,
+)
+
+# Every record carries the log context (request id, spa, user, Celery task: infra/log_context.py); LOG_FORMAT=json
+# writes one JSON object per line (production's default), text one readable line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "infra.log_context.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "infra.log_context.JsonFormatter"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[req=%(request_id)s spa=%(spa_id)s task=%(task_id)s] %(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

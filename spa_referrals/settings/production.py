@@ -31,6 +31,8 @@ from .base import *  # noqa: E402, F403
 from .base import env  # noqa: E402
 
 DEBUG = False
+if env.str("LOG_FORMAT", default="json") == "json":  # one JSON object per line for the log store
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters.")
 

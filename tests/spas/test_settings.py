@@ -155,3 +155,15 @@ def test_production_takes_an_explicit_email_backend_instead():
     backend = "django.core.mail.backends.console.EmailBackend"
 
     assert _email_settings(_production_env(EMAIL_URL=None, EMAIL_BACKEND=backend))["backend"] == backend
+
+
+def _log_formatter(env):
+    code = "from django.conf import settings as s\nprint(s.LOGGING['handlers']['console']['formatter'])\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_production_logs_one_json_object_per_line_unless_told_otherwise():
+    assert _log_formatter(_production_env()) == "json"
+    assert _log_formatter(_production_env(LOG_FORMAT="text")) == "text"
