@@ -2,8 +2,8 @@
 
 Who and from where come from the *audit origin* of the code that runs: ``AuditOriginMiddleware`` sets it for
 each request (its signed-in user, read when the event is written, so an API key's or an allauth sign-in's user
-counts; and the client's IP), and the tenant task base and the fan-out over spas set an empty one for Celery
-work, so a task run eagerly inside a request does not borrow the request's user. Services therefore do not
+counts; and the client's IP), and every Celery task (``infra.task_context``) and the fan-out over spas set an empty one for
+background work, so a task run eagerly inside a request does not borrow the request's user. Services therefore do not
 thread ``request=`` through their signatures to get an audit row right; an explicit ``actor`` still wins.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from infra.client_ip import client_ip
 from infra.models import AuditEvent
+from infra.task_context import per_task
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,9 @@ def current_origin():
     return _origin.get()
 
 
-def _task_starts(task=None, **kwargs):
-    """Every Celery task works as nobody, even run eagerly inside a request (connected in infra.apps)."""
-    task.request.audit_origin_token = _origin.set(NOBODY)
-
-
-def _task_ends(task=None, **kwargs):
-    token = getattr(task.request, "audit_origin_token", None)
-    if token is not None:
-        _origin.reset(token)
-        task.request.audit_origin_token = None
+def nobody_for_tasks():
+    """Every Celery task works as nobody, even run eagerly inside a request (called from infra.apps)."""
+    per_task(_origin, lambda **task: NOBODY, name="audit_origin")
 
 
 class AuditOriginMiddleware:

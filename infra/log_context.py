@@ -18,6 +18,8 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from infra.task_context import per_task
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 _context = ContextVar("log_context", default=None)
@@ -70,17 +72,15 @@ class RequestIdMiddleware:
         return response
 
 
-def task_starts(task=None, task_id=None, args=None, **kwargs):
-    """Celery's task_prerun: the task's id, and its spa when it is a tenant task (first argument the spa id)."""
+def _task_context(task=None, task_id=None, args=None, **kwargs):
+    """A task's context: its id, and its spa when it is a tenant task (first argument the spa id)."""
     spa_id = args[0] if args and getattr(task, "takes_spa_id", False) else None
-    task.request.log_context_token = _context.set(_Context(task_id=task_id or "", spa_id=spa_id))
+    return _Context(task_id=task_id or "", spa_id=spa_id)
 
 
-def task_ends(task=None, **kwargs):
-    token = getattr(task.request, "log_context_token", None)
-    if token is not None:
-        _context.reset(token)
-        task.request.log_context_token = None
+def context_for_tasks():
+    """Every Celery task's log lines carry its id and spa (called from infra.apps)."""
+    per_task(_context, _task_context, name="log_context")
 
 
 class ContextFilter(logging.Filter):

@@ -1,13 +1,15 @@
 """The shape of a ``rebuild_… [--spa slug] [--check]`` command for something kept per spa (the referral figures,
 partner health): spa by spa inside each spa's scope, either rebuilt or compared with a fresh computation."""
 
+from abc import ABCMeta, abstractmethod
+
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope, scopes_disabled
 
 from .models import Spa
 
 
-class SpaRebuildCommand(BaseCommand):
+class SpaRebuildCommand(BaseCommand, metaclass=ABCMeta):
     """Subclasses say what is kept (``what``, counted in ``unit``), how to rebuild one spa's (``rebuild_spa``:
     how many ``unit`` it wrote) and how it differs from ``fresh`` (``differences``: a list, empty when right)."""
 
@@ -16,11 +18,13 @@ class SpaRebuildCommand(BaseCommand):
     fresh = ""  # "a fresh count"
     check_help = ""
 
+    @abstractmethod
     def rebuild_spa(self, spa):
-        raise NotImplementedError
+        """Rebuild what is kept for ``spa`` (inside its scope); return how many ``unit`` were written."""
 
+    @abstractmethod
     def differences(self, spa):
-        raise NotImplementedError
+        """How what is kept for ``spa`` differs from ``fresh``: readable lines, empty when it is right."""
 
     def add_arguments(self, parser):
         parser.add_argument("--spa", metavar="SLUG", help="Only this spa (default: every spa, one by one).")

@@ -123,8 +123,8 @@ class SpaTask(celery.Task):
         spa = Spa.objects.filter(pk=spa_id).first()
         if spa is None:
             return None
-        # Background work: no request's user or IP on its audit events, even when run eagerly inside one.
-        with scope(spa=spa), audit_origin(NOBODY):
+        # (Every task, this one included, works as nobody for the audit trail: infra.audit.nobody_for_tasks.)
+        with scope(spa=spa):
             return super().__call__(spa_id, *args, **kwargs)
 
 
