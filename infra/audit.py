@@ -2,9 +2,9 @@
 
 Who and from where come from the *audit origin* of the code that runs: ``AuditOriginMiddleware`` sets it for
 each request (its signed-in user, read when the event is written, so an API key's or an allauth sign-in's user
-counts; and the client's IP), and every Celery task (``infra.task_context``) and the fan-out over spas set an empty one for
-background work, so a task run eagerly inside a request does not borrow the request's user. Services therefore do not
-thread ``request=`` through their signatures to get an audit row right; an explicit ``actor`` still wins.
+counts; and the client's IP), and every Celery task (``infra.task_context``) and the fan-out over spas set an
+empty one for background work, so a task run eagerly inside a request does not borrow the request's user. Services
+therefore do not thread ``request=`` through their signatures for a correct audit row; an explicit ``actor`` wins.
 """
 
 from contextlib import contextmanager
