@@ -4,7 +4,7 @@
 #   docker build -t spa-referrals .
 #
 # Three stages keep compilers and Node.js out of the image that runs:
-#   python-deps  compiles the Python requirements into /opt/venv (psycopg2 builds against libpq)
+#   python-deps  installs the hashed Python lock (requirements.txt) into /opt/venv (psycopg2 builds against libpq)
 #   assets       installs the front-end packages from package-lock.json with Debian's npm
 #   runtime      the libraries CI installs (Pango/HarfBuzz for WeasyPrint, libpq, DejaVu fonts),
 #                the venv, node_modules and the project; static files collected at build time
@@ -21,7 +21,8 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements.txt /tmp/requirements.txt
-RUN pip install -r /tmp/requirements.txt
+# The hashed lock (make lock): every package pinned, and pip refuses any file whose hash differs.
+RUN pip install --require-hashes --no-deps -r /tmp/requirements.txt
 
 # --- Front-end packages (bootstrap, bootstrap-icons, htmx.org) ---------------------
 # Served by Django's staticfiles straight from node_modules (settings STATICFILES_DIRS); no build step.

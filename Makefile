@@ -8,16 +8,35 @@ PY := $(VENV)/bin/python
 CELERY := $(VENV)/bin/celery
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PIP_VERSION := 26.3
+# One resolution for every Linux machine on Python 3.11 (CI, the Docker image on amd64 or arm64).
+UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 --no-header
 
-.PHONY: install run serve worker beat test test-fast lint format migrate seed clean bench
+.PHONY: install lock lock-check run serve worker beat test test-fast lint format migrate seed clean bench
 
 install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet "pip==$(PIP_VERSION)"
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-dev.txt
 	touch $@
+
+# Recompile the hashed locks after changing a pin in requirements.in or requirements-dev.in (README, "Upgrading
+# dependencies"). The runtime lock comes first: it constrains the development lock.
+lock: install
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements.in requirements-dev.in -o requirements-dev.txt
+
+# CI: recompiling the committed locks (their pins are uv's preferences) must change nothing.
+lock-check: install
+	@tmp=$$(mktemp -d) && cp requirements.txt requirements-dev.txt $$tmp/ \
+	&& $(UV_COMPILE) requirements.in -o $$tmp/requirements.txt \
+	&& sed 's#-c requirements.txt#-c '$$tmp'/requirements.txt#' requirements-dev.in > $$tmp/requirements-dev.in \
+	&& $(UV_COMPILE) requirements.in $$tmp/requirements-dev.in -o $$tmp/requirements-dev.txt \
+	&& sed -i 's#'$$tmp'/##' $$tmp/requirements-dev.txt \
+	&& diff -u requirements.txt $$tmp/requirements.txt && diff -u requirements-dev.txt $$tmp/requirements-dev.txt \
+	&& echo "The locks match their pins." && rm -rf $$tmp
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
