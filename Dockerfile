@@ -47,7 +47,6 @@ RUN groupadd --system --gid 10001 app \
 
 # VAR_DIR: scratch files (the file email backend's copies when EMAIL_URL is unset, ...).
 # MEDIA_ROOT: uploads and generated documents; docker-compose.yml mounts the shared "media" volume here.
-# /app/beat: Celery beat's schedule file; docker-compose.yml mounts the "beat-schedule" volume here.
 # WEB_CONCURRENCY: gunicorn's worker processes per container (gunicorn reads it itself).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -64,15 +63,15 @@ COPY . .
 
 # collectstatic imports the production settings, which refuse to load without these variables.
 # The values are build-only placeholders: nothing connects to these addresses and the key signs nothing.
-# Empty named volumes mounted on /app/var, /app/media or /app/beat start with this ownership.
+# Empty named volumes mounted on /app/var or /app/media start with this ownership.
 RUN SECRET_KEY=build-only-placeholder-for-collectstatic-never-used-at-run-time \
     ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgres://build:build@build.invalid:5432/build \
     REDIS_URL=redis://build.invalid:6379/0 \
     EMAIL_URL=smtp://build.invalid:25 \
     python manage.py collectstatic --noinput \
- && mkdir -p /app/var /app/media /app/beat \
- && chown app:app /app/var /app/media /app/beat
+ && mkdir -p /app/var /app/media \
+ && chown app:app /app/var /app/media
 
 USER app
 EXPOSE 8000

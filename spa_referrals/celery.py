@@ -82,6 +82,19 @@ app.conf.beat_schedule = {
 
 
 @app.on_after_configure.connect
+def _give_redbeat_its_settings(sender, **kwargs):
+    # celery-redbeat (beat's scheduler with Redis: settings/base.py) knows the settings addressed to it by their
+    # bare names (redbeat_redis_options), but Celery keeps keys it does not know under the CELERY_ namespace. Under
+    # that name only, redbeat would warn that it falls back on the broker's settings and would not hand its Redis
+    # options (the socket timeouts) to its client. A value set on app.conf itself (a test's) wins.
+    present = set(sender.conf.keys())
+    for key in present:
+        bare = key.removeprefix("CELERY_").lower()
+        if key.startswith("CELERY_REDBEAT_") and bare not in present:
+            sender.conf[bare] = sender.conf[key]
+
+
+@app.on_after_configure.connect
 def _create_broker_folders(sender, **kwargs):
     # The filesystem transport needs its folders before the first message.
     options = sender.conf.broker_transport_options or {}

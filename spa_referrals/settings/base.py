@@ -189,8 +189,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+# Beat. With Redis, celery-redbeat keeps the schedule's state (when each job last ran) and a leader lock in Redis,
+# so two beats can run: the one holding the lock sends, the other waits for it (README, "How many beats"). The
+# leader renews the lock at every tick, at least every MAX_LOOP_INTERVAL seconds; a standby asks for it as often.
+# LOCK_TIMEOUT is three of those: a leader that dies holding the lock (SIGKILL, a lost host) is replaced within
+# 30 + 10 s, under the 60 s of the most frequent job, and whatever fell due meanwhile is sent once, late. A
+# shorter lock would take over sooner but would also pass to the standby whenever a live leader stalls for
+# longer than LOCK_TIMEOUT - MAX_LOOP_INTERVAL (20 s here: a slow Redis, a starved CPU); that leader then exits
+# at its next tick. Without Redis (`make run`), the default scheduler keeps its state in a file: one beat.
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 10
+    CELERY_REDBEAT_LOCK_TIMEOUT = 3 * CELERY_BEAT_MAX_LOOP_INTERVAL
+    CELERY_REDBEAT_KEY_PREFIX = "spa-referrals:beat:"  # beside the broker's and the cache's keys in one database
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    # Passed to the Redis client as they are. A beat whose Redis stops answering fails (and is restarted) rather
+    # than hanging inside a tick past its lock's expiry, to send a stale run after the standby took over.
+    CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 10}
+else:
+    CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Auth & accounts (django-allauth) ----------------------------------------
 AUTH_USER_MODEL = "spas.User"

@@ -1,5 +1,5 @@
 """Fixtures of the fault-injection suite: a practice with a referral code and a portal user, the three
-referral forms' data, and (from support.py) a private Redis server and real worker subprocesses."""
+referral forms' data, and (from support.py) a private Redis server and real worker and beat subprocesses."""
 
 import pytest
 from django.urls import reverse
@@ -7,7 +7,7 @@ from django_scopes import scope
 
 from tests.factories import PortalAccessFactory, PracticeFactory, ReferralCodeFactory, UserFactory
 
-from .support import redis_server, workers  # noqa: F401 - fixtures
+from .support import beats, redis_server, workers  # noqa: F401 - fixtures
 
 LANDING_CODE = "RLB7QX"
 PATIENT_IP = "203.0.113.9"

@@ -1,5 +1,6 @@
 """What the fault-injection tests share: a private Redis server to kill, the Celery app pointed at it, real
-worker subprocesses on the test database, and waiting on observable state under a deadline.
+worker subprocesses on the test database, real beat subprocesses, and waiting on observable state under a
+deadline.
 
 Nothing here touches the machine's own Redis or PostgreSQL server: each test starts its own
 ``redis-server`` on a free port and kills only that; the workers use the test run's own database.
@@ -176,16 +177,17 @@ def this_runs_database_url():
     return f"postgres://{credentials}@{host}/{quote(db['NAME'], safe='')}"
 
 
-def app_environment(**overrides):
-    """The environment of an app process (web or worker) on this run's database under the test settings."""
+def app_environment(*, database=True, **overrides):
+    """The environment of an app process (web or worker) on this run's database under the test settings.
+
+    ``database=False`` for a process that never opens one (beat): it then needs no PostgreSQL either.
+    """
     environment = {**os.environ}
     for variable in ("CELERY_BROKER_URL", "EMAIL_URL"):
         environment.pop(variable, None)
-    environment.update(
-        DJANGO_SETTINGS_MODULE="spa_referrals.settings.test",
-        DATABASE_URL=this_runs_database_url(),
-        PYTHONUNBUFFERED="1",
-    )
+    environment.update(DJANGO_SETTINGS_MODULE="spa_referrals.settings.test", PYTHONUNBUFFERED="1")
+    if database:
+        environment["DATABASE_URL"] = this_runs_database_url()
     environment.update(overrides)
     return environment
 
@@ -301,6 +303,84 @@ def workers(tmp_path):
     finally:
         for worker in started:
             worker.kill()
+
+
+# --- real beat subprocesses ---------------------------------------------------------------------------
+
+
+class Beat:
+    """``celery beat`` through the test-only app in beat_app.py: the project's RedBeatScheduler on ``broker_url``.
+
+    It logs to its own file; the test waits on lines the scheduler writes there ("beat: Starting...",
+    "beat: Acquired lock").
+    """
+
+    def __init__(self, *, folder, broker_url, name, env):
+        self.log_path = Path(folder) / f"{name}.log"
+        self.name = name
+        self.environment = app_environment(database=False, REDIS_URL=broker_url, **env)
+        self.process = None
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def start(self, *, started_timeout=60):
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tests.reliability.beat_app", "beat", "--loglevel=INFO"],
+            cwd=PROJECT_DIR,
+            env=self.environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.wait_for_log("beat: Starting...", timeout=started_timeout)
+        return self
+
+    def wait_for_log(self, text, *, timeout):
+        def logged():
+            self.check_alive()
+            return text in self.log()
+
+        return wait_until(logged, timeout=timeout, message=f"{text!r} in beat {self.name}'s log")
+
+    def check_alive(self):
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"beat {self.name} exited with {self.process.returncode}:\n{self.log()[-6000:]}")
+
+    def log(self):
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def kill(self):
+        """SIGKILL: the beat vanishes holding its lock, as on a lost host or an OOM kill."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def beats(tmp_path):
+    """Start beats with ``beats.start(...)``; every one is killed at the end, whatever happened."""
+    started = []
+
+    class Beats:
+        def start(self, *, broker_url, name, env):
+            beat = Beat(folder=tmp_path, broker_url=broker_url, name=name, env=env)
+            started.append(beat)
+            return beat.start()
+
+        def logs(self):
+            return "\n".join(f"--- {beat.name} ---\n{beat.log()[-4000:]}" for beat in started)
+
+    try:
+        yield Beats()
+    finally:
+        for beat in started:
+            beat.kill()
 
 
 # --- forms -------------------------------------------------------------------------------------------

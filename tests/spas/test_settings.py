@@ -1,4 +1,5 @@
-"""Production settings: deploy checks clean, and a missing or malformed variable stops start-up by name."""
+"""Production settings: deploy checks clean, a missing or malformed variable stops start-up by name, and beat's
+scheduler (a lock in Redis in production, a file under `make run`)."""
 
 import json
 import os
@@ -8,7 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from celery.schedules import maybe_schedule
 from django.conf import settings
+from redbeat.decoder import RedBeatJSONDecoder, RedBeatJSONEncoder
+
+from spa_referrals.celery import app as celery_app
 
 PROJECT_DIR = Path(settings.BASE_DIR)
 REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
@@ -167,3 +172,72 @@ def _log_formatter(env):
 def test_production_logs_one_json_object_per_line_unless_told_otherwise():
     assert _log_formatter(_production_env()) == "json"
     assert _log_formatter(_production_env(LOG_FORMAT="text")) == "text"
+
+
+# --- beat: a locking scheduler wherever the broker is Redis (issue 17 §4) --------------------------------------
+
+
+def _beat_scheduler(env):
+    """The scheduler `celery -A spa_referrals beat` would run, built without touching Redis or a file."""
+    code = (
+        "import json, warnings\n"
+        "from celery.beat import Service\n"
+        "from spa_referrals.celery import app\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    scheduler = Service(app, scheduler_cls=app.conf.beat_scheduler).get_scheduler(lazy=True)\n"
+        "kind = type(scheduler)\n"
+        "values = {'class': f'{kind.__module__}.{kind.__name__}', 'max_interval': scheduler.max_interval}\n"
+        "if hasattr(app, 'redbeat_conf'):\n"
+        "    from redbeat.schedulers import get_redis\n"
+        "    client = get_redis(app).connection_pool.connection_kwargs\n"
+        "    values.update(redis=app.redbeat_conf.redis_url, prefix=app.redbeat_conf.key_prefix,\n"
+        "        lock=scheduler.lock_key, lock_timeout=scheduler.lock_timeout,\n"
+        "        timeouts=[client.get('socket_connect_timeout'), client.get('socket_timeout')],\n"
+        "        warnings=[str(w.message) for w in caught if 'RedBeat' in str(w.message)])\n"
+        "else:\n"
+        "    values.update(file=scheduler.schedule_filename)\n"
+        "print(json.dumps(values))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_beat_takes_a_lock_in_redis_so_a_second_beat_can_stand_by():
+    assert _beat_scheduler(_production_env()) == {
+        "class": "redbeat.schedulers.RedBeatScheduler",
+        "redis": "redis://redis.internal:6379/0",
+        "prefix": "spa-referrals:beat:",
+        "lock": "spa-referrals:beat::lock",
+        # A standby takes over within 30 + 10 s of a leader's death; the leader renews the lock every 10 s.
+        "lock_timeout": 30,
+        "max_interval": 10,
+        # Its own settings, not the broker's: its Redis client gives up on a Redis that does not answer.
+        "timeouts": [5, 10],
+        "warnings": [],
+    }
+
+
+def test_the_locking_scheduler_can_store_every_job_on_the_schedule():
+    # It keeps each job's definition in Redis as JSON, which knows intervals, crontabs and rrules only: a job on
+    # another kind of schedule would stop every beat at start-up in production, and never under `make run`.
+    for name, entry in celery_app.conf.beat_schedule.items():
+        schedule = maybe_schedule(entry["schedule"], app=celery_app)
+        stored = json.loads(json.dumps(schedule, cls=RedBeatJSONEncoder), cls=RedBeatJSONDecoder)
+
+        assert stored == schedule, name
+
+
+def test_make_run_beat_keeps_its_schedule_in_a_file_and_needs_no_server(tmp_path):
+    leave_out = {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "CELERY_BROKER_URL"}
+    env = {name: value for name, value in os.environ.items() if name not in leave_out}
+    env.update(DJANGO_SETTINGS_MODULE="spa_referrals.settings.local", VAR_DIR=str(tmp_path))
+
+    assert _beat_scheduler(env) == {
+        "class": "celery.beat.PersistentScheduler",
+        "file": str(tmp_path / "celerybeat-schedule"),
+        "max_interval": 300,
+    }
