@@ -61,7 +61,7 @@ def referral_pad_html(pages):
     databases = setup_databases(verbosity=0, interactive=False)
     try:
         spa = SpaFactory(name="Serene Bench Spa", slug="serene-bench")
-        spa.referral_phone, spa.referral_email, spa.brand_colour = "(617) 555-0199", "refer@serene.example", "#7a2a55"
+        spa.referral_phone, spa.referral_email, spa.brand_colour = "+16175550199", "refer@serene.example", "#7a2a55"
         spa.save()
         with scope(spa=spa):
             practice = PracticeFactory(spa=spa, name="Brookline Dermatology Associates", specialty="dermatology")

@@ -274,6 +274,8 @@ class SpaSeeder:
         return created_at, self.rng.between(created_at, self.now)
 
     def practices(self):
+        from infra.phones import phone_key
+
         spa, rng = self.spa, self.rng
         Practice = _model("partners.Practice")
         names = set()
@@ -289,7 +291,8 @@ class SpaSeeder:
                 name = f"{name} {index}"
             names.add(name)
             created_at, stage_changed_at = self._practice_dates()
-            phone = f"(617) {200 + index // 10_000 % 800:03d}-{index % 10_000:04d}"
+            # Stored as the forms store what is typed: E.164 ("(617) 200-0001" is "+16172000001").
+            phone = f"+1617{200 + index // 10_000 % 800:03d}{index % 10_000:04d}"
             practices.append(
                 Practice(
                     spa=spa,
@@ -298,7 +301,7 @@ class SpaSeeder:
                     address=f"{rng.randrange(1, 999)} {rng.choice(LAST_NAMES)} Street",
                     city=city,
                     phone=phone,
-                    phone_normalized="".join(ch for ch in phone if ch.isdigit())[-10:],
+                    phone_normalized=phone_key(phone, spa.country),  # bulk_create skips Practice.save()
                     website=f"https://practice-{spa.pk}-{index}.example",
                     size=rng.weighted(SIZE_WEIGHTS),
                     source=rng.choice(SOURCE_CHOICES),
@@ -689,7 +692,7 @@ def seed(params, *, now=None, log=print):
                 slug=slug,
                 timezone=zone,
                 referral_email=f"referrals@{slug}.bench.example",
-                referral_phone="(617) 555-0199",
+                referral_phone="+16175550199",
                 address="1 Bench Street, Boston, MA",
             )
             users = _users(slug, size.staff)

@@ -143,7 +143,7 @@ class ReferralRows:
             channel=channel,
             patient_first_name=first,
             patient_last_name=last,
-            patient_phone=f"(617) 555-{serial % 10_000:04d}" if rng.random() < 0.85 else "",
+            patient_phone=f"+1617555{serial % 10_000:04d}" if rng.random() < 0.85 else "",  # E.164, as stored
             patient_email=f"{first}.{last}.{serial}@patient.example".lower() if rng.random() < 0.7 else "",
             preferred_contact_method=rng.choice(["phone", "phone", "text", "email"]),
             preferred_contact_time=rng.choice(["", "Weekday mornings", "After 5 pm", "Any time"]),

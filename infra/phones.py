@@ -18,6 +18,12 @@ number, not the number the front desk dials, and a mistyped letter would be sile
 Shown (``{% load phones %}``, ``{{ value|phone:spa.country }}``): nationally formatted for the spa's own
 country ("(617) 555-0123 ext. 12"), internationally for others ("+44 20 7946 0958"). Values stored before
 validation existed ("call me", "555-0100") are shown as they were typed; they are not rewritten here.
+
+Compared (``phone_key``): "the same phone number" means the same key, E.164 without the extension, everywhere
+it is asked (duplicate practices, the partner search, a patient's other referrals): "617-555-0123 ext. 12" and
+"+1 617 555 0123" are the same line.
+
+Stored values were rewritten in the stored form once, by data migrations (``infra.phone_backfill``).
 """
 
 import re
@@ -39,6 +45,8 @@ _EXTENSION = re.compile(r"(?:;\s*ext\s*=|ext(?:ension)?\.?|x|#)\s*\d+\s*$", re.I
 _STORED = re.compile(r"^\+\d{1,15}(?:;ext=\d+)?$")
 _TEL_PREFIX = re.compile(r"^tel:", re.IGNORECASE)  # a number pasted from a tel: link
 _LETTER = re.compile(r"[^\W\d_]")
+_NOT_A_DIGIT = re.compile(r"[^0-9]")  # ASCII digits only: "١٢٣" is no number anyone dials here
+KEY_MIN_DIGITS = 7  # a subscriber number without its area code: fewer digits are no one's number
 
 # Fictional numbers (the 555-01xx range in North America, Ofcom's drama ranges in the UK) so an example in a
 # message never names a real subscriber; other countries use the library's example number.
@@ -129,8 +137,29 @@ def tel_uri(value, region=DEFAULT_REGION):
 
 
 def without_extension(value):
-    """The stored value up to its extension, for comparisons by digits."""
+    """The stored value up to its extension."""
     return (value or "").split(EXTENSION_SEPARATOR, 1)[0]
+
+
+def phone_key(value, region=DEFAULT_REGION):
+    """What two phone numbers have in common when they ring the same line: E.164 without the extension.
+
+    The one rule for "the same phone number". ``value`` may be stored or typed, read in ``region`` (the spa's
+    country) when it has no country code: "617-555-0123 ext. 12", "1 (617) 555-0123" and "+1 617 555 0123" are
+    all "+16175550123" for a US spa; "020 7946 0958" typed at a GB spa and "+44 20 7946 0958" typed at a US spa
+    are both "+442079460958". The extension is left out: it reaches a desk, not another practice or patient.
+
+    A value that names no valid number (one typed before validation, which the data migration left as it was:
+    "555-0100", "617-555-0142 (cell)") keys on its digits, without the "+": nothing typed is lost to the
+    comparison, the same digits typed again still find it, and it can never equal a valid number's key. Fewer
+    than KEY_MIN_DIGITS digits ("call me", "12", a vanity "617-CALL-NOW") say nothing about whose number it
+    is: "", which matches nothing.
+    """
+    number = _parsed_or_none(value, region)
+    if number is not None:
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    digits = _NOT_A_DIGIT.sub("", _EXTENSION.sub("", without_extension(str(value or ""))))
+    return digits if len(digits) >= KEY_MIN_DIGITS else ""
 
 
 class PhoneNumberFormField(forms.CharField):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django_scopes import scopes_disabled
 
 from infra.audit import audit_record
-from infra.phones import normalize_phone
+from infra.phones import normalize_phone, phone_key
 from spas import dependents
 from spas.models import Membership, Specialty
 
@@ -457,7 +457,7 @@ def _practice_draft(spa, row_number, values, owner_id, unknown_choices, existing
     except ValidationError as error:
         errors.extend(_validation_messages(error))
     draft = PracticeDraft(row_number, fields, practice.stage, parse_tags(values["tags"]), owner_id)
-    draft.fields["phone_normalized"] = practice.phone_normalized
+    draft.fields["phone_normalized"] = phone_key(fields["phone"], spa.country)  # bulk_create skips save()
     draft.duplicate_of = existing.matches(**{k: fields[k] for k in ("name", "city", "npi", "phone", "website")})
     return draft, errors
 

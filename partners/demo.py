@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_scopes import scope
 
+from infra.phones import normalize_phone
 from spas.models import Membership, Role
 
 from . import services
@@ -239,6 +240,7 @@ def _seed(spa, practices):
     for index, (name, specialty, city, stage, phone, website, clinicians, contact, tags) in enumerate(practices):
         if Practice.objects.filter(spa=spa, name=name).exists():
             continue
+        phone = normalize_phone(phone, spa.country)  # stored as the practice form stores it
         practice = services.practice_create(
             spa=spa,
             actor=owner,

@@ -1,8 +1,9 @@
 """Does a practice look like one the spa already has?
 
-Matches on the same NPI, the same phone (digits only), the same website domain, or a very
-similar name in the same city. The index is built once per spa, so checking a 5,000-row
-import compares each row only with the practices in its own city.
+Matches on the same NPI, the same phone number (``infra.phones.phone_key``, read in the spa's
+country: "617-555-0142 x3" is "+1 617 555 0142"), the same website domain, or a very similar
+name in the same city. The index is built once per spa, so checking a 5,000-row import
+compares each row only with the practices in its own city.
 """
 
 import re
@@ -12,7 +13,9 @@ from difflib import SequenceMatcher
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import Practice, normalize_phone, website_domain
+from infra.phones import DEFAULT_REGION, phone_key
+
+from .models import Practice, website_domain
 
 NAME_SIMILARITY_THRESHOLD = 0.86
 _NOISE_WORDS = re.compile(r"\b(the|and|of|llc|pllc|pc|pa|inc|group|associates|clinic|center|centre|practice|medical)\b")
@@ -37,9 +40,10 @@ class DuplicateMatch:
 
 
 class DuplicateIndex:
-    """The spa's practices indexed for duplicate checks."""
+    """The spa's practices indexed for duplicate checks; phone numbers are read in ``region`` (the spa's country)."""
 
-    def __init__(self, practices):
+    def __init__(self, practices, *, region=DEFAULT_REGION):
+        self.region = region
         self.by_npi, self.by_phone, self.by_domain, self.by_city = {}, {}, {}, {}
         for practice in practices:
             self.add(practice)
@@ -49,14 +53,14 @@ class DuplicateIndex:
         queryset = Practice.objects.filter(spa=spa).only("id", "public_id", "name", "city", "npi", "phone", "website")
         if exclude is not None:
             queryset = queryset.exclude(pk=exclude.pk)
-        return cls(queryset)
+        return cls(queryset, region=spa.country)
 
     def add(self, practice):
         entry = (practice.pk, str(practice.public_id), practice.name, practice.city)
         if practice.npi:
             self.by_npi.setdefault(practice.npi, entry)
-        phone = normalize_phone(practice.phone)
-        if len(phone) == 10:
+        phone = phone_key(practice.phone, self.region)
+        if phone:
             self.by_phone.setdefault(phone, entry)
         domain = website_domain(practice.website)
         if domain:
@@ -73,8 +77,8 @@ class DuplicateIndex:
 
         if npi:
             note(self.by_npi.get(npi), _("same NPI"))
-        phone = normalize_phone(phone)
-        if len(phone) == 10:
+        phone = phone_key(phone, self.region)
+        if phone:
             note(self.by_phone.get(phone), _("same phone number"))
         domain = website_domain(website)
         if domain:
@@ -99,8 +103,8 @@ def _candidates(spa, *, city, npi, phone, website):
     condition = Q(city__iexact=" ".join((city or "").split()))
     if npi:
         condition |= Q(npi=npi)
-    phone = normalize_phone(phone)
-    if len(phone) == 10:
+    phone = phone_key(phone, spa.country)
+    if phone:
         condition |= Q(phone_normalized=phone)
     domain = website_domain(website)
     if domain:
@@ -117,4 +121,4 @@ def practice_duplicates(*, spa, fields, exclude=None):
     candidates = candidates.only("id", "public_id", "name", "city", "npi", "phone", "website")
     if exclude is not None:
         candidates = candidates.exclude(pk=exclude.pk)
-    return DuplicateIndex(candidates).matches(**wanted)
+    return DuplicateIndex(candidates, region=spa.country).matches(**wanted)

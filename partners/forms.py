@@ -175,6 +175,7 @@ with scopes_disabled():
 
         def __init__(self, *args, spa, **kwargs):
             super().__init__(*args, **kwargs)
+            self.spa = spa
             self.filters["owner"].queryset = User.objects.filter(memberships__spa=spa).order_by("email")
             # Read when the form is first validated or drawn, then kept: one query each, however used.
             self.filters["tag"].extra["choices"] = _once(lambda: [(tag.name, tag.name) for tag in spa_tags(spa=spa)])
@@ -182,7 +183,7 @@ with scopes_disabled():
             self.form.fields["owner"].label_from_instance = lambda user: user.display_name
 
         def filter_search(self, queryset, name, value):
-            return practice_search(queryset, value)
+            return practice_search(queryset, value, spa=self.spa)
 
 
 class ImportUploadForm(forms.Form):

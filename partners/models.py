@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from infra.phones import without_extension
+from infra.phones import phone_key
 from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 from spas.models import Spa, Specialty
@@ -41,12 +41,6 @@ def npi_is_valid(npi):
 def validate_npi(value):
     if value and not npi_is_valid(value):
         raise ValidationError(_("Enter a valid 10-digit NPI (the last digit is a check digit)."))
-
-
-def normalize_phone(value):
-    """The last ten digits, so "(617) 555-0142" and "+1 617.555.0142" compare equal (an extension is left out)."""
-    digits = re.sub(r"[^0-9]", "", without_extension(value))
-    return digits[-10:] if len(digits) >= 10 else digits
 
 
 def website_domain(value):
@@ -88,7 +82,9 @@ class Practice(TenantModel, PublicId, CreatedAt):
     address = models.CharField(_("address"), max_length=255, blank=True, validators=[single_line])
     city = models.CharField(_("city"), max_length=80, blank=True, validators=[single_line])
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
-    phone_normalized = models.CharField(max_length=10, blank=True, editable=False, db_index=True)
+    # The phone's comparison key (infra.phones.phone_key: E.164 without the extension), kept in step by save(), for
+    # finding the same number in the database (duplicates, search).
+    phone_normalized = models.CharField(max_length=30, blank=True, editable=False, db_index=True)
     fax = models.CharField(_("fax"), max_length=30, blank=True, validators=[single_line])
     website = models.URLField(_("website"), max_length=200, blank=True)
     npi = models.CharField(_("NPI"), max_length=10, blank=True, validators=[validate_npi])
@@ -122,8 +118,18 @@ class Practice(TenantModel, PublicId, CreatedAt):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # A value derived from the phone, not a rule: kept in step on every save that writes the phone, whichever way
+        # the practice is saved (a service, a merge, a factory, the admin), so the key never describes an older
+        # number. Bulk writes (CSV import, bench) set it with the same function.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "phone" in update_fields:
+            self.phone_normalized = phone_key(self.phone, self.spa.country)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "phone_normalized"}
+        super().save(*args, **kwargs)
+
     def clean(self):
-        self.phone_normalized = normalize_phone(self.phone)
         if self.stage == Stage.DECLINED and not self.declined_reason:
             raise ValidationError({"declined_reason": _("Say why the practice declined.")})
 

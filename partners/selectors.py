@@ -5,6 +5,8 @@ import re
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 
+from infra.phones import phone_key
+
 from . import extensions
 from .models import Clinician, Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag
 
@@ -22,17 +24,25 @@ def _with_list_data(queryset):
     )
 
 
-def practice_search(queryset, text):
-    """Match the practice name, a clinician's name, or a phone number (digits compared)."""
+def practice_search(queryset, text, *, spa):
+    """Match the practice name, a clinician's name, or a phone number in any form typed.
+
+    A whole number ("(617) 555-0142 x3", "1 617 555 0142", "020 7946 0958" at a GB spa) is its comparison key
+    (``infra.phones.phone_key``, read in the spa's country); a part of one ("555 0142") is found among the
+    keys' digits.
+    """
     text = (text or "").strip()[:100]
     if not text:
         return queryset
     condition = Q(name__icontains=text)
     for word in text.split()[:4]:
         condition |= Q(clinicians__first_name__icontains=word) | Q(clinicians__last_name__icontains=word)
+    key = phone_key(text, spa.country)
+    if key:
+        condition |= Q(phone_normalized=key)
     digits = re.sub(r"[^0-9]", "", text)
     if len(digits) >= 4:
-        condition |= Q(phone_normalized__contains=digits[-10:])
+        condition |= Q(phone_normalized__contains=digits)
     matching_ids = queryset.filter(condition).values("pk")
     return queryset.filter(pk__in=matching_ids)
 

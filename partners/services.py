@@ -119,7 +119,7 @@ def practice_update(*, practice, actor, fields, tag_names=None):
     if changed:
         # The referral figures count by the practice's specialty (spas/dependents.py).
         with dependents.changing(spa=practice.spa, practices=[practice] if "specialty" in changed else []):
-            practice.save(update_fields=[*changed, "phone_normalized", "updated_at"])
+            practice.save(update_fields=[*changed, "updated_at"])
     if tag_names is not None:
         practice_set_tags(practice=practice, tag_names=tag_names)
     if "name" in changed:

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_scopes import scope
 
+from infra.phones import normalize_phone
 from partners.models import Practice
 from spas.demo import demo_user
 from spas.models import Membership, Role, Service
@@ -129,7 +130,7 @@ def _seed_referrals(spa, owner):
             patient={
                 "patient_first_name": first,
                 "patient_last_name": last,
-                "patient_phone": phone,
+                "patient_phone": normalize_phone(phone, spa.country),  # as the intake forms store it
                 "patient_email": email,
                 "preferred_contact_time": "Weekday mornings",
             },

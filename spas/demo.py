@@ -12,6 +12,7 @@ from django_scopes import scope
 from .catalog import CATALOG_MODELS, talking_points_for
 from .models import Membership, Role, Spa, User
 
+# Phone numbers as the forms store them (E.164, infra/phones.py); the pages show "(617) 555-0142".
 DEMO_SPAS = [
     {
         "slug": "serenity-spa",
@@ -19,12 +20,12 @@ DEMO_SPAS = [
         "owner": ("owner@serenity.example", "serenity-demo", "Maya Serenity"),
         "timezone": "America/New_York",
         "address": "120 Elm Street, Brookline, MA 02445",
-        "phone": "(617) 555-0142",
+        "phone": "+16175550142",
         "email": "hello@serenity.example",
         "website": "https://serenity.example",
         "booking_url": "https://serenity.example/book",
         "referral_email": "referrals@serenity.example",
-        "referral_phone": "(617) 555-0199",
+        "referral_phone": "+16175550199",
         "brand_colour": "#2a7a78",
     },
     {
@@ -33,12 +34,12 @@ DEMO_SPAS = [
         "owner": ("owner@harbor.example", "harbor-demo", "Sam Harbor"),
         "timezone": "America/Los_Angeles",
         "address": "8 Pier Avenue, Santa Monica, CA 90405",
-        "phone": "(310) 555-0110",
+        "phone": "+13105550110",
         "email": "front@harbor.example",
         "website": "https://harbor.example",
         "booking_url": "",
         "referral_email": "referrals@harbor.example",
-        "referral_phone": "(310) 555-0111",
+        "referral_phone": "+13105550111",
         "brand_colour": "#3b5ba5",
     },
 ]

@@ -154,7 +154,7 @@ def event_delete(request, spa_slug, event_id):
 def _listed_practices(request, filters):
     practices = Practice.objects.filter(spa=request.spa)
     if filters.is_valid():
-        practices = practice_search(practices, filters.cleaned_data["q"])
+        practices = practice_search(practices, filters.cleaned_data["q"], spa=request.spa)
         for name in ("specialty", "stage", "city"):
             if filters.cleaned_data[name]:
                 practices = practices.filter(**{name: filters.cleaned_data[name]})

@@ -1,11 +1,9 @@
 """A patient's rights, the reads: finding the referrals that are probably the same patient."""
 
-import re
-
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
-from infra.phones import EXTENSION_SEPARATOR, without_extension
+from infra.phones import phone_key
 
 from ..models import Referral
 
@@ -28,12 +26,6 @@ class MatchReason:
     CONFIDENT = {ANCHOR, EMAIL, PHONE, NAME_AND_BIRTH_DATE}
 
 
-def phone_digits(phone):
-    """The digits of a phone number, without a leading US country code: "(617) 555-0142" → "6175550142"."""
-    digits = re.sub(r"\D", "", without_extension(phone))
-    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
-
-
 # --- finding one patient ---------------------------------------------------------------------------
 
 
@@ -44,17 +36,16 @@ def patient_matches(*, spa, referral):
     match on and are not listed.
     """
     email = referral.patient_email.strip()
-    digits = phone_digits(referral.patient_phone)
+    phone = phone_key(referral.patient_phone, spa.country)
     first, last = referral.patient_first_name.strip(), referral.patient_last_name.strip()
     candidates = Q(pk__in=[])
     if email:
         candidates |= Q(patient_email__iexact=email)
-    if len(digits) >= 7:
-        # Older phones are stored as typed, newer ones in E.164 (perhaps with ";ext="): narrow in the database by
-        # the last four digits of the number, then compare digits.
-        candidates |= Q(patient_phone__endswith=digits[-4:]) | Q(
-            patient_phone__contains=f"{digits[-4:]}{EXTENSION_SEPARATOR}"
-        )
+    if phone:
+        # Phones are stored in E.164 (perhaps with ";ext="), except the few typed before validation that name no
+        # valid number: both keep the number's last four digits together. Narrow by them in the database, then
+        # compare the keys.
+        candidates |= Q(patient_phone__contains=phone[-4:])
     if first and last:
         candidates |= Q(patient_first_name__iexact=first, patient_last_name__iexact=last)
     others = (
@@ -66,16 +57,16 @@ def patient_matches(*, spa, referral):
     )
     matches = [(referral, MatchReason.ANCHOR)]
     for other in others:
-        reason = _match_reason(referral, other, email=email, digits=digits)
+        reason = _match_reason(referral, other, email=email, phone=phone, region=spa.country)
         if reason:
             matches.append((other, reason))
     return matches
 
 
-def _match_reason(referral, other, *, email, digits):
+def _match_reason(referral, other, *, email, phone, region):
     if email and other.patient_email.strip().lower() == email.lower():
         return MatchReason.EMAIL
-    if len(digits) >= 7 and phone_digits(other.patient_phone) == digits:
+    if phone and phone_key(other.patient_phone, region) == phone:
         return MatchReason.PHONE
     same_name = (
         other.patient_first_name.strip().lower() == referral.patient_first_name.strip().lower()

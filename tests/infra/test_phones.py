@@ -10,6 +10,7 @@ from infra.phones import (
     example_phone,
     format_phone,
     normalize_phone,
+    phone_key,
     tel_uri,
 )
 
@@ -159,3 +160,70 @@ def test_the_serializer_field_applies_the_same_rule_and_names_the_field():
     serializer = _PhoneSerializer(data={"phone": "07911 123456"}, context={"phone_region": "GB"})
     assert serializer.is_valid(), serializer.errors
     assert serializer.validated_data["phone"] == "+447911123456"
+
+
+# --- "the same phone number": one key ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "region"),
+    [
+        ("617-555-0123 ext. 12", "US"),  # an extension reaches a desk on the same line
+        ("+1 617 555 0123", "US"),
+        ("(617) 555-0123", "US"),
+        ("6175550123", "US"),  # a US number without the leading 1 …
+        ("16175550123", "US"),  # … and with it
+        ("1 (617) 555-0123", "US"),
+        ("1-617-555-0123 x4", "US"),
+        ("+16175550123", "US"),  # stored
+        ("+16175550123;ext=12", "US"),  # stored, with its extension
+        ("+16175550123;ext=12", "GB"),  # a stored number means the same in every country
+        ("+1 617 555 0123", "GB"),
+        ("00 1 617 555 0123", "GB"),  # dialled from the UK
+    ],
+)
+def test_every_form_of_one_us_number_has_the_same_key(value, region):
+    assert phone_key(value, region) == "+16175550123"
+
+
+@pytest.mark.parametrize(
+    ("value", "region"),
+    [
+        ("020 7946 0958", "GB"),  # a London spa types it nationally
+        ("+44 20 7946 0958", "US"),  # a Boston spa types it with its country code
+        ("+44 (0)20 7946 0958", "US"),
+        ("+442079460958;ext=5", "CA"),
+        ("011 44 20 7946 0958", "US"),  # dialled from the US
+    ],
+)
+def test_a_uk_number_has_the_same_key_typed_at_home_or_abroad(value, region):
+    assert phone_key(value, region) == "+442079460958"
+
+
+def test_different_numbers_have_different_keys():
+    assert phone_key("617-555-0124", "US") != phone_key("617-555-0123", "US")
+    # A UK national number typed at a US spa names no US number: it is not taken for the London one.
+    assert phone_key("020 7946 0958", "US") != phone_key("020 7946 0958", "GB")
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ("555-0100", "5550100"),  # typed before validation: its digits, never equal to a valid number's key
+        ("555 0100 x5", "5550100"),
+        ("617-555-0123 (cell)", "6175550123"),
+        ("call me", ""),  # too few digits to be anyone's number: matches nothing
+        ("12", ""),
+        ("617-CALL-NOW", ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_a_value_that_names_no_valid_number_keys_on_its_digits(value, key):
+    assert phone_key(value, "US") == key
+    assert not phone_key(value, "US").startswith("+")
+
+
+def test_an_old_value_is_found_by_the_same_digits_typed_another_way():
+    assert phone_key("555-0100", "US") == phone_key("555.0100", "US") == phone_key("(555) 0100", "US")
+    assert phone_key("555-0100", "US") != phone_key("+1 617 555 0100", "US")

@@ -418,7 +418,7 @@ def test_imported_phones_are_stored_in_e164_read_in_the_spas_country(owner_clien
 
     with scope(spa=spa):
         assert list(Practice.objects.filter(spa=spa).values_list("phone", "phone_normalized")) == [
-            ("+442079460958;ext=12", "2079460958")
+            ("+442079460958;ext=12", "+442079460958")
         ]
 
 

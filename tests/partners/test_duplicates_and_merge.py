@@ -16,6 +16,7 @@ from partners.services import (
     practice_set_tags,
 )
 
+from ..factories import PracticeFactory
 from .helpers import count, make_clinician, make_contact, make_practice, messages_on, page_text, reload, rows, url
 
 EXISTING_NPI = "1234567893"
@@ -81,7 +82,8 @@ def test_each_rule_finds_the_existing_practice(spa, existing, fields, reason):
         {"name": "Beacon Hill Dermatology", "city": "Boston"},  # another name, same city
         {"npi": "1245319599"},
         {"phone": "617-555-0143"},
-        {"phone": "555-0142"},  # too short to compare
+        {"phone": "555-0142"},  # names no number: never the same as a valid one
+        {"phone": "+44 617 555 0142"},  # the same digits in another country
         {"website": "https://backbayderm.example.org"},
         {"name": "", "city": "Boston"},
     ],
@@ -100,6 +102,31 @@ def test_another_spas_practices_are_never_duplicates(spa, other_spa, existing):
     assert _reasons(other_spa, npi=EXISTING_NPI, name="Back Bay Dermatology", city="Boston") == []
 
 
+@pytest.mark.parametrize(
+    "typed", ["617-555-0142 ext. 12", "(617) 555-0142 x7", "1 617 555 0142", "16175550142", "+16175550142;ext=3"]
+)
+def test_the_same_line_with_an_extension_or_a_leading_1_is_the_same_phone_number(spa, existing, typed):
+    assert _reasons(spa, phone=typed) == [("Back Bay Dermatology", "same phone number")]
+
+
+@pytest.mark.parametrize("typed", ["020 7946 0958", "+44 20 7946 0958", "+44 (0)20 7946 0958 ext. 4"])
+def test_a_uk_number_is_the_same_typed_nationally_or_with_its_country_code(spa, typed):
+    spa.country = "GB"
+    spa.save()
+    make_practice(spa, name="Harley Street Skin", city="London", phone="+442079460958")
+
+    assert _reasons(spa, phone=typed) == [("Harley Street Skin", "same phone number")]
+
+
+def test_a_number_stored_before_validation_is_compared_in_the_spas_country(spa):
+    spa.country = "GB"
+    spa.save()
+    with scope(spa=spa):
+        PracticeFactory(spa=spa, name="Harley Street Skin", city="London", phone="020 7946 0958")  # saved as typed
+
+    assert _reasons(spa, phone="+44 20 7946 0958") == [("Harley Street Skin", "same phone number")]
+
+
 def test_the_index_can_be_filled_as_an_import_goes(spa):
     index = DuplicateIndex([])
     index.add(Practice(pk=1, name="Harbor OB-GYN", city="Salem", phone="978 555 0100"))
@@ -108,6 +135,14 @@ def test_the_index_can_be_filled_as_an_import_goes(spa):
     assert [match.reason for match in index.matches(name="Harbor OB GYN", city="Salem")] == [
         "similar name in the same city"
     ]
+
+
+def test_the_index_reads_numbers_in_the_spas_country():
+    index = DuplicateIndex([], region="GB")
+    index.add(Practice(pk=1, name="Harley Street Skin", city="London", phone="020 7946 0958"))
+
+    assert [match.reason for match in index.matches(phone="+44 20 7946 0958")] == ["same phone number"]
+    assert DuplicateIndex([Practice(pk=1, phone="020 7946 0958")], region="US").matches(phone="+442079460958") == []
 
 
 # --- warning on create ----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The practice list: filters, search, pagination, empty states."""
 
+from urllib.parse import urlencode
+
 import factory
 import pytest
 from django_scopes import scope
@@ -110,13 +112,31 @@ def test_the_filter_menus_say_any_and_offer_this_spas_tags_cities_and_members(
         ("(617) 555-0142", ["Elm Physical Therapy"]),
         ("+1 617.555.0142", ["Elm Physical Therapy"]),
         ("555 0142", ["Elm Physical Therapy"]),
+        ("617-555-0142 ext. 12", ["Elm Physical Therapy"]),
+        ("(617) 555-0142 x7", ["Elm Physical Therapy"]),
+        ("1 617 555 0142", ["Elm Physical Therapy"]),
+        ("16175550142", ["Elm Physical Therapy"]),
+        ("+16175550142;ext=3", ["Elm Physical Therapy"]),
+        ("617-555-0143", []),
         ("nothing like this", []),
     ],
 )
-def test_search_finds_practice_names_clinician_names_and_phone_digits_in_any_format(
+def test_search_finds_practice_names_clinician_names_and_phone_numbers_in_any_format(
     owner_client, spa, pipeline, text, expected
 ):
-    assert _listed(owner_client, spa, f"q={text}") == expected
+    assert _listed(owner_client, spa, urlencode({"q": text})) == expected
+
+
+@pytest.mark.parametrize("text", ["020 7946 0958", "+44 20 7946 0958", "+44 (0)20 7946 0958 ext. 4", "7946 0958"])
+def test_search_reads_a_number_in_the_spas_country(owner_client, spa, text):
+    spa.country = "GB"
+    spa.save()
+    make_practice(spa, name="Harley Street Skin", city="London", phone="+442079460958")
+    with scope(spa=spa):
+        PracticeFactory(spa=spa, name="Marylebone Dermatology", phone="020 7946 0958")  # stored before validation
+        PracticeFactory(spa=spa, name="Boston Dermatology", phone="+16175550142")
+
+    assert _listed(owner_client, spa, urlencode({"q": text})) == ["Harley Street Skin", "Marylebone Dermatology"]
 
 
 def test_a_practice_with_several_matching_clinicians_is_listed_once(owner_client, spa, pipeline):

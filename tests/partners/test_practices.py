@@ -5,7 +5,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from infra.models import AuditEvent
-from partners.models import Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag, normalize_phone, npi_is_valid
+from partners.models import Practice, PracticeTag, ReferralCode, Stage, StageChange, Tag, npi_is_valid
 from partners.services import parse_tags
 
 from ..factories import PracticeFactory
@@ -82,17 +82,20 @@ def test_anything_else_fails_the_check_digit(npi):
     assert not npi_is_valid(npi)
 
 
-@pytest.mark.parametrize(
-    ("raw", "normalized"),
-    [
-        ("(617) 555-0142", "6175550142"),
-        ("+1 617.555.0142", "6175550142"),
-        ("617 555 0142 ", "6175550142"),
-        ("555", "555"),
-    ],
-)
-def test_phone_numbers_compare_by_their_last_ten_digits(raw, normalized):
-    assert normalize_phone(raw) == normalized
+def test_a_practices_phone_key_is_kept_in_step_with_its_phone_however_it_is_saved(spa):
+    spa.country = "GB"
+    spa.save()
+    with scope(spa=spa):
+        practice = PracticeFactory(spa=spa, phone="020 7946 0958")  # typed nationally, saved as given
+        assert practice.phone_normalized == "+442079460958"  # read in the spa's country
+
+        practice.phone = "+16175550142;ext=12"
+        practice.save(update_fields=["phone"])
+        assert Practice.objects.get(pk=practice.pk).phone_normalized == "+16175550142"
+
+        practice.phone = ""
+        practice.save()
+        assert Practice.objects.get(pk=practice.pk).phone_normalized == ""
 
 
 def test_tags_are_trimmed_lowercased_and_deduplicated_in_order():
@@ -113,7 +116,7 @@ def test_adding_a_practice_issues_a_code_records_the_first_stage_and_audits_it(o
     assert practice.name == "Back Bay Dermatology"
     assert practice.npi == VALID_NPI
     assert practice.owner == owner
-    assert practice.phone_normalized == "6175550142"
+    assert practice.phone_normalized == "+16175550142"
     assert practice.stage == Stage.PROSPECT
     codes = rows(ReferralCode, practice=practice)
     assert len(codes) == 1
@@ -254,7 +257,7 @@ def test_editing_a_practice_saves_the_changes_and_the_tags(owner_client, spa, ow
     assert response.status_code == 302
     practice = reload(practice)
     assert practice.name == "Back Bay Dermatology & Laser"
-    assert practice.phone_normalized == "6175550199"
+    assert practice.phone_normalized == "+16175550199"
     assert practice.owner == manager_user
     assert sorted(link.tag.name for link in rows(PracticeTag, practice=practice)) == ["laser", "vip"]
     (event,) = rows(AuditEvent, spa=spa, action="practice.updated")
@@ -269,7 +272,7 @@ def test_a_practice_phone_is_stored_in_e164_and_edited_and_shown_nationally(owne
     assert (practice.phone, practice.fax, practice.phone_normalized) == (
         "+16175550142;ext=3",
         "+16175550143",
-        "6175550142",
+        "+16175550142",
     )
     edit = page_text(owner_client.get(url("edit", spa, practice.public_id)))
     assert 'value="(617) 555-0142 ext. 3"' in edit

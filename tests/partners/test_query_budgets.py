@@ -43,8 +43,8 @@ def _grow(spa, owners, upto):
                     name=f"Practice {n:04d}",
                     specialty="dermatology" if n % 2 else "physical_therapy",
                     city="Boston" if n % 3 else "Cambridge",
-                    phone=f"617-555-{n:04d}",
-                    phone_normalized=f"617555{n:04d}",
+                    phone=f"+1617555{n:04d}",  # stored as the forms store it, with its comparison key
+                    phone_normalized=f"+1617555{n:04d}",
                     owner=owners[n % len(owners)],
                     stage=next(stages),
                     declined_reason="Too busy",

@@ -220,6 +220,50 @@ def test_api_phones_are_read_in_the_spas_country_and_keep_their_extension(spa):
     assert [referral.patient_phone for referral in _referrals(spa)] == ["+442079460958;ext=204"]
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("617-555-0123 ext. 12", "+16175550123;ext=12"),
+        ("(617) 555-0123 x7", "+16175550123;ext=7"),
+        ("6175550123", "+16175550123"),  # a US number without the leading 1 …
+        ("1 617 555 0123", "+16175550123"),  # … and with it
+        ("+1 (617) 555-0123", "+16175550123"),
+        ("+44 20 7946 0958", "+442079460958"),  # another country, with its code
+    ],
+)
+def test_api_phones_in_any_form_are_stored_in_e164(spa, typed, stored):
+    setup = api_setup(spa)
+
+    response = post_json(setup.client, REFERRALS_URL, referral_body(patient_phone=typed))
+
+    assert response.status_code == 201, response.content
+    assert [referral.patient_phone for referral in _referrals(spa)] == [stored]
+
+
+def test_a_referral_posted_by_api_is_found_with_the_patients_other_referrals_by_phone(spa):
+    from referrals.patient_rights.selectors import MatchReason, patient_matches
+
+    setup = api_setup(spa)
+    with scope(spa=spa):
+        typed_at_the_desk = referral_create(
+            spa=spa,
+            practice=setup.practice,
+            channel="phone",
+            consent_method="verbal",
+            consent_captured_by="Front desk",
+            notify=False,
+            patient={"patient_first_name": "D.", "patient_last_name": "W.", "patient_phone": "(617) 555-0199 x3"},
+        )
+
+    response = post_json(setup.client, REFERRALS_URL, referral_body(patient_phone="1-617-555-0199"))
+
+    assert response.status_code == 201, response.content
+    with scope(spa=spa):
+        posted = Referral.objects.get(public_id=response.json()["id"])
+        matches = patient_matches(spa=spa, referral=posted)
+    assert [(referral.pk, reason) for referral, reason in matches[1:]] == [(typed_at_the_desk.pk, MatchReason.PHONE)]
+
+
 def test_a_clinician_of_another_practice_is_refused(spa):
     setup = api_setup(spa)
     with scope(spa=spa):

@@ -21,7 +21,7 @@ from infra.tasks import outbox_sweep_task
 from referrals.consent import services as consent
 from referrals.models import Authorization, OutcomeDelivery, OutcomeReport, Referral
 from referrals.outcomes.services import outcome_report_save, outcome_report_share
-from referrals.patient_rights.selectors import MatchReason, patient_matches, phone_digits
+from referrals.patient_rights.selectors import MatchReason, patient_matches
 from referrals.patient_rights.services import patient_erase
 from referrals.services import referral_add_note, referral_create, referral_log_attempt, referral_transition
 from tests.factories import OfficeContactFactory, ServiceFactory
@@ -186,8 +186,53 @@ def _referral(practice, *, first, last, phone="", email="", birth_date=None):
 # --- finding one patient --------------------------------------------------------------------------
 
 
-def test_phone_numbers_compare_by_their_digits():
-    assert phone_digits("(617) 555-0177") == phone_digits("+1 617.555.0177") == "6175550177"
+def _phone_matches(spa, anchor):
+    with scope(spa=spa):
+        return {referral.pk for referral, reason in patient_matches(spa=spa, referral=anchor)[1:] if reason == "phone"}
+
+
+@pytest.mark.parametrize("anchor_phone", ["+16175550101", "(617) 555-0101 x4", "1 617 555 0101", "6175550101"])
+def test_it_finds_the_patients_referrals_by_phone_in_any_form_the_number_was_stored(
+    spa, practice_a, practice_b, anchor_phone
+):
+    anchor = _referral(practice_a, first="Ada", last="Byron", phone=anchor_phone)
+    # E.164 as the forms store it, and forms typed before validation (the data migration rewrites them; these
+    # rows were saved as given, after it)
+    same_line_forms = ["+16175550101", "+16175550101;ext=12", "(617) 555-0101", "617.555.0101", "1-617-555-0101"]
+    same_line = [
+        _referral(practice_b, first="Ada", last=f"Other{index}", phone=phone)
+        for index, phone in enumerate([*same_line_forms, "+1 617 555 0101"])
+    ]
+    other_lines = [
+        _referral(practice_b, first="Ada", last=f"Stranger{index}", phone=phone)
+        for index, phone in enumerate(["+16175550102", "+442079460101", "555-0101", "+16175550110"])
+    ]
+
+    found = _phone_matches(spa, anchor)
+
+    assert found == {referral.pk for referral in same_line}
+    assert not found & {referral.pk for referral in other_lines}
+
+
+def test_a_national_number_is_read_in_the_spas_country_when_finding_the_patient(spa, practice_a, practice_b):
+    spa.country = "GB"
+    spa.save()
+    anchor = _referral(practice_a, first="Ada", last="Byron", phone="+442079460958")
+    typed_in_london = _referral(practice_b, first="Ada", last="Other", phone="020 7946 0958")
+    with_the_trunk_zero = _referral(practice_b, first="Ada", last="Another", phone="+44 (0)20 7946 0958 ext. 3")
+
+    assert _phone_matches(spa, anchor) == {typed_in_london.pk, with_the_trunk_zero.pk}
+
+
+def test_an_old_number_that_names_no_valid_number_still_finds_the_same_digits(spa, practice_a, practice_b):
+    anchor = _referral(practice_a, first="Ada", last="Byron", phone="555-0101")  # typed before validation
+    same_digits = _referral(practice_b, first="Ada", last="Other", phone="555 0101")
+    valid_number = _referral(practice_b, first="Ada", last="Another", phone="+16175550101")
+
+    found = _phone_matches(spa, anchor)
+
+    assert same_digits.pk in found
+    assert valid_number.pk not in found
 
 
 def test_it_finds_the_patients_other_referrals_and_says_why(spa, practice_a, practice_b, other_spa_practice):
