@@ -120,15 +120,20 @@ def test_production_start_up_fails_naming_a_malformed_variable(variable, bad_val
 # --- email: production needs a choice (issue 17 §2) ------------------------------------------------------------
 
 
+def _printed(code, env):
+    """The last line a Python process running ``code`` under ``env`` printed (it must succeed)."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _email_settings(env):
     code = (
         "import json\n"
         "from django.conf import settings as s\n"
         "print(json.dumps({'backend': s.EMAIL_BACKEND, 'host': getattr(s, 'EMAIL_HOST', '')}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(_printed(code, env))
 
 
 def test_production_refuses_to_start_without_an_email_choice():
@@ -159,9 +164,7 @@ def test_production_takes_an_explicit_email_backend_instead():
 
 def _log_formatter(env):
     code = "from django.conf import settings as s\nprint(s.LOGGING['handlers']['console']['formatter'])\n"
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return _printed(code, env)
 
 
 def test_production_logs_one_json_object_per_line_unless_told_otherwise():
@@ -192,9 +195,7 @@ def _file_storage(env):
         "values = {key: getattr(storage, key) for key in keys if hasattr(storage, key)}\n"
         "print(json.dumps({'class': type(storage).__module__ + '.' + type(storage).__name__, **values}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(_printed(code, env))
 
 
 def test_production_keeps_files_on_local_disk_without_a_bucket():
