@@ -18,10 +18,11 @@ from pypdf import PdfReader
 
 from infra.models import AuditEvent, GeneratedDocument
 from infra.storage import PrivateS3Storage
+from outreach.models import LetterBatch
 from referrals.models import Authorization, Referral
 from referrals.pads.documents import logo_data_uri
 
-from ..factories import ReferralCodeFactory
+from ..factories import LetterTemplateFactory, PracticeFactory, ReferralCodeFactory
 from .conftest import REGION, s3_storage_setting
 
 PDF = b"%PDF-1.7\n% a scanned referral letter\n%%EOF\n"
@@ -235,6 +236,33 @@ def test_another_spa_cannot_download_our_document(pad, outsider_client, client, 
     assert outsider_client.get(download).status_code == 404
     assert outsider_client.get(reverse("documents:thumbnail", args=[spa.slug, pad.public_id])).status_code == 404
     assert client.get(download).status_code == 302
+
+
+def test_a_letter_batch_is_combined_from_parts_in_the_bucket_and_its_parts_served_from_it(
+    owner_client, outsider_client, spa, bucket, django_capture_on_commit_callbacks
+):
+    template = LetterTemplateFactory(
+        spa=spa, body="Dear {clinician_title_name},\n\nWe would love to meet {practice_name}."
+    )
+    names = ["Alpha Dermatology", "Beta Skin Clinic"]
+    practices = [PracticeFactory(spa=spa, name=name, specialty="dermatology") for name in names]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            reverse("outreach:send", args=[spa.slug]),
+            {"template": template.public_id, "practices": [practice.public_id for practice in practices]},
+        )
+
+    assert response.status_code == 302
+    with scopes_disabled():
+        batch = LetterBatch.objects.select_related("document").get(spa=spa)
+        parts = list(GeneratedDocument.objects.filter(batch=batch.document).order_by("id"))
+    combined = PdfReader(io.BytesIO(bucket.read(batch.document.file.name)))
+    assert all(name in "\n".join(page.extract_text() for page in combined.pages) for name in names)
+    part_url = reverse("outreach:part_download", args=[spa.slug, batch.public_id, parts[0].public_id])
+    download = owner_client.get(part_url)
+    assert b"".join(download.streaming_content) == bucket.read(parts[0].file.name)
+    assert outsider_client.get(part_url).status_code == 404
 
 
 # --- logos -------------------------------------------------------------------------------------------------------
