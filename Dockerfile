@@ -46,7 +46,8 @@ RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 
 # VAR_DIR: scratch files (the file email backend's copies when EMAIL_URL is unset, ...).
-# MEDIA_ROOT: uploads and generated documents; docker-compose.yml mounts the shared "media" volume here.
+# MEDIA_ROOT: uploads and generated documents when no bucket is set (AWS_STORAGE_BUCKET_NAME); the compose
+#   stack keeps them in its "s3" service's bucket instead.
 # WEB_CONCURRENCY: gunicorn's worker processes per container (gunicorn reads it itself).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

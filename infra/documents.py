@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from .audit import audit_record
+from .file_deletion import delete_after_commit
 from .models import GeneratedDocument
 from .pdf import render_template_to_pdf
 from .task_queue import enqueue
@@ -223,6 +224,7 @@ def document_render(document_id):
 
 
 def save_rendered(document, content, page_count):
+    replaced = [stored.name for stored in (document.file, document.thumbnail) if stored]
     document.file.save(f"{document.public_id}.pdf", ContentFile(content), save=False)
     document.thumbnail.save(f"{document.public_id}.png", ContentFile(pdf_thumbnail_png(content)), save=False)
     document.page_count = page_count
@@ -233,6 +235,9 @@ def save_rendered(document, content, page_count):
     document.save(
         update_fields=["file", "thumbnail", "page_count", "checksum", "status", "failure_reason", "finished_at"]
     )
+    # The earlier render's files: no row points at them any more, so an erasure would never find them.
+    current = {document.file.name, document.thumbnail.name}
+    delete_after_commit((document.file.storage, name) for name in replaced if name not in current)
 
 
 def mark_failed(document, error):

@@ -2,6 +2,8 @@ import zoneinfo
 
 from django import forms
 from django.core.validators import FileExtensionValidator
+from django.db.models.fields.files import FieldFile
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from infra.phones import PhoneNumberFormField
@@ -32,6 +34,29 @@ SPA_PROFILE_FIELDS = [
 ]
 
 
+class _ServedLogo:
+    """The current logo as the widget shows it: its name, linking to the logo's own view."""
+
+    def __init__(self, logo):
+        self.name = logo.name
+        self.url = reverse("spa_logo", args=[logo.instance.public_id])
+
+    def __str__(self):
+        return self.name
+
+
+class LogoInput(forms.ClearableFileInput):
+    """Links the current logo to spas.views.spa_logo, not to the storage's URL: a bucket is private, and its
+    address is one that only the app's own containers reach."""
+
+    def is_initial(self, value):
+        # A stored logo, not a file just uploaded with a form that failed (that one has no link yet).
+        return isinstance(value, FieldFile) and bool(value)
+
+    def format_value(self, value):
+        return _ServedLogo(value) if self.is_initial(value) else None
+
+
 class SpaForm(forms.ModelForm):
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="America/New_York")
 
@@ -40,7 +65,7 @@ class SpaForm(forms.ModelForm):
         fields = SPA_PROFILE_FIELDS
         widgets = {
             "brand_colour": forms.TextInput(attrs={"type": "color"}),
-            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
+            "logo": LogoInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
         }
 
     phone = PhoneNumberFormField(label=_("Phone"), required=False, autocomplete="off")

@@ -9,8 +9,6 @@ text and measures, what deliveries shared, PDFs made from them and emails addres
 Audit events never hold such content (they name objects by id), so they are kept as they are.
 """
 
-import logging
-
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from infra.audit import audit_record
+from infra.file_deletion import delete_after_commit
 from infra.models import AuditEvent, GeneratedDocument, OutgoingEmail
 
 from ..models import (
@@ -31,8 +30,6 @@ from ..models import (
     referral_settings_for,
 )
 from ..outcomes.selectors import report_content
-
-logger = logging.getLogger(__name__)
 
 PURGE_BATCH = 500
 ERASED_EMAIL_NOTE = "Recipient erased at the patient's request."
@@ -277,17 +274,6 @@ def _scrub_referral(referral, *, now, files, cancel_pending_emails):
         emails.exclude(status__in=waiting).update(to="", subject="", body_text="", body_html="", context={})
 
 
-def _delete_files_after_commit(files):
-    def delete():
-        for storage, name in files:
-            try:
-                storage.delete(name)
-            except OSError:
-                logger.warning("Could not delete erased file %s.", name, exc_info=True)
-
-    transaction.on_commit(delete)
-
-
 @transaction.atomic
 def patient_erase(*, spa, referrals, actor, request_channel):
     """Erase the health fields of these referrals (one patient's, at their request). Returns how many.
@@ -314,7 +300,7 @@ def patient_erase(*, spa, referrals, actor, request_channel):
             obj=referral,
             detail={"requested": request_channel},
         )
-    _delete_files_after_commit(files)
+    delete_after_commit(files)
     return len(locked)
 
 
@@ -349,5 +335,5 @@ def closed_referrals_purge(*, spa, now=None):
                     obj=referral,
                     detail={"months": months},
                 )
-            _delete_files_after_commit(files)
+            delete_after_commit(files)
         purged += len(batch)

@@ -41,6 +41,34 @@ STORAGES = {  # noqa: F405 - replaces the base value
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Uploads and generated documents: local files under MEDIA_ROOT (one host), or a private S3 bucket that every
+# host shares when AWS_STORAGE_BUCKET_NAME is set (infra/storage.py says what keeps it private).
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint_url = env.str("AWS_S3_ENDPOINT_URL", default="")
+    if _endpoint_url and urlsplit(_endpoint_url).scheme not in ("http", "https"):
+        raise ImproperlyConfigured(
+            "AWS_S3_ENDPOINT_URL must be the URL of an S3-compatible server, such as http://s3:8333, or empty for AWS."
+        )
+    _access_key = env.str("AWS_ACCESS_KEY_ID", default="")
+    _secret_key = env.str("AWS_SECRET_ACCESS_KEY", default="")
+    if bool(_access_key) != bool(_secret_key):
+        raise ImproperlyConfigured(
+            "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (to use the host's AWS role)."
+        )
+    STORAGES["default"] = {
+        "BACKEND": "infra.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": _endpoint_url or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="us-east-1"),
+            # An S3-compatible server at its own address answers on paths (http://s3:8333/bucket/key); AWS on
+            # the bucket's own host name.
+            "addressing_style": "path" if _endpoint_url else "virtual",
+            "access_key": _access_key or None,
+            "secret_key": _secret_key or None,
+        },
+    }
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 

@@ -125,15 +125,20 @@ def test_production_start_up_fails_naming_a_malformed_variable(variable, bad_val
 # --- email: production needs a choice (issue 17 §2) ------------------------------------------------------------
 
 
+def _printed(code, env):
+    """The last line a Python process running ``code`` under ``env`` printed (it must succeed)."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _email_settings(env):
     code = (
         "import json\n"
         "from django.conf import settings as s\n"
         "print(json.dumps({'backend': s.EMAIL_BACKEND, 'host': getattr(s, 'EMAIL_HOST', '')}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(_printed(code, env))
 
 
 def test_production_refuses_to_start_without_an_email_choice():
@@ -164,9 +169,7 @@ def test_production_takes_an_explicit_email_backend_instead():
 
 def _log_formatter(env):
     code = "from django.conf import settings as s\nprint(s.LOGGING['handlers']['console']['formatter'])\n"
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return _printed(code, env)
 
 
 def test_production_logs_one_json_object_per_line_unless_told_otherwise():
@@ -241,3 +244,85 @@ def test_make_run_beat_keeps_its_schedule_in_a_file_and_needs_no_server(tmp_path
         "file": str(tmp_path / "celerybeat-schedule"),
         "max_interval": 300,
     }
+
+
+# --- files: a private bucket when AWS_STORAGE_BUCKET_NAME is set (issue 17 §1) --------------------------------
+
+BUCKET_ENV = {
+    "AWS_STORAGE_BUCKET_NAME": "spa-referrals-files",
+    "AWS_S3_ENDPOINT_URL": "http://s3:8333",
+    "AWS_ACCESS_KEY_ID": "spa-referrals",
+    "AWS_SECRET_ACCESS_KEY": "a-secret-for-the-test",
+}
+NO_BUCKET = dict.fromkeys(BUCKET_ENV)
+
+
+def _file_storage(env):
+    """What the default storage of a production process is, without talking to any server."""
+    code = (
+        "import json, django\n"
+        "django.setup()\n"
+        "from django.core.files.storage import storages\n"
+        "storage = storages['default']\n"
+        "keys = ['bucket_name', 'endpoint_url', 'region_name', 'addressing_style', 'access_key', 'default_acl',\n"
+        "    'querystring_auth', 'querystring_expire', 'file_overwrite', 'custom_domain']\n"
+        "values = {key: getattr(storage, key) for key in keys if hasattr(storage, key)}\n"
+        "print(json.dumps({'class': type(storage).__module__ + '.' + type(storage).__name__, **values}))\n"
+    )
+    return json.loads(_printed(code, env))
+
+
+def test_production_keeps_files_on_local_disk_without_a_bucket():
+    assert _file_storage(_production_env(**NO_BUCKET)) == {
+        "class": "django.core.files.storage.filesystem.FileSystemStorage"
+    }
+
+
+def test_production_with_a_bucket_stores_files_privately_in_it():
+    assert _file_storage(_production_env(**BUCKET_ENV)) == {
+        "class": "infra.storage.PrivateS3Storage",
+        "bucket_name": "spa-referrals-files",
+        "endpoint_url": "http://s3:8333",
+        "region_name": "us-east-1",
+        "addressing_style": "path",
+        "access_key": "spa-referrals",
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+        "file_overwrite": False,
+        "custom_domain": None,
+    }
+
+
+def test_production_on_aws_itself_needs_no_endpoint_or_keys():
+    env = _production_env(**{**NO_BUCKET, "AWS_STORAGE_BUCKET_NAME": "files", "AWS_S3_REGION_NAME": "eu-west-1"})
+
+    storage = _file_storage(env)
+
+    assert (storage["endpoint_url"], storage["region_name"], storage["addressing_style"]) == (
+        None,
+        "eu-west-1",
+        "virtual",
+    )
+    assert storage["access_key"] is None  # the host's role
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"AWS_S3_ENDPOINT_URL": "s3:8333"}, "AWS_S3_ENDPOINT_URL"),
+        ({"AWS_SECRET_ACCESS_KEY": None}, "AWS_SECRET_ACCESS_KEY"),
+    ],
+    ids=["endpoint-without-scheme", "key-without-secret"],
+)
+def test_production_start_up_fails_naming_a_bad_storage_variable(changes, named):
+    result = _manage("check", env=_production_env(**{**BUCKET_ENV, **changes}))
+
+    assert named in _configuration_error(result)
+
+
+def test_make_run_keeps_local_files_even_with_bucket_variables_around():
+    # A .env written for the compose stack names a bucket; `make run` (local settings) must still need no server.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "spa_referrals.settings.local", **BUCKET_ENV}
+
+    assert _file_storage(env) == {"class": "django.core.files.storage.filesystem.FileSystemStorage"}
