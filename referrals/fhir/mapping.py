@@ -161,7 +161,12 @@ def _patient_name(patient):
     name = (preferred or names or [None])[0]
     if name is None:
         return "", ""
-    return " ".join(part.strip() for part in name.given or [] if part).strip(), (name.family or "").strip()
+    return _given(name), (name.family or "").strip()
+
+
+def _given(name):
+    # The library keeps a null in a list of strings ("given": [null]).
+    return " ".join(part.strip() for part in name.given or [] if part).strip()
 
 
 def _telecom(patient):
@@ -241,7 +246,7 @@ def _requester(request, practitioner):
     name = ""
     if practitioner is not None and practitioner.name:
         first = practitioner.name[0]
-        name = first.text or " ".join([*(first.given or []), first.family or ""]).strip()
+        name = first.text or f"{_given(first)} {first.family or ''}".strip()
     if not name and requester is not None:
         name = requester.display or ""
     return npi, name[:160]

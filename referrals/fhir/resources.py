@@ -120,7 +120,8 @@ def resolve_transaction(bundle):
 def _resolve(service_request, resources, *, local):
     """Follow ``subject`` and ``requester`` into ``resources`` (by reference). A subject must be a Patient that was
     sent; a requester may be absent, an NPI identifier alone, or a reference this server cannot follow."""
-    subject = service_request.subject.reference or ""
+    # The library lets a required complex element through as null ("subject": null): look before following it.
+    subject = (service_request.subject.reference if service_request.subject is not None else None) or ""
     patient = resources.get(subject)
     if patient is None or patient.get_resource_type() != "Patient":
         refuse(
