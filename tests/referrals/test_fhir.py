@@ -2,10 +2,14 @@
 stands. Every answer is parsed with the same FHIR library the server uses, so a test fails on a resource that is
 not valid FHIR R4, not only on a wrong value."""
 
+import io
 import json
+import re
 import uuid
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 from fhir.resources.R4B.bundle import Bundle
@@ -616,3 +620,33 @@ def test_over_the_keys_rate_a_429_outcome_says_when_to_retry(spa, setup, setting
     assert 0 < int(response["Retry-After"]) <= 60
     assert _referrals(spa) == []
     assert json.loads(Client().get(METADATA_URL).content)["resourceType"] == "CapabilityStatement"  # never throttled
+
+
+# --- the README's example ---------------------------------------------------------------------------------
+
+
+def _readme_fhir_curl():
+    """(key, idempotency key, JSON body) of the first curl command in the README's "FHIR R4" section."""
+    readme = (settings.BASE_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### FHIR R4", 1)[1]
+    command = section.split("```sh", 1)[1].split("```", 1)[0]
+    key = re.search(r"Authorization: Bearer (\S+)\"", command).group(1)
+    idempotency_key = re.search(r"Idempotency-Key: (\S+)\"", command).group(1)
+    body = json.loads(command.split("-d '", 1)[1].rsplit("'", 1)[0])
+    return key, idempotency_key, body
+
+
+def test_the_readmes_example_refers_a_patient_of_dr_patel_with_the_demo_key(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    key, idempotency_key, body = _readme_fhir_curl()
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+
+    response = post_fhir(client, SERVICE_REQUEST_URL, body, idempotency_key=idempotency_key)
+
+    created = _fhir(response, 201)
+    with scopes_disabled():
+        referral = Referral.objects.select_related("practice", "clinician").get(public_id=created.id)
+    assert referral.practice.name == "Glow Dermatology"
+    assert (referral.clinician.first_name, referral.clinician.last_name) == ("Priya", "Patel")
+    assert (referral.patient_first_name, referral.reason_category) == ("Grace", "post_procedure_skin_care")
+    assert _fhir(client.get(response["Location"]), 200).id == created.id
