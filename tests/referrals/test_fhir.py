@@ -42,6 +42,9 @@ from .fhir_helpers import (
 )
 
 
+SOME_ID = "0b5c6f7e-2a1d-4e3f-9c8b-7a6d5e4f3c2b"  # fixed: parametrized ids must be the same in every xdist worker
+
+
 def _referrals(spa):
     with scopes_disabled():
         return list(Referral.objects.filter(spa=spa).select_related("clinician"))
@@ -579,8 +582,8 @@ def test_a_3_mb_body_is_a_413_outcome(spa, setup):
         ("get", "/fhir/r4/Patient/1", 404),
         ("get", "/fhir/r4/ServiceRequest/not-a-uuid", 404),
         ("get", "/fhir/r4/ServiceRequest?subject=Patient/1", 405),
-        ("delete", f"{SERVICE_REQUEST_URL}/{uuid.uuid4()}", 405),
-        ("put", f"{SERVICE_REQUEST_URL}/{uuid.uuid4()}", 405),
+        ("delete", f"{SERVICE_REQUEST_URL}/{SOME_ID}", 405),
+        ("put", f"{SERVICE_REQUEST_URL}/{SOME_ID}", 405),
         ("get", BASE, 405),
         ("post", METADATA_URL, 405),
         ("get", "/fhir/r5/metadata", None),
