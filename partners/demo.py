@@ -15,6 +15,8 @@ from . import services
 from .models import Practice, Stage, StageChange
 
 # (name, specialty, city, stage, phone, website, clinicians [(first, last, credentials)], contact, tags)
+# The README's FHIR example names its referring clinician by this NPI (CMS's documentation example, check digit valid).
+DEMO_NPIS = {("Glow Dermatology", "Priya", "Patel"): "1234567893"}
 SERENITY_PRACTICES = [
     (
         "Glow Dermatology",
@@ -266,6 +268,7 @@ def _seed(spa, practices):
                     "last_name": last,
                     "credentials": credentials,
                     "email": f"{first.lower()}.{last.lower()}@{_domain(name)}",
+                    "npi": DEMO_NPIS.get((name, first, last), ""),
                 },
             )
         if contact:

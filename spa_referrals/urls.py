@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from infra.health import healthz
 from insights.home import home
+from referrals.fhir import apis as fhir_apis
 from spas import views as spa_views
 
 # Everything a spa's staff sees lives under /s/<spa_slug>/; spas.tenancy
@@ -37,6 +38,9 @@ urlpatterns = [
     path("s/<slug:spa_slug>/", include(workspace_patterns)),
     path("portal/<slug:spa_slug>/", include("referrals.portal.urls")),
     path("api/", include("referrals.api.urls")),
+    # FHIR's base has no trailing slash ("POST [base]" is a transaction); both spellings reach the same view.
+    path("fhir/r4", fhir_apis.TransactionApi.as_view(), name="fhir_base"),
+    path("fhir/r4/", include("referrals.fhir.urls")),
     path("", include("referrals.intake.public_urls")),
 ]
 # The admin's address is a setting, and production may leave it out altogether (spa_referrals/admin_site.py).

@@ -25,8 +25,8 @@ from rest_framework.views import APIView
 from spas.catalog import active_items, services_for_specialty
 from spas.models import Service, Specialty
 
-from ..models import Channel, ConsentMethod, Referral, ReferralEvent, ReferralService
-from ..services import referral_create, referral_record_view
+from ..models import Referral, ReferralEvent, ReferralService
+from ..services import referral_record_view
 from .auth import ApiKeyAuthentication, HasApiKey
 from .errors import IdempotencyKeyReused, JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
 from .idempotency import (
@@ -44,7 +44,7 @@ from .serializers import (
     ServiceOutputSerializer,
     ValidationErrorOutputSerializer,
 )
-from .services import api_key_label
+from .services import api_key_label, referral_create_with_key
 from .throttles import ApiKeyRateThrottle
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -169,34 +169,7 @@ class ReferralCreateApi(PracticeApi):
             data=request.data, context={"practice": api_key.practice, "phone_region": api_key.spa.country}
         )
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        label = api_key_label(api_key)
-        referral = referral_create(
-            spa=api_key.spa,
-            practice=api_key.practice,
-            channel=Channel.API,
-            patient={
-                "patient_first_name": data["patient_first_name"],
-                "patient_last_name": data["patient_last_name"],
-                "patient_phone": data["patient_phone"],
-                "patient_email": data["patient_email"],
-                "preferred_contact_method": data["preferred_contact_method"],
-                "preferred_contact_time": data["preferred_contact_time"],
-                "patient_date_of_birth": data["patient_date_of_birth"],
-            },
-            details={
-                "reason_category": data["reason_category"],
-                "reason_text": data["reason_text"],
-                "precautions": data["precautions"],
-                "urgency": data["urgency"],
-            },
-            clinician=data["clinician"],
-            services=data["services"],
-            consent_to_contact=data["patient_consented_to_contact"],
-            consent_method=ConsentMethod.CLINIC_ATTESTATION,
-            consent_captured_by=label,
-            created_by_label=label,
-        )
+        referral = referral_create_with_key(api_key=api_key, data=serializer.validated_data)
         # The created referral carries its practice, clinician, services and first event: the body is the
         # detail endpoint's without reading anything back (a test holds the two equal).
         return status.HTTP_201_CREATED, ReferralOutputSerializer(referral).data

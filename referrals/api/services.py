@@ -1,4 +1,5 @@
-"""API keys: a practice's credential for the REST API, created and revoked by the spa's owners.
+"""API keys: a practice's credential for the REST API, created and revoked by the spa's owners; and the
+referral a key's system sends (through the REST API or FHIR), created the one way for both.
 
 The raw key is returned once, by ``api_key_create``; only its SHA-256 hash and a short prefix
 (so owners can tell keys apart) are stored.
@@ -16,7 +17,8 @@ from django_scopes import scopes_disabled
 
 from infra.audit import audit_record
 
-from ..models import API_KEY_PREFIX, ApiKey, hash_api_key
+from ..models import API_KEY_PREFIX, ApiKey, Channel, ConsentMethod, hash_api_key
+from ..services import referral_create
 
 # sk_ plus 7 characters of the random part: enough to tell keys apart, far too little to guess the rest.
 DISPLAY_PREFIX_LENGTH = len(API_KEY_PREFIX) + 7
@@ -104,3 +106,36 @@ def api_key_for_raw(raw_key):
             if ApiKey.objects.filter(stale, pk=api_key.pk).update(last_used_at=now):
                 api_key.last_used_at = now
     return api_key
+
+
+def referral_create_with_key(*, api_key, data, label=None):
+    """The referral a practice's system sends with ``api_key``: ``data`` is ReferralCreateInputSerializer's
+    validated data (the REST API's rules already applied); consent is the clinic's attestation. ``label`` names
+    the sender on the referral, its consent and its audit events (the key's label unless told)."""
+    label = label or api_key_label(api_key)
+    return referral_create(
+        spa=api_key.spa,
+        practice=api_key.practice,
+        channel=Channel.API,
+        patient={
+            "patient_first_name": data["patient_first_name"],
+            "patient_last_name": data["patient_last_name"],
+            "patient_phone": data["patient_phone"],
+            "patient_email": data["patient_email"],
+            "preferred_contact_method": data["preferred_contact_method"],
+            "preferred_contact_time": data["preferred_contact_time"],
+            "patient_date_of_birth": data["patient_date_of_birth"],
+        },
+        details={
+            "reason_category": data["reason_category"],
+            "reason_text": data["reason_text"],
+            "precautions": data["precautions"],
+            "urgency": data["urgency"],
+        },
+        clinician=data["clinician"],
+        services=data["services"],
+        consent_to_contact=data["patient_consented_to_contact"],
+        consent_method=ConsentMethod.CLINIC_ATTESTATION,
+        consent_captured_by=label,
+        created_by_label=label,
+    )

@@ -67,6 +67,7 @@ def api_key_create_view(request, spa_slug):
                     "api_key": api_key,
                     "raw_key": raw_key,
                     "api_url": settings.SITE_URL + reverse("api:referral_create"),
+                    "fhir_url": settings.SITE_URL + reverse("fhir_base"),
                     "docs_url": reverse("api:docs"),
                 },
             )

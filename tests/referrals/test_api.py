@@ -382,7 +382,7 @@ def test_an_unexpected_error_is_a_json_500(spa, monkeypatch):
     def explode(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("referrals.api.apis.referral_create", explode)
+    monkeypatch.setattr("referrals.api.services.referral_create", explode)
     client = Client(raise_request_exception=False, headers={"Authorization": f"Bearer {setup.raw_key}"})
 
     response = post_json(client, REFERRALS_URL, referral_body())

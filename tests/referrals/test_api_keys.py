@@ -1,9 +1,11 @@
 """API keys: shown once, stored hashed, last use recorded, revocation; the owner's pages."""
 
 import hashlib
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -179,8 +181,10 @@ def test_the_owner_creates_a_key_and_sees_it_exactly_once(spa, owner, owner_clie
     assert "Front desk EHR" in listing
     assert api_key.prefix in listing
     assert raw_key not in listing
-    # And the key works.
+    # And the key works, for the REST API and for FHIR, whose address the page gives.
     assert bearer_client(raw_key).get(SERVICES_URL).status_code == 200
+    assert f"<code>{settings.SITE_URL}/fhir/r4</code>" in page
+    assert bearer_client(raw_key).get(f"/fhir/r4/ServiceRequest/{uuid.uuid4()}").status_code == 404  # (not 401)
 
 
 def test_the_create_form_shows_errors_beside_the_fields(spa, owner_client):

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from drf_spectacular.validation import validate_schema
 
+FHIR_PATHS = {"/fhir/r4", "/fhir/r4/metadata", "/fhir/r4/ServiceRequest", "/fhir/r4/ServiceRequest/{referral_id}"}
+
 
 def _schema(client):
     response = client.get("/api/schema/", {"format": "json"})
@@ -27,7 +29,12 @@ def test_the_schema_is_valid_openapi_3(client):
 def test_the_schema_describes_every_endpoint_and_the_bearer_key(client):
     schema = _schema(client)
 
-    assert set(schema["paths"]) == {"/api/v1/referrals/", "/api/v1/referrals/{referral_id}/", "/api/v1/services/"}
+    assert set(schema["paths"]) == {
+        "/api/v1/referrals/",
+        "/api/v1/referrals/{referral_id}/",
+        "/api/v1/services/",
+        *FHIR_PATHS,
+    }
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "http",
         "scheme": "bearer",
@@ -42,6 +49,27 @@ def test_the_schema_describes_every_endpoint_and_the_bearer_key(client):
     assert "patient_consented_to_contact" in created["required"]
     assert created["properties"]["patient_consented_to_contact"]["type"] == "boolean"
     assert created["properties"]["patient_first_name"]["maxLength"] == 80
+
+
+def test_the_schema_describes_the_fhir_endpoints(client):
+    schema = _schema(client)
+
+    metadata = schema["paths"]["/fhir/r4/metadata"]["get"]
+    assert "security" not in metadata or metadata["security"] in ([], [{}])  # the CapabilityStatement needs no key
+    for path, method in (("/fhir/r4/ServiceRequest", "post"), ("/fhir/r4", "post")):
+        operation = schema["paths"][path][method]
+        assert operation["security"] == [{"ApiKeyAuth": []}]
+        assert {"application/fhir+json", "application/json"} <= set(operation["requestBody"]["content"])
+        assert "Idempotency-Key" in {parameter["name"] for parameter in operation["parameters"]}
+        for code in ("400", "401", "413", "415", "422", "429"):
+            content = operation["responses"][code]["content"]["application/fhir+json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/OperationOutcome"}
+    create = schema["paths"]["/fhir/r4/ServiceRequest"]["post"]
+    example = create["requestBody"]["content"]["application/fhir+json"]["examples"]["AContainedPatient"]["value"]
+    assert example["subject"] == {"reference": "#p1"}
+    read = schema["paths"]["/fhir/r4/ServiceRequest/{referral_id}"]["get"]
+    assert {"200", "401", "404", "429"} <= set(read["responses"])
+    assert schema["components"]["schemas"]["OperationOutcome"]["required"] == ["issue", "resourceType"]
 
 
 def test_the_schema_is_also_served_as_yaml(client):

@@ -33,6 +33,7 @@ KINDS = (
     ("s/<slug:spa_slug>/", "workspace"),
     ("portal/<slug:spa_slug>/", "portal"),
     ("api/", "api"),
+    ("fhir/", "fhir"),  # FHIR R4 for clinic systems: the REST API's keys, in FHIR's dialect
     ("r/", "public"),  # /r/<code> and the box that types a code (/r/?code=)
     ("consent/", "public"),
     ("portal-invitations/", "public"),
@@ -308,16 +309,16 @@ def walk_foreign_ids(
     return report
 
 
-def walk_api_unauthorised(report, *, routes, client, key_label, reference, values):
-    """Every method of every /api/v1/ route without a valid key: a JSON 401, and for a revoked key the very
-    answer a never-issued key gets (nobody learns that a key once existed). Nothing changes."""
+def walk_api_unauthorised(report, *, routes, client, key_label, reference, values, content_type="application/json"):
+    """Every method of every /api/v1/ (or /fhir/r4/) route without a valid key: a 401 in ``content_type``, and for a
+    revoked key the very answer a never-issued key gets (nobody learns that a key once existed). Nothing changes."""
     for route in routes:
         path = route.path(values)
         before = fingerprint()
         for method in METHODS:
             report.visited.append((key_label, method.upper(), path))
             response = send(client, method, path)
-            if response.status_code != 401 or "application/json" not in response.get("Content-Type", ""):
+            if response.status_code != 401 or content_type not in response.get("Content-Type", ""):
                 report.fail(f"{key_label} {method.upper()} {path} → {describe(response)}, expected a JSON 401")
             if reference is not None and not same_answer(response, send(reference, method, path)):
                 report.fail(f"{key_label} {method.upper()} {path}: the answer differs from a never-issued key's")

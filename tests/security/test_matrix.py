@@ -82,6 +82,7 @@ def test_every_route_is_in_the_matrix():
     unknown = [route.route for route in all_routes() if route.kind is None]
     assert unknown == [], "classify these routes in tests/security/matrix_checks.py (KINDS or EXCLUDED)"
     assert len(routes_of("workspace")) > 100 and len(routes_of("portal")) >= 7 and len(routes_of("api")) >= 5
+    assert len(routes_of("fhir")) == 6  # the base twice (with and without its slash), metadata, create, read, the rest
     assert set(EXCLUDED) == {"accounts/", "admin/"}
 
 
@@ -348,13 +349,110 @@ def test_api_bodies_with_foreign_ids_create_nothing(world, db, case):
 
 
 def test_the_api_schema_and_docs_are_the_same_for_everyone_and_name_no_tenant(world, db):
-    for path in ("/api/schema/", "/api/docs/"):
+    for path in ("/api/schema/", "/api/docs/", FHIR_METADATA):
         answers = [send(client, "get", path) for client in (Client(), api_client(world, "home"), world.client("owner"))]
         assert all(answer.status_code == 200 for answer in answers)
-        if path == "/api/schema/":  # (the docs page carries a per-response nonce)
+        if path != "/api/docs/":  # (the docs page carries a per-response nonce)
             assert answers[0].content == answers[1].content == answers[2].content
         for answer in answers:
             assert leaked(answer, world.home_practice_secrets() + [FOREIGN_MARK, world.foreign.name]) == []
+
+
+# --- FHIR R4 /fhir/r4/… -------------------------------------------------------------------------------------
+
+FHIR = "application/fhir+json"
+FHIR_METADATA = "/fhir/r4/metadata"
+FHIR_PUBLIC = {"metadata", "not_found"}  # the CapabilityStatement, and the OperationOutcome 404 for any other address
+
+
+def _fhir_keyed_routes():
+    return [route for route in routes_of("fhir") if route.name not in FHIR_PUBLIC]
+
+
+def _fhir_service_request(npi):
+    return {
+        "resourceType": "ServiceRequest",
+        "contained": [
+            {
+                "resourceType": "Patient",
+                "id": "p1",
+                "name": [{"family": "Probe", "given": ["Matrix"]}],
+                "telecom": [{"system": "phone", "value": "617-555-0100"}],
+            }
+        ],
+        "extension": [{"url": "urn:spa-referrals:fhir:patient-consented-to-contact", "valueBoolean": True}],
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "#p1"},
+        "requester": {"identifier": {"system": "http://hl7.org/fhir/sid/us-npi", "value": npi}},
+    }
+
+
+@pytest.mark.parametrize("key", ["none", "never-issued", "revoked"])
+def test_fhir_refuses_every_method_without_a_valid_key(world, db, key):
+    routes = _fhir_keyed_routes()
+    report = walk_api_unauthorised(
+        new_report(),
+        routes=routes,
+        client=api_client(world, key),
+        key_label=key,
+        reference=api_client(world, "never-issued") if key == "revoked" else None,
+        values=world.home_values,
+        content_type=FHIR,
+    )
+    assert len(routes) == 4 and len(report.visited) == 5 * len(routes)
+    assert report.failures == []
+
+
+@pytest.mark.parametrize("key", ["foreign", "sibling"])
+def test_another_practices_key_gets_the_fhir_not_found_for_this_practices_referral(world, db, key):
+    report = walk_foreign_ids(
+        new_report(),
+        routes=routes_of("fhir"),
+        client=api_client(world, key),
+        actor=f"{key} key",
+        own={},
+        foreign=world.home_values,
+        missing_id=world.missing_id,
+        secrets=world.home_practice_secrets(),
+    )
+    assert len(report.visited) == len(METHODS)  # the read: its one id, every method
+    assert report.failures == []
+    read = f"/fhir/r4/ServiceRequest/{world.home_values['referral_id']}"
+    assert api_client(world, "home").get(read).status_code == 200  # the key's own practice reads it
+
+
+@pytest.mark.parametrize("key", ["foreign", "sibling"])
+def test_a_fhir_referral_naming_another_practices_clinician_is_not_credited_to_them(world, db, key):
+    from partners.models import Clinician
+
+    with scopes_disabled():
+        Clinician.objects.filter(public_id=world.home_values["clinician_id"]).update(npi="1234567893")
+    client = api_client(world, key)
+
+    response = client.post(
+        "/fhir/r4/ServiceRequest", json.dumps(_fhir_service_request("1234567893")), content_type=FHIR
+    )
+
+    assert response.status_code == 201, response.content
+    with scopes_disabled():
+        referral = Referral.objects.select_related("spa", "practice").get(public_id=response.json()["id"])
+    assert referral.clinician_id is None
+    assert referral.spa == (world.foreign if key == "foreign" else world.home)
+    assert referral.practice.name != "Walk Sample Dermatology"
+    assert leaked(response, world.home_practice_secrets()) == []
+    assert cross_tenant_references() == []
+
+
+def test_any_other_fhir_address_is_the_same_outcome_404_for_everyone(world, db):
+    answers = [
+        send(client, method, "/fhir/r4/Patient/" + str(world.home_values["referral_id"]))
+        for client in (Client(), api_client(world, "home"), api_client(world, "foreign"))
+        for method in METHODS
+    ]
+    assert {answer.status_code for answer in answers} == {404}
+    assert len({answer.content for answer in answers}) == 1
+    assert answers[0].json()["resourceType"] == "OperationOutcome"
 
 
 # --- public pages, pages without a spa in the address, the admin ---------------------------------------------
@@ -731,6 +829,31 @@ def test_the_matrix_sees_an_api_that_forgets_the_practice(world, db, monkeypatch
     report = walk_foreign_ids(
         new_report(),
         routes=[route for route in routes_of("api") if route.name == "referral_detail"],
+        client=api_client(world, "sibling"),
+        actor="sibling key",
+        own={},
+        foreign=world.home_values,
+        missing_id=world.missing_id,
+        secrets=[],
+        method_list=("get",),
+    )
+    assert any("a foreign object was served" in failure for failure in report.failures)
+
+
+def test_the_matrix_sees_a_fhir_read_that_forgets_the_practice(world, db, monkeypatch):
+    from referrals.fhir import apis as fhir_apis
+    from referrals.fhir.selectors import referral_of_key
+
+    def any_practice(*, api_key, public_id):
+        practice = Referral.objects.get(public_id=public_id).practice
+        return referral_of_key(
+            api_key=type("Key", (), {"spa": api_key.spa, "practice": practice})(), public_id=public_id
+        )
+
+    monkeypatch.setattr(fhir_apis, "referral_of_key", any_practice)
+    report = walk_foreign_ids(
+        new_report(),
+        routes=[route for route in routes_of("fhir") if route.name == "service_request_read"],
         client=api_client(world, "sibling"),
         actor="sibling key",
         own={},
