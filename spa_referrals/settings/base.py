@@ -271,6 +271,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Spa Referrals <no-re
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 
+# --- Outgoing webhooks (referrals/webhooks/) ---------------------------------
+# Attempts before a delivery is given up (30 s doubling, at most 8 h apart: 13 attempts span about a day).
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=13)
+# Receivers on private, loopback or link-local addresses (and plain http to them) are refused unless this is on:
+# for a receiver on the operator's own network, or a local one in development. Never for a shared deployment.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+
 # --- Files -----------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
