@@ -334,6 +334,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # OpenAPI 3.1 for its `webhooks`: the signed events clinic systems receive (referrals/webhooks/schema.py).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": [
+        f"referrals.webhooks.schema.{name}"
+        for name in (
+            "REFERRAL_RECEIVED",
+            "REFERRAL_ACCEPTED",
+            "REFERRAL_SCHEDULED",
+            "REFERRAL_COMPLETED",
+            "REFERRAL_DECLINED",
+            "OUTCOME_SENT",
+            "WEBHOOK_TEST",
+        )
+    ],
 }
 
 # Errors to Sentry only when SENTRY_DSN is set, scrubbed of patient fields (infra/error_reporting.py).
