@@ -17,6 +17,7 @@ from referrals.services import referral_log_attempt, referral_transition
 from referrals.webhooks import addresses, events, transport
 from referrals.webhooks import delivery as webhook_delivery
 from referrals.webhooks.tasks import webhook_log_purge_task, webhook_sweep_task
+from spa_referrals.celery import app
 
 from .portal_helpers import make_referral
 from .webhook_helpers import Receiver, Reply, attempts, deliveries, make_due, make_endpoint, verified
@@ -350,3 +351,9 @@ def test_the_body_is_compact_json_in_utf8(spa, practice_a, owner, receiver):
     webhook_sweep_task()
     [request] = receiver.received
     assert request.body == json.dumps(request.json, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_the_sweep_runs_every_minute_and_the_purge_nightly_from_the_beat_schedule():
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule["referrals.tasks.webhook_sweep_task"] == 60.0
+    assert "referrals.tasks.webhook_log_purge_task" in schedule
