@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,7 +73,7 @@ def webhook_drain(*, batch_size=BATCH, max_seconds=DRAIN_MAX_SECONDS):
     while True:
         claimed = _claim_batch(batch_size)
         for delivery_id in claimed:
-            succeeded += delivery_attempt(delivery_id) == Status.SUCCEEDED
+            succeeded += _attempt_guarded(delivery_id) == Status.SUCCEEDED
         if len(claimed) < batch_size:
             return succeeded
         if time.monotonic() - started > max_seconds:
@@ -95,6 +95,22 @@ def _claim_batch(batch_size):
         if ids:
             WebhookDelivery.objects.filter(pk__in=ids).update(status=Status.DELIVERING, locked_until=now + LEASE)
     return ids
+
+
+def _attempt_guarded(delivery_id):
+    """One attempt; a bug that breaks one delivery counts as its failed attempt (so it ends, dead, like any other)
+    instead of stopping the drain — the database's and the worker's own troubles still stop it."""
+    try:
+        return delivery_attempt(delivery_id)
+    except (SoftTimeLimitExceeded, DatabaseError):
+        raise
+    except Exception as error:  # noqa: BLE001 - recorded on the row and logged with its traceback
+        logger.exception("Webhook delivery %s failed unexpectedly.", delivery_id)
+        with scopes_disabled():
+            delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+        if delivery is None:
+            return None
+        return _record(delivery, transport.Answer(error=f"{type(error).__name__}: {error}"[:300]))
 
 
 def delivery_attempt(delivery_id):

@@ -357,3 +357,25 @@ def test_the_sweep_runs_every_minute_and_the_purge_nightly_from_the_beat_schedul
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert schedule["referrals.tasks.webhook_sweep_task"] == 60.0
     assert "referrals.tasks.webhook_log_purge_task" in schedule
+
+
+def test_a_delivery_that_breaks_unexpectedly_fails_alone_and_the_others_go_out(
+    spa, practice_a, owner, receiver, monkeypatch
+):
+    make_endpoint(spa, receiver.url, actor=owner)
+    broken = make_referral(practice_a)
+    make_referral(practice_a)
+    original = webhook_delivery._payload_for
+
+    def breaks_for_one(delivery):
+        if delivery.referral_id == broken.pk:
+            raise KeyError("a bug")
+        return original(delivery)
+
+    monkeypatch.setattr(webhook_delivery, "_payload_for", breaks_for_one)
+
+    assert webhook_sweep_task() == 1
+
+    assert len(receiver.received) == 1
+    failed = [row for row in deliveries() if row.referral_id == broken.pk]
+    assert failed[0].status == Status.FAILED and "KeyError" in failed[0].last_error
