@@ -27,6 +27,9 @@ from .figure_models import (  # noqa: F401
     ReferralStatusCount,
 )
 
+# The outgoing webhooks' rows (issue 18) live in their room; imported here so Django finds them.
+from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401
+
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "webp", "gif", "heic"]
 

@@ -30,6 +30,7 @@ from .models import (
     referral_settings_for,
 )
 from .selectors import prefetched_set, referral_counts_changed
+from .webhooks.events import webhook_event_record
 
 PATIENT_FIELDS = [
     "patient_first_name",
@@ -42,6 +43,8 @@ PATIENT_FIELDS = [
 ]
 DETAIL_FIELDS = ["reason_category", "reason_text", "precautions", "urgency"]
 IN_HAND_RELATIONS = ["spa", "practice", "clinician", "created_by"]
+# The moves clinic systems can subscribe to (referral.accepted, …; referrals/webhooks/models.py EventType).
+WEBHOOK_STATUSES = {Status.ACCEPTED, Status.SCHEDULED, Status.COMPLETED, Status.DECLINED}
 
 
 def first_contact_business_days(spa):
@@ -160,6 +163,8 @@ def _referral_written(referral, *, services, notify):
     referral_counts_changed(spa.pk)
     if notify:
         _notify_new_referral(referral)
+    # Clinic systems hear of it through the webhook outbox, in this transaction (referrals/webhooks/).
+    webhook_event_record(referral=referral, event_type="referral.received", at=referral.received_at)
     prefetched_set(referral, "recommended", recommended)
     prefetched_set(referral, "events", [received])
 
@@ -285,6 +290,8 @@ def referral_transition(
         obj=referral,
         detail={"from": previous, "to": to_status},
     )
+    if to_status in WEBHOOK_STATUSES:
+        webhook_event_record(referral=referral, event_type=f"referral.{to_status}")
     return referral
 
 

@@ -13,6 +13,8 @@ app.autodiscover_tasks()
 # A task that lives beside its service rather than in an app's tasks.py (so the service can enqueue it
 # without importing a tasks module): referrals/outcomes/delivery.py.
 app.autodiscover_tasks(["referrals.outcomes"], related_name="delivery")
+# The outgoing webhooks' tasks live in their room: referrals/webhooks/tasks.py.
+app.autodiscover_tasks(["referrals.webhooks"])
 
 # The periodic schedule lives in code. Every job here is idempotent: a second
 # beat process or a redelivered message does no extra work.
@@ -31,6 +33,16 @@ app.conf.beat_schedule = {
     "referral-overdue-notify": {
         "task": "referrals.tasks.overdue_referrals_notify_task",
         "schedule": crontab(minute=5),
+    },
+    # Outgoing webhooks: the safety net of the webhook outbox (lost drain requests, retries that fell due, rows a
+    # dead worker held), and the nightly purge of deliveries that ended more than 30 days ago.
+    "webhook-sweep": {
+        "task": "referrals.tasks.webhook_sweep_task",
+        "schedule": 60.0,
+    },
+    "webhook-log-purge": {
+        "task": "referrals.tasks.webhook_log_purge_task",
+        "schedule": crontab(hour=3, minute=50),
     },
     "documents-sweep": {
         "task": "spas.tasks.documents_sweep_task",

@@ -19,6 +19,7 @@ from spas.tenancy import SpaTask
 
 from ..consent.selectors import sharing_authorization_for
 from ..models import OutcomeDelivery, OutcomeReport, ReferralEvent
+from ..webhooks.events import webhook_event_record
 
 
 def refusal_reason():
@@ -73,6 +74,13 @@ def outcome_report_deliver(delivery_id):
             obj=report,
             actor_label="system",
             detail={"v": delivery.report_version, "authorization": str(authorization.public_id)},
+        )
+        # The referring office's system hears of it too (ids only; referrals/webhooks/), in this transaction.
+        webhook_event_record(
+            referral=referral,
+            event_type="outcome.sent",
+            at=now,
+            extra={"outcome_report_id": str(report.public_id), "report_version": delivery.report_version},
         )
         url = settings.SITE_URL + reverse("portal:outcome", args=[report.spa.slug, report.public_id])
         contacts = OfficeContact.objects.filter(spa=report.spa, practice=referral.practice).exclude(email="")

@@ -271,6 +271,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Spa Referrals <no-re
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 
+# --- Outgoing webhooks (referrals/webhooks/) ---------------------------------
+# Attempts before a delivery is given up (30 s doubling, at most 8 h apart: 13 attempts span about a day).
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=13)
+# Receivers on private, loopback or link-local addresses (and plain http to them) are refused unless this is on:
+# for a receiver on the operator's own network, or a local one in development. Never for a shared deployment.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+
 # --- Files -----------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -327,6 +334,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # OpenAPI 3.1 for its `webhooks`: the signed events clinic systems receive (referrals/webhooks/schema.py).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": [
+        f"referrals.webhooks.schema.{name}"
+        for name in (
+            "REFERRAL_RECEIVED",
+            "REFERRAL_ACCEPTED",
+            "REFERRAL_SCHEDULED",
+            "REFERRAL_COMPLETED",
+            "REFERRAL_DECLINED",
+            "OUTCOME_SENT",
+            "WEBHOOK_TEST",
+        )
+    ],
 }
 
 # Errors to Sentry only when SENTRY_DSN is set, scrubbed of patient fields (infra/error_reporting.py).

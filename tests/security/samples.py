@@ -274,6 +274,9 @@ def secrets_of(spa):
         "Walk sample open house",
         "Walkgiftee",
         "Walk sample objection",
+        "Walk sample webhook",
+        "walk-sample.invalid",
+        "Walk sample failure",
     ]
 
 
@@ -306,3 +309,48 @@ def _report_id(spa):
 
 
 SAMPLE_BUILDERS["report_id"] = _report_id
+
+
+# --- added by issue 18 (outgoing webhooks): an endpoint and one of its deliveries ------------------------------
+
+
+def _webhook_endpoint(spa):
+    """Made as a row, not through the service: the address guard would look the name up (no DNS here), and the
+    ``.invalid`` name can never be reached, so nothing is ever posted anywhere from the walk."""
+    from referrals.models import WebhookEndpoint
+    from referrals.webhooks.signing import secret_encrypt, secret_new
+
+    with scope(spa=spa):
+        endpoint = WebhookEndpoint.objects.filter(spa=spa, description="Walk sample webhook").first()
+        return endpoint or WebhookEndpoint.objects.create(
+            spa=spa,
+            practice=_practice(spa),
+            url="https://walk-sample.invalid/hooks",
+            description="Walk sample webhook",
+            events=["referral.received", "referral.accepted"],
+            secret_encrypted=secret_encrypt(secret_new()),
+        )
+
+
+def _webhook_delivery_id(spa):
+    """A delivery that gave up, so the retry page has something to retry."""
+    import uuid
+
+    from referrals.models import WebhookDelivery
+
+    with scope(spa=spa):
+        return WebhookDelivery.objects.create(
+            spa=spa,
+            endpoint=_webhook_endpoint(spa),
+            event_type="referral.received",
+            event_id=uuid.uuid4(),
+            payload={"type": "referral.received", "data": {"spa": spa.slug}},
+            status=WebhookDelivery.Status.DEAD,
+            attempts=3,
+            last_response_code=500,
+            last_error="Walk sample failure",
+        ).public_id
+
+
+SAMPLE_BUILDERS["endpoint_id"] = lambda spa: _webhook_endpoint(spa).public_id
+SAMPLE_BUILDERS["delivery_id"] = _webhook_delivery_id

@@ -679,6 +679,12 @@ def _body_cases(world):
             {"name": "Matrix campaign", "add_step": None, "action": "draft"},
             {"steps-0-letter_template": str(foreign["template_id"])},
         ),
+        # A public address the guard accepts without a DNS lookup; nothing is sent (the test's transaction rolls back).
+        "webhook endpoint for another spa's practice": (
+            f"{s}/webhooks/new/",
+            {"practice": practice, "url": "https://93.184.215.14/matrix", "events": ["referral.received"]},
+            {"practice": str(foreign["practice_id"])},
+        ),
     }
 
 
@@ -696,6 +702,7 @@ def _body_cases(world):
         "withdraw another spa's portal invitation",
         "invite another spa's practice to an event",
         "campaign step with another spa's letter template",
+        "webhook endpoint for another spa's practice",
     ],
 )
 def test_a_form_that_works_with_our_ids_refuses_a_foreign_one(world, db, case):
@@ -787,6 +794,34 @@ def test_the_matrix_sees_a_view_that_reads_across_spas(world, db, monkeypatch):
         secrets=world.foreign_secrets(),
         method_list=("get",),
     )
+    assert any("answers differ" in failure or "shows" in failure for failure in report.failures)
+
+
+def test_the_matrix_sees_a_webhook_page_that_reads_across_spas(world, db, monkeypatch):
+    from django.shortcuts import get_object_or_404
+
+    from referrals.models import WebhookEndpoint
+    from referrals.webhooks import selectors as webhook_selectors
+
+    def unscoped(*, spa, public_id):
+        with scopes_disabled():
+            return get_object_or_404(
+                WebhookEndpoint._base_manager.select_related("practice", "spa"), public_id=public_id
+            )
+
+    monkeypatch.setattr(webhook_selectors, "webhook_endpoint_of", unscoped)
+    report = walk_foreign_ids(
+        new_report(),
+        routes=[route for route in routes_of("workspace") if route.route.startswith("s/<slug:spa_slug>/webhooks/<")],
+        client=world.client("owner"),
+        actor="owner",
+        own=world.home_values,
+        foreign=world.foreign_values,
+        missing_id=world.missing_id,
+        secrets=world.foreign_secrets(),
+        method_list=("get",),
+    )
+    assert report.visited
     assert any("answers differ" in failure or "shows" in failure for failure in report.failures)
 
 
