@@ -27,6 +27,9 @@ from .figure_models import (  # noqa: F401
     ReferralStatusCount,
 )
 
+# Referrals by email and text (issue 18): drafts until a person confirms them.
+from .inbound.models import InboundDraftAttachment, InboundReferralDraft, InboundSignature  # noqa: F401, E402
+
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "webp", "gif", "heic"]
 
@@ -80,6 +83,8 @@ class Channel(models.TextChoices):
     FAX = "fax", _("Fax")
     EMAIL = "email", _("Email")
     WALK_IN = "walk_in", _("Walk-in")
+    # A text message to the spa's referral number, confirmed by staff (referrals.inbound).
+    TEXT = "text", _("Text message")
 
 
 MANUAL_CHANNELS = [Channel.PHONE, Channel.FAX, Channel.EMAIL, Channel.WALK_IN]
@@ -547,10 +552,22 @@ class ReferralSettings(TenantModel):
         validators=[MinValueValidator(1), MaxValueValidator(240)],
     )
 
+    # The spa's text-message number at the SMS provider (E.164), where clinics text referrals. Set by the
+    # operator who owns the provider account (manage.py inbound_sms_number), never by a spa: a number a spa could
+    # claim would route another spa's texts to it.
+    inbound_sms_number = models.CharField(_("referral text number"), max_length=30, blank=True, editable=False)
+
     objects = ScopedManager(spa="spa")
 
     class Meta:
         verbose_name_plural = _("referral settings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inbound_sms_number"],
+                condition=~models.Q(inbound_sms_number=""),
+                name="referral_settings_one_spa_per_sms_number",
+            )
+        ]
 
     def __str__(self):
         return f"Referral settings of {self.spa}"

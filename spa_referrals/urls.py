@@ -18,6 +18,7 @@ workspace_patterns = [
     path("partners/<uuid:practice_id>/portal/", include("referrals.portal.admin_urls")),
     path("partners/<uuid:practice_id>/pads/", include("referrals.pads.urls")),
     path("referrals/", include("referrals.urls")),
+    path("referrals/inbound/", include("referrals.inbound.urls")),
     path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcomes.urls")),
     path("referrals/<uuid:referral_id>/consent/", include("referrals.consent.urls")),
     path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights.urls")),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("s/<slug:spa_slug>/", include(workspace_patterns)),
     path("portal/<slug:spa_slug>/", include("referrals.portal.urls")),
     path("api/", include("referrals.api.urls")),
+    path("inbound/", include("referrals.inbound.webhook_urls")),
     path("", include("referrals.intake.public_urls")),
 ]
 # The admin's address is a setting, and production may leave it out altogether (spa_referrals/admin_site.py).
