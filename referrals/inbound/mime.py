@@ -148,6 +148,8 @@ def email_from_bytes(raw, envelope_recipients=()):
             message_id=_message_id(message, raw),
             attachments=[_attachment(part, position) for position, part in enumerate(message.iter_attachments(), 1)],
         )
+    except MalformedMessage:
+        raise
     except PARSE_ERRORS as error:
         raise MalformedMessage("The message could not be read.") from error
 
@@ -166,7 +168,11 @@ def _header_recipients(message):
     found = []
     for name in RECIPIENT_HEADERS:
         for header in message.get_all(name, []):
-            found.extend((address.addr_spec or "").lower() for address in getattr(header, "addresses", ()))
+            addresses = getattr(header, "addresses", None)
+            if addresses is None:  # Delivered-To and X-Original-To are plain text to the email package
+                found.append(_bare_address(str(header)))
+            else:
+                found.extend((address.addr_spec or "").lower() for address in addresses)
     return [address for address in found if "@" in address]
 
 

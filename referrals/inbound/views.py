@@ -102,8 +102,10 @@ def draft_confirm(request, spa_slug, draft_id):
         else:
             messages.success(request, _("Referral saved from the message. The spa's team is told as for any new one."))
             return redirect("referrals:detail", spa_slug=spa.slug, referral_id=referral.public_id)
-    # The page shows the message beside the form: a read of its content, like the draft's own page.
-    services.inbound_draft_record_view(draft=draft, actor=request.user)
+    if request.method != "POST":
+        # The page shows the message beside the form: a read of its content, like the draft's own page. (A form
+        # sent back with its errors shows what the audited GET showed already.)
+        services.inbound_draft_record_view(draft=draft, actor=request.user)
     status = 400 if form.errors else 200
     return render(request, "referrals/inbound/confirm.html", {"form": form, "draft": draft}, status=status)
 
