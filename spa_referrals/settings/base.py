@@ -338,6 +338,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The providers' webhooks for referrals by email and text are plain Django views: a hook describes them.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "referrals.inbound.openapi.inbound_webhooks_schema",
+    ],
 }
 
 # Errors to Sentry only when SENTRY_DSN is set, scrubbed of patient fields (infra/error_reporting.py).
