@@ -36,7 +36,15 @@ STRUCTURAL_DEFECTS = (
     email.errors.MissingHeaderBodySeparatorDefect,
 )
 # The standard library's header parser has raised all of these on hostile input.
-PARSE_ERRORS = (email.errors.MessageError, ValueError, LookupError, IndexError, TypeError, AttributeError)
+PARSE_ERRORS = (
+    email.errors.MessageError,
+    ValueError,
+    LookupError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    RecursionError,  # parts nested a thousand deep
+)
 EXTENSIONS_BY_TYPE = {
     "application/pdf": "pdf",
     "image/png": "png",
@@ -45,6 +53,8 @@ EXTENSIONS_BY_TYPE = {
     "image/webp": "webp",
     "image/heic": "heic",
 }
+# An address we keep: no spaces or control characters (PostgreSQL refuses a NUL in text), one "@", a dotted domain.
+ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 CUT_NOTE = "\n\n[The message was longer; the rest was not kept.]"
 NAME_MAX_CHARS = 120
 
@@ -123,7 +133,7 @@ def _envelope_recipients(fields):
 
 
 def _bare_address(value):
-    match = re.search(r"[^\s<>\"',;]+@[^\s<>\"',;]+", value or "")
+    match = re.search(r"[^\s<>\"',;\x00-\x1f\x7f]+@[^\s<>\"',;\x00-\x1f\x7f]+", value or "")
     return match.group(0).lower() if match else ""
 
 
@@ -159,7 +169,7 @@ def _sender(message):
     addresses = getattr(header, "addresses", ()) if header is not None else ()
     for address in addresses:
         addr_spec = (address.addr_spec or "").strip().lower()
-        if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", addr_spec):
+        if ADDRESS.fullmatch(addr_spec):
             return addr_spec, _one_line(address.display_name or "")[:160]
     raise MalformedMessage("The message has no sender address.")
 

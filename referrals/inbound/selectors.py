@@ -15,6 +15,8 @@ from spas.models import Spa
 from ..models import PortalAccess, ReferralSettings
 from .models import InboundReferralDraft
 
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
 # --- which spa --------------------------------------------------------------------------------------------
 
 
@@ -31,9 +33,9 @@ def inbound_address(spa):
 def _slug_of(address, domain):
     """The spa slug an address at our domain names ("serene+fax@…" → "serene"), or None."""
     local, _at, host = (address or "").lower().rpartition("@")
-    if host != domain or not local:
-        return None
-    return local.split("+", 1)[0]
+    slug = local.split("+", 1)[0]
+    # Only what a spa's web address can be (letters, digits, hyphens): anything else names no spa.
+    return slug if host == domain and SLUG.fullmatch(slug) else None
 
 
 def spas_for_recipients(recipients):

@@ -241,8 +241,13 @@ def inbound_draft_confirm(
         raise ValidationError({"attachment": _("Choose one of this message's attachments.")})
     copy = None
     if attachment is not None:
-        with attachment.file.open("rb") as handle:
-            copy = ContentFile(handle.read(), name=attachment.name)
+        try:
+            with attachment.file.open("rb") as handle:
+                copy = ContentFile(handle.read(), name=attachment.name)
+        except OSError:  # the file went missing from storage (a restore without media, say)
+            raise ValidationError(
+                {"attachment": _("This attachment's file is missing. Choose another one, or none.")}
+            ) from None
     referral = referral_create(
         spa=locked.spa,
         practice=practice,

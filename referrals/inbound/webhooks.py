@@ -137,6 +137,11 @@ def _signed_by_twilio(request):
     )
 
 
+def _printable(value):
+    """A one-line field as kept: control characters (a NUL, which PostgreSQL refuses) and spaces around go."""
+    return "".join(character for character in value if character.isprintable()).strip()[:255]
+
+
 def _number(value):
     try:
         return normalize_phone(value).split(";", 1)[0] if value else ""
@@ -158,10 +163,11 @@ def inbound_sms(request):
         return _refused("sms", 415, "unsupported_media_type", "Send application/x-www-form-urlencoded, as Twilio does.")
     if not _signed_by_twilio(request):
         return _refused("sms", 403, "signature_mismatch", "X-Twilio-Signature does not match this request.")
-    missing = [name for name in ("From", "To", "MessageSid") if not request.POST.get(name, "").strip()]
+    fields = {name: _printable(request.POST.get(name, "")) for name in ("From", "To", "MessageSid")}
+    missing = [name for name, value in fields.items() if not value]
     if missing:
         return _refused("sms", 400, "missing_fields", f"Missing: {', '.join(missing)}.")
-    spa = selectors.spa_for_sms_number(_number(request.POST["To"]))
+    spa = selectors.spa_for_sms_number(_number(fields["To"]))
     if spa is None:
         return _refused("sms", 404, "unknown_number", "No spa has this referral text number.")
     try:
@@ -171,9 +177,9 @@ def inbound_sms(request):
     with scope(spa=spa):
         services.inbound_sms_accept(
             spa=spa,
-            sender=request.POST["From"].strip(),
+            sender=fields["From"],
             body=request.POST.get("Body", ""),
-            message_sid=request.POST["MessageSid"].strip(),
+            message_sid=fields["MessageSid"],
             media_count=media_count,
         )
     return _twiml_thanks(spa)

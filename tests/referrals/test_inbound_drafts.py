@@ -395,3 +395,32 @@ def test_the_referral_rules_page_shows_the_address_and_number(inbound, owner_cli
     assert f"{spa.slug}@in.spa-referrals.example" in text
     assert "(617) 555-0100" in text
     assert re.search(r"Referrals by email and text", text)
+
+
+def test_an_attachment_missing_from_storage_is_said_beside_the_field(draft, owner_client, spa):
+    attachment = rows(InboundDraftAttachment, draft=draft)[1]
+    attachment.file.storage.delete(attachment.file.name)
+
+    response = owner_client.post(inbound_url("confirm", draft), _confirm_data(draft))
+
+    assert response.status_code == 400
+    assert "file is missing" in field_error(response, "attachment")
+    assert count(Referral, spa=spa) == 0
+
+
+def test_the_list_runs_a_constant_number_of_queries(
+    inbound, client, spa, derm, owner_client, django_assert_max_num_queries, django_assert_num_queries
+):
+    for n in range(2):
+        post_email(client, referral_email(spa, subject=f"Few {n}", attachments=[pdf_attachment()]))
+    owner_client.get(reverse("inbound:list", args=[spa.slug]))
+    with django_assert_max_num_queries(20) as few:
+        owner_client.get(reverse("inbound:list", args=[spa.slug]))
+    budget = len(few.captured_queries)  # read now: the posts below empty the connection's query log
+
+    for n in range(10):
+        post_email(client, referral_email(spa, subject=f"Many {n}", sender=f"someone{n}@elsewhere.example"))
+
+    with django_assert_num_queries(budget):
+        response = owner_client.get(reverse("inbound:list", args=[spa.slug]))
+    assert len(response.context["page"].object_list) == 12

@@ -409,3 +409,46 @@ def test_a_server_without_email_intake_answers_503_so_the_provider_retries(inbou
     assert response["Retry-After"] == "3600"
     assert response.json()["error"] == "not_configured"
     assert inbound_rows() == NOTHING
+
+
+# --- hostile input, signed (a provider passes on whatever it was sent) ------------------------------------------------
+
+HOSTILE = {
+    "a NUL in the sender": b"From: fr\x00ont@clinic.example\r\nTo: {to}\r\n\r\nhi",
+    "a NUL in the recipient": b"From: front@clinic.example\r\nTo: serene-te\x00st@{domain}\r\n\r\nhi",
+    "NULs everywhere else": (
+        b"From: =?utf-8?q?Fr=00ida?= <front@clinic.example>\r\nTo: {to}\r\nSubject: a\x00b\r\n"
+        b"Message-ID: <x\x00y@clinic.example>\r\n\r\nPatient: Jane\x00 Doe"
+    ),
+    "random bytes": bytes(range(256)) * 40,
+    "a header a megabyte long": b"From: front@clinic.example\r\nTo: {to}\r\nX-Long: "
+    + b"a" * 1_000_000
+    + b"\r\n\r\nhi",
+    "a thousand nested multiparts": (
+        b"From: front@clinic.example\r\nTo: {to}\r\nMIME-Version: 1.0\r\n"
+        + b"".join(f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n'.encode() for n in range(1000))
+        + b"Content-Type: text/plain\r\n\r\ndeep"
+    ),
+    "an attachment with a lying charset and no name": (
+        b"From: front@clinic.example\r\nTo: {to}\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="Q"\r\n\r\n--Q\r\nContent-Type: text/plain; charset=x-klingon\r\n\r\n'
+        b"\xff\xfe text\r\n--Q\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"!!!notbase64\r\n"
+        b"--Q--\r\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_messages_never_get_a_server_error(inbound, client, spa, case):
+    body = (
+        HOSTILE[case]
+        .replace(b"{to}", f"{spa.slug}@{INBOUND_DOMAIN}".encode())
+        .replace(b"{domain}", INBOUND_DOMAIN.encode())
+    )
+
+    response = post_email(client, body)
+
+    assert response.status_code in (200, 201, 400, 404), response.content
+    for draft in rows(InboundReferralDraft, spa=spa):
+        assert "\x00" not in draft.sender + draft.sender_name + draft.subject + draft.body + draft.provider_message_id

@@ -282,3 +282,13 @@ def test_a_spas_number_is_read_in_its_country(db):
         from referrals.inbound.selectors import sms_number_of
 
         assert sms_number_of(british) == "+442079460958"
+
+
+def test_control_characters_in_the_fields_are_dropped_not_a_server_error(inbound, client, texting_spa):
+    params = twilio_params(SPA_NUMBER, sender="+1617\x00555\x000142", body="Jane\x00 Doe", sid="SM\x00abc")
+
+    response = post_sms(client, params)
+
+    assert response.status_code == 200
+    draft = _only_draft(texting_spa)
+    assert (draft.sender, draft.body, draft.provider_message_id) == (CLINIC_NUMBER, "Jane Doe", "SMabc")
