@@ -73,15 +73,20 @@ def attachment_response(referral):
     """The stored attachment as a download: never shown inline, never sniffed, never cached."""
     if not referral.attachment:
         raise Http404("No attachment.")
-    extension = _extension(referral.attachment.name)
+    return file_download_response(referral.attachment, referral.attachment_name, fallback="referral-attachment")
+
+
+def file_download_response(stored, original_name, *, fallback):
+    """A stored private file (a FieldFile) as a download with the same safe headers; ``original_name`` (the
+    uploader's or sender's, user text) only lends a slug of itself to the file name."""
+    extension = _extension(stored.name)
     try:
-        handle = referral.attachment.open("rb")
+        handle = stored.open("rb")
     except FileNotFoundError as error:
         raise Http404("No attachment.") from error
-    # The uploader's file name is user text: only a slug of it reaches the header.
-    original = referral.attachment_name or ""
+    original = original_name or ""
     stem = original.rsplit(".", 1)[0] if _extension(original) == extension else ""
-    filename = download_filename(stem, extension, fallback="referral-attachment")
+    filename = download_filename(stem, extension, fallback=fallback)
     response = FileResponse(
         handle,
         as_attachment=True,

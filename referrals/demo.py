@@ -199,6 +199,33 @@ def _seed_consent_and_outcomes(spa, owner):
             outcome_report_deliver(delivery.pk)  # at once, so the demo portal shows it without a worker
 
 
+def _seed_inbound(spa):
+    """Two messages waiting under Referrals → Email and text: an email from the portal user's address (matched to
+    Glow Dermatology) and a text from a number nobody knows. Idempotent: each message id is taken once."""
+    from .inbound.mime import InboundEmail
+    from .inbound.services import inbound_email_accept, inbound_sms_accept
+
+    email = InboundEmail(
+        sender=PORTAL_LOGIN[0],
+        sender_name=PORTAL_LOGIN[2],
+        recipients=[],
+        subject="Referral: Lily Chen, calming facial after her peel",
+        body=(
+            "Hi,\n\nDr. Ramos would like Lily to see you for a calming facial after last week's peel.\n\n"
+            "Patient: Lily Chen\nPhone: (617) 555-0320\n\nShe is happy to be called in the afternoons.\n\n"
+            "Thanks,\nRosa, Glow Dermatology front desk"
+        ),
+        message_id="<demo-referral-0001@glowderm.example>",
+    )
+    inbound_email_accept(message=email, spas=[spa], actor_label="seed_demo")
+    inbound_sms_accept(
+        spa=spa,
+        sender="+16175550399",
+        body="Hi, Dr. Reyes' office here. Can we send you a patient for prenatal massage? Patient: Nora Diaz",
+        message_sid="SMdemo0000000000000000000000000001",
+    )
+
+
 def _reasons(practice):
     return dict(reason_choices(practice.specialty))
 
@@ -214,6 +241,7 @@ def seed_referrals(spas):
         created = _seed_referrals(spa, owner)
         portal_email, portal_password = _portal_user(spa, glow)
         api_key = _api_key(spa, glow, owner)
+        _seed_inbound(spa)
         code = glow.referral_code
         total = Referral.objects.filter(spa=spa).count()
     return [

@@ -27,7 +27,9 @@ from .figure_models import (  # noqa: F401
     ReferralStatusCount,
 )
 
-# The outgoing webhooks' rows (issue 18) live in their room; imported here so Django finds them.
+# Referrals by email and text (issue 18): drafts until a person confirms them; the outgoing webhooks' rows (issue
+# 18). Both live in their rooms; imported here so Django finds them.
+from .inbound.models import InboundDraftAttachment, InboundReferralDraft, InboundSignature  # noqa: F401
 from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: F401
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -83,6 +85,8 @@ class Channel(models.TextChoices):
     FAX = "fax", _("Fax")
     EMAIL = "email", _("Email")
     WALK_IN = "walk_in", _("Walk-in")
+    # A text message to the spa's referral number, confirmed by staff (referrals.inbound).
+    TEXT = "text", _("Text message")
 
 
 MANUAL_CHANNELS = [Channel.PHONE, Channel.FAX, Channel.EMAIL, Channel.WALK_IN]
@@ -550,10 +554,22 @@ class ReferralSettings(TenantModel):
         validators=[MinValueValidator(1), MaxValueValidator(240)],
     )
 
+    # The spa's text-message number at the SMS provider (E.164), where clinics text referrals. Set by the
+    # operator who owns the provider account (manage.py inbound_sms_number), never by a spa: a number a spa could
+    # claim would route another spa's texts to it.
+    inbound_sms_number = models.CharField(_("referral text number"), max_length=30, blank=True, editable=False)
+
     objects = ScopedManager(spa="spa")
 
     class Meta:
         verbose_name_plural = _("referral settings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["inbound_sms_number"],
+                condition=~models.Q(inbound_sms_number=""),
+                name="referral_settings_one_spa_per_sms_number",
+            )
+        ]
 
     def __str__(self):
         return f"Referral settings of {self.spa}"

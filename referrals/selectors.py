@@ -169,7 +169,8 @@ class CountedPaginator(Paginator):
 def referral_detail(*, spa, public_id):
     return (
         Referral.objects.filter(spa=spa, public_id=public_id)
-        .select_related("spa", "practice", "clinician", "assignee", "scheduled_service", "created_by")
+        # (inbound_draft: the email or text it was confirmed from, if any; the page links to it.)
+        .select_related("spa", "practice", "clinician", "assignee", "scheduled_service", "created_by", "inbound_draft")
         .prefetch_related(
             Prefetch("events", queryset=ReferralEvent.objects.select_related("actor")),
             Prefetch("recommended", queryset=ReferralService.objects.select_related("service")),

@@ -44,6 +44,7 @@ from .forms import (
     ReferralSettingsForm,
     ScheduleForm,
 )
+from .inbound.selectors import inbound_address, pending_draft_count
 from .models import Referral, Status, referral_settings_for
 
 PAGE_SIZE = 50
@@ -190,6 +191,8 @@ def referral_inbox(request, spa_slug):
         "showing_archived": showing_archived,
         "bulk_form": ReferralBulkForm(spa=spa, auto_id="bulk_%s"),
         "total": page.paginator.count,
+        # Messages by email and text that wait for a person: a group of their own above the referrals.
+        "drafts_pending": pending_draft_count(spa=spa),
     }
     template = "referrals/partials/inbox_results.html" if request.htmx else "referrals/inbox.html"
     return render(request, template, context)
@@ -451,4 +454,10 @@ def referral_settings(request, spa_slug):
         else:
             messages.success(request, _("Referral settings saved."))
             return redirect("referrals:settings", spa_slug=spa.slug)
-    return render(request, "referrals/settings.html", {"form": form}, status=400 if form.errors else 200)
+    context = {
+        "form": form,
+        # Where clinics email and text referrals (read-only: the operator sets the domain and assigns the number).
+        "inbound_address": inbound_address(spa),
+        "inbound_sms_number": current.inbound_sms_number,
+    }
+    return render(request, "referrals/settings.html", context, status=400 if form.errors else 200)

@@ -19,6 +19,7 @@ workspace_patterns = [
     path("partners/<uuid:practice_id>/portal/", include("referrals.portal.admin_urls")),
     path("partners/<uuid:practice_id>/pads/", include("referrals.pads.urls")),
     path("referrals/", include("referrals.urls")),
+    path("referrals/inbound/", include("referrals.inbound.urls")),
     path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcomes.urls")),
     path("referrals/<uuid:referral_id>/consent/", include("referrals.consent.urls")),
     path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights.urls")),
@@ -42,6 +43,7 @@ urlpatterns = [
     # FHIR's base has no trailing slash ("POST [base]" is a transaction); both spellings reach the same view.
     path("fhir/r4", fhir_apis.TransactionApi.as_view(), name="fhir_base"),
     path("fhir/r4/", include("referrals.fhir.urls")),
+    path("inbound/", include("referrals.inbound.webhook_urls")),
     path("", include("referrals.intake.public_urls")),
 ]
 # The admin's address is a setting, and production may leave it out altogether (spa_referrals/admin_site.py).

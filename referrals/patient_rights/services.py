@@ -20,6 +20,7 @@ from infra.audit import audit_record
 from infra.file_deletion import delete_after_commit
 from infra.models import AuditEvent, GeneratedDocument, OutgoingEmail
 
+from ..inbound.services import inbound_draft_content_erase
 from ..models import (
     CLOSED_STATUSES,
     Authorization,
@@ -232,6 +233,8 @@ def _scrub_referral(referral, *, now, files, cancel_pending_emails):
         **REFERRAL_SCRUB, health_fields_purged_at=now, version=referral.version + 1, updated_at=now
     )
     ReferralEvent.objects.filter(spa=spa, referral=referral).exclude(note="").update(note="")
+    # The email or text the referral was confirmed from holds the same details (referrals.inbound).
+    files.extend(inbound_draft_content_erase(referral=referral, now=now))
 
     for authorization in Authorization.objects.filter(spa=spa, referral=referral):
         if authorization.signed_form:

@@ -315,6 +315,17 @@ LANDING_SUBMISSIONS_PER_HOUR = env.int("LANDING_SUBMISSIONS_PER_HOUR", default=5
 LANDING_LOOKUPS_PER_MINUTE = env.int("LANDING_LOOKUPS_PER_MINUTE", default=30)
 LANDING_UNKNOWN_CODE_WEIGHT = env.int("LANDING_UNKNOWN_CODE_WEIGHT", default=5)
 
+# --- Referrals by email and text (referrals/inbound) ---------------------------------
+# Each spa's referral address is <slug>@INBOUND_DOMAIN; the provider's inbound-parse webhook posts the raw message
+# to /inbound/email/, signed with INBOUND_EMAIL_SECRET. Either empty: the endpoint answers 503 (a provider retries
+# later) and the spa's pages say email intake is not set up.
+INBOUND_DOMAIN = env.str("INBOUND_DOMAIN", default="").strip().lower()
+INBOUND_EMAIL_SECRET = env.str("INBOUND_EMAIL_SECRET", default="")
+# The largest request the email webhook reads: two 8 MB scans, base64-encoded, come to some 22 MB.
+INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Texts: Twilio's auth token signs its webhook to /inbound/sms/ (X-Twilio-Signature). Empty: the endpoint answers 503.
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -347,6 +358,11 @@ SPECTACULAR_SETTINGS = {
             "OUTCOME_SENT",
             "WEBHOOK_TEST",
         )
+    ],
+    # The providers' webhooks for referrals by email and text are plain Django views: a hook describes them.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "referrals.inbound.openapi.inbound_webhooks_schema",
     ],
 }
 

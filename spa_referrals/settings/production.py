@@ -35,6 +35,9 @@ if env.str("LOG_FORMAT", default="json") == "json":  # one JSON object per line 
     LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):  # noqa: F405
     raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters.")
+# Anyone who learns a short webhook secret can post referrals (drafts) into every spa.
+if INBOUND_EMAIL_SECRET and len(INBOUND_EMAIL_SECRET) < 32:  # noqa: F405
+    raise ImproperlyConfigured("INBOUND_EMAIL_SECRET must be at least 32 random characters (empty: no email intake).")
 
 WHITENOISE_USE_FINDERS = False
 STORAGES = {  # noqa: F405 - replaces the base value

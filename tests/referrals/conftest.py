@@ -5,6 +5,7 @@ that nobody sees past their own practice."""
 import pytest
 
 from ..factories import PracticeFactory, UserFactory
+from .inbound_helpers import set_up_inbound
 from .portal_helpers import PORTAL_EMAIL_A, PORTAL_EMAIL_B, give_portal_access, logged_in
 
 
@@ -45,3 +46,9 @@ def portal_client_a(portal_user_a):
 @pytest.fixture
 def portal_client_b(portal_user_b):
     return logged_in(portal_user_b)
+
+
+@pytest.fixture
+def inbound(settings):
+    """The server set up for referrals by email and text (tests/referrals/inbound_helpers.py)."""
+    return set_up_inbound(settings)

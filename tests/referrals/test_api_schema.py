@@ -34,6 +34,8 @@ def test_the_schema_describes_every_endpoint_and_the_bearer_key(client):
         "/api/v1/referrals/{referral_id}/",
         "/api/v1/services/",
         *FHIR_PATHS,
+        "/inbound/email/",
+        "/inbound/sms/",
     }
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "http",
@@ -110,3 +112,23 @@ def test_the_docs_page_loads_its_assets_from_this_site_only(client):
     for asset in re.findall(r'(?:src|href)="/static/([^"]+)"', page):
         assert finders.find(asset), asset
     assert len(re.findall(r'(?:src|href)="/static/', page)) >= 3
+
+
+def test_the_schema_describes_the_inbound_webhooks_and_their_signatures(client):
+    schema = _schema(client)
+
+    email = schema["paths"]["/inbound/email/"]["post"]
+    assert email["security"] == [{"InboundEmailSignature": []}]
+    assert {"application/octet-stream", "message/rfc822", "multipart/form-data"} <= set(email["requestBody"]["content"])
+    assert {"201", "200", "400", "403", "404", "409", "413", "415", "503"} <= set(email["responses"])
+    sms = schema["paths"]["/inbound/sms/"]["post"]
+    assert sms["security"] == [{"TwilioSignature": []}]
+    assert set(sms["requestBody"]["content"]) == {"application/x-www-form-urlencoded"}
+    assert sms["responses"]["200"]["content"] == {"text/xml": {"schema": {"type": "string"}}}
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["TwilioSignature"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Twilio-Signature",
+        "description": "Twilio's request signature, keyed with the account's auth token.",
+    }

@@ -39,6 +39,7 @@ KINDS = (
     ("portal-invitations/", "public"),
     ("invitations/", "public"),
     ("brand/", "public"),
+    ("inbound/", "webhook"),  # providers' signed webhooks (referrals by email and text): the signature is the key
 )
 SITE_ROUTES = {"", "healthz", "spas/", "spas/new/"}  # no spa in the address: each user's own list, or none
 EXCLUDED = {

@@ -354,3 +354,40 @@ def _webhook_delivery_id(spa):
 
 SAMPLE_BUILDERS["endpoint_id"] = lambda spa: _webhook_endpoint(spa).public_id
 SAMPLE_BUILDERS["delivery_id"] = _webhook_delivery_id
+
+
+# --- added by issue 18: referrals by email and text (the drafts' pages) ----------------------------------------
+
+
+def _inbound_draft(spa):
+    """A message to the spa's referral address from its sample practice's contact, with a PDF (made once)."""
+    from referrals.inbound.mime import InboundEmail
+    from referrals.inbound.services import inbound_email_accept
+    from referrals.models import InboundReferralDraft
+
+    with scope(spa=spa):
+        draft = InboundReferralDraft.objects.filter(spa=spa, provider_message_id="<walk-sample@clinic.example>").first()
+        if draft is not None:
+            return draft
+        contact = Practice.objects.get(spa=spa, name="Walk Sample Dermatology").contacts.first()
+        sender = contact.email if contact else "walk.sample@clinic.example"
+    message = InboundEmail(
+        sender=sender,
+        sender_name="Walk Sample Contact",
+        recipients=[],
+        subject="Walk sample referral",
+        body="Patient: Wanda Walkpatient\nPhone: 617-555-0100\n\nWalk sample message.",
+        message_id="<walk-sample@clinic.example>",
+        attachments=[("walk-sample.pdf", b"%PDF-1.4 walk sample referral\n%%EOF\n")],
+    )
+    [(_spa, draft, _created)] = inbound_email_accept(message=message, spas=[spa], actor_label="Walk sample")
+    return draft
+
+
+def _inbound_attachment_id(spa):
+    with scope(spa=spa):
+        return _inbound_draft(spa).attachments.get().public_id
+
+
+SAMPLE_BUILDERS["draft_id"] = lambda spa: _inbound_draft(spa).public_id
+SAMPLE_BUILDERS["attachment_id"] = _inbound_attachment_id

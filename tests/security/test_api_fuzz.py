@@ -38,6 +38,8 @@ EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "200"))
 OPERATIONS = ["referral_create", "referral_retrieve", "service_list"]
 # FHIR's operations take any JSON object by the schema; test_fhir_fuzz.py fuzzes them with FHIR-shaped documents.
 FHIR_OPERATIONS = ["fhir_metadata", "fhir_service_request_create", "fhir_service_request_read", "fhir_transaction"]
+# The providers' webhooks for referrals by email and text (signed, not keyed): every answer a documented 4xx.
+WEBHOOK_OPERATIONS = ["inbound_email_receive", "inbound_sms_receive"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 REFERRALS = "/api/v1/referrals/"
 
@@ -82,7 +84,7 @@ def _schema():
 
 def test_the_schema_lists_every_api_operation(db):
     operations = {result.ok().definition.raw["operationId"] for result in _schema().get_all_operations()}
-    assert operations == set(OPERATIONS) | set(FHIR_OPERATIONS)
+    assert operations == {*OPERATIONS, *FHIR_OPERATIONS, *WEBHOOK_OPERATIONS}
 
 
 def _operation(operation_id):
@@ -166,6 +168,20 @@ def test_generated_requests_never_get_a_server_error_and_match_the_schema(practi
     assert len(statuses) >= min(EXAMPLES, 50)
     if operation_id == "referral_create" and mode == GenerationMode.POSITIVE:
         assert statuses.count(201) >= len(statuses) // 2, statuses  # the create path itself was exercised
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+@pytest.mark.parametrize("operation_id", WEBHOOK_OPERATIONS)
+def test_generated_webhook_requests_are_refused_as_documented_and_write_nothing(
+    practice, raw_key, operation_id, mode, settings
+):
+    from tests.referrals.inbound_helpers import inbound_rows, set_up_inbound
+
+    set_up_inbound(settings)
+    statuses = _fuzz(practice, raw_key, operation_id, mode, EXAMPLES)
+    assert len(statuses) >= min(EXAMPLES, 50)
+    assert all(400 <= status < 500 for status in statuses), sorted(set(statuses))  # nobody can sign a guess
+    assert inbound_rows() == {"drafts": 0, "attachments": 0, "signatures": 0}
 
 
 def test_the_fuzzer_reports_a_server_error(practice, raw_key, monkeypatch):

@@ -16,6 +16,7 @@ from django.test import Client, override_settings
 from django_scopes import scopes_disabled
 
 from referrals.models import Referral
+from tests.referrals.inbound_helpers import set_up_inbound
 
 from .matrix_checks import (
     EXCLUDED,
@@ -510,6 +511,63 @@ def test_public_pages_change_nothing_unasked_and_unknown_codes_all_look_alike(wo
     assert problems == []
 
 
+# --- the providers' webhooks /inbound/… (referrals by email and text) ------------------------------------------
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "foreign_owner", "owner", "portal_home"])
+def test_the_inbound_webhooks_refuse_every_unsigned_request_and_change_nothing(world, db, actor, settings):
+    """A session is no credential here: signed in or not, an unsigned request is refused as JSON and writes nothing."""
+    set_up_inbound(settings)
+    client = world.client(actor)
+    problems = []
+    for route in routes_of("webhook"):
+        path = route.path({})
+        for method in METHODS:
+            before = fingerprint()
+            response = send(client, method, path)
+            # A POST is unsigned (403), or not even the form Twilio sends (415); other methods are not answered.
+            expected = (403, 415) if method == "post" else (405,)
+            if response.status_code not in expected or response.get("Content-Type") != "application/json":
+                problems.append(f"{actor} {method.upper()} {path} → {describe(response)}, expected a JSON {expected}")
+            if leaked(response, [*world.home_secrets(), FOREIGN_MARK]):
+                problems.append(f"{actor} {method.upper()} {path} shows tenant data")
+            if fingerprint() != before:
+                problems.append(f"{actor} {method.upper()} {path} changed rows: {changes(before, fingerprint())}")
+    assert len(routes_of("webhook")) == 2
+    assert problems == []
+
+
+def test_a_signed_message_lands_in_the_addressed_spa_only_and_matches_nobody_of_another_spa(world, db, settings):
+    """The recipient (or the number) chooses the spa; the sender is looked up in that spa only, so another spa's
+    contact or practice writing in is an unknown sender, and no row points across spas."""
+    from django.core.management import call_command
+
+    from partners.models import OfficeContact, Practice
+    from referrals.models import InboundReferralDraft
+    from tests.referrals.inbound_helpers import INBOUND_DOMAIN, post_email, post_sms, referral_email, twilio_params
+
+    set_up_inbound(settings)
+    with scopes_disabled():
+        foreign_contact = OfficeContact.objects.filter(spa=world.foreign).exclude(email="").first()
+        Practice.objects.filter(spa=world.foreign).update(phone="+16175550142", phone_normalized="6175550142")
+    call_command("inbound_sms_number", world.home.slug, "+16175550100")
+    before = fingerprint([world.foreign.pk])
+    client = Client()
+
+    emailed = post_email(
+        client, referral_email(world.home, sender=foreign_contact.email, to=f"{world.home.slug}@{INBOUND_DOMAIN}")
+    )
+    texted = post_sms(client, twilio_params("+16175550100", sender="+16175550142"))
+
+    assert (emailed.status_code, texted.status_code) == (201, 200)
+    with scopes_disabled():
+        new = list(InboundReferralDraft.objects.filter(spa=world.home).exclude(provider_message_id__startswith="<walk"))
+    assert sorted(draft.channel for draft in new) == ["email", "sms"]
+    assert all(draft.practice_id is None and draft.needs_review for draft in new)
+    assert fingerprint([world.foreign.pk]) == before
+    assert cross_tenant_references() == []
+
+
 def test_an_invitation_link_lets_nobody_but_the_invitee_join(world, db):
     values = _public_values(world, "home")
     before = fingerprint()
@@ -674,6 +732,16 @@ def _body_cases(world):
             {"practices": [practice]},
             {"practices": [str(foreign["practice_id"])]},
         ),
+        "confirm a message as a referral from another spa's practice": (
+            f"{s}/referrals/inbound/{home['draft_id']}/confirm/",
+            {"practice": practice, "reason_category": "other", "patient_phone": "617-555-0100"},
+            {"practice": str(foreign["practice_id"])},
+        ),
+        "confirm a message keeping another spa's message attachment": (
+            f"{s}/referrals/inbound/{home['draft_id']}/confirm/",
+            {"practice": practice, "reason_category": "other", "patient_phone": "617-555-0100"},
+            {"attachment": str(foreign["attachment_id"])},
+        ),
         "campaign step with another spa's letter template": (
             f"{s}/outreach/campaigns/new/",
             {"name": "Matrix campaign", "add_step": None, "action": "draft"},
@@ -703,6 +771,8 @@ def _body_cases(world):
         "invite another spa's practice to an event",
         "campaign step with another spa's letter template",
         "webhook endpoint for another spa's practice",
+        "confirm a message as a referral from another spa's practice",
+        "confirm a message keeping another spa's message attachment",
     ],
 )
 def test_a_form_that_works_with_our_ids_refuses_a_foreign_one(world, db, case):

@@ -113,8 +113,15 @@ def test_production_start_up_fails_when_a_variable_is_set_but_empty():
         ("SECRET_KEY", "insecure-local-development-key-do-not-use-in-production-at-all"),
         ("DATABASE_URL", "db.internal:5432/spa_referrals"),
         ("REDIS_URL", "redis.internal:6379"),
+        ("INBOUND_EMAIL_SECRET", "short-webhook-secret"),
     ],
-    ids=["short-secret", "development-secret", "database-url-without-scheme", "redis-url-without-scheme"],
+    ids=[
+        "short-secret",
+        "development-secret",
+        "database-url-without-scheme",
+        "redis-url-without-scheme",
+        "short-inbound-secret",
+    ],
 )
 def test_production_start_up_fails_naming_a_malformed_variable(variable, bad_value):
     result = _manage("check", env=_production_env(**{variable: bad_value}))
