@@ -26,6 +26,7 @@ from .figure_models import (  # noqa: F401
     ReferralDayFigures,
     ReferralStatusCount,
 )
+from .followup_models import PatientFollowUp, SatisfactionResponse, TestimonialPermission  # noqa: F401
 
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "webp", "gif", "heic"]
