@@ -35,6 +35,7 @@ KINDS = (
     ("api/", "api"),
     ("r/", "public"),  # /r/<code> and the box that types a code (/r/?code=)
     ("consent/", "public"),
+    ("follow-up/", "public"),  # the patient's signed follow-up links (referrals/followup)
     ("portal-invitations/", "public"),
     ("invitations/", "public"),
     ("brand/", "public"),
