@@ -1,7 +1,7 @@
 """Patient follow-up, the reads: may the spa write to this patient, a referral's follow-up, the follow-up behind
 a patient's link, and the per-practice rating."""
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, F
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
@@ -62,12 +62,12 @@ def practice_rating(*, spa, practice):
     return {"average": average, "count": row["count"]}
 
 
-def ratings_by_practice(*, spa):
-    """Every practice with at least one answer: [{"practice__name", "practice__public_id", "average", "count"}]."""
+def ratings_by_practice(*, spa, since, before):
+    """Per practice, the answers submitted in [since, before): [{"name", "answers", "average"}], most answers first."""
     rows = (
-        SatisfactionResponse.objects.filter(spa=spa)
-        .values("practice__name", "practice__public_id")
-        .annotate(average=Avg("score"), count=Count("id"))
-        .order_by("-count", "practice__name")
+        SatisfactionResponse.objects.filter(spa=spa, submitted_at__gte=since, submitted_at__lt=before)
+        .values(name=F("practice__name"))
+        .annotate(average=Avg("score"), answers=Count("id"))
+        .order_by("-answers", "name")
     )
     return [{**row, "average": round(row["average"], 1)} for row in rows]

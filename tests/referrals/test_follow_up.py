@@ -364,3 +364,24 @@ def test_due_rows_are_found_by_the_partial_index(spa, owner):
     with scope(spa=spa), freeze_time(DUE):
         due = PatientFollowUp.objects.filter(spa=spa, state="scheduled", due_at__lte=timezone.now())
         assert due.count() == 1
+
+
+def test_the_reports_page_rolls_ratings_up_per_practice_for_the_period(
+    spa, owner, owner_client, client, deliver_outbox
+):
+    first = completed_referral(spa, owner)
+    completed_referral(spa, owner, practice=first.practice, patient_email="bo@patient.example")
+    for message, score in zip(sorted(_send_and_deliver(deliver_outbox), key=lambda m: m.to), ("5", "2"), strict=True):
+        feedback = _path(next(url for url in URL.findall(message.body) if not url.endswith("/stop/")))
+        with freeze_time(DUE + datetime.timedelta(hours=1)):
+            client.post(feedback, {"score": score})
+    march = owner_client.get(
+        f"/s/{spa.slug}/reports/", {"report": "satisfaction", "start": "2026-03", "end": "2026-03"}
+    )
+    body = march.content.decode()
+    section = body.split('id="report-table"')[1].split("</tbody>")[0]
+    assert "Glow Dermatology" in section and "3.5" in section and ">2<" in section
+    april = owner_client.get(
+        f"/s/{spa.slug}/reports/", {"report": "satisfaction", "start": "2026-04", "end": "2026-04"}
+    )
+    assert april.status_code == 200 and "Glow Dermatology" not in april.content.decode()
