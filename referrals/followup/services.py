@@ -270,3 +270,15 @@ def testimonial_withdraw(*, follow_up):
     """The patient takes back their permission to share the testimonial. Withdrawing twice changes nothing."""
     follow_up = PatientFollowUp.objects.select_for_update().get(pk=follow_up.pk)
     return _testimonial_withdraw(follow_up)
+
+
+def follow_up_scrub(*, referral, now):
+    """On erasure or the retention purge (referrals.patient_rights): a scheduled follow-up stops, the patient's
+    comment is blanked (the score stays for the practice's rating) and a testimonial permission ends."""
+    PatientFollowUp.objects.filter(spa=referral.spa, referral=referral, state=PatientFollowUp.State.SCHEDULED).update(
+        state=PatientFollowUp.State.STOPPED, reason=PatientFollowUp.Reason.NO_CONSENT, ended_at=now
+    )
+    SatisfactionResponse.objects.filter(spa=referral.spa, follow_up__referral=referral).update(comment="")
+    TestimonialPermission.objects.filter(spa=referral.spa, follow_up__referral=referral, revoked_at=None).update(
+        revoked_at=now
+    )

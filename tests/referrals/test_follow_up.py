@@ -385,3 +385,28 @@ def test_the_reports_page_rolls_ratings_up_per_practice_for_the_period(
         f"/s/{spa.slug}/reports/", {"report": "satisfaction", "start": "2026-04", "end": "2026-04"}
     )
     assert april.status_code == 200 and "Glow Dermatology" not in april.content.decode()
+
+
+def test_the_sender_is_on_the_beat_schedule_every_quarter_hour():
+    from spa_referrals.celery import app
+
+    entries = [
+        entry for entry in app.conf.beat_schedule.values() if entry["task"] == "referrals.tasks.follow_ups_send_task"
+    ]
+    assert len(entries) == 1
+    assert entries[0]["schedule"].minute == {0, 15, 30, 45}
+
+
+def test_erasing_the_patient_stops_the_follow_up_and_blanks_their_comment(client, spa, owner, sent):
+    from referrals.patient_rights.services import patient_erase
+
+    referral, feedback, _stop = sent
+    client.post(feedback, {"score": "4", "comment": "My knee feels better.", "share_testimonial": "on"})
+    scheduled = completed_referral(spa, owner, practice=referral.practice, patient_email="bo@patient.example")
+    with scope(spa=spa):
+        patient_erase(spa=spa, referrals=[referral, scheduled], actor=owner, request_channel="phone")
+    with scopes_disabled():
+        answer = SatisfactionResponse.objects.get()
+        assert (answer.score, answer.comment) == (4, "")  # the score still counts for the practice
+        assert SharingPermission.objects.get().revoked_at is not None
+    assert _follow_up(scheduled).state == "stopped"
