@@ -128,6 +128,23 @@ REPORTS = {
             ),
         ),
         ReportKind(
+            "satisfaction",
+            gettext_lazy("Patient ratings"),
+            reports.satisfaction_by_practice,
+            (
+                Column("name", gettext_lazy("Referring practice")),
+                Column("answers", gettext_lazy("Answers"), numeric=True),
+                # Not summed in the totals row: an average of averages would mislead.
+                Column("average", gettext_lazy("Average rating (1–5)")),
+            ),
+            "average",
+            gettext_lazy("Average rating by referring practice"),
+            gettext_lazy(
+                "Answers to the satisfaction question in the thank-you email sent after a completed referral, "
+                "given in the period, by the practice that referred the patient."
+            ),
+        ),
+        ReportKind(
             "campaigns",
             gettext_lazy("Campaigns"),
             reports.campaign_results,

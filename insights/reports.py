@@ -37,6 +37,7 @@ from outreach.activity.selectors import spa_today
 from outreach.models import Campaign, CampaignEnrollment, Touchpoint
 from partners.models import Clinician, Stage, StageChange
 from referrals.figures import month_start
+from referrals.followup.selectors import ratings_by_practice
 from referrals.models import (
     Channel,
     ChannelMonthFigures,
@@ -287,3 +288,9 @@ def campaign_results(*, spa, period):
         }
         for campaign in campaigns
     ]
+
+
+def satisfaction_by_practice(*, spa, period):
+    """What patients said in the follow-up's question (referrals/followup), by referring practice, for answers
+    given in the period."""
+    return ratings_by_practice(spa=spa, since=period.start_at, before=period.end_before)

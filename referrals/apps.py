@@ -17,6 +17,8 @@ class ReferralsConfig(AppConfig):
         panels.register_panel(panels.MAIN, "referrals/partials/practice_referrals_card.html", order=10)
         panels.register_panel(panels.MAIN_END, "portal_admin/practice_panel.html", order=10)
         panels.register_panel(panels.MAIN_END, "pads/practice_panel.html", order=20)
+        # What patients it referred say of the spa (referrals/followup), at the foot of the narrow column.
+        panels.register_panel(panels.SIDE, "followup/practice_panel.html", order=30)
 
         # The referral figures follow the lower apps' writes that change them (a merge, a price, a time zone…).
         dependents.watch(figures.sources_changing)

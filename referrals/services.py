@@ -17,6 +17,7 @@ from spas.models import Membership, Role
 
 from . import figures
 from .clock import add_business_days
+from .followup.services import follow_up_schedule
 from .models import (
     ATTEMPT_STATUSES,
     FAILED_ATTEMPT_OUTCOMES,
@@ -292,6 +293,9 @@ def referral_transition(
     )
     if to_status in WEBHOOK_STATUSES:
         webhook_event_record(referral=referral, event_type=f"referral.{to_status}")
+    if to_status == Status.COMPLETED:
+        # The patient's thank-you, if they allow contact (referrals/followup); scheduled with the completion.
+        follow_up_schedule(referral=referral)
     return referral
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from infra.outbox import email_enqueue
 from spas.tenancy import for_each_spa
 
+from .followup.services import follow_ups_send_due
 from .intake.submissions import submission_tokens_purge
 from .models import AWAITING_FIRST_CONTACT, IdempotencyRecord, Referral
 from .outcomes.services import authorizations_expire
@@ -86,3 +87,9 @@ def authorizations_expire_task():
 def health_fields_purge_task():
     """Nightly: erase the health fields of referrals closed longer ago than each spa's retention setting."""
     return for_each_spa(lambda spa: closed_referrals_purge(spa=spa))
+
+
+@shared_task(name="referrals.tasks.follow_ups_send_task", soft_time_limit=240, time_limit=300)
+def follow_ups_send_task():
+    """Every 15 minutes: patients' thank-you messages that are due, spa by spa (each claimed once)."""
+    return for_each_spa(lambda spa: follow_ups_send_due(spa=spa), keep_going=True, label="Patient follow-ups")

@@ -28,6 +28,7 @@ from spas.tenancy import requires_role
 from . import inbox_services, selectors, services
 from .attachments import attachment_response
 from .consent.forms import AuthorizationPaperForm
+from .followup.selectors import contact_refusal, follow_up_for
 from .forms import (
     OPEN,
     AcceptForm,
@@ -370,7 +371,16 @@ def detail_context(referral, *, bound=None, notice=""):
         "attempts_allowed": attempts_allowed,
         "events": referral.events.all(),
         "consent_form": AuthorizationPaperForm(auto_id="consent_%s"),
+        **_follow_up_context(referral),
     }
+
+
+def _follow_up_context(referral):
+    """The patient's thank-you after a completed referral: its state, or why none was scheduled."""
+    if referral.status != Status.COMPLETED:
+        return {"follow_up": None, "follow_up_refusal": ""}
+    follow_up = follow_up_for(referral)
+    return {"follow_up": follow_up, "follow_up_refusal": "" if follow_up else contact_refusal(referral)}
 
 
 @in_spa_timezone

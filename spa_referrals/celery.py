@@ -85,6 +85,11 @@ app.conf.beat_schedule = {
         "task": "outreach.tasks.partner_health_refresh_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Patients' thank-you messages after a completed referral (referrals/followup), on each spa's business hours.
+    "referral-follow-ups-send": {
+        "task": "referrals.tasks.follow_ups_send_task",
+        "schedule": crontab(minute="*/15"),
+    },
     # Nightly: the retention purge of closed referrals' health fields (spas that switched it on).
     "health-fields-purge": {
         "task": "referrals.tasks.health_fields_purge_task",

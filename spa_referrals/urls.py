@@ -23,6 +23,7 @@ workspace_patterns = [
     path("referrals/<uuid:referral_id>/outcome/", include("referrals.outcomes.urls")),
     path("referrals/<uuid:referral_id>/consent/", include("referrals.consent.urls")),
     path("referrals/<uuid:referral_id>/patient/", include("referrals.patient_rights.urls")),
+    path("referrals/<uuid:referral_id>/follow-up/", include("referrals.followup.urls")),
     path("api-keys/", include("referrals.api.key_urls")),
     path("webhooks/", include("referrals.webhooks.urls")),
     path("outreach/", include("outreach.urls")),

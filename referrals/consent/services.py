@@ -22,6 +22,7 @@ from infra.client_ip import client_ip
 from infra.outbox import email_enqueue
 from infra.templatetags.dates import legal_date
 
+from ..followup.services import follow_ups_stop_for_revocation
 from ..models import Authorization, ConsentTemplate, referral_settings_for
 from .selectors import revocation_token_hash
 
@@ -201,6 +202,8 @@ def authorization_revoke(*, authorization, channel, actor=None):
         obj=authorization,
         detail={"channel": channel},
     )
+    # The patient's scheduled thank-you stops in this same transaction (referrals/followup).
+    follow_ups_stop_for_revocation(referral=authorization.referral)
     return authorization
 
 

@@ -20,6 +20,7 @@ from infra.audit import audit_record
 from infra.file_deletion import delete_after_commit
 from infra.models import AuditEvent, GeneratedDocument, OutgoingEmail
 
+from ..followup.services import follow_up_scrub
 from ..inbound.services import inbound_draft_content_erase
 from ..models import (
     CLOSED_STATUSES,
@@ -268,8 +269,10 @@ def _scrub_referral(referral, *, now, files, cancel_pending_emails):
                     files.append((stored.storage, stored.name))
         documents.delete()
 
+    follow_up_scrub(referral=referral, now=now)
+
     if patient_email:
-        # The confirmation email carried the revocation link; nothing else is ever sent to the patient.
+        # The confirmation email carried the revocation link, the thank-you its two links: both are the patient's.
         emails = OutgoingEmail.objects.filter(spa=spa, to__iexact=patient_email)
         waiting = [OutgoingEmail.Status.PENDING, OutgoingEmail.Status.SENDING]
         if cancel_pending_emails:

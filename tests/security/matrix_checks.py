@@ -36,6 +36,7 @@ KINDS = (
     ("fhir/", "fhir"),  # FHIR R4 for clinic systems: the REST API's keys, in FHIR's dialect
     ("r/", "public"),  # /r/<code> and the box that types a code (/r/?code=)
     ("consent/", "public"),
+    ("follow-up/", "public"),  # the patient's signed follow-up links (referrals/followup)
     ("portal-invitations/", "public"),
     ("invitations/", "public"),
     ("brand/", "public"),

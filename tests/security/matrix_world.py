@@ -109,6 +109,8 @@ def _reachable(spa, values):
     from outreach.models.activity import outreach_settings_for
     from outreach.objections.services import objection_library_ensure
     from referrals.consent.services import authorization_create
+    from referrals.followup.links import FEEDBACK, make_link_token
+    from referrals.models import PatientFollowUp
     from referrals.outcomes.services import outcome_report_save
     from spas.models import Service
 
@@ -138,6 +140,10 @@ def _reachable(spa, values):
             referral=referral, signature_method="typed", signer_name="Wanda Walkpatient"
         )
         values["authorization_id"] = authorization.public_id
+        # A thank-you already sent, so its link opens the satisfaction question (issue 19 §3).
+        follow_up = PatientFollowUp.objects.create(
+            spa=spa, referral=referral, practice=referral.practice, state="sent", due_at=referral.received_at
+        )
         outcome_report_save(
             referral=referral,
             author=Membership.objects.filter(spa=spa, role=Role.OWNER).first().user,
@@ -157,6 +163,7 @@ def _reachable(spa, values):
         return {
             "code": referral_code_issue(spa=spa, practice=practice).code,
             "consent_token": consent_token,
+            "follow_up_token": make_link_token(follow_up, FEEDBACK),
             "portal_invitation": str(portal_invitation.public_id),
             "portal_invitation_token": portal_invitation.token,
             "team_invitation_token": Invitation.objects.get(spa=spa, public_id=values["invitation_id"]).token,

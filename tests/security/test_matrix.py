@@ -466,6 +466,7 @@ def _public_values(world, tenant):
         "code": extras["code"],
         "token": {
             "consent": extras["consent_token"],
+            "follow-up": extras["follow_up_token"],
             "portal-invitations": extras["portal_invitation_token"],
             "invitations": extras["team_invitation_token"],
         },

@@ -1,0 +1,1 @@
+"""Patient follow-up after a completed referral: the schedule, the sender, the patient's signed links."""

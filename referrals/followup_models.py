@@ -1,0 +1,74 @@
+"""Patient follow-up after a completed referral (issue 19 §3): the scheduled thank-you message, the patient's
+satisfaction answer and their separate permission to share a testimonial with the referring practice."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from infra.tenant_models import CreatedAt, PublicId, TenantModel
+from partners.models import Practice
+
+
+class PatientFollowUp(TenantModel, PublicId, CreatedAt):
+    """One thank-you/after-care message per completed referral, sent on the spa's calendar through the outbox."""
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled by the spa")
+        STOPPED = "stopped", _("Stopped by the patient")
+
+    class Reason(models.TextChoices):
+        STAFF = "staff", _("Cancelled by staff")
+        REVOKED = "revoked", _("The patient revoked their authorization")
+        OPT_OUT = "opt_out", _("The patient opted out")
+        NO_CONSENT = "no_consent", _("Contact no longer allowed when it was due")
+
+    referral = models.OneToOneField("referrals.Referral", on_delete=models.CASCADE, related_name="patient_follow_up")
+    # Copied from the referral so the per-practice roll-up never joins through referrals.
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices, blank=True)
+
+    class Meta:
+        indexes = [
+            # The beat's question: which scheduled follow-ups are due (a handful among every referral's row).
+            models.Index(fields=["spa", "due_at"], name="followup_due_idx", condition=models.Q(state="scheduled")),
+        ]
+
+    def __str__(self):
+        return f"Follow-up {str(self.public_id)[:8]} ({self.state})"
+
+
+class SatisfactionResponse(TenantModel, CreatedAt):
+    """The patient's one answer to "how did we do?" (1–5 and an optional comment)."""
+
+    follow_up = models.OneToOneField(PatientFollowUp, on_delete=models.CASCADE, related_name="satisfaction")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(max_length=2000, blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        # The practice page's and the report's rating: average and count over one practice's few rows.
+        indexes = [models.Index(fields=["spa", "practice"], include=["score"], name="satisfaction_practice_idx")]
+
+    def __str__(self):
+        return f"Satisfaction {self.score}/5"
+
+
+class TestimonialPermission(TenantModel, CreatedAt):
+    """The patient's explicit, separate opt-in to share their comment with the referring practice; revocable."""
+
+    follow_up = models.OneToOneField(PatientFollowUp, on_delete=models.CASCADE, related_name="testimonial")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    # The exact wording the patient ticked, kept as they saw it.
+    wording = models.TextField(max_length=1000)
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Testimonial permission ({'revoked' if self.revoked_at else 'granted'})"
