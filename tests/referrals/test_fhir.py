@@ -41,7 +41,6 @@ from .fhir_helpers import (
     without,
 )
 
-
 SOME_ID = "0b5c6f7e-2a1d-4e3f-9c8b-7a6d5e4f3c2b"  # fixed: parametrized ids must be the same in every xdist worker
 
 
