@@ -24,12 +24,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Recompile the hashed locks after changing a pin in requirements.in or requirements-dev.in (README, "Upgrading
 # dependencies"). The runtime lock comes first: it constrains the development lock.
-lock: install
+lock: $(VENV)/.installed
 	$(UV_COMPILE) requirements.in -o requirements.txt
 	$(UV_COMPILE) requirements.in requirements-dev.in -o requirements-dev.txt
 
 # CI: recompiling the committed locks (their pins are uv's preferences) must change nothing.
-lock-check: install
+lock-check: $(VENV)/.installed
 	@tmp=$$(mktemp -d) && cp requirements.txt requirements-dev.txt $$tmp/ \
 	&& $(UV_COMPILE) requirements.in -o $$tmp/requirements.txt \
 	&& sed 's#-c requirements.txt#-c '$$tmp'/requirements.txt#' requirements-dev.in > $$tmp/requirements-dev.in \
