@@ -8,6 +8,7 @@ SQLite, a filesystem Celery broker and file email, all under ``var/``.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from infra.error_reporting import init_error_reporting
@@ -307,6 +308,22 @@ LANDING_SUBMISSIONS_PER_HOUR = env.int("LANDING_SUBMISSIONS_PER_HOUR", default=5
 # Code lookups (/r/<code> pages) per client IP per minute; an unknown code counts LANDING_UNKNOWN_CODE_WEIGHT.
 LANDING_LOOKUPS_PER_MINUTE = env.int("LANDING_LOOKUPS_PER_MINUTE", default=30)
 LANDING_UNKNOWN_CODE_WEIGHT = env.int("LANDING_UNKNOWN_CODE_WEIGHT", default=5)
+
+# --- Prospecting (the NPI registry) and maps -----------------------------------
+# Where prospect searches look (partners/prospecting/sources.py): "api", the registry's public JSON API (online
+# deployments), or "file", the monthly NPPES data file loaded with `manage.py nppes_load` (offline).
+NPI_REGISTRY_SOURCE = env.str("NPI_REGISTRY_SOURCE", default="api")
+if NPI_REGISTRY_SOURCE not in {"api", "file"}:
+    raise ImproperlyConfigured('NPI_REGISTRY_SOURCE must be "api" or "file".')
+NPI_REGISTRY_URL = env.str("NPI_REGISTRY_URL", default="https://npiregistry.cms.hhs.gov/api/")
+NPI_REGISTRY_TIMEOUT = env.float("NPI_REGISTRY_TIMEOUT", default=10.0)
+# The registry asks callers to be gentle: at most this many requests per second from one process.
+NPI_REGISTRY_REQUESTS_PER_SECOND = env.float("NPI_REGISTRY_REQUESTS_PER_SECOND", default=3.0)
+NPI_REGISTRY_CACHE_SECONDS = env.int("NPI_REGISTRY_CACHE_SECONDS", default=24 * 3600)
+# Map tiles, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png" (mind the tile server's usage policy); empty turns
+# the map off and leaves the list by distance.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
