@@ -5,7 +5,9 @@ django-environ. With no environment at all the app runs on the embedded default:
 SQLite, a filesystem Celery broker and file email, all under ``var/``.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -282,6 +284,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
 ]
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
@@ -392,3 +395,9 @@ WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=False)
 # Web hardening (headers, cookies, session lifetimes, Content-Security-Policy, lockout) lives in its own
 # module so it reads as one policy.
 from .security import *  # noqa: E402, F403
+
+# The map's tiles come from the configured tile server: its host joins the images the policy allows.
+if MAP_TILE_URL:
+    _tiles = urlsplit(MAP_TILE_URL)
+    _tile_host = re.sub(r"\{[a-z]\}", "*", _tiles.netloc)  # "{s}.tile.example.org": any subdomain
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_tiles.scheme}://{_tile_host}")  # noqa: F405
