@@ -40,8 +40,9 @@ def candidate_duplicates(candidate, index, clinician_npis):
         found = index.matches(
             name=candidate.display_name, city=candidate.city, npi=candidate.npi, phone=candidate.phone
         )
-    if clinician_match and all(match.practice_id != clinician_match.practice_id for match in found):
-        found.insert(0, clinician_match)
+    if clinician_match:
+        # The same NPI is the surest reason: it goes first, and replaces a weaker reason for that same practice.
+        found = [clinician_match, *(match for match in found if match.practice_id != clinician_match.practice_id)]
     return found
 
 
