@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from partners.models import Practice, Stage
 from tests.factories import TEST_PASSWORD, PracticeFactory
-from tests.partners.nppes_samples import GLOW_NPI, PATEL_NPI, nppes_csv
+from tests.partners.nppes_samples import nppes_csv
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def registry_file(settings, tmp_path):
     call_command("nppes_load", str(path), stdout=io.StringIO())
 
 
-def test_a_spa_finds_and_imports_prospects_near_it(page, login, owner, spa, screenshot, registry_file):
+def test_a_spa_finds_and_imports_prospects_near_it(page, login, owner, spa, screenshot, registry_file, axe):
     spa.postal_code = "02116"
     spa.save()
     PracticeFactory(spa=spa, name="Harbor Women's Health", specialty="ob_gyn", postal_code="02139", stage=Stage.ACTIVE)
@@ -34,6 +34,7 @@ def test_a_spa_finds_and_imports_prospects_near_it(page, login, owner, spa, scre
     page.get_by_label("Specialty").select_option("dermatology")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("2 found, nearest first")).to_be_visible()
+    assert axe(page) == []
     screenshot(page, "prospects-search-results")
 
     page.get_by_label("Glow Dermatology LLC").check()
@@ -53,10 +54,11 @@ def test_a_spa_finds_and_imports_prospects_near_it(page, login, owner, spa, scre
     expect(page.get_by_text("The map is off")).to_be_visible()
     rows = page.locator("tbody tr td:first-child a")
     expect(rows).to_have_text(["Glow Dermatology LLC", "Harbor Women's Health", "Anjali Patel, MD"])
+    assert axe(page) == []
     screenshot(page, "partners-by-distance")
 
 
-def test_the_map_shows_the_spa_and_its_practices(page, login, owner, spa, screenshot, settings, live_server):
+def test_the_map_shows_the_spa_and_its_practices(page, login, owner, spa, screenshot, settings, live_server, axe):
     # Tiles from the live server itself (the policy allows our own origin); any image will do for a test.
     settings.MAP_TILE_URL = live_server.url + "/static/vendor/leaflet/images/layers.png?{z}/{x}/{y}"
     spa.postal_code = "02116"
@@ -65,4 +67,5 @@ def test_the_map_shows_the_spa_and_its_practices(page, login, owner, spa, screen
     login(page, owner.email, TEST_PASSWORD)
     page.goto(f"/s/{spa.slug}/partners/nearby/")
     expect(page.locator("#partner-map .leaflet-interactive")).to_have_count(2)  # the spa and one practice
+    assert axe(page) == []
     screenshot(page, "partners-map")

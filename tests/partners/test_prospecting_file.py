@@ -8,6 +8,7 @@ from django.db import connection
 
 from infra.geo import distance_km, zip_centroid
 from partners.models import NppesProvider
+from partners.prospecting import nppes_file as loader
 from partners.prospecting import taxonomy
 from partners.prospecting.candidates import ProspectQuery
 from partners.prospecting.nppes_file import NppesFileError, nppes_load
@@ -145,3 +146,15 @@ def test_the_header_names_are_the_published_ones():
     # The loader reads the columns by these names; a renamed column in a future file must fail loudly.
     assert "Provider Business Practice Location Address Postal Code" in HEADER
     assert "Healthcare Provider Primary Taxonomy Switch_15" in HEADER
+
+
+def test_without_postgresql_the_same_rows_go_in_by_batches(db, nppes_file, monkeypatch):
+    # make run's SQLite has no COPY; the batched path must load the same rows (and replace, like COPY).
+    monkeypatch.setattr(loader, "BULK_BATCH", 2)
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    with open(nppes_file, encoding="utf-8", newline="") as stream:
+        assert nppes_load(stream) == 5
+    with open(nppes_file, encoding="utf-8", newline="") as stream:
+        assert nppes_load(stream) == 5
+    assert NppesProvider.objects.count() == 5
+    assert NppesProvider.objects.get(npi=PATEL_NPI).taxonomy_code == "207N00000X"
