@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from .forms import NEARBY_SHOW, ProspectSearchForm
 from .sources import SearchError, SourceUnavailable, prospect_source
 from .taxonomy import UnknownTaxonomy
 
+PAGE_SIZE = 50
 QUERY_FIELDS = ("specialty", "postal_code", "radius_km", "city", "state")
 
 
@@ -126,8 +128,11 @@ def nearby(request, spa_slug):
         show = "all"
     practices = selectors.practices_by_distance(spa=request.spa, stages=NEARBY_SHOW[show])
     map_on = bool(settings.MAP_TILE_URL) and request.spa.latitude is not None
+    page = Paginator(practices, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "practices": practices,
+        "practices": page.object_list,
+        "page": page,
+        "query_string": urlencode({"show": show}),
         "show": show,
         "map_on": map_on,
         "map_config": {

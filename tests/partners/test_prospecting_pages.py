@@ -178,3 +178,18 @@ def test_an_outsider_cannot_import_into_another_spa(outsider_client, boston_spa,
     assert response.status_code == 404
     with scopes_disabled():
         assert not Practice.objects.exists()
+
+
+def test_the_distance_list_is_paginated_in_distance_order_with_a_constant_query_count(
+    owner_client, boston_spa, django_assert_max_num_queries
+):
+    with scope(spa=boston_spa):
+        for number in range(52):
+            PracticeFactory(spa=boston_spa, name=f"Far Practice {number:02}", postal_code="01608")
+        PracticeFactory(spa=boston_spa, name="Near Practice", postal_code="02116")
+    with django_assert_max_num_queries(12):
+        first = page_text(owner_client.get(url("nearby", boston_spa)))
+    assert "Near Practice" in first and "Page 1 of 2" in first
+    second = page_text(owner_client.get(url("nearby", boston_spa, query="show=all&page=2")))
+    assert "Near Practice" not in second and second.count("Far Practice") == 3
+    assert owner_client.get(url("nearby", boston_spa, query="page=x")).status_code == 200
