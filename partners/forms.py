@@ -45,6 +45,8 @@ class PracticeForm(SpaPhonesMixin, forms.ModelForm):
             "specialty",
             "address",
             "city",
+            "state",
+            "postal_code",
             "phone",
             "fax",
             "website",

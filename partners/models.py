@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.geo import fill_coordinates
 from infra.phones import phone_key
 from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
@@ -81,6 +82,11 @@ class Practice(TenantModel, PublicId, CreatedAt):
     specialty = models.CharField(_("specialty"), max_length=32, choices=Specialty.choices)
     address = models.CharField(_("address"), max_length=255, blank=True, validators=[single_line])
     city = models.CharField(_("city"), max_length=80, blank=True, validators=[single_line])
+    state = models.CharField(_("state"), max_length=2, blank=True, validators=[single_line])
+    postal_code = models.CharField(_("ZIP code"), max_length=10, blank=True, validators=[single_line])
+    # The ZIP code's centre (infra.geo), kept in step by save(): how far the practice is from the spa.
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True, editable=False)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True, editable=False)
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     # The phone's comparison key (infra.phones.phone_key: E.164 without the extension), kept in step by save(), for
     # finding the same number in the database (duplicates, search).
@@ -127,6 +133,7 @@ class Practice(TenantModel, PublicId, CreatedAt):
             self.phone_normalized = phone_key(self.phone, self.spa.country)
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "phone_normalized"}
+        kwargs["update_fields"] = fill_coordinates(self, kwargs.get("update_fields"), country=self.spa.country)
         super().save(*args, **kwargs)
 
     def clean(self):
@@ -288,3 +295,40 @@ class PracticeImport(TenantModel, PublicId, CreatedAt):
 
     def __str__(self):
         return self.filename
+
+
+class NppesProvider(models.Model):
+    """One provider from the monthly NPPES data file (``manage.py nppes_load``): public data, shared by every spa.
+
+    Not tenant-owned: it is the registry as published, read by every spa's prospect search and never written by
+    one. A spa's own copy of a provider is the ``Practice`` (and ``Clinician``) it imports from here.
+    """
+
+    class EntityType(models.TextChoices):
+        INDIVIDUAL = "1", _("Clinician")
+        ORGANIZATION = "2", _("Organization")
+
+    npi = models.CharField(max_length=10, primary_key=True)
+    entity_type = models.CharField(max_length=1, choices=EntityType.choices)
+    organization_name = models.CharField(max_length=320, blank=True)
+    last_name = models.CharField(max_length=80, blank=True)
+    first_name = models.CharField(max_length=80, blank=True)
+    credential = models.CharField(max_length=60, blank=True)
+    address_1 = models.CharField(max_length=120, blank=True)
+    address_2 = models.CharField(max_length=120, blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    state = models.CharField(max_length=40, blank=True)
+    postal_code = models.CharField(max_length=5, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    # The primary taxonomy (the one whose "Primary Taxonomy Switch" is Y, else the first listed): what a search by
+    # specialty matches, indexed with the ZIP code because every search names both.
+    taxonomy_code = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["taxonomy_code", "postal_code"], name="nppes_taxonomy_zip_idx"),
+            models.Index(fields=["postal_code"], name="nppes_zip_idx"),
+        ]
+
+    def __str__(self):
+        return self.npi

@@ -27,6 +27,8 @@ PRACTICE_FIELDS = [
     "specialty",
     "address",
     "city",
+    "state",
+    "postal_code",
     "phone",
     "fax",
     "website",

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import import_views, views
+from .prospecting import views as prospect_views
 
 app_name = "partners"
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("new/", views.practice_create, name="create"),
     path("import/", import_views.import_upload, name="import_upload"),
     path("import/<uuid:import_id>/", import_views.import_review, name="import_review"),
+    path("prospects/", prospect_views.prospect_search, name="prospects"),
+    path("prospects/import/", prospect_views.prospect_import, name="prospects_import"),
+    path("nearby/", prospect_views.nearby, name="nearby"),
     path("export/practices.csv", import_views.export_practices, name="export_practices"),
     path("export/clinicians.csv", import_views.export_clinicians, name="export_clinicians"),
     path("<uuid:practice_id>/", views.practice_detail, name="detail"),

@@ -23,6 +23,7 @@ SPA_PROFILE_FIELDS = [
     "timezone",
     "country",
     "address",
+    "postal_code",
     "phone",
     "email",
     "website",

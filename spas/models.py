@@ -20,6 +20,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.geo import fill_coordinates
 from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from infra.text import single_line
 
@@ -168,6 +169,16 @@ class Spa(models.Model):
         help_text=_("Phone numbers typed without a country code are read as this country's."),
     )
     address = models.CharField(_("address"), max_length=255, blank=True, validators=[single_line])
+    postal_code = models.CharField(
+        _("ZIP code"),
+        max_length=10,
+        blank=True,
+        validators=[single_line],
+        help_text=_("Distances to practices are measured from here."),
+    )
+    # The ZIP code's centre (infra.geo), kept in step by save(): where distances and the map start.
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True, editable=False)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True, editable=False)
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     email = models.EmailField(_("email"), blank=True)
     website = models.URLField(_("website"), blank=True)
@@ -194,6 +205,11 @@ class Spa(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Derived from the ZIP code, like a practice's (partners.models.Practice.save): never older than the code.
+        kwargs["update_fields"] = fill_coordinates(self, kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
 
 
 class Role(models.TextChoices):

@@ -5,9 +5,12 @@ django-environ. With no environment at all the app runs on the embedded default:
 SQLite, a filesystem Celery broker and file email, all under ``var/``.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from infra.error_reporting import init_error_reporting
@@ -291,6 +294,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
 ]
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
@@ -328,6 +332,22 @@ INBOUND_EMAIL_SECRET = env.str("INBOUND_EMAIL_SECRET", default="")
 INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
 # Texts: Twilio's auth token signs its webhook to /inbound/sms/ (X-Twilio-Signature). Empty: the endpoint answers 503.
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+
+# --- Prospecting (the NPI registry) and maps -----------------------------------
+# Where prospect searches look (partners/prospecting/sources.py): "api", the registry's public JSON API (online
+# deployments), or "file", the monthly NPPES data file loaded with `manage.py nppes_load` (offline).
+NPI_REGISTRY_SOURCE = env.str("NPI_REGISTRY_SOURCE", default="api")
+if NPI_REGISTRY_SOURCE not in {"api", "file"}:
+    raise ImproperlyConfigured('NPI_REGISTRY_SOURCE must be "api" or "file".')
+NPI_REGISTRY_URL = env.str("NPI_REGISTRY_URL", default="https://npiregistry.cms.hhs.gov/api/")
+NPI_REGISTRY_TIMEOUT = env.float("NPI_REGISTRY_TIMEOUT", default=10.0)
+# The registry asks callers to be gentle: at most this many requests per second from one process.
+NPI_REGISTRY_REQUESTS_PER_SECOND = env.float("NPI_REGISTRY_REQUESTS_PER_SECOND", default=3.0)
+NPI_REGISTRY_CACHE_SECONDS = env.int("NPI_REGISTRY_CACHE_SECONDS", default=24 * 3600)
+# Map tiles, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png" (mind the tile server's usage policy); empty turns
+# the map off and leaves the list by distance.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 
 # --- REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
@@ -415,3 +435,9 @@ WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=False)
 # Web hardening (headers, cookies, session lifetimes, Content-Security-Policy, lockout) lives in its own
 # module so it reads as one policy.
 from .security import *  # noqa: E402, F403
+
+# The map's tiles come from the configured tile server: its host joins the images the policy allows.
+if MAP_TILE_URL:
+    _tiles = urlsplit(MAP_TILE_URL)
+    _tile_host = re.sub(r"\{[a-z]\}", "*", _tiles.netloc)  # "{s}.tile.example.org": any subdomain
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_tiles.scheme}://{_tile_host}")  # noqa: F405
