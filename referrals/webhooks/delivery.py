@@ -134,7 +134,8 @@ def delivery_attempt(delivery_id):
         target = url_checked(endpoint.url)
     except AddressRefused as refusal:
         return _record(delivery, transport.Answer(error=str(refusal)[:300]))
-    body = payloads.body_text(_payload_for(delivery))
+    payload, carries_patient = _payload_for(delivery)
+    body = payloads.body_text(payload)
     headers = signing.signature_headers(
         message_id=delivery.message_id, timestamp=time.time(), body=body, secrets_in_use=secrets_in_use
     )
@@ -143,6 +144,8 @@ def delivery_attempt(delivery_id):
     except SoftTimeLimitExceeded:
         _record(delivery, transport.Answer(error="The worker's time ran out while waiting for an answer."))
         raise
+    if carries_patient:
+        answer.snippet = ""  # a receiver that echoes the body would leave the patient's name in our log
     return _record(delivery, answer)
 
 
@@ -159,12 +162,13 @@ def _secrets_in_use(endpoint):
 
 
 def _payload_for(delivery):
-    """The stored payload, with the patient's details when this endpoint may have them at this moment."""
+    """The stored payload, with the patient's details when this endpoint may have them at this moment; and
+    whether it carries them."""
     payload = delivery.payload
     details = _patient_details(delivery)
     if details is None:
-        return payload
-    return {**payload, "data": {**payload.get("data", {}), "patient": details}}
+        return payload, False
+    return {**payload, "data": {**payload.get("data", {}), "patient": details}}, True
 
 
 def _patient_details(delivery):

@@ -21,7 +21,7 @@ from referrals.webhooks.tasks import webhook_sweep_task
 from tests.factories import ServiceFactory
 
 from .portal_helpers import make_referral
-from .webhook_helpers import Receiver, deliveries, make_endpoint, verified
+from .webhook_helpers import Receiver, Reply, attempts, deliveries, make_endpoint, verified
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,19 @@ def test_the_referring_practices_endpoint_gets_the_patient_while_the_authorizati
     assert disclosures(referral) == 1
     [delivery] = deliveries()
     assert "patient" not in delivery.payload["data"]  # never stored with the outbox row
+
+
+def test_an_answer_to_a_post_with_patient_details_is_not_kept_in_the_log(spa, practice_a, owner, receiver):
+    """A receiver that echoes what it got would otherwise leave the patient's name in the delivery log."""
+    make_endpoint(spa, receiver.url, practice=practice_a, actor=owner)
+    referral = make_referral(practice_a, first="Ada", last="Lovelace")
+    authorize(referral)
+    receiver.replies = [Reply(200, b"got Ada Lovelace")]
+
+    webhook_sweep_task()
+
+    [attempt] = attempts()
+    assert (attempt.response_code, attempt.response_snippet) == (200, "")
 
 
 def test_without_an_authorization_the_referring_practice_gets_ids_and_status_only(spa, practice_a, owner, receiver):
