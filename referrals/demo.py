@@ -20,6 +20,8 @@ from spas.models import Membership, Role, Service
 from . import figures, services
 from .clock import add_business_days
 from .consent.services import authorization_create
+from .inbound.mime import InboundEmail
+from .inbound.services import inbound_email_accept, inbound_sms_accept
 from .models import ApiKey, PortalAccess, Referral, ReferralEvent, Status, hash_api_key, reason_choices
 from .outcomes.delivery import outcome_report_deliver
 from .outcomes.services import outcome_report_save, outcome_report_share
@@ -202,9 +204,6 @@ def _seed_consent_and_outcomes(spa, owner):
 def _seed_inbound(spa):
     """Two messages waiting under Referrals → Email and text: an email from the portal user's address (matched to
     Glow Dermatology) and a text from a number nobody knows. Idempotent: each message id is taken once."""
-    from .inbound.mime import InboundEmail
-    from .inbound.services import inbound_email_accept, inbound_sms_accept
-
     email = InboundEmail(
         sender=PORTAL_LOGIN[0],
         sender_name=PORTAL_LOGIN[2],

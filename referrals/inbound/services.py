@@ -131,8 +131,11 @@ def _draft_create(*, spa, channel, provider_message_id, sender, match, content, 
     try:
         with transaction.atomic():
             draft.save()
-    except IntegrityError:  # the same message, saved by a request that ran at the same time
-        return _existing(spa, channel, provider_message_id), False
+    except IntegrityError:  # the same message, saved by a request that ran at the same time?
+        existing = _existing(spa, channel, provider_message_id)
+        if existing is None:
+            raise
+        return existing, False
     for name, upload in kept:
         attachment = InboundDraftAttachment(spa=spa, draft=draft, name=name, size=upload.size)
         attachment.file.save(name, upload, save=False)

@@ -74,6 +74,8 @@ def test_the_workspace_pages_have_no_serious_accessibility_violations(page, logi
         ("practice page", reverse("partners:detail", args=[slug, everyday_spa["practice"].public_id])),
         ("inbox", reverse("referrals:inbox", args=[slug])),
         ("referral page", reverse("referrals:detail", args=[slug, everyday_spa["referral"].public_id])),
+        ("email and text", reverse("inbound:list", args=[slug])),
+        ("referral rules", reverse("referrals:settings", args=[slug])),
         ("my day", reverse("outreach:my_day", args=[slug])),
         ("reports", reverse("reports:index", args=[slug])),
     ]
