@@ -34,10 +34,6 @@ SPECIALTIES = ["dermatology", "ob_gyn", "physical_therapy", "oncology", "chiropr
 CHANNELS = ["portal", "landing", "api", "phone", "fax", "email", "walk_in"]
 REACHED = {Status.CONTACTED, Status.SCHEDULED, Status.COMPLETED, Status.NO_SHOW}
 BOOKED = {Status.SCHEDULED, Status.COMPLETED, Status.NO_SHOW}
-# The channels this history was drawn with before texts arrived (issue 18). A new value changes every later random
-# draw, and with it whether the small history holds a practice that trips the dashboard's partner panels (three
-# questions asked once when one exists, whatever the size): the comparison needs both histories to hold one.
-CHANNELS = [channel for channel in Channel.values if channel != Channel.TEXT]
 
 
 def grow(spa, rng, *, practices, referrals):
