@@ -23,7 +23,7 @@ def test_the_higher_apps_fill_every_slot_in_order():
         "outreach/partials/practice_main.html",
     ]
     assert registered[panels.MAIN_END] == ["portal_admin/practice_panel.html", "pads/practice_panel.html"]
-    assert registered[panels.SIDE] == ["outreach/partials/practice_side.html"]
+    assert registered[panels.SIDE] == ["outreach/partials/practice_side.html", "followup/practice_panel.html"]
 
 
 def test_an_unknown_slot_is_refused():
