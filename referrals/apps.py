@@ -22,3 +22,7 @@ class ReferralsConfig(AppConfig):
 
         # The referral figures follow the lower apps' writes that change them (a merge, a price, a time zone…).
         dependents.watch(figures.sources_changing)
+        # So do the patients' rating figures (referrals/followup/ratings.py): a merge moves answers, a time zone months.
+        from .followup import ratings
+
+        dependents.watch(ratings.sources_changing)

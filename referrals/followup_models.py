@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from infra.tenant_models import CreatedAt, PublicId, TenantModel
 from partners.models import Practice
 
+from .figure_models import _count
+
 
 class PatientFollowUp(TenantModel, PublicId, CreatedAt):
     """One thank-you/after-care message per completed referral, sent on the spa's calendar through the outbox."""
@@ -53,11 +55,33 @@ class SatisfactionResponse(TenantModel, CreatedAt):
     submitted_at = models.DateTimeField()
 
     class Meta:
-        # The practice page's and the report's rating: average and count over one practice's few rows.
+        # One practice's answers: what a merge moves and recounts (followup/ratings.py). The pages read the rating
+        # figures below instead.
         indexes = [models.Index(fields=["spa", "practice"], include=["score"], name="satisfaction_practice_idx")]
 
     def __str__(self):
         return f"Satisfaction {self.score}/5"
+
+
+class RatingMonthFigures(TenantModel):
+    """The answers given in one month (the first of the month on the spa's calendar) by patients one practice
+    referred: how many and the sum of their scores, kept up to date by ``followup/ratings.py`` so that the practice
+    page and the report read a row per month instead of every answer. The average is ``score_sum / answers``."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    answers = _count()
+    score_sum = _count()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["spa", "practice", "month"], name="rating_month_figures_key"),
+        ]
+        # The key serves one practice's months (the practice page); the report reads a range of months.
+        indexes = [models.Index(fields=["spa", "month"], name="rating_month_figures_month")]
+
+    def __str__(self):
+        return f"{self.practice_id} {self.month:%Y-%m}: {self.answers} answers"
 
 
 class TestimonialPermission(TenantModel, CreatedAt):

@@ -26,7 +26,12 @@ from .figure_models import (  # noqa: F401
     ReferralDayFigures,
     ReferralStatusCount,
 )
-from .followup_models import PatientFollowUp, SatisfactionResponse, TestimonialPermission  # noqa: F401
+from .followup_models import (  # noqa: F401
+    PatientFollowUp,
+    RatingMonthFigures,
+    SatisfactionResponse,
+    TestimonialPermission,
+)
 
 # Referrals by email and text (issue 18): drafts until a person confirms them; the outgoing webhooks' rows (issue
 # 18). Both live in their rooms; imported here so Django finds them.

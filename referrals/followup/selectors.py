@@ -1,11 +1,14 @@
 """Patient follow-up, the reads: may the spa write to this patient, a referral's follow-up, the follow-up behind
 a patient's link, and the per-practice rating."""
 
-from django.db.models import Avg, Count, F
+import datetime
+import zoneinfo
+
+from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from ..models import Authorization, PatientFollowUp, SatisfactionResponse
+from ..models import Authorization, PatientFollowUp, RatingMonthFigures
 from .links import read_link_token
 
 
@@ -49,25 +52,46 @@ def follow_up_by_link(token, purpose):
     return follow_up
 
 
+def _average(score_sum, answers):
+    return round(score_sum / answers, 1) if answers else None
+
+
 def practice_rating(*, spa, practice):
     """{"average": 4.8 or None, "count": 12}: what patients referred by ``practice`` say of the spa.
 
-    Computed on read from SatisfactionResponse's (spa, practice) covering index: one row per answered follow-up,
-    so a practice's count is in the tens or hundreds, an index-only scan (no figure to keep in step).
+    Summed from the practice's rating figures (ratings.py): a row per month with answers, never the answers.
     """
-    row = SatisfactionResponse.objects.filter(spa=spa, practice=practice).aggregate(
-        average=Avg("score"), count=Count("id")
+    row = RatingMonthFigures.objects.filter(spa=spa, practice=practice).aggregate(
+        answers=Sum("answers"), score_sum=Sum("score_sum")
     )
-    average = round(row["average"], 1) if row["average"] is not None else None
-    return {"average": average, "count": row["count"]}
+    answers = row["answers"] or 0
+    return {"average": _average(row["score_sum"], answers), "count": answers}
+
+
+def _month_of_boundary(spa, moment):
+    """The month that starts at ``moment`` on the spa's calendar; ValueError if it is not a month's first moment."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(spa.timezone))
+    if local.day != 1 or local.time() != datetime.time.min:
+        raise ValueError(f"Ratings are kept per month of the spa's calendar: {moment.isoformat()} starts no month.")
+    return local.date()
 
 
 def ratings_by_practice(*, spa, since, before):
-    """Per practice, the answers submitted in [since, before): [{"name", "answers", "average"}], most answers first."""
+    """Per practice, the answers submitted in [since, before): [{"name", "answers", "average"}], most answers first.
+
+    ``since`` and ``before`` are month boundaries on the spa's calendar (a report's period is whole months): the
+    practice-month rating figures in between are summed, a row per practice and month.
+    """
     rows = (
-        SatisfactionResponse.objects.filter(spa=spa, submitted_at__gte=since, submitted_at__lt=before)
-        .values(name=F("practice__name"))
-        .annotate(average=Avg("score"), answers=Count("id"))
-        .order_by("-answers", "name")
+        RatingMonthFigures.objects.filter(
+            spa=spa, month__gte=_month_of_boundary(spa, since), month__lt=_month_of_boundary(spa, before)
+        )
+        .values("practice_id", name=F("practice__name"))
+        .annotate(answers=Sum("answers"), score_sum=Sum("score_sum"))
+        .filter(answers__gt=0)
+        .order_by("-answers", "name", "practice_id")
     )
-    return [{**row, "average": round(row["average"], 1)} for row in rows]
+    return [
+        {"name": row["name"], "answers": row["answers"], "average": _average(row["score_sum"], row["answers"])}
+        for row in rows
+    ]

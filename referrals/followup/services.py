@@ -23,6 +23,7 @@ from infra.outbox import email_enqueue
 
 from ..clock import SATURDAY
 from ..models import PatientFollowUp, Referral, SatisfactionResponse, Status, TestimonialPermission
+from . import ratings
 from .links import FEEDBACK, LINK_MAX_AGE, STOP, make_link_token
 from .selectors import contact_refusal
 
@@ -215,7 +216,8 @@ def testimonial_wording(spa):
 
 @transaction.atomic
 def satisfaction_submit(*, follow_up, score, comment="", share_testimonial=False):
-    """Save the patient's one answer (and, only if they ticked it, the testimonial permission).
+    """Save the patient's one answer (and, only if they ticked it, the testimonial permission) and count it in the
+    practice's rating figures (ratings.py).
 
     Refused (ValidationError, nothing saved) when already answered or when the patient stopped the follow-up.
     """
@@ -237,6 +239,7 @@ def satisfaction_submit(*, follow_up, score, comment="", share_testimonial=False
     )
     response.full_clean()
     response.save()
+    ratings.answer_added(response)  # the practice's rating figures, in this transaction
     audit_record(
         spa=follow_up.spa,
         action="satisfaction.submitted",
