@@ -48,6 +48,11 @@ app.conf.beat_schedule = {
         "task": "spas.tasks.documents_sweep_task",
         "schedule": 120.0,
     },
+    # Prospect imports (partners/prospecting) whose enqueue was lost or whose worker died start again.
+    "prospect-imports-sweep": {
+        "task": "partners.tasks.prospect_imports_sweep_task",
+        "schedule": 60.0,
+    },
     "idempotency-records-purge": {
         "task": "referrals.tasks.idempotency_records_purge_task",
         "schedule": crontab(hour=3, minute=30),
