@@ -4,12 +4,8 @@ sweep that sends what a lost enqueue left, revocation and erasure before the tex
 
 import base64
 import datetime
-import json
 import re
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 from django.conf import settings as django_settings
@@ -27,6 +23,7 @@ from referrals.models import PatientFollowUp
 from referrals.tasks import follow_ups_send_task
 
 from .follow_up_helpers import HEALTH_DETAILS, NEW_YORK, completed_referral
+from .twilio_helpers import FakeTwilio
 
 DUE = datetime.datetime(2026, 3, 5, 10, 0, tzinfo=NEW_YORK)  # Thursday 10:00, two days after Tuesday's visit
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -36,51 +33,14 @@ PATIENT_NUMBER = "+16175550142"
 URL = re.compile(r"https?://\S+")
 
 
-class FakeTwilio:
-    """A local HTTP server answering like Twilio's Messages API: it records every request and answers from a list
-    the test fills (default: 201 with a new message SID)."""
-
-    def __init__(self):
-        self.requests = []
-        self.answers = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": parse_qs(raw.decode())})
-                status, payload, headers = fake.answers.pop(0) if fake.answers else (201, None, {})
-                payload = payload or {"sid": f"SM{len(fake.requests):032d}", "status": "queued"}
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def answer(self, status, payload=None, headers=None):
-        self.answers.append((status, payload or {}, headers or {}))
-
-
 @pytest.fixture
 def twilio(settings):
-    fake = FakeTwilio()
-    fake.thread.start()
+    fake = FakeTwilio().start()
     settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
     settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
     settings.TWILIO_API_URL = fake.url
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.stop()
 
 
 @pytest.fixture
