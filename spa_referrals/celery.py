@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "spas.tasks.outbox_sweep_task",
         "schedule": 60.0,
     },
+    # Texts (infra/sms_outbox.py): lost send requests, retries that fell due, rows a dead worker held.
+    "text-outbox-sweep": {
+        "task": "infra.tasks.text_outbox_sweep_task",
+        "schedule": 60.0,
+    },
     # Reminders go out on the spa's calendar day; a beat that misses a day catches up the next,
     # because every credential inside the 60/30-day window is still unreminded.
     "credential-reminders": {
