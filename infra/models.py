@@ -1,4 +1,4 @@
-"""The platform's rows, written by every app: audit events, the email outbox and generated documents.
+"""The platform's rows, written by every app: audit events, the email and text outboxes and generated documents.
 
 They belong to a spa (row-level security and django-scopes treat them like any tenant row) but to no feature:
 the spa is named by its app label, "spas.Spa", so this bottom floor imports no feature app. The tables keep
@@ -103,6 +103,43 @@ class OutgoingEmail(TenantModel, CreatedAt):
 
     def __str__(self):
         return f"{self.subject or self.template} → {self.to} ({self.status})"
+
+
+class OutgoingText(TenantModel, PublicId, CreatedAt):
+    """One text message in the outbox (infra.sms_outbox), written in the same transaction as the change that
+    causes it and sent through Twilio by a worker after that transaction commits.
+
+    ``body`` is rendered when the row is written (a text has no template left to render) and never copied into
+    ``last_error``, which holds only the provider's status and error code. ``from_number`` is the spa's number at
+    the provider, copied here so this floor needs no feature app to know it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled before it was sent")
+
+    # E.164: "+" and at most 15 digits.
+    to = models.CharField(max_length=16, blank=True)
+    from_number = models.CharField(max_length=16)
+    body = models.TextField(max_length=1600, blank=True)  # Twilio's limit for one message
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    # Twilio's Message SID ("SM…"), for looking the message up in the provider's console.
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="text_outbox_due_idx")]
+
+    def __str__(self):
+        return f"Text {str(self.public_id)[:8]} ({self.status})"
 
 
 def document_upload_to(document, filename):

@@ -141,6 +141,16 @@ def without_extension(value):
     return (value or "").split(EXTENSION_SEPARATOR, 1)[0]
 
 
+def textable_phone(value, region=DEFAULT_REGION):
+    """The E.164 number a text to ``value`` goes to, or "" when it names no valid number (an old "call me").
+
+    An extension is dropped: it reaches a desk behind a switchboard, and a text reaches the line itself. Whether
+    the line takes texts (a landline) only the provider can tell; it refuses those, and the refusal is recorded.
+    """
+    number = _parsed_or_none(without_extension(value), region)
+    return "" if number is None else phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
 def phone_key(value, region=DEFAULT_REGION):
     """What two phone numbers have in common when they ring the same line: E.164 without the extension.
 

@@ -17,6 +17,17 @@ from .models import Practice, Stage, StageChange
 # (name, specialty, city, stage, phone, website, clinicians [(first, last, credentials)], contact, tags)
 # The README's FHIR example names its referring clinician by this NPI (CMS's documentation example, check digit valid).
 DEMO_NPIS = {("Glow Dermatology", "Priya", "Patel"): "1234567893"}
+# Each demo city's ZIP code and state, so distances and the map (Partners -> By distance) have places to show.
+DEMO_CITY_ZIPS = {
+    "Boston": ("02116", "MA"),
+    "Brookline": ("02446", "MA"),
+    "Cambridge": ("02139", "MA"),
+    "Newton": ("02458", "MA"),
+    "Somerville": ("02143", "MA"),
+    "Watertown": ("02472", "MA"),
+    "Santa Monica": ("90401", "CA"),
+    "Venice": ("90291", "CA"),
+}
 SERENITY_PRACTICES = [
     (
         "Glow Dermatology",
@@ -250,6 +261,8 @@ def _seed(spa, practices):
                 "name": name,
                 "specialty": specialty,
                 "city": city,
+                "postal_code": DEMO_CITY_ZIPS.get(city, ("", ""))[0],
+                "state": DEMO_CITY_ZIPS.get(city, ("", ""))[1],
                 "phone": phone,
                 "website": website,
                 "address": f"{100 + index * 7} Main Street",

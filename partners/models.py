@@ -297,6 +297,52 @@ class PracticeImport(TenantModel, PublicId, CreatedAt):
         return self.filename
 
 
+class ProspectImport(TenantModel, PublicId, CreatedAt):
+    """Prospects chosen from a registry search, imported in the background so the page can show its progress.
+
+    The chosen providers are kept as the search returned them (``candidates``), so the worker needs neither the
+    registry nor the search again. The worker imports them a few at a time, each step one transaction that also
+    moves ``done`` forward, so a killed worker's successor carries on where the last committed step ended and
+    never imports a provider twice (the duplicate check would skip it anyway).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    source = models.CharField(max_length=10)  # "api" or "file": where the search looked
+    specialty = models.CharField(max_length=32, choices=Specialty.choices)
+    search = models.CharField(max_length=300, blank=True)  # the search's query string, to go back to it
+    candidates = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created_ids = models.JSONField(default=list)  # public ids of the practices created
+    skipped = models.JSONField(default=list)  # [{"npi", "name", "match_id", "match_name", "reason"}]
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(max_length=300, blank=True)
+    # Refreshed at every step: a running import whose heartbeat is old lost its worker (the sweep restarts it).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="prospect_import_sweep_idx")]
+
+    def __str__(self):
+        return f"{self.get_specialty_display()} ({self.total})"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self):
+        return round(100 * self.done / self.total) if self.total else 100
+
+
 class NppesProvider(models.Model):
     """One provider from the monthly NPPES data file (``manage.py nppes_load``): public data, shared by every spa.
 

@@ -15,6 +15,11 @@ urlpatterns = [
     path("import/<uuid:import_id>/", import_views.import_review, name="import_review"),
     path("prospects/", prospect_views.prospect_search, name="prospects"),
     path("prospects/import/", prospect_views.prospect_import, name="prospects_import"),
+    path(
+        "prospects/imports/<uuid:prospect_import_id>/",
+        prospect_views.prospect_import_detail,
+        name="prospect_import_detail",
+    ),
     path("nearby/", prospect_views.nearby, name="nearby"),
     path("export/practices.csv", import_views.export_practices, name="export_practices"),
     path("export/clinicians.csv", import_views.export_clinicians, name="export_clinicians"),

@@ -12,13 +12,18 @@ from .figure_models import _count
 
 
 class PatientFollowUp(TenantModel, PublicId, CreatedAt):
-    """One thank-you/after-care message per completed referral, sent on the spa's calendar through the outbox."""
+    """One thank-you/after-care message per completed referral, sent on the spa's calendar through the email or
+    the text outbox."""
 
     class State(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled by the spa")
         STOPPED = "stopped", _("Stopped by the patient")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        TEXT = "text", _("Text message")
 
     class Reason(models.TextChoices):
         STAFF = "staff", _("Cancelled by staff")
@@ -34,6 +39,13 @@ class PatientFollowUp(TenantModel, PublicId, CreatedAt):
     sent_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=12, choices=Reason.choices, blank=True)
+    # How the thank-you goes (planned when scheduled) or went (decided again when sent): by text when the patient
+    # prefers texts and the spa can send them (followup.selectors.follow_up_route), else by email.
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.EMAIL)
+    # The text in the outbox, while it waits and once it went (its status and Twilio's error show on the panel).
+    text_message = models.ForeignKey(
+        "infra.OutgoingText", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         indexes = [

@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "spas.tasks.outbox_sweep_task",
         "schedule": 60.0,
     },
+    # Texts (infra/sms_outbox.py): lost send requests, retries that fell due, rows a dead worker held.
+    "text-outbox-sweep": {
+        "task": "infra.tasks.text_outbox_sweep_task",
+        "schedule": 60.0,
+    },
     # Reminders go out on the spa's calendar day; a beat that misses a day catches up the next,
     # because every credential inside the 60/30-day window is still unreminded.
     "credential-reminders": {
@@ -47,6 +52,11 @@ app.conf.beat_schedule = {
     "documents-sweep": {
         "task": "spas.tasks.documents_sweep_task",
         "schedule": 120.0,
+    },
+    # Prospect imports (partners/prospecting) whose enqueue was lost or whose worker died start again.
+    "prospect-imports-sweep": {
+        "task": "partners.tasks.prospect_imports_sweep_task",
+        "schedule": 60.0,
     },
     "idempotency-records-purge": {
         "task": "referrals.tasks.idempotency_records_purge_task",

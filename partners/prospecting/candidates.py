@@ -1,5 +1,6 @@
 """What a prospect search asks (``ProspectQuery``) and what either source answers (``Candidate``)."""
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from infra.geo import distance_km, zip5, zip_centroid
@@ -53,6 +54,19 @@ class Candidate:
     def measure_from(self, latitude, longitude):
         centroid = zip_centroid(self.postal_code)
         self.distance_km = distance_km(latitude, longitude, *centroid) if centroid else None
+
+
+COMPUTED = {"distance_km", "duplicates"}  # worked out per search, not kept with a chosen provider
+
+
+def candidate_to_json(candidate):
+    """What an import keeps of a chosen provider (ProspectImport.candidates)."""
+    return {name: value for name, value in dataclasses.asdict(candidate).items() if name not in COMPUTED}
+
+
+def candidate_from_json(data):
+    known = {f.name for f in dataclasses.fields(Candidate)} - COMPUTED
+    return Candidate(**{name: value for name, value in data.items() if name in known})
 
 
 def title_case(text):

@@ -1,82 +1,59 @@
-"""Writes for prospecting: importing chosen registry providers as prospect practices."""
+"""Writes for prospecting: starting the import of chosen registry providers as prospect practices.
 
-from dataclasses import dataclass, field
+``prospect_import_start`` (the request) keeps the chosen providers on a ``ProspectImport`` and enqueues the worker
+after commit; the worker (``importer.py``, run by ``tasks.py``) imports them step by step and the import's page
+polls its progress.
+"""
+
+import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from infra.audit import audit_record
-from infra.phones import normalize_phone
 
-from ..duplicates import DuplicateIndex
-from ..models import Practice, Stage
-from ..services import clinician_save, practice_create
-from .selectors import _KnownNpis, candidate_duplicates
+from ..models import ProspectImport
+from .candidates import candidate_to_json
+from .tasks import prospect_import_task
 
+logger = logging.getLogger(__name__)
 
-@dataclass
-class ProspectImportResult:
-    created: list = field(default_factory=list)  # the new practices
-    skipped: list = field(default_factory=list)  # (candidate, the reason) for those the spa already has
+MAX_IMPORT = 200  # one search's results at most (sources.py asks the registry for 200)
 
 
-def _practice_fields(spa, candidate, specialty):
-    try:
-        phone = normalize_phone(candidate.phone, spa.country)
-    except ValidationError:
-        phone = ""  # the registry holds some numbers no phone plan knows; the practice is still worth having
-    return {
-        "name": candidate.display_name[:160],
-        "specialty": specialty,
-        "address": candidate.address[:255],
-        "city": candidate.city[:80],
-        "state": candidate.state[:2],
-        "postal_code": candidate.postal_code,
-        "phone": phone,
-        # A clinician's NPI is theirs, not their practice's: it goes on the clinician below.
-        "npi": "" if candidate.is_clinician else candidate.npi,
-        "source": Practice.Source.DIRECTORY,
-        "stage": Stage.PROSPECT,
-    }
+# --- the request: keep the choice, start the worker ---------------------------------------------------------------
 
 
 @transaction.atomic
-def prospects_import(*, spa, actor, candidates, specialty, source_name):
-    """Create a prospect practice (and, for an individual NPI, its clinician) for each candidate the spa lacks."""
-    result = ProspectImportResult()
-    # Locked so two people importing the same search at once cannot both create the practice.
-    list(Practice.objects.select_for_update().filter(spa=spa).values_list("pk", flat=True))
-    index, clinician_npis = DuplicateIndex.for_spa(spa), _KnownNpis(spa)
-    for candidate in candidates:
-        duplicates = candidate_duplicates(candidate, index, clinician_npis)
-        if duplicates:
-            result.skipped.append((candidate, duplicates[0]))
-            continue
-        practice = practice_create(spa=spa, actor=actor, fields=_practice_fields(spa, candidate, specialty))
-        if candidate.is_clinician:
-            clinician = clinician_save(
-                practice=practice,
-                actor=actor,
-                fields={
-                    "first_name": candidate.first_name[:80] or "—",
-                    "last_name": candidate.last_name[:80] or "—",
-                    "credentials": candidate.credential[:60],
-                    "npi": candidate.npi,
-                },
-            )
-            clinician_npis.by_npi[clinician.npi] = practice
-        index.add(practice)
-        result.created.append(practice)
+def prospect_import_start(*, spa, actor, candidates, specialty, source_name, search=""):
+    """Keep the chosen providers on a new import and start its worker after commit."""
+    if not candidates:
+        raise ValidationError(_("Choose at least one practice or clinician to import."))
+    if len(candidates) > MAX_IMPORT:
+        raise ValidationError(_("Import at most %(count)s at once.") % {"count": MAX_IMPORT})
+    job = ProspectImport.objects.create(
+        spa=spa,
+        source=source_name,
+        specialty=specialty,
+        search=search[:300],
+        candidates=[candidate_to_json(candidate) for candidate in candidates],
+        total=len(candidates),
+        created_by=actor,
+    )
     audit_record(
         spa=spa,
-        action="prospects.imported",
+        action="prospects.import_started",
         actor=actor,
-        object_type="partners.practice",
-        detail={
-            "source": source_name,
-            "specialty": specialty,
-            "created": [str(practice.public_id) for practice in result.created],
-            "skipped_npis": [candidate.npi for candidate, _match in result.skipped],
-        },
+        obj=job,
+        detail={"source": source_name, "specialty": specialty, "npis": [c.npi for c in candidates]},
     )
-    return result
+    transaction.on_commit(lambda: _enqueue(spa.pk, job.pk))
+    return job
+
+
+def _enqueue(spa_id, job_id):
+    try:
+        prospect_import_task.delay(spa_id, job_id)
+    except Exception:  # noqa: BLE001 - broker down: the sweep starts the import within a few minutes
+        logger.warning("Could not enqueue prospect import %s.", job_id, exc_info=True)

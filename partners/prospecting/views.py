@@ -4,16 +4,17 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from spas.models import Role
 from spas.tenancy import requires_role
 
+from ..models import Practice, ProspectImport
 from . import selectors, services
 from .forms import NEARBY_SHOW, ProspectSearchForm
 from .sources import SearchError, SourceUnavailable, prospect_source
@@ -57,6 +58,7 @@ def prospect_search(request, spa_slug):
 @require_POST
 @requires_role(Role.STAFF)
 def prospect_import(request, spa_slug):
+    """Start importing the chosen providers; the import's own page shows its progress."""
     form = ProspectSearchForm(request.POST)
     back = reverse("partners:prospects", args=[spa_slug])
     if not form.is_valid():
@@ -68,39 +70,37 @@ def prospect_import(request, spa_slug):
     if problem:
         messages.error(request, problem)
         return redirect(f"{back}?{query_string}")
+    # Only providers of this search: a forged NPI is not imported. Those the spa has by now are skipped by the import.
     picked = [candidate for candidate in candidates if candidate.npi in chosen]
-    if not picked:
-        messages.error(request, _("Choose at least one practice or clinician to import."))
+    try:
+        job = services.prospect_import_start(
+            spa=request.spa,
+            actor=request.user,
+            candidates=picked,
+            specialty=form.cleaned_data["specialty"],
+            source_name=prospect_source().name,
+            search=query_string,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
         return redirect(f"{back}?{query_string}")
-    result = services.prospects_import(
-        spa=request.spa,
-        actor=request.user,
-        candidates=picked,
-        specialty=form.cleaned_data["specialty"],
-        source_name=prospect_source().name,
-    )
-    _report_import(request, result)
-    return redirect(f"{back}?{query_string}")
+    return redirect("partners:prospect_import_detail", spa_slug=spa_slug, prospect_import_id=job.public_id)
 
 
-def _report_import(request, result):
-    if result.created:
-        count = len(result.created)
-        messages.success(
-            request,
-            ngettext("Imported %(count)s prospect.", "Imported %(count)s prospects.", count) % {"count": count},
+@requires_role(Role.STAFF)
+def prospect_import_detail(request, spa_slug, prospect_import_id):
+    """An import's progress (htmx polls the partial while it runs), then what it created and what it skipped."""
+    job = get_object_or_404(ProspectImport, spa=request.spa, public_id=prospect_import_id)
+    created = []
+    if job.is_finished and job.created_ids:
+        created = list(
+            Practice.objects.filter(spa=request.spa, public_id__in=job.created_ids)
+            .prefetch_related("clinicians")
+            .order_by("name")
         )
-    if result.skipped:
-        count = len(result.skipped)
-        messages.info(
-            request,
-            ngettext(
-                "Skipped %(count)s you already have (%(names)s).",
-                "Skipped %(count)s you already have (%(names)s).",
-                count,
-            )
-            % {"count": count, "names": ", ".join(match.name for _candidate, match in result.skipped[:5])},
-        )
+    context = {"job": job, "created": created, "back": f"{reverse('partners:prospects', args=[spa_slug])}?{job.search}"}
+    template = "partners/partials/prospect_import_progress.html" if request.htmx else "partners/prospect_import.html"
+    return render(request, template, context)
 
 
 def _markers(spa, practices):

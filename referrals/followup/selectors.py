@@ -1,28 +1,67 @@
-"""Patient follow-up, the reads: may the spa write to this patient, a referral's follow-up, the follow-up behind
-a patient's link, and the per-practice rating."""
+"""Patient follow-up, the reads: may the spa write to this patient and by which channel, a referral's follow-up,
+the follow-up behind a patient's link, and the per-practice rating."""
 
 import datetime
 import zoneinfo
+from dataclasses import dataclass
 
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
-from ..models import Authorization, PatientFollowUp, RatingMonthFigures
+from infra.phones import textable_phone
+from infra.sms_outbox import texts_enabled
+
+from ..inbound.selectors import sms_number_of
+from ..models import Authorization, ContactMethod, PatientFollowUp, RatingMonthFigures
 from .links import read_link_token
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where the thank-you goes: ``channel`` (PatientFollowUp.Channel), ``to`` (an email address or an E.164
+    number) and, for a text, ``from_number``: the spa's referral text number."""
+
+    channel: str
+    to: str
+    from_number: str = ""
+
+
+def _text_route(referral):
+    """A text route when the patient prefers texts, has a valid number, and the spa can send texts; else None."""
+    if referral.preferred_contact_method != ContactMethod.TEXT or not texts_enabled():
+        return None
+    to = textable_phone(referral.patient_phone, referral.spa.country)
+    if not to:
+        return None
+    from_number = sms_number_of(referral.spa)
+    return Route(PatientFollowUp.Channel.TEXT, to, from_number) if from_number else None
+
+
+def follow_up_route(referral):
+    """How the follow-up reaches this patient: by text when they prefer texts, gave a valid phone number, texts are
+    configured (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN) and the spa has a referral text number; else by email
+    when their address is known; else None. Consent is ``contact_refusal``'s question, not this one's."""
+    if referral.health_fields_purged_at:
+        return None
+    route = _text_route(referral)
+    if route is None and referral.patient_email:
+        route = Route(PatientFollowUp.Channel.EMAIL, referral.patient_email)
+    return route
 
 
 def contact_refusal(referral):
     """Why the spa may not write to this patient after their visit, or "" when it may.
 
-    The rule is the referral's own: the patient agreed to be contacted (every channel records it), their email is
-    known and not erased, and they have not revoked an authorization for this referral (a revocation is read as
+    The rule is the referral's own: the patient agreed to be contacted (every channel records it), there is a way
+    to reach them (``follow_up_route``: their email, or a text when they prefer texts and the spa can send them)
+    and it is not erased, and they have not revoked an authorization for this referral (a revocation is read as
     "stop contacting me" too: the safer reading for a message nobody asked for).
     """
     if not referral.consent_to_contact:
         return _("The patient did not agree to be contacted.")
-    if referral.health_fields_purged_at or not referral.patient_email:
-        return _("No email address for the patient.")
+    if follow_up_route(referral) is None:
+        return _no_way_to_reach(referral)
     if referral.archived_at:
         return _("The referral is archived.")
     if Authorization.objects.filter(spa=referral.spa, referral=referral, revoked_at__isnull=False).exists():
@@ -30,11 +69,23 @@ def contact_refusal(referral):
     return ""
 
 
+def _no_way_to_reach(referral):
+    """Why neither an email nor a text can reach the patient, in the words staff act on."""
+    if referral.health_fields_purged_at or referral.preferred_contact_method != ContactMethod.TEXT:
+        return _("No email address for the patient.")
+    if not textable_phone(referral.patient_phone, referral.spa.country):
+        return _("No email address for the patient, and no valid phone number to text.")
+    return _(
+        "No email address for the patient, and this spa cannot send texts yet (no text provider or no referral "
+        "text number)."
+    )
+
+
 def follow_up_for(referral):
     """The referral's follow-up (with its answer and testimonial permission), or None."""
     return (
         PatientFollowUp.objects.filter(spa=referral.spa, referral=referral)
-        .select_related("satisfaction", "testimonial")
+        .select_related("satisfaction", "testimonial", "text_message")
         .first()
     )
 

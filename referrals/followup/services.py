@@ -1,10 +1,15 @@
 """Patient follow-up, the writes: schedule a thank-you after a completed referral, send it when due, stop it.
 
-The message goes out a few days after the visit, in the spa's business hours on its own calendar, through the
-outbox (email only: the project has no text-message provider). It holds no health information: the spa's name,
-a thank-you, how to reach the spa, and two signed links (links.py). A revoked authorization, the patient's
-opt-out or staff stop a scheduled follow-up in the same transaction; the sender claims a due row under its lock
-and checks consent again there, so a revocation committed after the claim still stops the message.
+The message goes out a few days after the visit, in the spa's business hours on its own calendar, through an
+outbox: by text (infra/sms_outbox.py, Twilio) when the patient prefers texts, gave a valid phone number, and the
+spa can send texts (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN set, a referral text number assigned); by email
+otherwise (selectors.follow_up_route; the channel is planned when scheduled and decided again when sent, and kept
+on the follow-up). It holds no health information: the spa's name, a thank-you, and two signed links (links.py);
+the email adds how to reach the spa. A revoked authorization, the patient's opt-out or staff stop a scheduled
+follow-up in the same transaction; the sender claims a due row under its lock and checks consent again there, so
+a revocation committed after the claim still stops the message. A text written to the outbox but not yet claimed
+by a worker is cancelled in the revoking (or opting-out, or erasing) transaction: the text outbox cannot read
+consent (it sits below this app), so the stop travels to it instead.
 """
 
 import zoneinfo
@@ -13,25 +18,29 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from infra.audit import audit_record
+from infra.models import OutgoingText
 from infra.outbox import email_enqueue
+from infra.sms_outbox import text_cancel, text_enqueue
 
 from ..clock import SATURDAY
 from ..models import PatientFollowUp, Referral, SatisfactionResponse, Status, TestimonialPermission
 from . import ratings
 from .links import FEEDBACK, LINK_MAX_AGE, STOP, make_link_token
-from .selectors import contact_refusal
+from .selectors import contact_refusal, follow_up_route
 
 DAYS_AFTER_VISIT = 2
 SEND_AT = time(10, 0)  # a reasonable hour to receive a thank-you, on the spa's wall clock
 BUSINESS_HOURS = (time(9, 0), time(17, 0))
 SEND_BATCH = 100
 TEMPLATE = "patient-follow-up"
+TEXT_TEMPLATE = "texts/patient-follow-up.txt"
 TESTIMONIAL_WORDING = gettext_lazy(
     "Yes, {spa} may share my comment (without my health details) with the practice that referred me, "
     "as a testimonial. I can withdraw this at any time."
@@ -75,9 +84,13 @@ def follow_up_schedule(*, referral, now=None):
         referral=referral,
         practice_id=referral.practice_id,
         due_at=follow_up_due_at(spa=referral.spa, visit_at=visit_at, now=now),
+        channel=follow_up_route(referral).channel,
     )
     audit_record(
-        spa=referral.spa, action="follow_up.scheduled", obj=follow_up, detail={"due_at": str(follow_up.due_at)}
+        spa=referral.spa,
+        action="follow_up.scheduled",
+        obj=follow_up,
+        detail={"due_at": str(follow_up.due_at), "channel": follow_up.channel},
     )
     return follow_up
 
@@ -105,14 +118,38 @@ def follow_ups_stop_for_revocation(*, referral):
     """
     follow_up = (
         PatientFollowUp.objects.select_for_update(skip_locked=True)
-        .filter(spa=referral.spa, referral=referral, state=PatientFollowUp.State.SCHEDULED)
+        .filter(
+            spa=referral.spa, referral=referral, state__in=[PatientFollowUp.State.SCHEDULED, PatientFollowUp.State.SENT]
+        )
         .first()
     )
-    if follow_up is not None:
+    if follow_up is None:
+        return None
+    # A sent follow-up stops only if its text has not left yet (an email, or a text a worker holds, is gone).
+    if follow_up.state == PatientFollowUp.State.SCHEDULED or _text_stop(follow_up, reason="revoked"):
         _end(
             follow_up, state=PatientFollowUp.State.STOPPED, reason=PatientFollowUp.Reason.REVOKED, actor_label="patient"
         )
-    return follow_up
+        return follow_up
+    return None
+
+
+def _text_stop(follow_up, *, reason):
+    """Cancel the follow-up's text if it is still waiting in the outbox (the caller's transaction). True if it was."""
+    if follow_up.text_message_id is None:
+        return False
+    stopped = text_cancel(
+        spa=follow_up.spa, text_id=follow_up.text_message_id, reason=f"Cancelled before sending: {reason}."
+    )
+    if stopped:
+        audit_record(
+            spa=follow_up.spa,
+            action="follow_up.text_cancelled",
+            actor_label="system",
+            obj=follow_up,
+            detail={"reason": reason},
+        )
+    return stopped
 
 
 @transaction.atomic
@@ -133,6 +170,7 @@ def follow_up_opt_out(*, follow_up):
     """The patient's opt-out link: nothing more is sent, and a testimonial permission is withdrawn. Idempotent."""
     follow_up = PatientFollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if follow_up.state in (PatientFollowUp.State.SCHEDULED, PatientFollowUp.State.SENT):
+        _text_stop(follow_up, reason="opt_out")  # a retry of the text that brought the link must not follow it
         _end(
             follow_up, state=PatientFollowUp.State.STOPPED, reason=PatientFollowUp.Reason.OPT_OUT, actor_label="patient"
         )
@@ -182,23 +220,43 @@ def _send_claimed(follow_up, now):
         )
         return False
     spa = follow_up.spa
-    email_enqueue(
-        spa=spa,
-        to=referral.patient_email,
-        template_name=TEMPLATE,
-        context={
-            "spa": spa,
-            "feedback_url": _link(follow_up, FEEDBACK),
-            "stop_url": _link(follow_up, STOP),
-            "spa_contact": " · ".join(filter(None, [spa.referral_phone or spa.phone, spa.referral_email or spa.email])),
-            "link_days": LINK_MAX_AGE.days,
-        },
-    )
+    route = follow_up_route(referral)
+    if route.channel == PatientFollowUp.Channel.TEXT:
+        follow_up.text_message = text_enqueue(
+            spa=spa, to=route.to, from_number=route.from_number, body=follow_up_text_body(follow_up)
+        )
+    else:
+        email_enqueue(
+            spa=spa,
+            to=route.to,
+            template_name=TEMPLATE,
+            context={
+                "spa": spa,
+                "feedback_url": _link(follow_up, FEEDBACK),
+                "stop_url": _link(follow_up, STOP),
+                "spa_contact": " · ".join(
+                    filter(None, [spa.referral_phone or spa.phone, spa.referral_email or spa.email])
+                ),
+                "link_days": LINK_MAX_AGE.days,
+            },
+        )
     follow_up.state = PatientFollowUp.State.SENT
     follow_up.sent_at = now
-    follow_up.save(update_fields=["state", "sent_at"])
-    audit_record(spa=spa, action="follow_up.sent", actor_label="system", obj=follow_up)
+    follow_up.channel = route.channel
+    follow_up.save(update_fields=["state", "sent_at", "channel", "text_message"])
+    audit_record(
+        spa=spa, action="follow_up.sent", actor_label="system", obj=follow_up, detail={"channel": route.channel}
+    )
     return True
+
+
+def follow_up_text_body(follow_up):
+    """The thank-you as one text: the spa's name, thanks and the two links, nothing about the patient or the visit."""
+    body = render_to_string(
+        TEXT_TEMPLATE,
+        {"spa": follow_up.spa, "feedback_url": _link(follow_up, FEEDBACK), "stop_url": _link(follow_up, STOP)},
+    )
+    return " ".join(body.split())
 
 
 def _link(follow_up, purpose):
@@ -281,6 +339,16 @@ def follow_up_scrub(*, referral, now):
     PatientFollowUp.objects.filter(spa=referral.spa, referral=referral, state=PatientFollowUp.State.SCHEDULED).update(
         state=PatientFollowUp.State.STOPPED, reason=PatientFollowUp.Reason.NO_CONSENT, ended_at=now
     )
+    # The thank-you text carried the patient's number and their two links: a waiting one never leaves, and the row
+    # keeps its status and error but neither the number nor the text.
+    text_ids = PatientFollowUp.objects.filter(
+        spa=referral.spa, referral=referral, text_message__isnull=False
+    ).values_list("text_message_id", flat=True)
+    for text_id in text_ids:
+        text_cancel(
+            spa=referral.spa, text_id=text_id, reason="Cancelled before sending: the patient's data was erased."
+        )
+    OutgoingText.objects.filter(spa=referral.spa, pk__in=list(text_ids)).update(to="", body="")
     SatisfactionResponse.objects.filter(spa=referral.spa, follow_up__referral=referral).update(comment="")
     TestimonialPermission.objects.filter(spa=referral.spa, follow_up__referral=referral, revoked_at=None).update(
         revoked_at=now

@@ -332,6 +332,13 @@ INBOUND_EMAIL_SECRET = env.str("INBOUND_EMAIL_SECRET", default="")
 INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
 # Texts: Twilio's auth token signs its webhook to /inbound/sms/ (X-Twilio-Signature). Empty: the endpoint answers 503.
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Outgoing texts (the patient follow-up, infra/sms_outbox.py) go through Twilio's REST API as this account, with the
+# auth token above. Empty: no text is sent, and the follow-up goes by email. TWILIO_API_URL is Twilio's API origin;
+# only a test or a relay changes it.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="").strip()
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com").strip().rstrip("/")
+if urlsplit(TWILIO_API_URL).scheme not in {"http", "https"} or not urlsplit(TWILIO_API_URL).hostname:
+    raise ImproperlyConfigured("TWILIO_API_URL must be an http(s) URL such as https://api.twilio.com.")
 
 # --- Prospecting (the NPI registry) and maps -----------------------------------
 # Where prospect searches look (partners/prospecting/sources.py): "api", the registry's public JSON API (online

@@ -40,7 +40,11 @@ def test_a_spa_finds_and_imports_prospects_near_it(page, login, owner, spa, scre
     page.get_by_label("Glow Dermatology LLC").check()
     page.get_by_label("Anjali Patel, MD").check()
     page.get_by_role("button", name="Import chosen as prospects").click()
-    expect(page.get_by_text("Imported 2 prospects.")).to_be_visible()
+    expect(page.get_by_text("2 of 2 done")).to_be_visible()
+    expect(page.get_by_role("heading", name="2 new prospects")).to_be_visible()
+    assert axe(page) == []
+    screenshot(page, "prospect-import-done")
+    page.get_by_role("link", name="Back to the search").click()
     expect(page.get_by_text("Already yours")).to_have_count(2)
     expect(page.get_by_text("(same NPI)")).to_have_count(2)  # the practice's NPI, and the clinician's
     screenshot(page, "prospects-after-import")
@@ -56,6 +60,30 @@ def test_a_spa_finds_and_imports_prospects_near_it(page, login, owner, spa, scre
     expect(rows).to_have_text(["Glow Dermatology LLC", "Harbor Women's Health", "Anjali Patel, MD"])
     assert axe(page) == []
     screenshot(page, "partners-by-distance")
+
+
+def test_the_import_page_follows_the_worker_by_itself(
+    page, login, owner, spa, screenshot, registry_file, monkeypatch, axe
+):
+    from partners.prospecting import importer, services
+
+    started = []
+    monkeypatch.setattr(services, "_enqueue", lambda spa_id, job_id: started.append(job_id))  # no worker yet
+    spa.postal_code = "02116"
+    spa.save()
+    login(page, owner.email, TEST_PASSWORD)
+    page.goto(f"/s/{spa.slug}/partners/prospects/?specialty=dermatology&postal_code=02116&radius_km=15")
+    page.get_by_label("Glow Dermatology LLC").check()
+    page.get_by_label("Anjali Patel, MD").check()
+    page.get_by_role("button", name="Import chosen as prospects").click()
+    expect(page.get_by_text("0 of 2 done")).to_be_visible()
+    expect(page.get_by_text("Waiting for a worker to start")).to_be_visible()
+    assert axe(page) == []
+    screenshot(page, "prospect-import-waiting")
+    with scope(spa=spa):
+        importer.prospect_import_run(started[0])  # the worker, while the page is open
+    expect(page.get_by_text("2 of 2 done")).to_be_visible(timeout=5000)  # htmx polled it in, no reload
+    expect(page.get_by_role("link", name="Glow Dermatology LLC")).to_be_visible()
 
 
 def test_the_map_shows_the_spa_and_its_practices(page, login, owner, spa, screenshot, settings, live_server, axe):

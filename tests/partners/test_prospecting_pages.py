@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django_scopes import scope, scopes_disabled
 
 from infra.models import AuditEvent
-from partners.models import Clinician, Practice, Stage
+from partners.models import Clinician, Practice, ProspectImport, Stage
 from tests.factories import ClinicianFactory, PracticeFactory
 
-from .helpers import messages_on, page_text, url
+from .helpers import HTMX, messages_on, page_text, url
 from .nppes_samples import GLOW_NPI, HARBOR_NPI, PATEL_NPI, nppes_csv
 
 SEARCH = {"specialty": "dermatology", "postal_code": "02116", "radius_km": "15"}
@@ -92,9 +92,17 @@ def test_an_unreachable_registry_is_a_message_not_an_error_page(owner_client, bo
     assert "The NPI registry cannot be reached right now" in page_text(response)
 
 
-def test_importing_creates_audited_prospects_and_clinicians(owner_client, owner, boston_spa, local_registry):
-    response = owner_client.post(url("prospects_import", boston_spa), {**SEARCH, "npi": [GLOW_NPI, PATEL_NPI]})
-    assert response.status_code == 302
+def _import(client, spa, npis, capture, **extra):
+    """POST an import of ``npis`` from SEARCH, running the worker the commit enqueues (Celery is eager in tests)."""
+    with capture(execute=True):
+        return client.post(url("prospects_import", spa), {**SEARCH, "npi": npis, **extra})
+
+
+def test_importing_creates_audited_prospects_and_clinicians(
+    owner_client, owner, boston_spa, local_registry, django_capture_on_commit_callbacks
+):
+    response = _import(owner_client, boston_spa, [GLOW_NPI, PATEL_NPI], django_capture_on_commit_callbacks)
+    assert response.status_code == 302 and "/prospects/imports/" in response["Location"]
     with scope(spa=boston_spa):
         glow = Practice.objects.get(npi=GLOW_NPI)
         assert (glow.name, glow.stage, glow.source, glow.city, glow.state, glow.postal_code, glow.phone) == (
@@ -104,29 +112,42 @@ def test_importing_creates_audited_prospects_and_clinicians(owner_client, owner,
         patel = Clinician.objects.select_related("practice").get(npi=PATEL_NPI)
         assert (patel.first_name, patel.last_name, patel.credentials) == ("Anjali", "Patel", "MD")
         assert patel.practice.name == "Anjali Patel, MD" and patel.practice.npi == ""
+        job = ProspectImport.objects.get(spa=boston_spa)
+        assert (job.status, job.done, job.total, job.created_by) == ("done", 2, 2, owner)
+        assert set(job.created_ids) == {str(glow.public_id), str(patel.practice.public_id)}
+        started = AuditEvent.objects.get(spa=boston_spa, action="prospects.import_started")
         event = AuditEvent.objects.get(spa=boston_spa, action="prospects.imported")
+    assert started.actor == owner and set(started.detail["npis"]) == {GLOW_NPI, PATEL_NPI}
     assert event.actor == owner and event.detail["source"] == "file" and len(event.detail["created"]) == 2
-    followed = owner_client.get(response["Location"])
-    assert "Imported 2 prospects." in messages_on(followed)
-    assert _npis_offered(followed) == set()  # both are the spa's now
+    result = page_text(owner_client.get(response["Location"]))
+    assert "2 of 2 done" in result and "2 new prospects" in result
+    assert "Glow Dermatology LLC" in result and "Anjali Patel, MD" in result
+    assert "every 1s" not in result  # finished: the page stops polling
+    assert _npis_offered(owner_client.get(url("prospects", boston_spa), SEARCH)) == set()  # both are the spa's now
 
 
-def test_importing_again_skips_what_the_spa_already_has(owner_client, boston_spa, local_registry):
+def test_importing_again_skips_what_the_spa_already_has(
+    owner_client, boston_spa, local_registry, django_capture_on_commit_callbacks
+):
     with scope(spa=boston_spa):
         practice = PracticeFactory(spa=boston_spa, name="Some Practice")
         ClinicianFactory(spa=boston_spa, practice=practice, npi=PATEL_NPI)
-    response = owner_client.post(url("prospects_import", boston_spa), {**SEARCH, "npi": [PATEL_NPI]}, follow=True)
-    assert "Skipped 1 you already have (Some Practice)." in messages_on(response)
+    response = _import(owner_client, boston_spa, [PATEL_NPI], django_capture_on_commit_callbacks)
+    text = page_text(owner_client.get(response["Location"]))
+    assert "1 skipped: already yours" in text and "Some Practice" in text and "same NPI" in text
+    assert "Nothing new" in text
     with scope(spa=boston_spa):
         assert Practice.objects.count() == 1
 
 
-def test_a_similar_name_in_the_same_city_is_a_duplicate_too(owner_client, boston_spa, local_registry):
+def test_a_similar_name_in_the_same_city_is_a_duplicate_too(
+    owner_client, boston_spa, local_registry, django_capture_on_commit_callbacks
+):
     with scope(spa=boston_spa):
         PracticeFactory(spa=boston_spa, name="Glow Dermatology", city="Boston", npi="")
     response = owner_client.get(url("prospects", boston_spa), SEARCH)
     assert "similar name in the same city" in page_text(response)
-    owner_client.post(url("prospects_import", boston_spa), {**SEARCH, "npi": [GLOW_NPI]})
+    _import(owner_client, boston_spa, [GLOW_NPI], django_capture_on_commit_callbacks)
     with scope(spa=boston_spa):
         assert Practice.objects.count() == 1
 
@@ -138,7 +159,51 @@ def test_an_import_with_nothing_chosen_or_a_forged_npi_changes_nothing(owner_cli
     assert "search again" in " ".join(messages_on(response))
     with scope(spa=boston_spa):
         assert not Practice.objects.exists()
+        assert not ProspectImport.objects.exists()
     assert owner_client.get(url("prospects_import", boston_spa)).status_code == 405
+
+
+def test_the_import_page_shows_progress_while_the_worker_runs(
+    owner_client, boston_spa, local_registry, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = owner_client.post(url("prospects_import", boston_spa), {**SEARCH, "npi": [GLOW_NPI, PATEL_NPI]})
+    assert len(enqueued) == 1  # the worker starts only after the commit
+    waiting = owner_client.get(response["Location"])
+    text = page_text(waiting)
+    assert "Waiting to start" in text and "0 of 2 done" in text and 'hx-trigger="every 1s"' in text
+    partial = page_text(owner_client.get(response["Location"], **HTMX))
+    assert "<html" not in partial and 'aria-valuenow="0"' in partial and 'aria-valuemax="2"' in partial
+    enqueued[0]()  # the worker runs (eagerly)
+    finished = page_text(owner_client.get(response["Location"], **HTMX))
+    assert "2 of 2 done" in finished and 'aria-valuenow="2"' in finished and "every 1s" not in finished
+
+
+@pytest.mark.parametrize("name", ["prospects", "nearby"])
+def test_outsiders_get_404_and_anonymous_the_sign_in(client, outsider_client, boston_spa, name):
+    assert outsider_client.get(url(name, boston_spa)).status_code == 404
+    response = client.get(url(name, boston_spa))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_an_outsider_cannot_import_into_another_spa(outsider_client, boston_spa, local_registry):
+    response = outsider_client.post(url("prospects_import", boston_spa), {**SEARCH, "npi": [GLOW_NPI]})
+    assert response.status_code == 404
+    with scopes_disabled():
+        assert not Practice.objects.exists()
+        assert not ProspectImport.objects.exists()
+
+
+def test_an_import_page_is_404_to_another_spa_and_asks_anonymous_to_sign_in(
+    owner_client, outsider_client, client, boston_spa, local_registry, django_capture_on_commit_callbacks
+):
+    response = _import(owner_client, boston_spa, [GLOW_NPI], django_capture_on_commit_callbacks)
+    assert outsider_client.get(response["Location"]).status_code == 404
+    assert outsider_client.get(response["Location"], **HTMX).status_code == 404
+    anonymous = client.get(response["Location"])
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+    unknown = response["Location"].replace(response["Location"].split("/")[-2], "00000000-0000-0000-0000-000000000000")
+    assert owner_client.get(unknown).status_code == 404
 
 
 def test_the_distance_list_is_nearest_first_with_unknown_places_last(owner_client, boston_spa, settings):
@@ -164,20 +229,6 @@ def test_the_map_is_on_with_a_tile_server_and_names_every_placed_practice(owner_
     assert 'id="partner-map"' in text and "vendor/leaflet/leaflet.js" in text
     config = re.search(r'<script id="map-config" type="application/json">(.*?)</script>', text, re.S).group(1)
     assert "Brookline Derm" in config and "tiles.example.org" in config and '"kind": "spa"' in config
-
-
-@pytest.mark.parametrize("name", ["prospects", "nearby"])
-def test_outsiders_get_404_and_anonymous_the_sign_in(client, outsider_client, boston_spa, name):
-    assert outsider_client.get(url(name, boston_spa)).status_code == 404
-    response = client.get(url(name, boston_spa))
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-
-
-def test_an_outsider_cannot_import_into_another_spa(outsider_client, boston_spa, local_registry):
-    response = outsider_client.post(url("prospects_import", boston_spa), {**SEARCH, "npi": [GLOW_NPI]})
-    assert response.status_code == 404
-    with scopes_disabled():
-        assert not Practice.objects.exists()
 
 
 def test_the_distance_list_is_paginated_in_distance_order_with_a_constant_query_count(

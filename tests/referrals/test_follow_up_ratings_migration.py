@@ -1,7 +1,7 @@
-"""The migrations that create the rating figures (referrals 0022) and fill them (0023): a deployment with answers
+"""The migrations that create the rating figures (referrals 0023) and fill them (0024): a deployment with answers
 starts with the right figures.
 
-The database is taken back to referrals 0021 (answers, no figures), answers are stored through that layout's own
+The database is taken back to referrals 0022 (answers, no figures), answers are stored through that layout's own
 models in two spas on two calendars, and the migrations run forward, the filling one on PostgreSQL as a plain role,
 whom row-level security binds as it binds the tables' owner who runs ``migrate`` in production: a migration that
 forgot to read across tenants would count nothing.
@@ -20,14 +20,15 @@ from referrals.followup import ratings
 from referrals.models import RatingMonthFigures
 from spas.models import Spa
 
-# The answers' layout before 0022, with the other apps where 0022 found them (their state, for the models here).
+# The answers' layout before 0023, with the other apps where 0023 found them (their state, for the models here).
 BEFORE = [
-    ("referrals", "0021_patient_follow_up"),
-    ("partners", "0005_practice_geo_and_nppes_provider"),
+    ("referrals", "0022_follow_up_channel"),
+    ("infra", "0002_outgoing_text"),
+    ("partners", "0006_prospect_imports"),
     ("spas", "0010_spa_postal_code_and_coordinates"),
 ]
-TABLE_CREATED = [*BEFORE[1:], ("referrals", "0022_follow_up_rating_figures")]
-FILLED = [*BEFORE[1:], ("referrals", "0023_follow_up_ratings_filled")]
+TABLE_CREATED = [*BEFORE[1:], ("referrals", "0023_follow_up_rating_figures")]
+FILLED = [*BEFORE[1:], ("referrals", "0024_follow_up_ratings_filled")]
 PLAIN_ROLE = "spa_ratings_migration_probe"
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 

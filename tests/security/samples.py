@@ -49,6 +49,13 @@ def _import_id(spa):
     ).public_id
 
 
+def _prospect_import_id(spa):
+    from partners.models import ProspectImport
+
+    with scope(spa=spa):
+        return ProspectImport.objects.create(spa=spa, source="file", specialty="dermatology", total=0).public_id
+
+
 def _service_id(spa):
     return Service.objects.create(
         spa=spa, name="Walk sample facial", category="facial", duration_minutes=30, price=50
@@ -228,6 +235,7 @@ SAMPLE_BUILDERS = {
     "clinician_id": _clinician_id,
     "contact_id": _contact_id,
     "import_id": _import_id,
+    "prospect_import_id": _prospect_import_id,
     "kind": lambda spa: "services",
     "item_id": _service_id,
     "specialty": lambda spa: "dermatology",

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('partners', '0005_practice_geo_and_nppes_provider'),
-        ('referrals', '0021_patient_follow_up'),
+        ('referrals', '0022_follow_up_channel'),
         ('spas', '0010_spa_postal_code_and_coordinates'),
     ]
 

@@ -1,4 +1,4 @@
-"""Fill the rating figures (created by 0022) from the answers already given.
+"""Fill the rating figures (created by 0023) from the answers already given.
 
 Apart from the table's DDL so that it can be tested as a plain role (tests/referrals/
 test_follow_up_ratings_migration.py): row-level security binds that role as it binds the tables' owner who runs
@@ -44,7 +44,7 @@ def count_existing_answers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("referrals", "0022_follow_up_rating_figures"),
+        ("referrals", "0023_follow_up_rating_figures"),
     ]
 
     operations = [
