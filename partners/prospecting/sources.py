@@ -53,6 +53,24 @@ def zips_within(postal_code, radius_km):
     return frozenset(found)
 
 
+MAX_PREFIXES = 10  # registry requests per radius search at most: the areas nearest the searched ZIP code first
+
+
+def zip_prefixes_within(query):
+    """The 3-digit ZIP areas with a ZIP code inside the query's circle, nearest first, at most MAX_PREFIXES."""
+    origin = zip_centroid(query.postal_code)
+    home = zip5(query.postal_code)[:3]
+    if origin is None:
+        return [home]
+    nearest = {}
+    for code in zips_within(zip5(query.postal_code), query.radius_km):
+        centroid = zip_centroid(code)
+        away = distance_km(*origin, *centroid) if centroid else query.radius_km
+        nearest[code[:3]] = min(away, nearest.get(code[:3], away))
+    nearest[home] = -1.0  # the searched ZIP code's own area always
+    return sorted(nearest, key=lambda prefix: (nearest[prefix], prefix))[:MAX_PREFIXES]
+
+
 def _keep(candidates, query, codes):
     """The candidates of the specialty, inside the area, each measured from the searched ZIP code."""
     codes = set(codes)
@@ -130,18 +148,28 @@ class RegistryApiSource:
 
     def search(self, query):
         codes = taxonomy_codes(query.specialty)
-        params = {"version": "2.1", "taxonomy_description": search_description(query.specialty), "limit": 200}
-        if query.postal_code:
-            # The API matches a ZIP prefix with a trailing "*"; the radius is then applied here, by distance.
-            params["postal_code"] = zip5(query.postal_code)[:3] + "*" if query.radius_km else zip5(query.postal_code)
+        base = {"version": "2.1", "taxonomy_description": search_description(query.specialty), "limit": 200}
+        if query.postal_code and query.radius_km:
+            # The API matches a ZIP prefix with a trailing "*": one request per 3-digit area the circle touches
+            # (02116's 15 km reach 024, Brookline and Newton, as well as 021), then the radius is applied here.
+            asks = [{**base, "postal_code": f"{prefix}*"} for prefix in zip_prefixes_within(query)]
+        elif query.postal_code:
+            asks = [{**base, "postal_code": zip5(query.postal_code)}]
         else:
-            params.update(city=query.city.strip(), state=query.state.strip().upper())
+            asks = [{**base, "city": query.city.strip(), "state": query.state.strip().upper()}]
+        by_npi = {}
+        for params in asks:
+            for candidate in self._ask(params):
+                by_npi.setdefault(candidate.npi, candidate)
+        return _keep(list(by_npi.values()), query, codes)[: query.limit]
+
+    def _ask(self, params):
         payload = self._fetch(params)
         if payload.get("Errors"):
             messages = "; ".join(str(error.get("description", "")) for error in payload["Errors"])
             raise SearchError(_("The NPI registry refused the search: %(reason)s") % {"reason": messages[:300]})
         candidates = [_from_api_result(result) for result in payload.get("results") or []]
-        return _keep([c for c in candidates if c is not None], query, codes)[: query.limit]
+        return [candidate for candidate in candidates if candidate is not None]
 
     def _fetch(self, params):
         url = f"{settings.NPI_REGISTRY_URL}?{urlencode(params)}"

@@ -10,7 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from partners.prospecting.candidates import ProspectQuery
-from partners.prospecting.sources import RegistryApiSource, SearchError, SourceUnavailable, prospect_source
+from partners.prospecting.sources import (
+    MAX_PREFIXES,
+    RegistryApiSource,
+    SearchError,
+    SourceUnavailable,
+    prospect_source,
+)
 
 from .nppes_samples import GLOW_NPI, PATEL_NPI, WORCESTER_NPI, api_result, make_npi
 
@@ -41,6 +47,7 @@ RECORDED = {
 class _Registry:
     def __init__(self):
         self.requests, self.answer, self.delay = [], RECORDED, 0.0
+        self.answers_by_zip = {}  # a "postal_code" asked for -> its own answer (else ``answer``)
 
 
 @pytest.fixture
@@ -49,9 +56,11 @@ def registry(settings):
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server name
-            state.requests.append(parse_qs(urlsplit(self.path).query))
+            asked = parse_qs(urlsplit(self.path).query)
+            state.requests.append(asked)
             time.sleep(state.delay)
-            body = json.dumps(state.answer).encode()
+            answer = state.answers_by_zip.get((asked.get("postal_code") or [""])[0], state.answer)
+            body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -75,15 +84,38 @@ def registry(settings):
 
 def test_a_radius_search_asks_by_description_and_zip_prefix_and_keeps_the_circle(db, registry):
     found = prospect_source().search(ProspectQuery(specialty="dermatology", postal_code="02116", radius_km=15))
-    assert registry.requests == [
-        {"version": ["2.1"], "taxonomy_description": ["Dermatology"], "limit": ["200"], "postal_code": ["021*"]}
-    ]
-    assert {candidate.npi for candidate in found} == {GLOW_NPI, PATEL_NPI}
+    asked = {"version": ["2.1"], "taxonomy_description": ["Dermatology"], "limit": ["200"]}
+    # Every 3-digit area the 15 km circle touches, the searched ZIP code's own first (Brookline is 024).
+    assert registry.requests[0] == {**asked, "postal_code": ["021*"]}
+    assert {request["postal_code"][0] for request in registry.requests} == {
+        "021*",
+        "022*",
+        "024*",
+        "018*",
+        "019*",
+        "020*",
+    }
+    assert all({**request, "postal_code": None} == {**asked, "postal_code": None} for request in registry.requests)
+    assert sorted(candidate.npi for candidate in found) == sorted({GLOW_NPI, PATEL_NPI})  # each once
     patel = next(candidate for candidate in found if candidate.npi == PATEL_NPI)
     assert (patel.display_name, patel.city, patel.postal_code, patel.address) == (
         "Anjali Patel, MD", "Brookline", "02445", "1 Brookline Pl"
     )  # fmt: skip
     assert patel.phone == "617-555-0142" and patel.distance_km < 15
+
+
+def test_a_provider_across_the_zip_area_line_is_found(db, registry):
+    registry.answer = {"result_count": 0, "results": []}
+    registry.answers_by_zip["021*"] = {"result_count": 1, "results": [RECORDED["results"][0]]}
+    registry.answers_by_zip["024*"] = {"result_count": 1, "results": [RECORDED["results"][1]]}  # Brookline
+    found = RegistryApiSource().search(ProspectQuery(specialty="dermatology", postal_code="02116", radius_km=15))
+    assert [candidate.npi for candidate in found] == [GLOW_NPI, PATEL_NPI]  # nearest first
+
+
+def test_a_wide_circle_asks_the_nearest_areas_only(db, registry):
+    RegistryApiSource().search(ProspectQuery(specialty="dermatology", postal_code="02116", radius_km=100))
+    asked = [request["postal_code"][0] for request in registry.requests]
+    assert len(asked) == MAX_PREFIXES and asked[0] == "021*" and "062*" not in asked  # Connecticut is farthest
 
 
 def test_the_second_identical_search_is_answered_from_the_cache(db, registry):
