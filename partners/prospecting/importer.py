@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -116,12 +117,16 @@ def _import_step(job, candidates):
 # --- the worker -----------------------------------------------------------------------------------------------------
 
 
+def _startable(now):
+    """Imports that should be running and are not: queued, or running without a heartbeat for IMPORT_LEASE."""
+    return Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=now - IMPORT_LEASE)
+
+
 def _claim(job_id, now):
     """Take the import: a queued one, or a running one whose worker stopped sending heartbeats."""
-    startable = ProspectImport.objects.filter(pk=job_id).filter(status=Status.QUEUED) | ProspectImport.objects.filter(
-        pk=job_id, status=Status.RUNNING, heartbeat_at__lt=now - IMPORT_LEASE
+    return (
+        ProspectImport.objects.filter(_startable(now), pk=job_id).update(status=Status.RUNNING, heartbeat_at=now) == 1
     )
-    return startable.update(status=Status.RUNNING, heartbeat_at=now) == 1
 
 
 def prospect_import_run(job_id):
@@ -171,9 +176,12 @@ def _fail(job, error):
 
 
 def prospect_imports_due(now=None):
-    """(spa id, import id) of every import that should be running and is not: for the sweep, across spas."""
+    """(spa id, import id) of every import that should be running and is not: for the sweep, across spas.
+
+    A queued import gets ENQUEUE_GRACE first: its worker may be on its way."""
     now = now or timezone.now()
     with scopes_disabled():
-        lost = ProspectImport.objects.filter(status=Status.QUEUED, created_at__lt=now - ENQUEUE_GRACE)
-        dead = ProspectImport.objects.filter(status=Status.RUNNING, heartbeat_at__lt=now - IMPORT_LEASE)
-        return list((lost | dead).order_by("pk").values_list("spa_id", "pk")[:100])
+        due = ProspectImport.objects.filter(_startable(now)).exclude(
+            status=Status.QUEUED, created_at__gte=now - ENQUEUE_GRACE
+        )
+        return list(due.order_by("pk").values_list("spa_id", "pk")[:100])

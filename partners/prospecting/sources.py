@@ -40,17 +40,20 @@ class SearchError(ValueError):
 
 @lru_cache(maxsize=256)
 def zips_within(postal_code, radius_km):
-    """Every US ZIP code whose centre lies within ``radius_km`` of ``postal_code``'s (itself included)."""
+    """{ZIP code: km from ``postal_code``'s centre} for every US ZIP code whose centre lies within ``radius_km``
+    (``postal_code`` itself included, at 0). Cached: callers read it, never change it."""
     origin = zip_centroid(postal_code)
     if origin is None:
-        return frozenset()
+        return {}
     south, north, west, east = bounding_box(*origin, radius_km)
-    found = {zip5(postal_code)}
+    found = {zip5(postal_code): 0.0}
     for entry in zipcodes.list_all():
         lat, lon = float(entry["lat"]), float(entry["long"])
-        if south <= lat <= north and west <= lon <= east and distance_km(*origin, lat, lon) <= radius_km:
-            found.add(entry["zip_code"])
-    return frozenset(found)
+        if south <= lat <= north and west <= lon <= east:
+            away = distance_km(*origin, lat, lon)
+            if away <= radius_km:
+                found.setdefault(entry["zip_code"], away)
+    return found
 
 
 MAX_PREFIXES = 10  # registry requests per radius search at most: the areas nearest the searched ZIP code first
@@ -58,16 +61,10 @@ MAX_PREFIXES = 10  # registry requests per radius search at most: the areas near
 
 def zip_prefixes_within(query):
     """The 3-digit ZIP areas with a ZIP code inside the query's circle, nearest first, at most MAX_PREFIXES."""
-    origin = zip_centroid(query.postal_code)
     home = zip5(query.postal_code)[:3]
-    if origin is None:
-        return [home]
-    nearest = {}
-    for code in zips_within(zip5(query.postal_code), query.radius_km):
-        centroid = zip_centroid(code)
-        away = distance_km(*origin, *centroid) if centroid else query.radius_km
+    nearest = {home: -1.0}  # the searched ZIP code's own area always, first
+    for code, away in zips_within(zip5(query.postal_code), query.radius_km).items():
         nearest[code[:3]] = min(away, nearest.get(code[:3], away))
-    nearest[home] = -1.0  # the searched ZIP code's own area always
     return sorted(nearest, key=lambda prefix: (nearest[prefix], prefix))[:MAX_PREFIXES]
 
 
@@ -96,7 +93,7 @@ class LocalFileSource:
         codes = taxonomy_codes(query.specialty)
         providers = NppesProvider.objects.filter(taxonomy_code__in=codes)
         if query.postal_code:
-            providers = providers.filter(postal_code__in=zips_within(zip5(query.postal_code), query.radius_km))
+            providers = providers.filter(postal_code__in=list(zips_within(zip5(query.postal_code), query.radius_km)))
         else:
             providers = providers.filter(city__iexact=query.city.strip(), state__iexact=query.state.strip())
         candidates = [_from_provider(provider) for provider in providers.order_by("npi")[: query.limit * 5]]

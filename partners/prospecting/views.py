@@ -93,11 +93,7 @@ def prospect_import_detail(request, spa_slug, prospect_import_id):
     job = get_object_or_404(ProspectImport, spa=request.spa, public_id=prospect_import_id)
     created = []
     if job.is_finished and job.created_ids:
-        created = list(
-            Practice.objects.filter(spa=request.spa, public_id__in=job.created_ids)
-            .prefetch_related("clinicians")
-            .order_by("name")
-        )
+        created = list(Practice.objects.filter(spa=request.spa, public_id__in=job.created_ids).order_by("name"))
     context = {"job": job, "created": created, "back": f"{reverse('partners:prospects', args=[spa_slug])}?{job.search}"}
     template = "partners/partials/prospect_import_progress.html" if request.htmx else "partners/prospect_import.html"
     return render(request, template, context)
