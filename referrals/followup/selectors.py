@@ -91,14 +91,17 @@ def follow_up_for(referral):
 
 
 def follow_up_by_link(token, purpose):
-    """The follow-up a patient's link names, with its spa and referral; raises links.LinkExpired/LinkInvalid.
+    """The follow-up a patient's link names, with its spa, referral, answer and testimonial permission; raises
+    links.LinkExpired/LinkInvalid.
 
     Read without a tenant scope (a patient's link names no spa); the caller works inside the follow-up's spa.
     """
     public_id = read_link_token(token, purpose)
     with scopes_disabled():
         follow_up = (
-            PatientFollowUp.objects.select_related("spa", "referral", "practice").filter(public_id=public_id).first()
+            PatientFollowUp.objects.select_related("spa", "referral", "practice", "satisfaction", "testimonial")
+            .filter(public_id=public_id)
+            .first()
         )
     return follow_up
 

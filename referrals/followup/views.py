@@ -58,7 +58,6 @@ def follow_up_feedback(request, token):
     if problem:
         return problem
     with scope(spa=follow_up.spa):
-        follow_up = follow_up_for(follow_up.referral)
         wording = testimonial_wording(follow_up.spa)
         answered = hasattr(follow_up, "satisfaction")
         if request.method == "GET" or answered or follow_up.state != follow_up.State.SENT:
