@@ -165,9 +165,9 @@ def phone_key(value, region=DEFAULT_REGION):
     than KEY_MIN_DIGITS digits ("call me", "12", a vanity "617-CALL-NOW") say nothing about whose number it
     is: "", which matches nothing.
     """
-    number = _parsed_or_none(value, region)
-    if number is not None:
-        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    valid = textable_phone(value, region)
+    if valid:
+        return valid
     digits = _NOT_A_DIGIT.sub("", _EXTENSION.sub("", without_extension(str(value or ""))))
     return digits if len(digits) >= KEY_MIN_DIGITS else ""
 
