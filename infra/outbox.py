@@ -30,7 +30,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -38,12 +38,12 @@ from django_scopes import scope, scopes_disabled
 
 from . import email_context
 from .models import OutgoingEmail
+from .outbox_common import bookkeeping_transaction, retry_delay
 from .task_queue import enqueue, runs_eagerly
 
 logger = logging.getLogger(__name__)
 
 SEND_LEASE = timedelta(minutes=5)  # a "sending" row older than this belongs to a dead worker
-BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 6 * 3600
 SWEEP_BATCH = 200
 # One drain's batches: claimed, sent over one connection and marked together.
@@ -182,17 +182,6 @@ def _due():
     )
 
 
-def _bookkeeping_commits_asynchronously():
-    """Inside a transaction: let its commit return before the WAL reaches the disk (PostgreSQL only).
-
-    Only the outbox's own marks and claims: a crash can lose the last few, and the lease then sends the email
-    again. The row itself, and the referral that caused it, were committed synchronously.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-
-
 def drain(*, batch_size=DRAIN_BATCH, max_batches=DRAIN_MAX_BATCHES):
     """Send due rows in batches until none is left (or ``max_batches`` were sent). Returns how many were sent."""
     sent = 0
@@ -210,8 +199,7 @@ def drain(*, batch_size=DRAIN_BATCH, max_batches=DRAIN_MAX_BATCHES):
 def _claim_batch(batch_size):
     """Take up to ``batch_size`` due rows for sending, rows another drain holds skipped, in one statement."""
     now = timezone.now()
-    with scopes_disabled(), transaction.atomic():
-        _bookkeeping_commits_asynchronously()
+    with bookkeeping_transaction():
         ids = list(
             OutgoingEmail.objects.select_for_update(skip_locked=True)
             .filter(_due())
@@ -322,8 +310,7 @@ def _mark(sent, failed):
     for email, error, transient in failed:
         email.attempts += 1
         _failure_fields(email, error, transient=transient)
-    with scopes_disabled(), transaction.atomic():
-        _bookkeeping_commits_asynchronously()
+    with bookkeeping_transaction():
         if sent:
             OutgoingEmail.objects.bulk_update(sent, SENT_FIELDS)
         if failed:
@@ -353,7 +340,7 @@ def _claim(email_id):
 
 
 def backoff_delay(attempts):
-    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
+    return retry_delay(attempts, cap_seconds=BACKOFF_CAP_SECONDS)
 
 
 def deliver(email_id):

@@ -20,31 +20,29 @@ before the worker claims the text). A row already claimed is on its way and is n
 """
 
 import logging
-import re
-import secrets
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from . import twilio
 from .models import OutgoingText
+from .outbox_common import bookkeeping_transaction, retry_delay
+from .phones import textable_phone
 from .task_queue import enqueue
 
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "infra.tasks.text_send_task"
 LEASE = timedelta(minutes=2)  # a "sending" row older than this belongs to a dead worker (one post takes ≤ 15 s)
-BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 6 * 3600
 JITTER = 0.2  # each wait is 80–120 % of the schedule's, so texts that failed together do not come back in step
 SWEEP_BATCH = 200
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 Status = OutgoingText.Status
 
 
@@ -57,9 +55,9 @@ def text_enqueue(*, spa, to, from_number, body):
     """Write one text to the outbox, to be sent after the surrounding transaction commits. ``to`` and
     ``from_number`` are E.164; anything else is refused (ValidationError) and nothing is written."""
     errors = {}
-    if not E164.match(to or ""):
+    if not to or textable_phone(to) != to:
         errors["to"] = "Not an E.164 number."
-    if not E164.match(from_number or ""):
+    if not from_number or textable_phone(from_number) != from_number:
         errors["from_number"] = "Not an E.164 number."
     if not (body or "").strip() or len(body) > OutgoingText._meta.get_field("body").max_length:
         errors["body"] = "A text holds 1 to 1600 characters."
@@ -107,19 +105,10 @@ def due_text_ids(limit=SWEEP_BATCH):
         )
 
 
-def _bookkeeping_commits_asynchronously():
-    """Inside a transaction: let its commit return before the WAL reaches the disk (PostgreSQL only). A crash can
-    lose the last claims or marks; the lease then sends the text again. The row itself committed synchronously."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-
-
 def _claim(text_id):
     """Take the row for sending. True if this caller won it."""
     now = timezone.now()
-    with scopes_disabled(), transaction.atomic():
-        _bookkeeping_commits_asynchronously()
+    with bookkeeping_transaction():
         return (
             OutgoingText.objects.filter(pk=text_id)
             .filter(_due(now))
@@ -134,6 +123,17 @@ def text_deliver(text_id):
         return None
     with scopes_disabled():
         text = OutgoingText.objects.get(pk=text_id)
+    if not text.to:
+        # Erased (the patient's data) while a worker held it: cancelling could not reach it, nothing is left to send.
+        return _record(text, twilio.Answer(outcome=twilio.PERMANENT, error="Erased before it could be sent."))
+    if not texts_enabled():
+        # Switched off after the text was written: kept and retried, so it goes out if texts come back on.
+        return _record(
+            text,
+            twilio.Answer(
+                outcome=twilio.TRANSIENT, error="Texts are not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)."
+            ),
+        )
     try:
         answer = twilio.message_send(
             api_url=settings.TWILIO_API_URL,
@@ -143,24 +143,10 @@ def text_deliver(text_id):
             from_number=text.from_number,
             body=text.body,
         )
-    except twilio.NotConfigured:
-        # Switched off after the text was written: kept and retried, so it goes out if texts come back on.
-        answer = twilio.Answer(
-            outcome=twilio.TRANSIENT, error="Texts are not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)."
-        )
     except SoftTimeLimitExceeded:
         _record(text, twilio.Answer(outcome=twilio.TRANSIENT, error="The worker's time ran out waiting for Twilio."))
         raise
     return _record(text, answer)
-
-
-def retry_delay(attempts, retry_after=""):
-    """The wait after the ``attempts``-th failure: doubling with jitter, longer if Twilio asked, never past the cap."""
-    base = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
-    seconds = base * secrets.SystemRandom().uniform(1 - JITTER, 1 + JITTER)
-    if retry_after.strip().isdigit():
-        seconds = max(seconds, min(int(retry_after.strip()), BACKOFF_CAP_SECONDS))
-    return timedelta(seconds=seconds)
 
 
 RECORD_FIELDS = [
@@ -185,12 +171,13 @@ def _record(text, answer):
         text.last_error = answer.error[:500]
         if answer.outcome == twilio.TRANSIENT and text.attempts < settings.OUTBOX_MAX_ATTEMPTS:
             text.status = Status.PENDING
-            text.next_attempt_at = now + retry_delay(text.attempts, answer.retry_after)
+            text.next_attempt_at = now + retry_delay(
+                text.attempts, cap_seconds=BACKOFF_CAP_SECONDS, retry_after=answer.retry_after, jitter=JITTER
+            )
             logger.warning("Text %s failed (attempt %s), will retry: %s", text.pk, text.attempts, text.last_error)
         else:
             text.status = Status.FAILED
             logger.error("Text %s failed for good after %s attempts: %s", text.pk, text.attempts, text.last_error)
-    with scopes_disabled(), transaction.atomic():
-        _bookkeeping_commits_asynchronously()
+    with bookkeeping_transaction():
         text.save(update_fields=RECORD_FIELDS)
     return text.status

@@ -14,19 +14,20 @@ endpoint is disabled. Every attempt is logged (``WebhookAttempt``) with the answ
 """
 
 import logging
-import secrets
 import time
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
+from infra import outbox_common
 from infra.audit import audit_record
+from infra.outbox_common import bookkeeping_transaction
 
 from ..consent.selectors import sharing_authorization_for
 from . import payloads, signing, transport
@@ -39,19 +40,10 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # a "delivering" row older than this belongs to a dead worker
 BATCH = 10  # at 15 s per unanswered post, a batch fits well inside its lease
 DRAIN_MAX_SECONDS = 150  # then ask for another drain, so other work gets the worker too
-BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 8 * 3600
 JITTER = 0.2  # each wait is 80–120 % of the schedule's, so failed deliveries do not come back in step
 GONE = 410
 Status = WebhookDelivery.Status
-
-
-def _bookkeeping_commits_asynchronously():
-    """Inside a transaction: let its commit return before the WAL reaches the disk (PostgreSQL only). A crash
-    can lose the last few claims or marks; the lease then sends the event again."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _due(now):
@@ -84,8 +76,7 @@ def webhook_drain(*, batch_size=BATCH, max_seconds=DRAIN_MAX_SECONDS):
 def _claim_batch(batch_size):
     """Take up to ``batch_size`` due rows, skipping rows another drain holds, under a lease. Returns their ids."""
     now = timezone.now()
-    with scopes_disabled(), transaction.atomic():
-        _bookkeeping_commits_asynchronously()
+    with bookkeeping_transaction():
         ids = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True)
             .filter(_due(now))
@@ -197,13 +188,9 @@ def _patient_details(delivery):
 
 
 def retry_delay(attempts, retry_after=""):
-    """How long to wait after the ``attempts``-th failure: the doubling schedule with jitter, or longer when the
+    """How long to wait after the ``attempts``-th failure: the outboxes' schedule with jitter, or longer when the
     receiver asked for it (``Retry-After`` in seconds), never past the cap."""
-    base = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
-    seconds = base * secrets.SystemRandom().uniform(1 - JITTER, 1 + JITTER)
-    if retry_after.strip().isdigit():
-        seconds = max(seconds, min(int(retry_after.strip()), BACKOFF_CAP_SECONDS))
-    return timedelta(seconds=seconds)
+    return outbox_common.retry_delay(attempts, cap_seconds=BACKOFF_CAP_SECONDS, retry_after=retry_after, jitter=JITTER)
 
 
 DELIVERY_FIELDS = [
@@ -239,8 +226,7 @@ def _record(delivery, answer):
         error=answer.error[:300],
         duration_ms=answer.duration_ms,
     )
-    with scopes_disabled(), transaction.atomic():
-        _bookkeeping_commits_asynchronously()
+    with bookkeeping_transaction():
         delivery.save(update_fields=DELIVERY_FIELDS)
         attempt.save()
         if answer.status == GONE:
@@ -275,7 +261,6 @@ def _give_up(delivery, reason):
     delivery.status = Status.DEAD
     delivery.locked_until = None
     delivery.last_error = reason[:500]
-    with scopes_disabled(), transaction.atomic():
-        _bookkeeping_commits_asynchronously()
+    with bookkeeping_transaction():
         delivery.save(update_fields=["status", "locked_until", "last_error"])
     return delivery.status

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 from kombu.exceptions import OperationalError
 
-from infra import outbox
+from infra import outbox, outbox_common
 from infra.models import OutgoingEmail
 from infra.outbox import email_enqueue, email_enqueue_rendered
 from infra.tasks import outbox_drain_task
@@ -184,15 +184,15 @@ def test_a_disconnected_smtp_server_keeps_the_email_pending_with_a_backoff_that_
         assert smtp_server.sendmail.call_count == attempt
         _make_due(email)
 
-    assert delays[0] >= timedelta(seconds=outbox.BACKOFF_BASE_SECONDS)
+    assert delays[0] >= timedelta(seconds=outbox_common.BACKOFF_BASE_SECONDS)
     assert delays[0] < delays[1] < delays[2]
-    assert delays[2] >= timedelta(seconds=4 * outbox.BACKOFF_BASE_SECONDS)
+    assert delays[2] >= timedelta(seconds=4 * outbox_common.BACKOFF_BASE_SECONDS)
     assert mailoutbox == []
 
 
 def test_the_backoff_stops_growing_at_its_cap():
-    assert outbox.backoff_delay(1) == timedelta(seconds=outbox.BACKOFF_BASE_SECONDS)
-    assert outbox.backoff_delay(2) == timedelta(seconds=2 * outbox.BACKOFF_BASE_SECONDS)
+    assert outbox.backoff_delay(1) == timedelta(seconds=outbox_common.BACKOFF_BASE_SECONDS)
+    assert outbox.backoff_delay(2) == timedelta(seconds=2 * outbox_common.BACKOFF_BASE_SECONDS)
     assert outbox.backoff_delay(40) == timedelta(seconds=outbox.BACKOFF_CAP_SECONDS)
 
 

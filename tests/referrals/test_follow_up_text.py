@@ -333,7 +333,7 @@ def test_the_sweep_sends_a_row_whose_enqueue_was_lost_and_one_a_dead_worker_held
     assert {text.status for text in _texts()} == {"sent"}
 
 
-def test_two_workers_given_the_same_row_send_it_once(spa, twilio):
+def test_a_sent_text_is_not_sent_again_by_a_redelivered_message_or_the_sweep(spa, twilio):
     with scope(spa=spa):
         text = sms_outbox.text_enqueue(spa=spa, to=PATIENT_NUMBER, from_number=SPA_NUMBER, body="Hello")
     assert text_send_task(text.pk) == "sent"
@@ -414,6 +414,25 @@ def test_erasing_the_patient_cancels_a_waiting_text_and_forgets_the_number_and_t
     [text] = _texts()
     assert (text.status, text.to, text.body) == ("cancelled", "", "")
     _sweep(DUE + datetime.timedelta(minutes=5))
+    assert twilio.requests == []
+
+
+def test_a_text_erased_while_a_worker_held_it_is_not_sent_when_the_lease_lapses(spa, owner, twilio, spa_number):
+    from referrals.patient_rights.services import patient_erase
+
+    referral = _texter(spa, owner)
+    _send_due()
+    [text] = _texts()
+    with scopes_disabled():  # a worker claimed it (and then died): too late for the erasure to cancel it
+        held_until = timezone.now() + sms_outbox.LEASE
+        OutgoingText.objects.filter(pk=text.pk).update(status="sending", locked_until=held_until)
+    with scope(spa=spa):
+        patient_erase(spa=spa, referrals=[referral], actor=owner, request_channel="phone")
+    [text] = _texts()
+    assert (text.status, text.to, text.body) == ("sending", "", "")
+    _sweep(held_until + datetime.timedelta(minutes=1))  # the lease lapsed: the sweep hands the row to a worker again
+    [text] = _texts()
+    assert text.status == "failed" and "Erased" in text.last_error
     assert twilio.requests == []
 
 

@@ -1,6 +1,7 @@
 """The text outbox under concurrency, on PostgreSQL with real connections: two workers handed the same row at the
 same moment (a redelivered message, the sweep beside the after-commit request) send it once, and a revocation
-committed before a worker claims the text cancels it."""
+committed before a worker claims the text cancels it, and one racing a worker's claim either cancels it (nothing
+sent) or finds it taken (sent), never both nor neither."""
 
 import threading
 
@@ -76,3 +77,28 @@ def test_a_text_cancelled_before_the_claim_is_not_sent_by_any_worker(spa, twilio
     assert len(twilio.requests) == already
     with scopes_disabled():
         assert OutgoingText.objects.get(pk=text.pk).status == "cancelled"
+
+
+def test_a_revocation_racing_the_worker_either_cancels_the_text_or_lets_it_go_never_both(spa, twilio):
+    text = _waiting_text(spa)
+    already = len(twilio.requests)
+    barrier = threading.Barrier(2)
+    cancelled = []
+
+    def revoke():
+        try:
+            barrier.wait(timeout=WAIT)
+            with scope(spa=spa):
+                cancelled.append(sms_outbox.text_cancel(spa=spa, text_id=text.pk, reason="revoked"))
+        finally:
+            connection.close()
+
+    revoker = threading.Thread(target=revoke, daemon=True)
+    revoker.start()
+    barrier.wait(timeout=WAIT)
+    delivered = sms_outbox.text_deliver(text.pk)  # this thread is the worker
+    revoker.join(timeout=WAIT)
+    with scopes_disabled():
+        status = OutgoingText.objects.get(pk=text.pk).status
+    sent = len(twilio.requests) - already
+    assert (cancelled, delivered, status, sent) in [([True], None, "cancelled", 0), ([False], "sent", "sent", 1)]
