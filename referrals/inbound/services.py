@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from infra.audit import audit_record
+from infra.file_deletion import delete_after_commit
 from infra.phones import normalize_phone
 
 from ..attachments import attachment_check
@@ -65,8 +66,8 @@ def _files_removed_on_failure():
         for storage, name in written:
             try:
                 storage.delete(name)
-            except OSError:
-                logger.warning("Could not delete the unused file %s.", name, exc_info=True)
+            except Exception:  # noqa: BLE001 - whatever the storage raises, the original error is the one to see
+                logger.error("Could not delete the unused file %s.", name, exc_info=True)
         raise
 
 
@@ -301,18 +302,6 @@ def _content_erased(draft, now):
     return files
 
 
-def _delete_after_commit(files):
-    def delete():
-        for storage, name in files:
-            try:
-                storage.delete(name)
-            except OSError:
-                logger.warning("Could not delete the discarded file %s.", name, exc_info=True)
-
-    if files:
-        transaction.on_commit(delete)
-
-
 @transaction.atomic
 def inbound_draft_discard(*, draft, actor):
     """Discard a draft: its content and attachments go (the files once this commits), a row without content stays
@@ -336,7 +325,7 @@ def inbound_draft_discard(*, draft, actor):
     )
     audit_record(spa=locked.spa, action="inbound_draft.discarded", actor=actor, obj=locked)
     selectors.drafts_changed(locked.spa_id)
-    _delete_after_commit(files)
+    delete_after_commit(files)
     return locked
 
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 from django_scopes import scope
 
@@ -299,6 +300,30 @@ def test_discarding_deletes_the_content_and_keeps_a_row_so_a_retry_creates_nothi
     message = referral_email(spa, message_id=draft.provider_message_id)
     assert post_email(client, message).status_code == 200
     assert count(InboundReferralDraft, spa=spa) == 1
+
+
+def test_discarding_succeeds_when_the_storage_refuses_to_delete_the_files(
+    draft, owner_client, spa, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    # What a bucket's client raises is no OSError (botocore's ClientError, say): the discard has committed by the
+    # time the files go, so their failure is logged for an operator and the person sees the discard done.
+    def bucket_refuses(storage, name):
+        raise RuntimeError("AccessDenied")
+
+    monkeypatch.setattr(FileSystemStorage, "delete", bucket_refuses)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(inbound_url("discard", draft))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inbound:list", args=[spa.slug])
+    tombstone = reload(draft)
+    assert tombstone.status == "discarded"
+    assert (tombstone.subject, tombstone.body, tombstone.sender_name, tombstone.attachments_refused) == ("", "", "", [])
+    assert count(InboundDraftAttachment, draft=draft) == 0
+    assert len(stored_inbound_files()) == 2  # left behind, and named in the log
+    failures = [record for record in caplog.records if record.getMessage().startswith("Could not delete")]
+    assert len(failures) == 2
 
 
 def test_a_discarded_message_cannot_be_confirmed(draft, owner_client, spa):
