@@ -20,7 +20,7 @@ from django_scopes import scope, scopes_disabled
 
 from infra.audit import audit_record
 from infra.file_deletion import delete_after_commit
-from infra.phones import normalize_phone
+from infra.phones import normalize_phone, without_extension
 
 from ..attachments import attachment_check
 from ..models import Channel, ConsentMethod, ReferralEvent, ReferralSettings, referral_settings_for
@@ -362,7 +362,7 @@ def inbound_draft_record_attachment_download(*, attachment, actor):
 def inbound_sms_number_assign(*, spa, number, actor_label="operator"):
     """Give the spa its referral text number at the provider (typed in any form; "" takes it away). Refused when
     the number is not a real one or is another spa's."""
-    stored = normalize_phone(number, spa.country).split(";", 1)[0] if number else ""
+    stored = without_extension(normalize_phone(number, spa.country)) if number else ""
     with scopes_disabled():
         taken = (
             ReferralSettings.objects.filter(inbound_sms_number=stored).exclude(spa=spa).exists() if stored else False
