@@ -152,8 +152,7 @@ def delivery_attempt(delivery_id):
 def _secrets_in_use(endpoint):
     """The current secret, and the previous one while a rotation's overlap lasts."""
     current = [signing.secret_decrypt(endpoint.secret_encrypted)]
-    overlap_until = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret_encrypted and overlap_until is not None and overlap_until > timezone.now():
+    if endpoint.previous_secret_signs:
         try:
             current.append(signing.secret_decrypt(endpoint.previous_secret_encrypted))
         except signing.UnreadableSecret:
