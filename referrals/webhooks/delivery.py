@@ -60,12 +60,6 @@ def _due(now):
     )
 
 
-def due_count():
-    """How many deliveries are due now (over every spa): for the sweep's log line and the tests."""
-    with scopes_disabled():
-        return WebhookDelivery.objects.filter(_due(timezone.now())).count()
-
-
 def webhook_drain(*, batch_size=BATCH, max_seconds=DRAIN_MAX_SECONDS):
     """Deliver due rows batch by batch until none is left or ``max_seconds`` passed. Returns how many succeeded."""
     started = time.monotonic()
