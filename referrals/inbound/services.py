@@ -225,8 +225,13 @@ def _locked_pending(draft):
     return locked
 
 
+def _channel_in_a_sentence(draft):
+    """The draft's channel as it reads mid-sentence: "email", "text message"."""
+    return draft.get_channel_display().lower()
+
+
 def _consent_label(draft, actor):
-    channel = _("email") if draft.channel == InboundChannel.EMAIL else _("text message")
+    channel = _channel_in_a_sentence(draft)
     return _(
         "Referring office attests by %(channel)s from %(sender)s, to be confirmed with the patient; "
         "entered by %(name)s <%(email)s>"
@@ -275,7 +280,7 @@ def inbound_draft_confirm(
             "Arrived by %(channel)s from %(sender)s. The referring office's word that the patient agreed to be "
             "contacted is to be confirmed with the patient at first contact."
         )
-        % {"channel": locked.get_channel_display().lower(), "sender": locked.sender},
+        % {"channel": _channel_in_a_sentence(locked), "sender": locked.sender},
     )
     locked.status = InboundReferralDraft.Status.CONFIRMED
     locked.referral = referral

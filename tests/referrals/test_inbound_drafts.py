@@ -194,6 +194,7 @@ def test_confirming_makes_the_referral_with_the_clinic_attestation_to_be_confirm
     assert response["Location"] == url("detail", spa, referral.public_id)
     assert (referral.channel, referral.practice_id, referral.patient_name) == ("email", draft.practice_id, "Jane Doe")
     assert referral.consent_method == ConsentMethod.CLINIC_ATTESTATION
+    assert referral.consent_captured_by.startswith(f"Referring office attests by email from {FRONT_DESK}, ")
     assert "to be confirmed with the patient" in referral.consent_captured_by
     assert FRONT_DESK in referral.consent_captured_by and owner.email in referral.consent_captured_by
     with scope(spa=spa):
@@ -206,6 +207,7 @@ def test_confirming_makes_the_referral_with_the_clinic_attestation_to_be_confirm
     assert [email.to for email in rows(OutgoingEmail, template="referral-new")] == [owner.email]
     notes = [event.note for event in rows(ReferralEvent, referral=referral, kind="note")]
     assert len(notes) == 1 and "to be confirmed with the patient at first contact" in notes[0]
+    assert notes[0].startswith(f"Arrived by email from {FRONT_DESK}.")
     assert audit_actions(spa)[-2:] == ["referral.created", "inbound_draft.confirmed"]
     page = page_text(owner_client.get(url("detail", spa, referral.public_id)))
     assert inbound_url("detail", draft) in page
@@ -236,6 +238,8 @@ def test_a_text_is_confirmed_as_a_text_message_referral(inbound, client, spa, ow
     referral = rows(Referral, spa=spa)[0]
     assert (referral.channel, referral.get_channel_display()) == ("text", "Text message")
     assert "by text message from +16175550142" in referral.consent_captured_by
+    [note] = [event.note for event in rows(ReferralEvent, referral=referral, kind="note")]
+    assert note.startswith("Arrived by text message from +16175550142.")
 
 
 def test_without_the_attestation_nothing_is_saved_and_the_form_says_why(draft, owner_client, spa):
