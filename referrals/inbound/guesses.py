@@ -11,7 +11,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from infra.phones import normalize_phone
+from infra.phones import normalize_phone, without_extension
 
 _LINE = r"^[ \t>*\-•]*(?:{label})[ \t]*[:=–-][ \t]*(?P<value>[^\n]+?)[ \t]*$"
 LABELS = {
@@ -51,7 +51,7 @@ def _phone(value, region, sender):
         number = normalize_phone(value, region) if value else ""
     except ValidationError:
         return ""
-    return "" if number.split(";", 1)[0] == sender else number
+    return "" if without_extension(number) == sender else number
 
 
 def _email(value, sender):

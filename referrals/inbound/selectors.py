@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django_scopes import scopes_disabled
 
 from infra import soft_cache
+from infra.phones import EXTENSION_SEPARATOR, phone_key
 from partners.models import Clinician, OfficeContact, Practice
 from spas.models import Spa
 
@@ -117,29 +118,24 @@ def sender_match_by_email(*, spa, address):
     return _resolved(candidates)
 
 
-def _phone_keys(number):
-    """How a number may be stored: E.164 (typed through a form since phones are validated), and the practice's
-    comparison key — the last ten digits today, E.164 once ``phone_normalized`` holds that (both are asked)."""
-    digits = re.sub(r"[^0-9]", "", number)
-    return [number, digits[-10:]] if len(digits) >= 10 else [number]
-
-
 def sender_match_by_phone(*, spa, number):
     """The spa's practice whose phone, or whose clinician's or office contact's phone, is ``number`` (E.164)."""
     if not number or not number.startswith("+"):
         return SenderMatch()
-    same_number = Q(phone=number) | Q(phone__startswith=f"{number};ext=")
-    candidates = [
-        (practice, None, None)
-        for practice in Practice.objects.filter(Q(phone_normalized__in=_phone_keys(number)) | same_number, spa=spa)
-    ]
+    line = phone_key(number, spa.country)
+    if not line:
+        return SenderMatch()
+    # A practice keeps its phone's key (``phone_normalized``); clinicians and office contacts keep only the stored
+    # form, E.164 with ";ext=…" after it, so the same line is the key alone or the key with an extension.
+    same_line = Q(phone=line) | Q(phone__startswith=f"{line}{EXTENSION_SEPARATOR}")
+    candidates = [(practice, None, None) for practice in Practice.objects.filter(spa=spa, phone_normalized=line)]
     candidates += [
         (clinician.practice, clinician, None)
-        for clinician in Clinician.objects.filter(same_number, spa=spa).select_related("practice")
+        for clinician in Clinician.objects.filter(same_line, spa=spa).select_related("practice")
     ]
     candidates += [
         (contact.practice, None, contact)
-        for contact in OfficeContact.objects.filter(same_number, spa=spa).select_related("practice")
+        for contact in OfficeContact.objects.filter(same_line, spa=spa).select_related("practice")
     ]
     return _resolved(candidates)
 

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from infra.audit import audit_record
-from infra.phones import normalize_phone
+from infra.file_deletion import delete_after_commit
+from infra.phones import normalize_phone, without_extension
 
 from ..attachments import attachment_check
 from ..models import Channel, ConsentMethod, ReferralEvent, ReferralSettings, referral_settings_for
@@ -65,8 +66,8 @@ def _files_removed_on_failure():
         for storage, name in written:
             try:
                 storage.delete(name)
-            except OSError:
-                logger.warning("Could not delete the unused file %s.", name, exc_info=True)
+            except Exception:  # noqa: BLE001 - whatever the storage raises, the original error is the one to see
+                logger.error("Could not delete the unused file %s.", name, exc_info=True)
         raise
 
 
@@ -224,8 +225,13 @@ def _locked_pending(draft):
     return locked
 
 
+def _channel_in_a_sentence(draft):
+    """The draft's channel as it reads mid-sentence: "email", "text message"."""
+    return draft.get_channel_display().lower()
+
+
 def _consent_label(draft, actor):
-    channel = _("email") if draft.channel == InboundChannel.EMAIL else _("text message")
+    channel = _channel_in_a_sentence(draft)
     return _(
         "Referring office attests by %(channel)s from %(sender)s, to be confirmed with the patient; "
         "entered by %(name)s <%(email)s>"
@@ -274,7 +280,7 @@ def inbound_draft_confirm(
             "Arrived by %(channel)s from %(sender)s. The referring office's word that the patient agreed to be "
             "contacted is to be confirmed with the patient at first contact."
         )
-        % {"channel": locked.get_channel_display().lower(), "sender": locked.sender},
+        % {"channel": _channel_in_a_sentence(locked), "sender": locked.sender},
     )
     locked.status = InboundReferralDraft.Status.CONFIRMED
     locked.referral = referral
@@ -301,18 +307,6 @@ def _content_erased(draft, now):
     return files
 
 
-def _delete_after_commit(files):
-    def delete():
-        for storage, name in files:
-            try:
-                storage.delete(name)
-            except OSError:
-                logger.warning("Could not delete the discarded file %s.", name, exc_info=True)
-
-    if files:
-        transaction.on_commit(delete)
-
-
 @transaction.atomic
 def inbound_draft_discard(*, draft, actor):
     """Discard a draft: its content and attachments go (the files once this commits), a row without content stays
@@ -336,7 +330,7 @@ def inbound_draft_discard(*, draft, actor):
     )
     audit_record(spa=locked.spa, action="inbound_draft.discarded", actor=actor, obj=locked)
     selectors.drafts_changed(locked.spa_id)
-    _delete_after_commit(files)
+    delete_after_commit(files)
     return locked
 
 
@@ -373,7 +367,7 @@ def inbound_draft_record_attachment_download(*, attachment, actor):
 def inbound_sms_number_assign(*, spa, number, actor_label="operator"):
     """Give the spa its referral text number at the provider (typed in any form; "" takes it away). Refused when
     the number is not a real one or is another spa's."""
-    stored = normalize_phone(number, spa.country).split(";", 1)[0] if number else ""
+    stored = without_extension(normalize_phone(number, spa.country)) if number else ""
     with scopes_disabled():
         taken = (
             ReferralSettings.objects.filter(inbound_sms_number=stored).exclude(spa=spa).exists() if stored else False

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope
 
-from infra.phones import normalize_phone
+from infra.phones import normalize_phone, without_extension
 
 from . import selectors, services
 from .mime import MalformedMessage, UnsupportedMediaType, email_from_bytes, mime_from_request
@@ -144,7 +144,7 @@ def _printable(value):
 
 def _number(value):
     try:
-        return normalize_phone(value).split(";", 1)[0] if value else ""
+        return without_extension(normalize_phone(value)) if value else ""
     except ValidationError:
         return ""
 

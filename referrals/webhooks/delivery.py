@@ -52,12 +52,6 @@ def _due(now):
     )
 
 
-def due_count():
-    """How many deliveries are due now (over every spa): for the sweep's log line and the tests."""
-    with scopes_disabled():
-        return WebhookDelivery.objects.filter(_due(timezone.now())).count()
-
-
 def webhook_drain(*, batch_size=BATCH, max_seconds=DRAIN_MAX_SECONDS):
     """Deliver due rows batch by batch until none is left or ``max_seconds`` passed. Returns how many succeeded."""
     started = time.monotonic()
@@ -143,8 +137,7 @@ def delivery_attempt(delivery_id):
 def _secrets_in_use(endpoint):
     """The current secret, and the previous one while a rotation's overlap lasts."""
     current = [signing.secret_decrypt(endpoint.secret_encrypted)]
-    overlap_until = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret_encrypted and overlap_until is not None and overlap_until > timezone.now():
+    if endpoint.previous_secret_signs:
         try:
             current.append(signing.secret_decrypt(endpoint.previous_secret_encrypted))
         except signing.UnreadableSecret:

@@ -61,6 +61,12 @@ class WebhookEndpoint(TenantModel, PublicId, CreatedAt):
         labels = dict(EventType.choices)
         return [labels.get(event, event) for event in self.events]
 
+    @property
+    def previous_secret_signs(self):
+        """True while a rotation's overlap lasts: the previous secret signs deliveries beside the current one."""
+        overlap_until = self.previous_secret_expires_at
+        return bool(self.previous_secret_encrypted and overlap_until and overlap_until > timezone.now())
+
     def wants(self, event_type, practice_id):
         """True when this endpoint takes ``event_type`` about a referral of the practice ``practice_id``."""
         if not self.active or event_type not in self.events:

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
-from django.utils.timezone import now
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -68,11 +67,9 @@ def webhook_create(request, spa_slug):
 
 
 def _detail_context(endpoint):
-    overlap_until = endpoint.previous_secret_expires_at
     return {
         "endpoint": endpoint,
         "endpoint_events": list(zip(endpoint.events, endpoint.event_labels, strict=True)),
-        "previous_secret_signs": bool(endpoint.previous_secret_encrypted and overlap_until and overlap_until > now()),
         "deliveries": selectors.endpoint_deliveries(endpoint=endpoint),
         "attempts": selectors.endpoint_attempt_log(endpoint=endpoint),
         "retryable": {WebhookDelivery.Status.FAILED, WebhookDelivery.Status.DEAD},

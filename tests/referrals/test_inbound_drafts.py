@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 from django_scopes import scope
 
@@ -193,6 +194,7 @@ def test_confirming_makes_the_referral_with_the_clinic_attestation_to_be_confirm
     assert response["Location"] == url("detail", spa, referral.public_id)
     assert (referral.channel, referral.practice_id, referral.patient_name) == ("email", draft.practice_id, "Jane Doe")
     assert referral.consent_method == ConsentMethod.CLINIC_ATTESTATION
+    assert referral.consent_captured_by.startswith(f"Referring office attests by email from {FRONT_DESK}, ")
     assert "to be confirmed with the patient" in referral.consent_captured_by
     assert FRONT_DESK in referral.consent_captured_by and owner.email in referral.consent_captured_by
     with scope(spa=spa):
@@ -205,6 +207,7 @@ def test_confirming_makes_the_referral_with_the_clinic_attestation_to_be_confirm
     assert [email.to for email in rows(OutgoingEmail, template="referral-new")] == [owner.email]
     notes = [event.note for event in rows(ReferralEvent, referral=referral, kind="note")]
     assert len(notes) == 1 and "to be confirmed with the patient at first contact" in notes[0]
+    assert notes[0].startswith(f"Arrived by email from {FRONT_DESK}.")
     assert audit_actions(spa)[-2:] == ["referral.created", "inbound_draft.confirmed"]
     page = page_text(owner_client.get(url("detail", spa, referral.public_id)))
     assert inbound_url("detail", draft) in page
@@ -235,6 +238,8 @@ def test_a_text_is_confirmed_as_a_text_message_referral(inbound, client, spa, ow
     referral = rows(Referral, spa=spa)[0]
     assert (referral.channel, referral.get_channel_display()) == ("text", "Text message")
     assert "by text message from +16175550142" in referral.consent_captured_by
+    [note] = [event.note for event in rows(ReferralEvent, referral=referral, kind="note")]
+    assert note.startswith("Arrived by text message from +16175550142.")
 
 
 def test_without_the_attestation_nothing_is_saved_and_the_form_says_why(draft, owner_client, spa):
@@ -299,6 +304,30 @@ def test_discarding_deletes_the_content_and_keeps_a_row_so_a_retry_creates_nothi
     message = referral_email(spa, message_id=draft.provider_message_id)
     assert post_email(client, message).status_code == 200
     assert count(InboundReferralDraft, spa=spa) == 1
+
+
+def test_discarding_succeeds_when_the_storage_refuses_to_delete_the_files(
+    draft, owner_client, spa, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    # What a bucket's client raises is no OSError (botocore's ClientError, say): the discard has committed by the
+    # time the files go, so their failure is logged for an operator and the person sees the discard done.
+    def bucket_refuses(storage, name):
+        raise RuntimeError("AccessDenied")
+
+    monkeypatch.setattr(FileSystemStorage, "delete", bucket_refuses)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(inbound_url("discard", draft))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inbound:list", args=[spa.slug])
+    tombstone = reload(draft)
+    assert tombstone.status == "discarded"
+    assert (tombstone.subject, tombstone.body, tombstone.sender_name, tombstone.attachments_refused) == ("", "", "", [])
+    assert count(InboundDraftAttachment, draft=draft) == 0
+    assert len(stored_inbound_files()) == 2  # left behind, and named in the log
+    failures = [record for record in caplog.records if record.getMessage().startswith("Could not delete")]
+    assert len(failures) == 2
 
 
 def test_a_discarded_message_cannot_be_confirmed(draft, owner_client, spa):

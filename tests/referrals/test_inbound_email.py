@@ -8,6 +8,7 @@ import time
 
 import pypdf
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
 from django_scopes import scope
 
@@ -291,6 +292,30 @@ def test_a_failure_after_files_were_written_leaves_no_file_and_no_row(inbound, s
 
     assert inbound_rows() == NOTHING
     assert stored_inbound_files() == []
+
+
+def test_a_clean_up_the_storage_refuses_does_not_hide_the_error_that_caused_it(inbound, spa, monkeypatch, caplog):
+    from referrals.inbound.mime import email_from_bytes
+
+    message = email_from_bytes(bytes(referral_email(spa, attachments=[pdf_attachment(), png_attachment()])))
+
+    class DatabaseWentAway(Exception):
+        pass
+
+    def broken_audit(**kwargs):
+        raise DatabaseWentAway()
+
+    def bucket_refuses(storage, name):
+        raise RuntimeError("AccessDenied")  # a bucket's error is no OSError
+
+    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(FileSystemStorage, "delete", bucket_refuses)
+    with pytest.raises(DatabaseWentAway):
+        services.inbound_email_accept(message=message, spas=[spa], signature_digest="d" * 64)
+
+    assert inbound_rows() == NOTHING
+    failures = [record for record in caplog.records if record.getMessage().startswith("Could not delete")]
+    assert len(failures) == 2  # both were tried, and each is named for an operator
 
 
 # --- bad input: a clear 4xx, logged, nothing written ------------------------------------------------------------

@@ -74,6 +74,26 @@ def test_a_practice_number_saved_before_validation_still_matches(inbound, client
     assert _only_draft(texting_spa).practice_id == practice.pk
 
 
+def test_a_practice_number_with_an_extension_matches_its_line(inbound, client, texting_spa):
+    practice = _practice(texting_spa, "617-555-0142 ext. 12")
+
+    post_sms(client, twilio_params(SPA_NUMBER, sender=CLINIC_NUMBER))
+
+    assert _only_draft(texting_spa).practice_id == practice.pk
+
+
+def test_a_number_typed_nationally_at_a_spa_abroad_matches(inbound, client, texting_spa):
+    # "The same number" is infra.phones.phone_key read in the spa's country, not a US-only last ten digits.
+    texting_spa.country = "GB"
+    texting_spa.save(update_fields=["country"])
+    practice = _practice(texting_spa, "020 7946 0958", name="Harley Street Physio")
+
+    post_sms(client, twilio_params(SPA_NUMBER, sender="+442079460958"))
+
+    draft = _only_draft(texting_spa)
+    assert (draft.sender, draft.practice_id, draft.needs_review) == ("+442079460958", practice.pk, False)
+
+
 def test_a_clinicians_mobile_matches_the_clinician(inbound, client, texting_spa):
     practice = _practice(texting_spa, "+16175550999")
     with scope(spa=texting_spa):

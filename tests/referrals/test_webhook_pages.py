@@ -5,6 +5,7 @@ and managers get 403, another spa's owner and unknown ids 404, anonymous visitor
 import json
 
 import pytest
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from infra.models import AuditEvent
@@ -148,6 +149,17 @@ def test_rotating_shows_a_new_secret_once(spa, owner_client, endpoint):
     [rotated] = endpoints()
     assert rotated.previous_secret_encrypted == endpoint.secret_encrypted
     assert "The previous secret also signs until" in page_text(owner_client.get(endpoint_url(endpoint)))
+
+
+def test_once_the_overlap_ends_the_page_no_longer_says_the_previous_secret_signs(spa, owner_client, endpoint):
+    owner_client.post(endpoint_url(endpoint, "rotate-secret/"))
+    with scopes_disabled():
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
+
+    text = page_text(owner_client.get(endpoint_url(endpoint)))
+
+    assert "Made " in text
+    assert "The previous secret also signs" not in text
 
 
 def test_a_test_event_is_queued_with_a_toast_and_the_log_comes_back(spa, owner_client, endpoint):
