@@ -9,7 +9,6 @@ from contextlib import ExitStack
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_scopes import scope
@@ -25,7 +24,6 @@ from rest_framework.views import APIView
 from spas.catalog import active_items, services_for_specialty
 from spas.models import Service, Specialty
 
-from ..models import Referral, ReferralEvent, ReferralService
 from ..services import referral_record_view
 from .auth import ApiKeyAuthentication, HasApiKey
 from .errors import IdempotencyKeyReused, JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
@@ -37,6 +35,7 @@ from .idempotency import (
     idempotent_call,
     request_fingerprint,
 )
+from .selectors import referral_of_practice
 from .serializers import (
     DetailErrorOutputSerializer,
     ReferralCreateInputSerializer,
@@ -175,24 +174,6 @@ class ReferralCreateApi(PracticeApi):
         return status.HTTP_201_CREATED, ReferralOutputSerializer(referral).data
 
 
-def _referral_of_practice(*, api_key, public_id):
-    """One of the key's practice's referrals with its practice-visible timeline, or None."""
-    return (
-        Referral.objects.filter(spa=api_key.spa, practice=api_key.practice, public_id=public_id)
-        .select_related("practice", "clinician")
-        .prefetch_related(
-            Prefetch(
-                "events",
-                queryset=ReferralEvent.objects.filter(
-                    kind__in=[ReferralEvent.Kind.RECEIVED, ReferralEvent.Kind.STATUS]
-                ),
-            ),
-            Prefetch("recommended", queryset=ReferralService.objects.select_related("service")),
-        )
-        .first()
-    )
-
-
 class ReferralDetailApi(PracticeApi):
     @extend_schema(
         operation_id="referral_retrieve",
@@ -209,7 +190,7 @@ class ReferralDetailApi(PracticeApi):
     )
     def get(self, request, referral_id):
         api_key = request.auth
-        referral = _referral_of_practice(api_key=api_key, public_id=referral_id)
+        referral = referral_of_practice(api_key=api_key, public_id=referral_id)
         if referral is None:  # another practice's referral answers exactly like a missing one
             raise exceptions.NotFound
         referral_record_view(referral=referral, actor_label=api_key_label(api_key), channel="api")

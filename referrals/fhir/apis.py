@@ -27,11 +27,11 @@ from ..api.idempotency import (
     idempotent_call,
     request_fingerprint,
 )
+from ..api.selectors import referral_of_practice
 from ..services import referral_record_view
 from .capability import capability_statement
 from .mapping import expression_for_field, service_request_of, transaction_response
 from .resources import read_resource, resolve_contained, resolve_transaction
-from .selectors import referral_of_key
 from .services import fhir_label, service_request_create
 from .wire import (
     FHIR_JSON,
@@ -252,7 +252,7 @@ class ServiceRequestReadApi(FhirApi):
     )
     def get(self, request, referral_id):
         api_key = request.auth
-        referral = referral_of_key(api_key=api_key, public_id=referral_id)
+        referral = referral_of_practice(api_key=api_key, public_id=referral_id)
         if referral is None:  # another practice's referral answers exactly like a missing one
             raise FhirError(
                 [Issue(code="not-found", diagnostics=_("No ServiceRequest with this id from your practice."))],
