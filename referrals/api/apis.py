@@ -26,15 +26,8 @@ from spas.models import Service, Specialty
 
 from ..services import referral_record_view
 from .auth import ApiKeyAuthentication, HasApiKey
-from .errors import IdempotencyKeyReused, JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
-from .idempotency import (
-    IdempotencyKeyInvalid,
-    IdempotencyKeyMismatch,
-    IdempotentResponse,
-    idempotency_key_check,
-    idempotent_call,
-    request_fingerprint,
-)
+from .errors import JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
+from .idempotency import IDEMPOTENCY_HEADER, idempotent_request, idempotent_response
 from .selectors import referral_of_practice
 from .serializers import (
     DetailErrorOutputSerializer,
@@ -45,8 +38,6 @@ from .serializers import (
 )
 from .services import api_key_label, referral_create_with_key
 from .throttles import ApiKeyRateThrottle
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 _ERRORS = {
     400: OpenApiResponse(ValidationErrorOutputSerializer, description="Invalid input; messages name the field."),
@@ -138,28 +129,8 @@ class ReferralCreateApi(PracticeApi):
         },
     )
     def post(self, request):
-        api_key = request.auth
-        raw_idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
-        if raw_idempotency_key is None:
-            result = IdempotentResponse(*self._create(request), replayed=False)
-        else:
-            try:
-                idempotency_key = idempotency_key_check(raw_idempotency_key)
-            except IdempotencyKeyInvalid as error:
-                raise exceptions.ValidationError({IDEMPOTENCY_HEADER: [str(error)]}) from None
-            try:
-                result = idempotent_call(
-                    api_key=api_key,
-                    key=idempotency_key,
-                    request_hash=request_fingerprint(method="POST", path=request.path, data=request.data),
-                    perform=lambda: self._create(request),
-                )
-            except IdempotencyKeyMismatch:
-                raise IdempotencyKeyReused from None
-        headers = {"Location": reverse("api:referral_detail", args=[result.body["id"]])}
-        if result.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(result.body, status=result.status, headers=headers)
+        result = idempotent_request(request, lambda: self._create(request))
+        return idempotent_response(result, location=reverse("api:referral_detail", args=[result.body["id"]]))
 
     @staticmethod
     def _create(request):
