@@ -9,7 +9,6 @@ from contextlib import ExitStack
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_scopes import scope
@@ -25,18 +24,11 @@ from rest_framework.views import APIView
 from spas.catalog import active_items, services_for_specialty
 from spas.models import Service, Specialty
 
-from ..models import Referral, ReferralEvent, ReferralService
 from ..services import referral_record_view
 from .auth import ApiKeyAuthentication, HasApiKey
-from .errors import IdempotencyKeyReused, JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
-from .idempotency import (
-    IdempotencyKeyInvalid,
-    IdempotencyKeyMismatch,
-    IdempotentResponse,
-    idempotency_key_check,
-    idempotent_call,
-    request_fingerprint,
-)
+from .errors import JSONObjectParser, JSONOnlyNegotiation, PayloadTooLarge
+from .idempotency import IDEMPOTENCY_HEADER, idempotent_request, idempotent_response
+from .selectors import referral_of_practice
 from .serializers import (
     DetailErrorOutputSerializer,
     ReferralCreateInputSerializer,
@@ -46,8 +38,6 @@ from .serializers import (
 )
 from .services import api_key_label, referral_create_with_key
 from .throttles import ApiKeyRateThrottle
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 _ERRORS = {
     400: OpenApiResponse(ValidationErrorOutputSerializer, description="Invalid input; messages name the field."),
@@ -139,28 +129,8 @@ class ReferralCreateApi(PracticeApi):
         },
     )
     def post(self, request):
-        api_key = request.auth
-        raw_idempotency_key = request.headers.get(IDEMPOTENCY_HEADER)
-        if raw_idempotency_key is None:
-            result = IdempotentResponse(*self._create(request), replayed=False)
-        else:
-            try:
-                idempotency_key = idempotency_key_check(raw_idempotency_key)
-            except IdempotencyKeyInvalid as error:
-                raise exceptions.ValidationError({IDEMPOTENCY_HEADER: [str(error)]}) from None
-            try:
-                result = idempotent_call(
-                    api_key=api_key,
-                    key=idempotency_key,
-                    request_hash=request_fingerprint(method="POST", path=request.path, data=request.data),
-                    perform=lambda: self._create(request),
-                )
-            except IdempotencyKeyMismatch:
-                raise IdempotencyKeyReused from None
-        headers = {"Location": reverse("api:referral_detail", args=[result.body["id"]])}
-        if result.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(result.body, status=result.status, headers=headers)
+        result = idempotent_request(request, lambda: self._create(request))
+        return idempotent_response(result, location=reverse("api:referral_detail", args=[result.body["id"]]))
 
     @staticmethod
     def _create(request):
@@ -173,24 +143,6 @@ class ReferralCreateApi(PracticeApi):
         # The created referral carries its practice, clinician, services and first event: the body is the
         # detail endpoint's without reading anything back (a test holds the two equal).
         return status.HTTP_201_CREATED, ReferralOutputSerializer(referral).data
-
-
-def _referral_of_practice(*, api_key, public_id):
-    """One of the key's practice's referrals with its practice-visible timeline, or None."""
-    return (
-        Referral.objects.filter(spa=api_key.spa, practice=api_key.practice, public_id=public_id)
-        .select_related("practice", "clinician")
-        .prefetch_related(
-            Prefetch(
-                "events",
-                queryset=ReferralEvent.objects.filter(
-                    kind__in=[ReferralEvent.Kind.RECEIVED, ReferralEvent.Kind.STATUS]
-                ),
-            ),
-            Prefetch("recommended", queryset=ReferralService.objects.select_related("service")),
-        )
-        .first()
-    )
 
 
 class ReferralDetailApi(PracticeApi):
@@ -209,7 +161,7 @@ class ReferralDetailApi(PracticeApi):
     )
     def get(self, request, referral_id):
         api_key = request.auth
-        referral = _referral_of_practice(api_key=api_key, public_id=referral_id)
+        referral = referral_of_practice(api_key=api_key, public_id=referral_id)
         if referral is None:  # another practice's referral answers exactly like a missing one
             raise exceptions.NotFound
         referral_record_view(referral=referral, actor_label=api_key_label(api_key), channel="api")

@@ -37,6 +37,15 @@ class IdempotencyKeyReused(exceptions.APIException):
     default_code = "idempotency_key_reused"
 
 
+class RequestHeaderInvalid(exceptions.ValidationError):
+    """A request header's value is refused: a 400 that names the header as if it were a field."""
+
+    def __init__(self, header, reason):
+        self.header = header
+        self.reason = reason
+        super().__init__({header: [reason]})
+
+
 class JSONObjectParser(JSONParser):
     """DRF's JSON parser, plus: absurdly nested documents are a parse error, not a crash."""
 

@@ -6,6 +6,10 @@ The unique constraint (api key, idempotency key) settles a race: a concurrent du
 on the first transaction and, once that commits, fails; the duplicate's whole transaction (its
 referral included) rolls back and it replays the committed record. If a request fails (invalid input,
 an error), nothing of it is committed, so the key stays usable.
+
+``idempotent_request`` and ``idempotent_response`` are the HTTP side, shared by every create of the practices' APIs
+(the REST API and FHIR): the header read and checked, its refusals raised as the REST API's errors (which the FHIR
+views' exception handler rewords as an OperationOutcome), a replay marked with ``Idempotent-Replayed``.
 """
 
 import hashlib
@@ -14,9 +18,12 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from rest_framework.response import Response
 
 from ..models import IdempotencyRecord
+from .errors import IdempotencyKeyReused, RequestHeaderInvalid
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255
 
 
@@ -87,3 +94,34 @@ def idempotent_call(*, api_key, key, request_hash, perform):
             raise
         return _replay(record, request_hash)
     return IdempotentResponse(status=status, body=body, replayed=False)
+
+
+def idempotent_request(request, perform):
+    """``perform() -> (status, body)`` once per Idempotency-Key of the request's API key, or each time when the
+    header is absent: an IdempotentResponse. A malformed key raises RequestHeaderInvalid (400), a key used
+    before with another body IdempotencyKeyReused (422)."""
+    raw_key = request.headers.get(IDEMPOTENCY_HEADER)
+    if raw_key is None:
+        return IdempotentResponse(*perform(), replayed=False)
+    try:
+        key = idempotency_key_check(raw_key)
+    except IdempotencyKeyInvalid as error:
+        raise RequestHeaderInvalid(IDEMPOTENCY_HEADER, str(error)) from None
+    try:
+        return idempotent_call(
+            api_key=request.auth,
+            key=key,
+            request_hash=request_fingerprint(method=request.method, path=request.path, data=request.data),
+            perform=perform,
+        )
+    except IdempotencyKeyMismatch:
+        raise IdempotencyKeyReused from None
+
+
+def idempotent_response(result, *, location=None):
+    """The response for an IdempotentResponse: its status and body, ``Location`` when given, and
+    ``Idempotent-Replayed: true`` when it is a replay."""
+    headers = {"Location": location} if location else {}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(result.body, status=result.status, headers=headers)

@@ -17,21 +17,14 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..api.apis import IDEMPOTENCY_HEADER, RETRY_AFTER, PracticeApi
+from ..api.apis import RETRY_AFTER, PracticeApi
 from ..api.errors import JSONObjectParser
-from ..api.idempotency import (
-    IdempotencyKeyInvalid,
-    IdempotencyKeyMismatch,
-    IdempotentResponse,
-    idempotency_key_check,
-    idempotent_call,
-    request_fingerprint,
-)
+from ..api.idempotency import IDEMPOTENCY_HEADER, idempotent_request, idempotent_response
+from ..api.selectors import referral_of_practice
 from ..services import referral_record_view
 from .capability import capability_statement
 from .mapping import expression_for_field, service_request_of, transaction_response
 from .resources import read_resource, resolve_contained, resolve_transaction
-from .selectors import referral_of_key
 from .services import fhir_label, service_request_create
 from .wire import (
     FHIR_JSON,
@@ -61,37 +54,6 @@ class FhirWire:
 
 class FhirApi(FhirWire, PracticeApi):
     """Base for the views that need a practice's API key."""
-
-
-def _idempotent(request, perform):
-    """``perform() -> (status, body)`` once per Idempotency-Key of the key (the REST API's rule), or each time
-    when the header is absent."""
-    raw_key = request.headers.get(IDEMPOTENCY_HEADER)
-    if raw_key is None:
-        return IdempotentResponse(*perform(), replayed=False)
-    try:
-        key = idempotency_key_check(raw_key)
-    except IdempotencyKeyInvalid as error:
-        refuse(f"{IDEMPOTENCY_HEADER}: {error}", code="invalid", status_code=status.HTTP_400_BAD_REQUEST)
-    try:
-        return idempotent_call(
-            api_key=request.auth,
-            key=key,
-            request_hash=request_fingerprint(method="POST", path=request.path, data=request.data),
-            perform=perform,
-        )
-    except IdempotencyKeyMismatch:
-        refuse(
-            _("This Idempotency-Key was already used with a different request body. Use a new key for a new request."),
-            code="conflict",
-        )
-
-
-def _respond(result, *, location=None):
-    headers = {"Location": location} if location else {}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(result.body, status=result.status, headers=headers)
 
 
 class OperationOutcomeIssueSerializer(serializers.Serializer):
@@ -190,8 +152,8 @@ class ServiceRequestCreateApi(FhirApi):
         responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="The ServiceRequest created."), **ERRORS},
     )
     def post(self, request):
-        result = _idempotent(request, lambda: self._create(request))
-        return _respond(result, location=reverse("fhir:service_request_read", args=[result.body["id"]]))
+        result = idempotent_request(request, lambda: self._create(request))
+        return idempotent_response(result, location=reverse("fhir:service_request_read", args=[result.body["id"]]))
 
     @staticmethod
     def _create(request):
@@ -224,7 +186,7 @@ class TransactionApi(FhirApi):
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="A transaction-response Bundle."), **ERRORS},
     )
     def post(self, request):
-        return _respond(_idempotent(request, lambda: self._transact(request)))
+        return idempotent_response(idempotent_request(request, lambda: self._transact(request)))
 
     @staticmethod
     def _transact(request):
@@ -252,7 +214,7 @@ class ServiceRequestReadApi(FhirApi):
     )
     def get(self, request, referral_id):
         api_key = request.auth
-        referral = referral_of_key(api_key=api_key, public_id=referral_id)
+        referral = referral_of_practice(api_key=api_key, public_id=referral_id)
         if referral is None:  # another practice's referral answers exactly like a missing one
             raise FhirError(
                 [Issue(code="not-found", diagnostics=_("No ServiceRequest with this id from your practice."))],

@@ -33,7 +33,8 @@ from django.utils.translation import gettext as _
 
 from partners.models import npi_is_valid
 
-from ..models import ReferralEvent, Status, Urgency
+from ..api.selectors import PRACTICE_TIMELINE_EVENTS
+from ..models import Status, Urgency
 from .wire import refuse
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -91,8 +92,6 @@ FIELD_EXPRESSIONS = {
     "patient_consented_to_contact": CONSENT_EXPRESSION,
     "consent_to_contact": CONSENT_EXPRESSION,
 }
-# The timeline entries a practice sees change (the REST API's timeline): the Task's lastModified.
-PRACTICE_STATUS_EVENTS = (ReferralEvent.Kind.RECEIVED, ReferralEvent.Kind.STATUS)
 PREFERRED_METHOD_BY_SYSTEM = {"phone": "phone", "sms": "text", "email": "email"}
 UNRANKED = 1_000_000
 
@@ -277,7 +276,7 @@ def service_request_of(referral):
 
 def _task(referral):
     status = Status(referral.status)
-    changes = [event.created_at for event in referral.events.all() if event.kind in PRACTICE_STATUS_EVENTS]
+    changes = [event.created_at for event in referral.events.all() if event.kind in PRACTICE_TIMELINE_EVENTS]
     task = {
         "resourceType": "Task",
         "id": "status",

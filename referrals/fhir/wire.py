@@ -19,7 +19,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from ..api.errors import JSONObjectParser, PayloadTooLarge, api_exception_handler
+from ..api.errors import (
+    IdempotencyKeyReused,
+    JSONObjectParser,
+    PayloadTooLarge,
+    RequestHeaderInvalid,
+    api_exception_handler,
+)
 
 FHIR_JSON = "application/fhir+json"
 MAX_ISSUES = 20
@@ -44,6 +50,7 @@ ISSUE_CODE_BY_EXCEPTION = [
     (exceptions.AuthenticationFailed, "login"),
     (exceptions.Throttled, "throttled"),
     (PayloadTooLarge, "too-costly"),
+    (IdempotencyKeyReused, "conflict"),
 ]
 
 
@@ -85,6 +92,9 @@ def refuse(diagnostics, *, expression="", code="business-rule", status_code=stat
 
 def fhir_exception_handler(exc, context, *, expression_for_field=lambda name: ""):
     """DRF's exception handler for the FHIR views: every error an OperationOutcome."""
+    if isinstance(exc, RequestHeaderInvalid):
+        # A header is no element of the resource: no FHIRPath, the header named in the words instead.
+        exc = FhirError([Issue(code="invalid", diagnostics=f"{exc.header}: {exc.reason}")])
     if isinstance(exc, FhirError):
         set_rollback()
         return Response(operation_outcome(exc.issues), status=exc.status_code)

@@ -343,6 +343,24 @@ def test_a_malformed_idempotency_key_is_a_400_outcome(spa, setup):
     assert _referrals(spa) == []
 
 
+def test_the_idempotency_refusals_name_the_header_in_words_not_as_an_element(spa, setup):
+    """The REST API's refusals, reworded: a header is no element of the resource, so no FHIRPath."""
+    malformed = post_fhir(setup.client, SERVICE_REQUEST_URL, service_request(), idempotency_key="")
+    post_fhir(setup.client, SERVICE_REQUEST_URL, service_request(), idempotency_key="ehr-order-79")
+    reused = post_fhir(setup.client, SERVICE_REQUEST_URL, service_request(note=...), idempotency_key="ehr-order-79")
+
+    assert _outcome(malformed, 400) == [
+        ("invalid", "", "Idempotency-Key: Use 1 to 255 printable ASCII characters, for example a UUID.")
+    ]
+    assert _outcome(reused, 422) == [
+        (
+            "conflict",
+            "",
+            "This Idempotency-Key was already used with a different request body. Use a new key for a new request.",
+        )
+    ]
+
+
 def test_a_refused_request_leaves_its_idempotency_key_usable(spa, setup):
     refused = post_fhir(setup.client, SERVICE_REQUEST_URL, service_request(extension=...), idempotency_key="k-1")
     accepted = post_fhir(setup.client, SERVICE_REQUEST_URL, service_request(), idempotency_key="k-1")

@@ -14,7 +14,6 @@ import json
 import os
 
 import pytest
-from django.test import Client
 from django_scopes import scope, scopes_disabled
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
@@ -23,13 +22,12 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from referrals.api.services import api_key_create
 from referrals.models import Referral
-from tests.factories import ClinicianFactory, PracticeFactory, SpaFactory, UserFactory
-from tests.referrals.fhir_helpers import BASE, NPI, SERVICE_REQUEST_URL, service_request, transaction_bundle
+from tests.factories import ClinicianFactory, PracticeFactory, SpaFactory
+from tests.referrals.api_helpers import api_setup, bearer_client
+from tests.referrals.fhir_helpers import BASE, FHIR_JSON, NPI, SERVICE_REQUEST_URL, service_request, transaction_bundle
 
 EXAMPLES = int(os.environ.get("FHIR_FUZZ_EXAMPLES", "150"))
-FHIR_JSON = "application/fhir+json"
 # Values a FHIR document is made of, so a replaced element often looks almost right.
 FHIR_WORDS = [
     "ServiceRequest",
@@ -80,8 +78,8 @@ def api(db, settings):
     with scope(spa=spa):
         practice = PracticeFactory(spa=spa, name="Fuzz Dermatology", specialty="dermatology")
         ClinicianFactory(spa=spa, practice=practice, npi=NPI)
-        _key, raw_key = api_key_create(spa=spa, practice=practice, name="FHIR fuzzer", actor=UserFactory())
-    return Client(headers={"Authorization": f"Bearer {raw_key}"}, raise_request_exception=False)
+    setup = api_setup(spa, practice=practice, name="FHIR fuzzer")
+    return bearer_client(setup.raw_key, raise_request_exception=False)
 
 
 def _paths(document, prefix=()):

@@ -925,13 +925,13 @@ def test_the_matrix_sees_a_portal_that_forgets_the_practice(world, db, monkeypat
 def test_the_matrix_sees_an_api_that_forgets_the_practice(world, db, monkeypatch):
     from referrals.api import apis
 
-    original = apis._referral_of_practice
+    original = apis.referral_of_practice
 
     def any_practice(*, api_key, public_id):
         practice = Referral.objects.get(public_id=public_id).practice
         return original(api_key=type("Key", (), {"spa": api_key.spa, "practice": practice})(), public_id=public_id)
 
-    monkeypatch.setattr(apis, "_referral_of_practice", any_practice)
+    monkeypatch.setattr(apis, "referral_of_practice", any_practice)
     report = walk_foreign_ids(
         new_report(),
         routes=[route for route in routes_of("api") if route.name == "referral_detail"],
@@ -947,16 +947,16 @@ def test_the_matrix_sees_an_api_that_forgets_the_practice(world, db, monkeypatch
 
 
 def test_the_matrix_sees_a_fhir_read_that_forgets_the_practice(world, db, monkeypatch):
+    from referrals.api.selectors import referral_of_practice
     from referrals.fhir import apis as fhir_apis
-    from referrals.fhir.selectors import referral_of_key
 
     def any_practice(*, api_key, public_id):
         practice = Referral.objects.get(public_id=public_id).practice
-        return referral_of_key(
+        return referral_of_practice(
             api_key=type("Key", (), {"spa": api_key.spa, "practice": practice})(), public_id=public_id
         )
 
-    monkeypatch.setattr(fhir_apis, "referral_of_key", any_practice)
+    monkeypatch.setattr(fhir_apis, "referral_of_practice", any_practice)
     report = walk_foreign_ids(
         new_report(),
         routes=[route for route in routes_of("fhir") if route.name == "service_request_read"],
